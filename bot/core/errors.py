@@ -1,0 +1,51 @@
+"""Domain errors. Each carries a message a participant can act on, and the kind of refusal.
+
+The HTTP layer maps `status` to the response code of DESIGN.md; the Discord layer shows the
+message ephemerally. Neither needs to know which rule was broken.
+"""
+
+from __future__ import annotations
+
+
+class HackbotError(Exception):
+    status = 400  # bad input
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class BadInput(HackbotError):
+    status = 400
+
+
+class BadCredentials(HackbotError):
+    status = 401
+
+
+class NotAllowed(HackbotError):
+    """Not allowed now: budget spent, team not validated, dataset not in this phase, closed."""
+
+    status = 403
+
+
+class NotFound(HackbotError):
+    status = 404
+
+
+class AlreadyDone(HackbotError):
+    """A one-time action done already (the one submission per dataset and phase)."""
+
+    status = 409
+
+
+class TooLarge(HackbotError):
+    status = 413
+
+
+class TooManyAttempts(HackbotError):
+    status = 429
+
+    def __init__(self, message: str, retry_after: float):
+        super().__init__(message)
+        self.retry_after = retry_after

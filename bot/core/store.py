@@ -1,0 +1,126 @@
+"""The database: one SQLite file in WAL mode, numbered migrations, one-hop transactions.
+
+aiosqlite runs every call in one worker thread, and each call is a hop from the event loop to
+that thread and back. A rule check and its write must not be two hops (another process can
+write in between, and each hop costs ~0.1 ms), so `Store.run(fn, ...)` runs a whole function
+against the raw sqlite3 connection inside the worker thread, and `immediate(conn)` takes the
+write lock before the check is read.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from importlib import resources
+from pathlib import Path
+from typing import Any, TypeVar
+
+import aiosqlite
+
+T = TypeVar("T")
+
+BUSY_TIMEOUT_MS = 30_000
+
+
+def _migrations() -> list[tuple[int, str, str]]:
+    found = []
+    for entry in resources.files("bot.core.migrations").iterdir():
+        if entry.name.endswith(".sql"):
+            version = int(entry.name.split("_", 1)[0])
+            found.append((version, entry.name, entry.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+@contextmanager
+def immediate(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """A write transaction that holds the lock from its first read (BEGIN IMMEDIATE)."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def _configure(conn: sqlite3.Connection) -> None:
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = NORMAL")  # WAL + NORMAL: durable across app crashes
+    conn.execute("PRAGMA foreign_keys = ON")
+
+
+def _migrate(conn: sqlite3.Connection) -> list[str]:
+    applied: list[str] = []
+    with immediate(conn):  # two processes starting together apply each migration once
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at REAL NOT NULL DEFAULT (julianday('now')))"
+        )
+        done = {row[0] for row in conn.execute("SELECT version FROM schema_migrations")}
+        for version, name, sql in _migrations():
+            if version in done:
+                continue
+            # executescript would COMMIT our transaction; run the statements one by one instead
+            for statement in _split_sql(sql):
+                conn.execute(statement)
+            conn.execute("INSERT INTO schema_migrations(version, name) VALUES (?, ?)", (version, name))
+            applied.append(name)
+    return applied
+
+
+def _split_sql(script: str) -> list[str]:
+    statements, current = [], ""
+    for line in script.splitlines(keepends=True):
+        if not current and (not line.strip() or line.lstrip().startswith("--")):
+            continue
+        current += line
+        if sqlite3.complete_statement(current):
+            statements.append(current.strip())
+            current = ""
+    if current.strip():
+        raise ValueError(f"incomplete SQL statement in migration: {current[:80]!r}")
+    return statements
+
+
+class Store:
+    def __init__(self, db: aiosqlite.Connection, path: Path):
+        self._db = db
+        self.path = path
+
+    @classmethod
+    async def open(cls, path: Path | str) -> Store:
+        path = Path(path)
+        if str(path) != ":memory:":
+            path.parent.mkdir(parents=True, exist_ok=True)
+        db = await aiosqlite.connect(path, isolation_level=None)  # we issue BEGIN ourselves
+        store = cls(db, path)
+        await store.run(_configure)
+        await store.run(_migrate)
+        return store
+
+    async def close(self) -> None:
+        await self._db.close()
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run fn(conn, *args) in the database thread: one hop for a check and its write."""
+        db = self._db
+        return await db._execute(lambda: fn(db._conn, *args))  # noqa: SLF001 (see module doc)
+
+    async def fetchall(self, sql: str, params: tuple | dict = ()) -> list[tuple]:
+        return await self.run(lambda conn: conn.execute(sql, params).fetchall())
+
+    async def fetchone(self, sql: str, params: tuple | dict = ()) -> tuple | None:
+        return await self.run(lambda conn: conn.execute(sql, params).fetchone())
+
+    async def execute(self, sql: str, params: tuple | dict = ()) -> int:
+        """One statement in autocommit; returns the number of rows changed."""
+        return await self.run(lambda conn: conn.execute(sql, params).rowcount)
+
+
+def open_sync(path: Path | str) -> sqlite3.Connection:
+    """A plain connection with the same settings, for tests and tools outside the event loop."""
+    conn = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+    _configure(conn)
+    _migrate(conn)
+    return conn

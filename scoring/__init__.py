@@ -1,0 +1,22 @@
+"""Pure-numpy scoring: label-file parsing, metrics and the leaderboard.
+
+Depends only on numpy and the standard library so it can be used and tested
+without the bot's network stack.
+"""
+
+from scoring.metrics import (
+    PairedBootstrap,
+    accuracy,
+    bootstrap_ci,
+    group_accuracy,
+    paired_bootstrap,
+    worst_group_accuracy,
+)
+from scoring.parse import LabelFileError, parse_labels
+from scoring.ranking import Ranking, leaderboard
+
+__all__ = [
+    "LabelFileError", "PairedBootstrap", "Ranking", "accuracy", "bootstrap_ci",
+    "group_accuracy", "leaderboard", "paired_bootstrap", "parse_labels",
+    "worst_group_accuracy",
+]
