@@ -1,0 +1,67 @@
+"""The services of one event over one database, built once and shared by every door
+(the HTTP API, the Discord cogs, the CLI)."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.config import EventConfig
+from bot.core.clock import Clock, system_clock
+from bot.core.datasets import DatasetRegistry
+from bot.core.leaderboard import LeaderboardService
+from bot.core.ratelimit import LoginLimiter
+from bot.core.reveals import RevealService
+from bot.core.store import Store, immediate
+from bot.core.submissions import SubmissionService
+from bot.core.teams import TeamService
+
+
+@dataclass
+class Services:
+    config: EventConfig
+    store: Store
+    registry: DatasetRegistry
+    clock: Clock
+    teams: TeamService
+    reveals: RevealService
+    submissions: SubmissionService
+    leaderboard: LeaderboardService
+    logins: LoginLimiter
+
+    @classmethod
+    async def open(cls, config: EventConfig, db_path: Path | str, *, clock: Clock = system_clock) -> Services:
+        registry = DatasetRegistry.load(config)
+        store = await Store.open(db_path)
+        await store.run(_sync_datasets, config, registry)
+        return cls(
+            config=config,
+            store=store,
+            registry=registry,
+            clock=clock,
+            teams=TeamService(store, config, clock),
+            reveals=RevealService(store, config, registry, clock),
+            submissions=SubmissionService(store, config, registry, clock),
+            leaderboard=LeaderboardService(store, config, clock),
+            logins=LoginLimiter(),
+        )
+
+    async def close(self) -> None:
+        await self.store.close()
+
+
+def _sync_datasets(conn: sqlite3.Connection, config: EventConfig, registry: DatasetRegistry) -> None:
+    """Give the database the budgets and sizes its triggers enforce."""
+    rows = []
+    for phase in config.phases:
+        for ds in config.datasets_in_phase(phase.id):
+            hidden = registry.get(phase.id, ds.id)
+            if hidden is not None:
+                rows.append((phase.id, ds.id, ds.reveal_budget, hidden.n))
+    with immediate(conn):
+        conn.executemany(
+            "INSERT INTO phase_datasets(phase, dataset_id, reveal_budget, rows) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (phase, dataset_id) DO UPDATE SET reveal_budget = excluded.reveal_budget, rows = excluded.rows",
+            rows,
+        )

@@ -1,0 +1,150 @@
+"""One submission per team, dataset and phase: validated strictly, scored at once, kept for audit.
+
+A file that fails validation is refused with the reason and does not use the submission: the
+row is written only after the file parsed, and the UNIQUE(phase, team, dataset) constraint
+decides between two valid files sent at the same moment.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import sqlite3
+from dataclasses import dataclass
+
+import scoring
+from bot.config import EventConfig
+from bot.core.clock import Clock, fmt_utc
+from bot.core.datasets import DatasetRegistry
+from bot.core.errors import AlreadyDone, BadInput, HackbotError, NotAllowed, TooLarge
+from bot.core.phases import OpenDataset, open_dataset
+from bot.core.store import Store
+from bot.core.teams import Team, bad_login, check_credentials, digest
+
+# Parsing a few MB blocks the event loop for milliseconds; past this size it runs in a thread.
+_THREAD_PARSE_BYTES = 256 * 1024
+
+
+@dataclass(frozen=True)
+class Submission:
+    dataset_id: int
+    phase: str
+    rows: int
+    accuracy: float
+    worst_group: float | None
+    submitted_at: float
+    sha256: str
+
+
+@dataclass(frozen=True)
+class Validated:
+    """A file that passed every check and may be confirmed (the Discord flow asks first)."""
+
+    team: Team
+    opened: OpenDataset
+    filename: str
+    data: bytes
+    predictions: object  # np.ndarray
+
+
+class SubmissionService:
+    def __init__(self, store: Store, config: EventConfig, registry: DatasetRegistry, clock: Clock):
+        self.store, self.config, self.registry, self.clock = store, config, registry, clock
+
+    @property
+    def max_bytes(self) -> int:
+        return self.config.submissions.max_bytes
+
+    def check_size(self, size: int | None) -> None:
+        """Refuse an upload by its announced size, before it is read."""
+        if size is not None and size > self.max_bytes:
+            raise TooLarge(
+                f"the file is {size:,} bytes; the limit is {self.max_bytes:,} bytes "
+                "(one integer label per line is far smaller: check you are sending the right file)"
+            )
+
+    async def validate(self, team: Team, dataset_id: int, filename: str, data: bytes) -> Validated:
+        """Every check a submission must pass, without using it."""
+        now = self.clock()
+        opened = open_dataset(self.config, self.registry, now, dataset_id)
+        opens = self.config.submissions.opens
+        if opens is not None and now < opens:
+            raise NotAllowed(f"submissions open at {fmt_utc(opens)}")
+        if self.config.teams.require_validation and not team.validated:
+            raise NotAllowed("your team is not validated yet; an organizer must validate it before you can submit")
+        if not filename.lower().endswith(".csv"):
+            raise BadInput(
+                f"{filename!r} is not a .csv file; submit a .csv (not a .txt): no header, no index column, "
+                "one label per line"
+            )
+        self.check_size(len(data))
+        if await self._already_submitted(team, opened):
+            raise _already(opened)
+        hidden = opened.hidden
+        parse = (asyncio.to_thread if len(data) > _THREAD_PARSE_BYTES else _call)
+        try:
+            predictions = await parse(scoring.parse_labels, data, hidden.n, hidden.labels)
+        except scoring.LabelFileError as exc:
+            raise BadInput(f"{filename}: {exc}; this did not use your submission") from None
+        return Validated(team, opened, filename, data, predictions)
+
+    async def confirm(self, validated: Validated, *, source: str = "discord") -> Submission:
+        """Score and record a validated file: the one submission for its dataset and phase."""
+        now = self.clock()
+        opened = validated.opened
+        closes = self.config.submissions.closes
+        if closes is not None and now >= closes:
+            raise NotAllowed(f"submissions closed at {fmt_utc(closes)}")
+        if self.config.phase_at(now) != opened.phase:
+            raise NotAllowed(f"phase {opened.phase.id!r} has ended; this file was not submitted")
+        hidden = opened.hidden
+        accuracy = scoring.accuracy(validated.predictions, hidden.y)
+        worst = None
+        if hidden.groups is not None:
+            worst = scoring.worst_group_accuracy(validated.predictions, hidden.y, hidden.groups)
+        sha = hashlib.sha256(validated.data).hexdigest()
+        row = (
+            opened.phase.id, validated.team.id, opened.dataset.id, now.timestamp(), hidden.n,
+            accuracy, worst, validated.filename, sha, validated.data, source,
+        )
+
+        def insert(conn: sqlite3.Connection) -> bool:
+            return conn.execute(
+                "INSERT INTO submissions(phase, team_id, dataset_id, submitted_at, rows, accuracy, worst_group,"
+                " filename, sha256, raw, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (phase, team_id, dataset_id) DO NOTHING RETURNING id",
+                row,
+            ).fetchone() is not None
+
+        if not await self.store.run(insert):
+            raise _already(opened)
+        return Submission(opened.dataset.id, opened.phase.id, hidden.n, accuracy, worst, now.timestamp(), sha)
+
+    async def submit(self, team: Team, dataset_id: int, filename: str, data: bytes, *, source: str) -> Submission:
+        return await self.confirm(await self.validate(team, dataset_id, filename, data), source=source)
+
+    async def submit_with_login(
+        self, username: str, password: str, dataset_id: int, filename: str, data: bytes
+    ) -> Submission:
+        team = await self.store.run(check_credentials, username, digest(password))
+        if team is None:
+            raise bad_login()
+        return await self.submit(team, dataset_id, filename, data, source="http")
+
+    async def _already_submitted(self, team: Team, opened: OpenDataset) -> bool:
+        row = await self.store.fetchone(
+            "SELECT 1 FROM submissions WHERE phase = ? AND team_id = ? AND dataset_id = ?",
+            (opened.phase.id, team.id, opened.dataset.id),
+        )
+        return row is not None
+
+
+def _already(opened: OpenDataset) -> HackbotError:
+    return AlreadyDone(
+        f"your team has already submitted for dataset {opened.dataset.id} in phase {opened.phase.id!r}; "
+        "only one submission per dataset is allowed"
+    )
+
+
+async def _call(fn, *args):
+    return fn(*args)

@@ -1,0 +1,78 @@
+"""Synthetic datasets in the Hackathon42 layout, for demos, tests and rehearsals.
+
+Each dataset has a true feature and a shortcut feature. In the labeled set both predict the
+label perfectly; in the unlabeled and target sets the shortcut agrees with the label on about
+half the rows (groups_val.npy: 0 = shortcut-aligned, 1 = shortcut-conflicting), so a model that
+learned the shortcut scores about 0.5 there, and one that learned the true feature about 1.0.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from bot.config import Dataset, EventConfig
+
+FEATURES = 16
+
+
+def label_set(dataset_id: int) -> np.ndarray:
+    """Vary the label values the way the real datasets do (MNIST digits, not only 0/1)."""
+    return np.array([[0, 1], [0, 2], [4, 5, 6]][dataset_id % 3])
+
+
+def write_dataset(folder: Path, dataset_id: int, *, rows: int, seed: int) -> None:
+    rng = np.random.default_rng([seed, dataset_id])
+    labels = label_set(dataset_id)
+    k = len(labels)
+
+    def sample(n: int, conflict_rate: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        cls = rng.integers(0, k, n)
+        conflict = rng.random(n) < conflict_rate
+        shortcut_cls = np.where(conflict, (cls + rng.integers(1, k, n)) % k, cls)
+        x = rng.normal(0, 1, (n, FEATURES)).astype(np.float32)
+        x[:, 0] += 2.0 * cls  # the true feature: noisy
+        x[:, 1] = 10.0 * shortcut_cls + rng.normal(0, 0.1, n)  # the shortcut: clean, tempting
+        return x, labels[cls].astype(np.int64), conflict.astype(np.int64)
+
+    folder.mkdir(parents=True, exist_ok=True)
+    x_lab, y_lab, _ = sample(max(rows // 2, 10), 0.0)
+    x_unl, _, _ = sample(rows, 0.5)
+    x_val, y_val, groups = sample(rows, 0.5)
+    for name, array in [
+        ("X_labeled", x_lab), ("y_labeled", y_lab), ("X_unlabeled", x_unl),
+        ("X_val", x_val), ("y_val", y_val), ("groups_val", groups),
+    ]:
+        np.save(folder / f"{name}.npy", array, allow_pickle=False)
+
+
+def write_synthetic(
+    out: Path,
+    datasets: list[Dataset],
+    *,
+    rows: int = 1000,
+    seed: int = 0,
+    progress: Callable[[Dataset], None] | None = None,
+) -> list[Path]:
+    written = []
+    for ds in datasets:
+        folder = out / ds.folder
+        write_dataset(folder, ds.id, rows=rows, seed=seed)
+        written.append(folder)
+        if progress:
+            progress(ds)
+    return written
+
+
+def synthesize_event(config: EventConfig, *, rows: int = 1000, seed: int = 0) -> list[Path]:
+    """Write every phase's missing data folder; phases get different seeds, like Hackathon42's."""
+    written = []
+    for n, phase in enumerate(config.phases):
+        if phase.data_dir is None:
+            continue
+        out = config.resolve(phase.data_dir)
+        if not out.exists():
+            written += write_synthetic(out, config.datasets_in_phase(phase.id), rows=rows, seed=seed + n)
+    return written
