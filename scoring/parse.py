@@ -76,7 +76,7 @@ def parse_labels(data: bytes, n: int, allowed) -> np.ndarray:
     # Every line is a well-formed integer, so the first problem is a label
     # outside the set or the row count: locate it without a per-line scan,
     # checking in the reference's order (a bad label on line n + 1 wins).
-    bad = int(np.argmax(np.isin(values, allowed))) if not _all_allowed(values, allowed) else None
+    bad = int(np.argmin(np.isin(values, allowed))) if not _all_allowed(values, allowed) else None
     if bad is not None and bad <= n:
         raise _not_allowed(bad + 1, int(values[bad]), allowed)
     raise _too_many(n, len(values)) if len(values) > n else _too_few(n, len(values))

@@ -256,6 +256,8 @@ def random_bytes():
 @example((b"1\n0\r \n", 2, [0, 1]))
 @example((b"\r1\n0", 2, [0, 1]))
 @example((b"5\n12", 2, [1, 5, 12]))
+@example((b"0\n1\n7", 2, [0, 1]))  # out-of-set label on the first extra line
+@example((b"0\n1\n1\n7", 2, [0, 1]))
 @example((b"0000000000000000001\n1", 2, [0, 1]))
 @example((b"0000000000000000001\n0000000000000000000", 2, [0, 1]))
 def test_fast_path_agrees_with_reference_on_any_bytes(case):

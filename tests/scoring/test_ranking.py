@@ -48,6 +48,12 @@ def test_never_submitted_counts_as_latest():
         assert result.ranks.tolist() == [2, 1]
 
 
+def test_teams_that_never_submitted_tie_with_each_other():
+    acc = np.array([[0.9, 0.9, 0.9], [NAN, NAN, NAN], [NAN, NAN, NAN]])
+    result = leaderboard(acc, POINTS, DEFAULTS, [1.0, np.nan, np.nan])
+    assert result.ranks.tolist() == [1, 2, 2]
+
+
 def test_exact_tie_shares_rank_competition_style():
     acc = np.array([[0.9, 0.9, 0.9], [0.7, 0.7, 0.7], [0.7, 0.7, 0.7], [0.1, 0.1, 0.1]])
     result = leaderboard(acc, POINTS, DEFAULTS, [1.0, 2.0, 2.0, 3.0])
