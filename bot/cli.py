@@ -1,0 +1,298 @@
+"""`hackbot`: the command line. Every command takes --config and --db (or HACKBOT_CONFIG and
+HACKBOT_DB); by default the database lives in .hackbot/<event file name>.sqlite3."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import logging
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from bot.config import ConfigError, EventConfig, Settings, load_event
+from bot.core.datasets import DataError
+from bot.core.errors import HackbotError
+from bot.core.services import Services
+
+console = Console()
+err_console = Console(stderr=True)
+
+DEMO_CONFIG = Path("config/demo.toml")
+
+
+def _default_db(config_path: Path) -> Path:
+    return Path(".hackbot") / f"{config_path.stem}.sqlite3"
+
+
+def event_options(fn):
+    """--config and --db on a command, read from the environment when not given."""
+
+    @click.option("--config", "config_path", type=click.Path(path_type=Path), envvar="HACKBOT_CONFIG",
+                  default=DEMO_CONFIG, show_default=True, help="The event file.")
+    @click.option("--db", "db_path", type=click.Path(path_type=Path), envvar="HACKBOT_DB", default=None,
+                  help="The SQLite database file [default: .hackbot/<event>.sqlite3].")
+    @functools.wraps(fn)
+    def wrapper(config_path: Path, db_path: Path | None, **kwargs):
+        return fn(config_path=config_path, db_path=db_path or _default_db(config_path), **kwargs)
+
+    return wrapper
+
+
+def _load(config_path: Path, *, check_data: bool = True) -> EventConfig:
+    try:
+        return load_event(config_path, check_data=check_data)
+    except ConfigError as exc:
+        err_console.print(f"[red]{exc}[/red]", highlight=False)
+        sys.exit(1)
+
+
+def _with_services(config_path: Path, db_path: Path, action):
+    config = _load(config_path)
+
+    async def main():
+        services = await Services.open(config, db_path)
+        try:
+            return await action(services)
+        finally:
+            await services.close()
+
+    try:
+        return asyncio.run(main())
+    except DataError as exc:
+        err_console.print(f"[red]the hidden labels cannot be loaded:\n{exc}[/red]", highlight=False)
+        sys.exit(1)
+    except HackbotError as exc:
+        err_console.print(f"[red]{exc.message}[/red]", highlight=False)
+        sys.exit(1)
+
+
+@click.group()
+def main() -> None:
+    """Hackbot: run a hackathon or an ML competition end to end."""
+
+
+# --- run ----------------------------------------------------------------------------------
+
+def _serve(config: EventConfig, db_path: Path, host: str, port: int, settings: Settings, banner=None) -> None:
+    from bot.app import serve
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    token = settings.discord_token.get_secret_value() if settings.discord_token else None
+    if token is None:
+        console.print("DISCORD_TOKEN is not set: running the web server and the HTTP API only.")
+    ready = asyncio.Event()
+
+    async def main_task():
+        task = asyncio.create_task(serve(config, db_path, host, port, discord_token=token, ready=ready))
+        await ready.wait()
+        if banner:
+            await banner()
+        console.print(f"[bold green]Leaderboard:[/bold green] http://{host}:{port}/   (Ctrl-C to stop)")
+        await task
+
+    try:
+        asyncio.run(main_task())
+    except KeyboardInterrupt:
+        console.print("stopped")
+    except DataError as exc:
+        err_console.print(f"[red]the hidden labels cannot be loaded:\n{exc}[/red]", highlight=False)
+        sys.exit(1)
+    except OSError as exc:
+        err_console.print(f"[red]cannot serve on {host}:{port}: {exc.strerror}; choose another --port[/red]")
+        sys.exit(1)
+
+
+@main.command()
+@event_options
+@click.option("--host", envvar="HACKBOT_HOST", default="127.0.0.1", show_default=True)
+@click.option("--port", envvar="HACKBOT_PORT", default=8080, show_default=True, type=int)
+def run(config_path: Path, db_path: Path, host: str, port: int) -> None:
+    """Run the event: the web server and HTTP API (and the Discord bot when DISCORD_TOKEN is set)."""
+    _serve(_load(config_path), db_path, host, port, Settings())
+
+
+@main.command()
+@click.option("--db", "db_path", type=click.Path(path_type=Path), envvar="HACKBOT_DB",
+              default=_default_db(DEMO_CONFIG), show_default=True)
+@click.option("--host", envvar="HACKBOT_HOST", default="127.0.0.1", show_default=True)
+@click.option("--port", envvar="HACKBOT_PORT", default=8080, show_default=True, type=int)
+def demo(db_path: Path, host: str, port: int) -> None:
+    """Run the bundled demo event: synthetic data on first run, a few teams, the leaderboard page."""
+    from bot.core.synth import synthesize_event
+    from bot.demo import seed_demo
+
+    config = _load(DEMO_CONFIG, check_data=False)
+    missing = [p for p in config.phases if p.data_dir and not config.resolve(p.data_dir).exists()]
+    if missing:
+        with Progress(console=console, transient=True) as progress:
+            task = progress.add_task("writing demo datasets", total=len(config.datasets))
+            synthesize_event(config, rows=1000)
+            progress.update(task, completed=len(config.datasets))
+        console.print(f"demo data written to {config.resolve(missing[0].data_dir)}")
+    config = _load(DEMO_CONFIG)
+
+    async def banner():
+        services = await Services.open(config, db_path)
+        try:
+            creds = await seed_demo(services)
+        finally:
+            await services.close()
+        if creds is None:
+            console.print(f"demo teams exist already in {db_path}; `hackbot team create NAME --validated` adds one")
+            return
+        url = f"http://{host}:{port}"
+        console.print(f"Play as team [bold]{creds.team.name}[/bold]: username [bold]{creds.team.username}[/bold]"
+                      f" password [bold]{creds.password}[/bold] (shown once)")
+        console.print(f"  curl -F username={creds.team.username} -F password={creds.password}"
+                      f" -F exercise_id=3 -F datum_id=456 {url}/reveal/", highlight=False, soft_wrap=True)
+
+    _serve(config, db_path, host, port, Settings(), banner)
+
+
+# --- config -------------------------------------------------------------------------------
+
+@main.group("config")
+def config_group() -> None:
+    """Check event files."""
+
+
+@config_group.command("check")
+@click.argument("file", type=click.Path(path_type=Path))
+def config_check(file: Path) -> None:
+    """Validate an event file: print its problems (exit 1) or a one-screen summary (exit 0)."""
+    config = _load(file)
+    ev = config.event
+    console.print(f"[bold]{ev.name}[/bold]  ({file}, timezone {ev.timezone})")
+    t = config.teams
+    window = ""
+    if t.formation_opens or t.formation_closes:
+        window = f", formation {_when(t.formation_opens)} → {_when(t.formation_closes)}"
+    console.print(f"teams: {t.min_size}-{t.max_size} members"
+                  f"{', validated by organizers' if t.require_validation else ''}{window}")
+    for phase in config.phases:
+        ids = ", ".join(str(ds.id) for ds in config.datasets_in_phase(phase.id))
+        console.print(f"phase [bold]{phase.id}[/bold] from {_when(phase.starts)}, data {phase.data_dir}: datasets {ids or '-'}")
+    if config.datasets:
+        table = Table("id", "name", "points", "default", "budget", "phases", box=None)
+        for ds in config.datasets:
+            table.add_row(str(ds.id), ds.name, f"{ds.points:g}", f"{ds.default_score:g}",
+                          str(ds.reveal_budget), ", ".join(ds.phases or ["all"]))
+        console.print(table)
+        console.print(f"maximum total {sum(ds.points for ds in config.datasets):g} points;"
+                      f" leaderboard {config.leaderboard.visibility}")
+    s = config.submissions
+    console.print(f"submissions: {_when(s.opens)} → {_when(s.closes)}, at most {s.max_bytes:,} bytes")
+    console.print(f"schedule: {len(config.schedule)} items"
+                  + (f", first {config.schedule[0].title!r} at {_when(config.schedule[0].at)}" if config.schedule else ""))
+    console.print("[green]OK[/green]")
+
+
+def _when(value) -> str:
+    return value.strftime("%Y-%m-%d %H:%M UTC") if value else "-"
+
+
+# --- teams --------------------------------------------------------------------------------
+
+@main.group()
+def team() -> None:
+    """Create, list and validate teams."""
+
+
+@team.command("create")
+@click.argument("name")
+@click.option("--validated", is_flag=True, help="Validate the team at once.")
+@click.option("--json", "as_json", is_flag=True, help='Print {"team", "username", "password"}.')
+@event_options
+def team_create(name: str, validated: bool, as_json: bool, config_path: Path, db_path: Path) -> None:
+    """Create a team and print its API username and password (shown once)."""
+    creds = _with_services(config_path, db_path, lambda s: s.teams.create(name, validated=validated))
+    if as_json:
+        click.echo(json.dumps({"team": creds.team.name, "username": creds.team.username, "password": creds.password}))
+        return
+    console.print(f"team [bold]{creds.team.name}[/bold] created{' and validated' if validated else ''}")
+    console.print(f"  username: {creds.team.username}\n  password: {creds.password}", highlight=False)
+    console.print("The password is shown once; give it to the team.")
+
+
+@team.command("list")
+@event_options
+def team_list(config_path: Path, db_path: Path) -> None:
+    """List the teams."""
+    async def action(s: Services):
+        return [(t, await s.teams.members(t.id)) for t in await s.teams.list()]
+
+    table = Table("team", "username", "validated", "members")
+    for t, members in _with_services(config_path, db_path, action):
+        table.add_row(t.name, t.username, "yes" if t.validated else "no", str(len(members)))
+    console.print(table)
+
+
+@team.command("validate")
+@click.argument("name")
+@event_options
+def team_validate(name: str, config_path: Path, db_path: Path) -> None:
+    """Validate a team so that it may reveal and submit."""
+    t = _with_services(config_path, db_path, lambda s: s.teams.validate(name))
+    console.print(f"team [bold]{t.name}[/bold] is validated")
+
+
+# --- leaderboard --------------------------------------------------------------------------
+
+@main.command()
+@click.option("--phase", default=None, help="A phase id [default: the current phase].")
+@click.option("--json", "as_json", is_flag=True)
+@event_options
+def leaderboard(phase: str | None, as_json: bool, config_path: Path, db_path: Path) -> None:
+    """Print the leaderboard (organizers see scores even while it is hidden)."""
+    standings = _with_services(config_path, db_path, lambda s: s.leaderboard.standings(phase, organizer=True))
+    if as_json:
+        click.echo(json.dumps(standings.to_api()))
+        return
+    table = Table("#", "team", "total", *[str(ds.id) for ds in standings.datasets],
+                  title=f"phase {standings.phase.id if standings.phase else '-'}")
+    for row in standings.rows:
+        cells = [f"[bold]{c.score:.3f}[/bold]" if c.submitted else f"[dim]{c.score:.3f}[/dim]" for c in row.cells]
+        table.add_row(str(row.rank), row.team, f"{row.total:.3f}", *cells)
+    console.print(table)
+    console.print("[bold]bold[/bold]: submitted   [dim]dim[/dim]: default score")
+
+
+# --- datasets -----------------------------------------------------------------------------
+
+@main.group()
+def datasets() -> None:
+    """Synthetic datasets in the Hackathon42 layout."""
+
+
+@datasets.command("synth")
+@click.argument("out", type=click.Path(path_type=Path))
+@click.option("--config", "config_path", type=click.Path(path_type=Path), envvar="HACKBOT_CONFIG",
+              default=DEMO_CONFIG, show_default=True)
+@click.option("--db", "db_path", type=click.Path(path_type=Path), envvar="HACKBOT_DB", default=None,
+              help="Unused; accepted like every command.")
+@click.option("--phase", default=None, help="Only this phase's datasets [default: all].")
+@click.option("--rows", default=1000, show_default=True, type=click.IntRange(min=1))
+@click.option("--seed", default=0, show_default=True, type=int)
+def datasets_synth(out: Path, config_path: Path, db_path, phase: str | None, rows: int, seed: int) -> None:
+    """Write synthetic datasets for the event file's datasets into OUT/<id>_<name>/."""
+    from bot.core.synth import write_synthetic
+
+    config = _load(config_path, check_data=False)
+    chosen = config.datasets_in_phase(phase) if phase else config.datasets
+    if phase and config.phase(phase) is None:
+        err_console.print(f"[red]no phase {phase!r} in {config_path}[/red]")
+        sys.exit(1)
+    with Progress(console=console) as progress:
+        task = progress.add_task(f"writing {len(chosen)} datasets", total=len(chosen))
+        write_synthetic(out, chosen, rows=rows, seed=seed, progress=lambda ds: progress.advance(task))
+    console.print(f"wrote {len(chosen)} datasets of {rows} target rows to {out}")
+
+
+if __name__ == "__main__":
+    main()

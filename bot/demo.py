@@ -1,0 +1,44 @@
+"""Demo content: a few teams that have revealed and submitted, so the first page view shows
+a real leaderboard (submitted and default scores side by side)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from bot.core.errors import HackbotError
+from bot.core.services import Services
+from bot.core.teams import NewCredentials
+
+# team name -> fraction of labels it gets wrong per dataset (None: does not submit)
+DEMO_TEAMS: dict[str, list[float | None]] = {
+    "Shortcut Learners": [0.45, 0.50, 0.48],
+    "Label Whisperers": [0.02, 0.08, None],
+    "Careful Counters": [None, 0.04, 0.30],
+    "Default Enjoyers": [None, None, None],
+}
+
+
+async def seed_demo(services: Services, *, seed: int = 0) -> NewCredentials | None:
+    """Create the demo teams once; return fresh credentials for a team the user can play as."""
+    if await services.teams.list():
+        return None
+    rng = np.random.default_rng(seed)
+    phase = services.config.phase_at(services.clock())
+    datasets = services.config.datasets_in_phase(phase.id) if phase else []
+    for name, error_rates in DEMO_TEAMS.items():
+        team = (await services.teams.create(name, validated=True)).team
+        for ds, error_rate in zip(datasets, error_rates):
+            if error_rate is None:
+                continue
+            hidden = services.registry.get(phase.id, ds.id)
+            for datum in rng.choice(hidden.n, size=min(ds.reveal_budget, 3), replace=False):
+                await services.reveals.reveal(team, ds.id, int(datum), source="demo")
+            wrong = rng.random(hidden.n) < error_rate
+            others = hidden.labels[(np.searchsorted(hidden.labels, hidden.y) + 1) % len(hidden.labels)]
+            predictions = np.where(wrong, others, hidden.y)
+            data = ("\n".join(map(str, predictions)) + "\n").encode()
+            try:
+                await services.submissions.submit(team, ds.id, "predictions.csv", data, source="demo")
+            except HackbotError:
+                pass
+    return await services.teams.create("You", validated=True)
