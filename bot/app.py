@@ -26,7 +26,11 @@ async def serve(
     ready: asyncio.Event | None = None,
 ) -> None:
     services = await Services.open(config, db_path, clock=clock)
-    runner = await start_web(services, host, port)
+    try:
+        runner = await start_web(services, host, port)
+    except BaseException:
+        await services.close()
+        raise
     log.info("web server on http://%s:%s (database %s)", host, port, db_path)
     if discord_token:
         log.warning("DISCORD_TOKEN is set, but the Discord bot is not part of this version yet: web only")

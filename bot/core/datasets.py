@@ -56,6 +56,21 @@ def _rows(path: Path) -> int:
     return int(np.load(path, mmap_mode="r", allow_pickle=False).shape[0])
 
 
+def _read_label_text(path: Path) -> np.ndarray:
+    """One integer per line, nothing else: a skipped blank line would shift every datum_id after it."""
+    lines = path.read_text(encoding="utf-8-sig").splitlines()
+    if lines and lines[-1].strip() == "":
+        lines.pop()
+    labels = []
+    for number, line in enumerate(lines, 1):
+        try:
+            labels.append(int(line.strip()))
+        except ValueError:
+            raise DataError(f"{path}: line {number} is {line[:40]!r}, not an integer label; "
+                            "the file holds one label per row of X_val, no header, no blank line") from None
+    return np.array(labels, dtype=np.int64)
+
+
 def load_hidden_labels(data_dir: Path, dataset: Dataset, phase_id: str) -> HiddenLabels:
     folder = find_folder(data_dir, dataset.id)
     if folder is None:
@@ -63,12 +78,15 @@ def load_hidden_labels(data_dir: Path, dataset: Dataset, phase_id: str) -> Hidde
             f"dataset {dataset.id} ({dataset.name}): no folder {dataset.folder}/ (or {dataset.id}_*/) "
             f"in {data_dir}; add it or remove the dataset from phase {phase_id!r}"
         )
-    if (folder / "y_val.npy").exists():
-        y = np.load(folder / "y_val.npy", allow_pickle=False)
-    elif (folder / "y_val.txt").exists():
-        y = np.loadtxt(folder / "y_val.txt", dtype=np.int64, ndmin=1)
-    else:
+    source = folder / "y_val.npy"
+    if not source.exists():
+        source = folder / "y_val.txt"
+    if not source.exists():
         raise DataError(f"{folder}: no y_val.npy or y_val.txt; the hidden labels are needed to score")
+    try:
+        y = np.load(source, allow_pickle=False) if source.suffix == ".npy" else _read_label_text(source)
+    except (ValueError, OSError) as exc:  # a corrupt .npy, a pickled array, an unreadable file
+        raise DataError(f"{source}: the hidden labels cannot be read ({exc}); replace the file") from None
     y = np.asarray(y).reshape(-1)
     if y.size == 0:
         raise DataError(f"{folder}: the hidden labels are empty")

@@ -34,7 +34,11 @@ class Services:
     async def open(cls, config: EventConfig, db_path: Path | str, *, clock: Clock = system_clock) -> Services:
         registry = DatasetRegistry.load(config)
         store = await Store.open(db_path)
-        await store.run(_sync_datasets, config, registry)
+        try:
+            await store.run(_sync_datasets, config, registry)
+        except BaseException:
+            await store.close()
+            raise
         return cls(
             config=config,
             store=store,

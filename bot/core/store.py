@@ -10,6 +10,7 @@ write lock before the check is read.
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from importlib import resources
@@ -46,9 +47,24 @@ def immediate(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
 
 def _configure(conn: sqlite3.Connection) -> None:
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-    conn.execute("PRAGMA journal_mode = WAL")
+    _retry_locked(lambda: conn.execute("PRAGMA journal_mode = WAL"))
     conn.execute("PRAGMA synchronous = NORMAL")  # WAL + NORMAL: durable across app crashes
     conn.execute("PRAGMA foreign_keys = ON")
+
+
+def _retry_locked(action: Callable[[], Any]) -> Any:
+    """Switching a fresh file to WAL ignores busy_timeout while another process holds the lock:
+    retry it for as long as busy_timeout would have waited."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    delay = 0.005
+    while True:
+        try:
+            return action()
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.2)
 
 
 def _migrate(conn: sqlite3.Connection) -> list[str]:
@@ -93,10 +109,18 @@ class Store:
         path = Path(path)
         if str(path) != ":memory:":
             path.parent.mkdir(parents=True, exist_ok=True)
-        db = await aiosqlite.connect(path, isolation_level=None)  # we issue BEGIN ourselves
+        db = aiosqlite.connect(path, isolation_level=None)  # we issue BEGIN ourselves
+        # A store left open must not keep the interpreter from exiting (aiosqlite's thread is
+        # not a daemon); SQLite's transactions make an abrupt end safe.
+        db._thread.daemon = True  # noqa: SLF001
+        await db
         store = cls(db, path)
-        await store.run(_configure)
-        await store.run(_migrate)
+        try:
+            await store.run(_configure)
+            await store.run(_migrate)
+        except BaseException:
+            await db.close()
+            raise
         return store
 
     async def close(self) -> None:

@@ -108,16 +108,29 @@ class SubmissionService:
             accuracy, worst, validated.filename, sha, validated.data, source,
         )
 
-        def insert(conn: sqlite3.Connection) -> bool:
-            return conn.execute(
-                "INSERT INTO submissions(phase, team_id, dataset_id, submitted_at, rows, accuracy, worst_group,"
-                " filename, sha256, raw, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                " ON CONFLICT (phase, team_id, dataset_id) DO NOTHING RETURNING id",
-                row,
-            ).fetchone() is not None
+        require_validation = int(self.config.teams.require_validation)
 
-        if not await self.store.run(insert):
+        def insert(conn: sqlite3.Connection) -> str:
+            # validation re-read in the same statement: a team un-validated since its file was checked
+            inserted = conn.execute(
+                "INSERT INTO submissions(phase, team_id, dataset_id, submitted_at, rows, accuracy, worst_group,"
+                " filename, sha256, raw, source) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?"
+                " WHERE EXISTS (SELECT 1 FROM teams WHERE id = ? AND (validated = 1 OR ? = 0))"
+                " ON CONFLICT (phase, team_id, dataset_id) DO NOTHING RETURNING id",
+                (*row, validated.team.id, require_validation),
+            ).fetchone()
+            if inserted:
+                return "ok"
+            exists = conn.execute(
+                "SELECT 1 FROM submissions WHERE phase = ? AND team_id = ? AND dataset_id = ?", row[:3]
+            ).fetchone()
+            return "already" if exists else "not validated"
+
+        outcome = await self.store.run(insert)
+        if outcome == "already":
             raise _already(opened)
+        if outcome == "not validated":
+            raise NotAllowed("your team is not validated (or no longer exists); this file was not submitted")
         return Submission(opened.dataset.id, opened.phase.id, hidden.n, accuracy, worst, now.timestamp(), sha)
 
     async def submit(self, team: Team, dataset_id: int, filename: str, data: bytes, *, source: str) -> Submission:

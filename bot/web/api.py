@@ -13,13 +13,15 @@ import uuid
 
 from aiohttp import BodyPartReader, web
 
-from bot.core.errors import BadInput, HackbotError, TooManyAttempts
+from bot.core.errors import BadInput, HackbotError, TooLarge, TooManyAttempts
 from bot.core.services import Services
 
 log = logging.getLogger(__name__)
 
 SERVICES: web.AppKey[Services] = web.AppKey("services", Services)
-_FORM_FIELDS = "send the form fields username, password, exercise_id and datum_id"
+MULTIPART_OVERHEAD = 64 * 1024  # room for the form fields and part headers around the file
+_REVEAL_FIELDS = "send the form fields username, password, exercise_id and datum_id"
+_SUBMIT_FIELDS = "send the form fields username, password, exercise_id and the file field 'file'"
 
 
 def error_response(status: int, message: str, headers: dict | None = None) -> web.Response:
@@ -46,20 +48,20 @@ async def errors_as_json(request: web.Request, handler):
         return error_response(500, f"internal error {error_id}; tell an organizer this id")
 
 
-def _int_field(form, name: str) -> int:
+def _int_field(form, name: str, expected: str) -> int:
     raw = form.get(name)
     if raw is None or (isinstance(raw, str) and not raw.strip()):
-        raise BadInput(f"missing form field {name!r}; {_FORM_FIELDS}")
+        raise BadInput(f"missing form field {name!r}; {expected}")
     try:
         return int(str(raw).strip())
     except ValueError:
         raise BadInput(f"{name} must be an integer, got {str(raw)[:40]!r}") from None
 
 
-def _text_field(form, name: str) -> str:
+def _text_field(form, name: str, expected: str) -> str:
     raw = form.get(name)
     if not isinstance(raw, str) or not raw:
-        raise BadInput(f"missing form field {name!r}; {_FORM_FIELDS}")
+        raise BadInput(f"missing form field {name!r}; {expected}")
     return raw
 
 
@@ -67,40 +69,54 @@ def _client(request: web.Request) -> str:
     return request.remote or "unknown"
 
 
-async def _with_login(request: web.Request, username: str, action):
-    """Run a login-checked action under the failed-login rate limit."""
+async def _with_login(request: web.Request, username: str, action, *args):
+    """Run a login-checked action(*args) under the failed-login rate limit."""
     services = request.app[SERVICES]
     services.logins.check(_client(request), username)
     try:
-        return await action
+        return await action(*args)
     except HackbotError as exc:
         if exc.status == 401:
             services.logins.failed(_client(request), username)
         raise
 
 
+async def _read_form(request: web.Request):
+    try:
+        return await request.post()
+    except (ValueError, LookupError) as exc:  # aiohttp's parse errors: bad escapes, charset, boundary
+        raise BadInput(f"the form cannot be read ({exc}); {_REVEAL_FIELDS}, urlencoded or multipart") from None
+
+
 async def reveal(request: web.Request) -> web.Response:
-    form = await request.post()
-    username, password = _text_field(form, "username"), _text_field(form, "password")
-    dataset_id, datum_id = _int_field(form, "exercise_id"), _int_field(form, "datum_id")
+    form = await _read_form(request)
+    username, password = _text_field(form, "username", _REVEAL_FIELDS), _text_field(form, "password", _REVEAL_FIELDS)
+    dataset_id = _int_field(form, "exercise_id", _REVEAL_FIELDS)
+    datum_id = _int_field(form, "datum_id", _REVEAL_FIELDS)
     services = request.app[SERVICES]
     result = await _with_login(
-        request, username, services.reveals.reveal_with_login(username, password, dataset_id, datum_id)
+        request, username, services.reveals.reveal_with_login, username, password, dataset_id, datum_id
     )
     return web.json_response(result.to_api())
 
 
 async def submit(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
-    services.submissions.check_size(request.content_length)  # refuse before reading the body
-    fields, filename, data = await _read_submission(request, services.submissions.max_bytes)
-    username, password = _text_field(fields, "username"), _text_field(fields, "password")
-    dataset_id = _int_field(fields, "exercise_id")
+    limit = services.submissions.max_bytes
+    if request.content_length is not None and request.content_length > limit + MULTIPART_OVERHEAD:
+        # refused before reading the body; the form fields and part headers get some room
+        raise TooLarge(f"the upload is {request.content_length:,} bytes; the file limit is {limit:,} bytes")
+    try:
+        fields, filename, data = await _read_submission(request, limit)
+    except ValueError as exc:  # aiohttp's multipart errors: no boundary, truncated body, ...
+        raise BadInput(f"the multipart form cannot be read ({exc}); {_SUBMIT_FIELDS}") from None
+    username = _text_field(fields, "username", _SUBMIT_FIELDS)
+    password = _text_field(fields, "password", _SUBMIT_FIELDS)
+    dataset_id = _int_field(fields, "exercise_id", _SUBMIT_FIELDS)
     if data is None:
         raise BadInput("missing the file field 'file'; send the CSV as multipart form data (curl -F file=@labels.csv)")
     result = await _with_login(
-        request, username,
-        services.submissions.submit_with_login(username, password, dataset_id, filename or "", data),
+        request, username, services.submissions.submit_with_login, username, password, dataset_id, filename or "", data
     )
     body = {"exercise_id": result.dataset_id, "rows": result.rows}
     if services.config.leaderboard.visibility == "live":
@@ -109,27 +125,35 @@ async def submit(request: web.Request) -> web.Response:
 
 
 async def _read_submission(request: web.Request, max_bytes: int) -> tuple[dict, str | None, bytes | None]:
-    """Stream the multipart body, stopping as soon as the file passes the limit."""
+    """Stream the multipart body, stopping as soon as the file, or the body, passes its limit."""
     if not request.content_type.startswith("multipart/"):
         raise BadInput("send the submission as multipart/form-data with a 'file' field (curl -F file=@labels.csv)")
     reader = await request.multipart()
     fields: dict[str, str] = {}
     filename, data = None, None
+    body_left = max_bytes + MULTIPART_OVERHEAD  # the file plus room for the small fields
+
+    async def read_part(part: BodyPartReader, limit: int, too_large: str) -> bytes:
+        nonlocal body_left
+        chunks, size = [], 0
+        while chunk := await part.read_chunk(64 * 1024):
+            size += len(chunk)
+            body_left -= len(chunk)
+            if size > limit or body_left < 0:
+                raise TooLarge(too_large)
+            chunks.append(chunk)
+        return part.decode(b"".join(chunks))
+
     while (part := await reader.next()) is not None:
-        if not isinstance(part, BodyPartReader):
-            continue
+        if not isinstance(part, BodyPartReader) or not part.name:
+            raise BadInput(f"every part of the form needs a name; {_SUBMIT_FIELDS}")
         if part.name == "file":
-            filename, chunks, size = part.filename, [], 0
-            while chunk := await part.read_chunk(64 * 1024):
-                size += len(chunk)
-                if size > max_bytes:
-                    request.app[SERVICES].submissions.check_size(size)
-                chunks.append(chunk)
-            data = b"".join(chunks)
-        elif part.name:
-            value = await part.read(decode=True)
-            if len(value) > 4096:
-                raise BadInput(f"form field {part.name!r} is too long")
+            data = await read_part(part, max_bytes, f"the file is larger than the limit of {max_bytes:,} bytes")
+            filename = part.filename
+        else:
+            if len(fields) >= 16:
+                raise BadInput(f"too many form fields; {_SUBMIT_FIELDS}")
+            value = await read_part(part, 4096, f"form field {part.name!r} is too long")
             fields[part.name] = value.decode("utf-8", "replace")
     return fields, filename, data
 

@@ -7,14 +7,12 @@ from aiohttp import web
 from bot.core.services import Services
 from bot.web import api, pages
 
-_MULTIPART_OVERHEAD = 64 * 1024
-
 
 def create_app(services: Services) -> web.Application:
     # aiohttp refuses bodies past client_max_size itself; /submit/ streams and stops earlier
     app = web.Application(
         middlewares=[api.errors_as_json],
-        client_max_size=services.submissions.max_bytes + _MULTIPART_OVERHEAD,
+        client_max_size=services.submissions.max_bytes + api.MULTIPART_OVERHEAD,
     )
     app[api.SERVICES] = services
     app.router.add_post("/reveal/", api.reveal)

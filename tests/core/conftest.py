@@ -1,0 +1,40 @@
+"""Fixtures: a small two-phase event on disk, a real database file, a clock the test moves."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.config import load_event
+from bot.core.services import Services
+from tests.core.helpers import Clock, write_event
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()  # one hour into phase "mock"
+
+
+@pytest.fixture
+async def open_services(tmp_path, clock):
+    """open_services(**event_options) -> Services over a fresh event folder and database file."""
+    opened: list[Services] = []
+
+    async def factory(**options) -> Services:
+        n = len(opened)
+        path = write_event(tmp_path / f"event{n}", **options)
+        services = await Services.open(load_event(path), tmp_path / f"db{n}.sqlite3", clock=clock)
+        opened.append(services)
+        return services
+
+    yield factory
+    for services in opened:
+        try:
+            await services.close()
+        except Exception:  # closed by the test already
+            pass
+
+
+@pytest.fixture
+async def services(open_services) -> Services:
+    return await open_services()
+
