@@ -32,6 +32,24 @@ class Team:
 
 
 @dataclass(frozen=True)
+class TeamInfo:
+    team: Team
+    members: list[str]  # user ids, the captain first
+    captain: str | None
+    join_code: str  # shown to members only
+    is_open: bool
+    discord_role_id: int | None
+    discord_channel_id: int | None
+
+
+@dataclass(frozen=True)
+class Departure:
+    team: Team
+    disbanded: bool  # the last member left (a team with results stays on the leaderboard)
+    new_captain: str | None  # who became captain, if the captain left
+
+
+@dataclass(frozen=True)
 class NewCredentials:
     team: Team
     password: str  # shown once; only its digest is stored
@@ -46,6 +64,10 @@ def digest(password: str) -> bytes:
 
 def new_password() -> str:
     return secrets.token_urlsafe(24)
+
+
+def new_join_code() -> str:
+    return secrets.token_hex(4)
 
 
 def username_for(name: str) -> str:
@@ -100,9 +122,9 @@ class TeamService:
                     n += 1
                     username = f"{base}_{n}"
                 team_id = conn.execute(
-                    "INSERT INTO teams(name, name_key, username, password_digest, validated, created_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
-                    (name, name.casefold(), username, digest(password), int(validated), now),
+                    "INSERT INTO teams(name, name_key, username, password_digest, validated, created_at, join_code)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                    (name, name.casefold(), username, digest(password), int(validated), now, new_join_code()),
                 ).fetchone()[0]
                 if captain is not None:
                     conn.execute(
@@ -177,6 +199,8 @@ class TeamService:
             except sqlite3.IntegrityError:
                 raise NotAllowed("you are in a team already; leave it before joining another") from None
             if row is None:
+                if not conn.execute("SELECT 1 FROM teams WHERE id = ?", (team_id,)).fetchone():
+                    raise NotFound("this team no longer exists; /team list shows the teams")
                 raise NotAllowed(f"this team is full ({max_size} members); join or create another team")
 
         await self.store.run(join)
@@ -188,3 +212,127 @@ class TeamService:
         if teams.formation_closes and now >= teams.formation_closes:
             raise NotAllowed(f"team formation closed at {_fmt(teams.formation_closes)}; ask an organizer")
 
+
+
+class TeamRoster:
+    """Membership changes made by people (Discord): join by code or openly, leave, kick, rename.
+
+    Each change is one hop under the write lock, so size bounds, one team per person and
+    "the last one out disbands" hold when many people act at once.
+    """
+
+    def __init__(self, teams: TeamService):
+        self.teams, self.store, self.config = teams, teams.store, teams.config
+
+    async def info(self, team: Team) -> TeamInfo:
+        row = await self.store.fetchone(
+            "SELECT join_code, is_open, discord_role_id, discord_channel_id FROM teams WHERE id = ?", (team.id,)
+        )
+        if row is None:
+            raise NotFound(f"team {team.name!r} no longer exists")
+        members = await self.teams.members(team.id)
+        captain = await self.store.fetchone(
+            "SELECT user_id FROM team_members WHERE team_id = ? AND is_captain = 1", (team.id,)
+        )
+        return TeamInfo(team, members, captain[0] if captain else None, row[0], bool(row[1]), row[2], row[3])
+
+    async def join(self, user_id: str, team_name: str, code: str | None) -> Team:
+        team = await self.teams.get(team_name)
+        row = await self.store.fetchone("SELECT join_code, is_open FROM teams WHERE id = ?", (team.id,))
+        join_code, is_open = row
+        if not is_open and not hmac.compare_digest((code or "").strip().lower(), join_code):
+            raise NotAllowed(
+                f"wrong join code for {team.name!r}; ask a member for the code shown by /team info, "
+                "or ask the captain to open the team with /team open"
+            )
+        await self.teams.add_member(team.id, user_id)
+        return team
+
+    async def set_open(self, captain: str, is_open: bool) -> Team:
+        team = await self._captains_team(captain)
+        await self.store.execute("UPDATE teams SET is_open = ? WHERE id = ?", (int(is_open), team.id))
+        return team
+
+    async def leave(self, user_id: str) -> Departure:
+        self.teams._check_formation_open()
+
+        def leave(conn: sqlite3.Connection) -> Departure:
+            with immediate(conn):
+                row = conn.execute(
+                    "SELECT t.id, t.name, t.username, t.validated, m.is_captain FROM team_members m"
+                    " JOIN teams t ON t.id = m.team_id WHERE m.user_id = ?",
+                    (user_id,),
+                ).fetchone()
+                if row is None:
+                    raise NotAllowed("you are not in a team")
+                team, was_captain = _team(row), bool(row[4])
+                conn.execute("DELETE FROM team_members WHERE user_id = ?", (user_id,))
+                left = conn.execute(
+                    "SELECT user_id FROM team_members WHERE team_id = ? ORDER BY joined_at, rowid", (team.id,)
+                ).fetchall()
+                if not left:
+                    # a team with reveals or submissions stays on the record, with no members
+                    if not _has_results(conn, team.id):
+                        conn.execute("DELETE FROM teams WHERE id = ?", (team.id,))
+                    return Departure(team, True, None)
+                new_captain = None
+                if was_captain:
+                    new_captain = left[0][0]
+                    conn.execute("UPDATE team_members SET is_captain = 1 WHERE user_id = ?", (new_captain,))
+                return Departure(team, False, new_captain)
+
+        return await self.store.run(leave)
+
+    async def kick(self, captain: str, member: str) -> Team:
+        team = await self._captains_team(captain)
+        if member == captain:
+            raise BadInput("you cannot kick yourself; use /team leave")
+        changed = await self.store.execute(
+            "DELETE FROM team_members WHERE team_id = ? AND user_id = ?", (team.id, member)
+        )
+        if not changed:
+            raise NotFound("that person is not in your team")
+        return team
+
+    async def rename(self, captain: str, new_name: str) -> Team:
+        team = await self._captains_team(captain)
+        new_name = " ".join(new_name.split())
+        if not 1 <= len(new_name) <= 64:
+            raise BadInput("a team name has 1 to 64 characters; choose another name")
+        try:
+            await self.store.execute(
+                "UPDATE teams SET name = ?, name_key = ? WHERE id = ?", (new_name, new_name.casefold(), team.id)
+            )
+        except sqlite3.IntegrityError:
+            raise AlreadyDone(f"a team named {new_name!r} exists already; choose another name") from None
+        return Team(team.id, new_name, team.username, team.validated)
+
+    async def remove(self, name: str) -> Team:
+        """Organizers: remove a team, its members, reveals and submissions."""
+        team = await self.teams.get(name)
+        await self.store.execute("DELETE FROM teams WHERE id = ?", (team.id,))
+        return team
+
+    async def set_discord(self, team_id: int, role_id: int | None, channel_id: int | None) -> None:
+        await self.store.execute(
+            "UPDATE teams SET discord_role_id = ?, discord_channel_id = ? WHERE id = ?", (role_id, channel_id, team_id)
+        )
+
+    async def _captains_team(self, user_id: str) -> Team:
+        row = await self.store.fetchone(
+            "SELECT t.id, t.name, t.username, t.validated, m.is_captain FROM team_members m"
+            " JOIN teams t ON t.id = m.team_id WHERE m.user_id = ?",
+            (user_id,),
+        )
+        if row is None:
+            raise NotAllowed("you are not in a team; /team create or /team join first")
+        if not row[4]:
+            raise NotAllowed("only the team's captain can do this; ask them, or they can pass it on by leaving")
+        return _team(row)
+
+
+def _has_results(conn: sqlite3.Connection, team_id: int) -> bool:
+    return bool(
+        conn.execute("SELECT 1 FROM reveals WHERE team_id = ? LIMIT 1", (team_id,)).fetchone()
+        or conn.execute("SELECT 1 FROM submissions WHERE team_id = ? LIMIT 1", (team_id,)).fetchone()
+    )
