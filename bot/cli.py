@@ -10,7 +10,9 @@ import logging
 import sys
 from pathlib import Path
 
+import aiohttp
 import click
+from discord import LoginFailure
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
@@ -89,7 +91,9 @@ def _serve(config: EventConfig, db_path: Path, host: str, port: int, settings: S
     ready = asyncio.Event()
 
     async def main_task():
-        task = asyncio.create_task(serve(config, db_path, host, port, discord_token=token, ready=ready))
+        task = asyncio.create_task(
+            serve(config, db_path, host, port, discord_token=token, settings=settings, ready=ready)
+        )
         await ready.wait()
         if banner:
             await banner()
@@ -102,6 +106,12 @@ def _serve(config: EventConfig, db_path: Path, host: str, port: int, settings: S
         console.print("stopped")
     except DataError as exc:
         err_console.print(f"[red]the hidden labels cannot be loaded:\n{exc}[/red]", highlight=False)
+        sys.exit(1)
+    except LoginFailure:
+        err_console.print("[red]Discord refused DISCORD_TOKEN; copy it again from the Developer Portal[/red]")
+        sys.exit(1)
+    except aiohttp.ClientError as exc:
+        err_console.print(f"[red]cannot reach Discord ({exc}); check the network, or unset DISCORD_TOKEN[/red]")
         sys.exit(1)
     except OSError as exc:
         err_console.print(f"[red]cannot serve on {host}:{port}: {exc.strerror}; choose another --port[/red]")
@@ -153,6 +163,36 @@ def demo(db_path: Path, host: str, port: int) -> None:
                       f" -F exercise_id=3 -F datum_id=456 {url}/reveal/", highlight=False, soft_wrap=True)
 
     _serve(config, db_path, host, port, Settings(), banner)
+
+
+@main.command()
+@event_options
+def sync(config_path: Path, db_path: Path) -> None:
+    """Register the slash commands with Discord (to HACKBOT_GUILD_ID's guild when set)."""
+    from bot.app import Hackbot
+
+    settings = Settings()
+    if settings.discord_token is None:
+        err_console.print("[red]DISCORD_TOKEN is not set; put it in the environment or in .env[/red]")
+        sys.exit(1)
+    config = _load(config_path)
+
+    async def run_sync():
+        bot = Hackbot(settings.model_copy(update={"hackbot_db": db_path}), config, serve_web=False)
+        async with bot:
+            await bot.login(settings.discord_token.get_secret_value())
+            return await bot.sync_commands(), bot.event_guild
+
+    try:
+        synced, guild = asyncio.run(run_sync())
+    except LoginFailure:
+        err_console.print("[red]Discord refused the token; copy it again from the Developer Portal (Bot tab)[/red]")
+        sys.exit(1)
+    except (OSError, aiohttp.ClientError) as exc:
+        err_console.print(f"[red]cannot reach Discord ({exc}); check the network and try again[/red]")
+        sys.exit(1)
+    where = f"guild {guild.id}" if guild else "every guild (global commands can take up to an hour to appear)"
+    console.print(f"synced {len(synced)} commands to {where}")
 
 
 # --- config -------------------------------------------------------------------------------

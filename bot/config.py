@@ -364,3 +364,8 @@ class Settings(BaseSettings):
     hackbot_guild_id: int | None = None
     hackbot_host: str = "127.0.0.1"
     hackbot_port: int = 8080
+
+    @field_validator("discord_token", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value

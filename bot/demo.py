@@ -23,7 +23,7 @@ async def seed_demo(services: Services, *, seed: int = 0) -> NewCredentials | No
     if await services.teams.list():
         return None
     rng = np.random.default_rng(seed)
-    phase = services.config.phase_at(services.clock())
+    phase = services.phases.current(services.clock())
     datasets = services.config.datasets_in_phase(phase.id) if phase else []
     for name, error_rates in DEMO_TEAMS.items():
         team = (await services.teams.create(name, validated=True)).team

@@ -15,6 +15,7 @@ import scoring
 from bot.config import Dataset, EventConfig, Phase
 from bot.core.clock import Clock
 from bot.core.errors import NotFound
+from bot.core.phases import PhaseClock
 from bot.core.store import Store
 
 
@@ -68,12 +69,12 @@ class Standings:
 
 
 class LeaderboardService:
-    def __init__(self, store: Store, config: EventConfig, clock: Clock):
-        self.store, self.config, self.clock = store, config, clock
+    def __init__(self, store: Store, config: EventConfig, phases: PhaseClock, clock: Clock):
+        self.store, self.config, self.phases, self.clock = store, config, phases, clock
 
     def phase(self, phase_id: str | None = None) -> Phase | None:
         if phase_id is None:
-            return self.config.phase_at(self.clock()) or (self.config.phases[0] if self.config.phases else None)
+            return self.phases.current(self.clock()) or (self.config.phases[0] if self.config.phases else None)
         phase = self.config.phase(phase_id)
         if phase is None:
             known = ", ".join(p.id for p in self.config.phases) or "none"

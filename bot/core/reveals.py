@@ -11,11 +11,11 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 
-from bot.config import EventConfig
+from bot.config import Dataset, EventConfig
 from bot.core.clock import Clock
 from bot.core.datasets import DatasetRegistry
 from bot.core.errors import BadInput, HackbotError, NotAllowed
-from bot.core.phases import open_dataset
+from bot.core.phases import PhaseClock, open_dataset
 from bot.core.store import Store, immediate
 from bot.core.teams import Team, bad_login, check_credentials, digest
 
@@ -41,6 +41,18 @@ class Reveal:
             "label": self.label,
             "previously revealed": self.previously_revealed,
         }
+
+
+@dataclass(frozen=True)
+class Budget:
+    """What is left of a team's reveal budget on one dataset of the current phase."""
+
+    dataset: Dataset
+    revealed: int
+
+    @property
+    def remaining(self) -> int:
+        return max(0, self.dataset.reveal_budget - self.revealed)
 
 
 # Outcomes of the one-hop function, turned into errors on the event loop side.
@@ -87,8 +99,8 @@ def _reveal_hop(
 
 
 class RevealService:
-    def __init__(self, store: Store, config: EventConfig, registry: DatasetRegistry, clock: Clock):
-        self.store, self.config, self.registry, self.clock = store, config, registry, clock
+    def __init__(self, store: Store, config: EventConfig, registry: DatasetRegistry, phases: PhaseClock, clock: Clock):
+        self.store, self.config, self.registry, self.phases, self.clock = store, config, registry, phases, clock
 
     async def reveal(self, team: Team, dataset_id: int, datum_id: int, *, source: str = "discord") -> Reveal:
         return await self._reveal(team, None, dataset_id, datum_id, source)
@@ -106,10 +118,25 @@ class RevealService:
         )
         return [r[0] for r in rows]
 
+    async def budgets(self, team: Team | None) -> list[Budget]:
+        """The current phase's datasets with the team's remaining budget on each (the whole budget
+        for someone without a team); empty before the first phase."""
+        phase = self.phases.current(self.clock())
+        if phase is None:
+            return []
+        counts: dict[int, int] = {}
+        if team is not None:
+            rows = await self.store.fetchall(
+                "SELECT dataset_id, count(*) FROM reveals WHERE phase = ? AND team_id = ? GROUP BY dataset_id",
+                (phase.id, team.id),
+            )
+            counts = dict(rows)
+        return [Budget(ds, counts.get(ds.id, 0)) for ds in self.config.datasets_in_phase(phase.id)]
+
     async def _reveal(self, team, login, dataset_id: int, datum_id: int, source: str) -> Reveal:
         now = self.clock()
         try:
-            opened = open_dataset(self.config, self.registry, now, dataset_id)
+            opened = open_dataset(self.config, self.registry, self.phases, now, dataset_id)
             n = opened.hidden.n
             if not 0 <= datum_id < n:
                 raise BadInput(

@@ -11,11 +11,12 @@ from bot.config import EventConfig
 from bot.core.clock import Clock, system_clock
 from bot.core.datasets import DatasetRegistry
 from bot.core.leaderboard import LeaderboardService
+from bot.core.phases import PhaseClock
 from bot.core.ratelimit import LoginLimiter
 from bot.core.reveals import RevealService
 from bot.core.store import Store, immediate
 from bot.core.submissions import SubmissionService
-from bot.core.teams import TeamService
+from bot.core.teams import TeamRoster, TeamService
 
 
 @dataclass
@@ -24,7 +25,9 @@ class Services:
     store: Store
     registry: DatasetRegistry
     clock: Clock
+    phases: PhaseClock
     teams: TeamService
+    roster: TeamRoster
     reveals: RevealService
     submissions: SubmissionService
     leaderboard: LeaderboardService
@@ -39,15 +42,20 @@ class Services:
         except BaseException:
             await store.close()
             raise
+        phases = PhaseClock(store, config)
+        await phases.refresh()
+        teams = TeamService(store, config, clock)
         return cls(
             config=config,
             store=store,
             registry=registry,
             clock=clock,
-            teams=TeamService(store, config, clock),
-            reveals=RevealService(store, config, registry, clock),
-            submissions=SubmissionService(store, config, registry, clock),
-            leaderboard=LeaderboardService(store, config, clock),
+            phases=phases,
+            teams=teams,
+            roster=TeamRoster(teams),
+            reveals=RevealService(store, config, registry, phases, clock),
+            submissions=SubmissionService(store, config, registry, phases, clock),
+            leaderboard=LeaderboardService(store, config, phases, clock),
             logins=LoginLimiter(),
         )
 

@@ -17,7 +17,7 @@ from bot.config import EventConfig
 from bot.core.clock import Clock, fmt_utc
 from bot.core.datasets import DatasetRegistry
 from bot.core.errors import AlreadyDone, BadInput, HackbotError, NotAllowed, TooLarge
-from bot.core.phases import OpenDataset, open_dataset
+from bot.core.phases import OpenDataset, PhaseClock, open_dataset
 from bot.core.store import Store
 from bot.core.teams import Team, bad_login, check_credentials, digest
 
@@ -48,36 +48,42 @@ class Validated:
 
 
 class SubmissionService:
-    def __init__(self, store: Store, config: EventConfig, registry: DatasetRegistry, clock: Clock):
-        self.store, self.config, self.registry, self.clock = store, config, registry, clock
+    def __init__(self, store: Store, config: EventConfig, registry: DatasetRegistry, phases: PhaseClock, clock: Clock):
+        self.store, self.config, self.registry, self.phases, self.clock = store, config, registry, phases, clock
 
     @property
     def max_bytes(self) -> int:
         return self.config.submissions.max_bytes
 
-    def check_size(self, size: int | None) -> None:
-        """Refuse an upload by its announced size, before it is read."""
-        if size is not None and size > self.max_bytes:
+    def check_size(self, size: int | None, limit: int | None = None) -> None:
+        """Refuse an upload by its announced size, before it is read. `limit` lowers the event's
+        limit (Discord's upload limit for the server, say), never raises it."""
+        limit = self.max_bytes if limit is None else min(limit, self.max_bytes)
+        if size is not None and size > limit:
             raise TooLarge(
-                f"the file is {size:,} bytes; the limit is {self.max_bytes:,} bytes "
+                f"the file is {size:,} bytes; the limit is {limit:,} bytes "
                 "(one integer label per line is far smaller: check you are sending the right file)"
             )
 
-    async def validate(self, team: Team, dataset_id: int, filename: str, data: bytes) -> Validated:
-        """Every check a submission must pass, without using it."""
-        now = self.clock()
-        opened = open_dataset(self.config, self.registry, now, dataset_id)
-        opens = self.config.submissions.opens
-        if opens is not None and now < opens:
-            raise NotAllowed(f"submissions open at {fmt_utc(opens)}")
-        if self.config.teams.require_validation and not team.validated:
-            raise NotAllowed("your team is not validated yet; an organizer must validate it before you can submit")
+    def check_upload(self, filename: str, size: int | None, *, limit: int | None = None) -> None:
+        """What can be refused from an upload's name and announced size alone, before reading it."""
         if not filename.lower().endswith(".csv"):
             raise BadInput(
                 f"{filename!r} is not a .csv file; submit a .csv (not a .txt): no header, no index column, "
                 "one label per line"
             )
-        self.check_size(len(data))
+        self.check_size(size, limit)
+
+    async def validate(self, team: Team, dataset_id: int, filename: str, data: bytes) -> Validated:
+        """Every check a submission must pass, without using it."""
+        now = self.clock()
+        opened = open_dataset(self.config, self.registry, self.phases, now, dataset_id)
+        opens = self.config.submissions.opens
+        if opens is not None and now < opens:
+            raise NotAllowed(f"submissions open at {fmt_utc(opens)}")
+        if self.config.teams.require_validation and not team.validated:
+            raise NotAllowed("your team is not validated yet; an organizer must validate it before you can submit")
+        self.check_upload(filename, len(data))
         if await self._already_submitted(team, opened):
             raise _already(opened)
         hidden = opened.hidden
@@ -95,7 +101,7 @@ class SubmissionService:
         closes = self.config.submissions.closes
         if closes is not None and now >= closes:
             raise NotAllowed(f"submissions closed at {fmt_utc(closes)}")
-        if self.config.phase_at(now) != opened.phase:
+        if self.phases.current(now) != opened.phase:
             raise NotAllowed(f"phase {opened.phase.id!r} has ended; this file was not submitted")
         hidden = opened.hidden
         accuracy = scoring.accuracy(validated.predictions, hidden.y)
