@@ -76,8 +76,13 @@ def _reveal_hop(
         if team is None:
             return _BAD_LOGIN, None, []
     assert team is not None
-    if require_validation and not conn.execute("SELECT validated FROM teams WHERE id = ?", (team.id,)).fetchone()[0]:
-        return _NOT_VALIDATED, team, []
+    if require_validation:
+        # a fresh login already read the flag; a Team held by Discord may be stale: re-read it
+        row = (team.validated,) if login is not None else conn.execute(
+            "SELECT validated FROM teams WHERE id = ?", (team.id,)
+        ).fetchone()
+        if not (row and row[0]):
+            return _NOT_VALIDATED, team, []
     query = "SELECT datum_id FROM reveals WHERE phase = ? AND team_id = ? AND dataset_id = ? ORDER BY id"
     key = (phase, team.id, dataset_id)
     revealed = [r[0] for r in conn.execute(query, key)]

@@ -1,0 +1,360 @@
+"""Reveal throughput over real HTTP on loopback: hackbot's app vs a bare aiohttp handler.
+
+Run: .venv/bin/python benchmarks/bench_reveal_http.py [--quick]
+
+Three OS processes per measurement: the server (hackbot's real app from
+`bot.web.server.start_web`, over a real SQLite file; or the baseline, a bare aiohttp handler
+that parses the same form and returns the same JSON shape), and a load generator (aiohttp
+ClientSession, 64 workers, urlencoded bodies as `requests.post(data=...)` sends them). Both
+servers run without access log. Measurements alternate hackbot, baseline, hackbot, ... and
+each side's median throughput is taken, to cancel the noise of a shared machine; only the
+ratio is meaningful (the load generator shares the cores with the server, on both sides).
+The last column, the server's CPU time per request (both of its threads, from /proc), moves
+less with the machine's load than req/s does; and when the load generator is near 100 % of a
+core (the notes under the table), the baseline's req/s is the client's limit, not the server's.
+
+Scenarios:
+  (a) re-read: teams re-request labels they have already revealed (no write).  target >= 0.40
+  (b) new reveals: 500 validated teams reveal fresh datums in every dataset until their
+      budgets are spent, each round on a fresh database.                     target >= 0.25
+Checks: every response is 200 while budget remains, one more datum per team and dataset is
+403, the reveals table holds exactly teams x datasets x budget rows, sampled answers carry the
+true label and the team's previous reveals, and no 5xx anywhere.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import shutil
+import sqlite3
+import statistics
+import sys
+import tempfile
+import textwrap
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlencode
+
+import numpy as np
+from rich.console import Console
+from rich.table import Table
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from _loadgen import Phase, PhaseResult, Server, load  # noqa: E402
+
+from bot.config import EventConfig, load_event  # noqa: E402
+from bot.core.services import Services  # noqa: E402
+from bot.core.synth import synthesize_event  # noqa: E402
+
+PHASE_ID = "bench"
+ROWS = 1000  # rows of X_val per dataset
+TARGETS = {"a": 0.40, "b": 0.25}
+
+
+@dataclass
+class Event:
+    folder: Path
+    config_path: Path
+    config: EventConfig
+    teams: list[tuple[str, str]]  # (username, password) of the benchmarked teams
+    warm_teams: list[tuple[str, str]]  # extra teams that only warm the server up in (b)
+    teams_db: Path  # the teams, no reveals: copied fresh for every run of (b)
+    reread_db: Path  # the teams, and `reread_teams` teams' reveals for (a)
+    reread: list[tuple[int, int, list[int]]]  # (team index, dataset, its datums in reveal order)
+    y: dict[int, np.ndarray]  # hidden labels per dataset, to check the answers
+
+
+def write_event(folder: Path, datasets: int, budget: int) -> Path:
+    path = folder / "event.toml"
+    text = textwrap.dedent(f"""\
+        [event]
+        name = "Reveal benchmark"
+
+        [teams]
+        max_size = 5
+        require_validation = true
+
+        [[phases]]
+        id = "{PHASE_ID}"
+        starts = "now-1h"
+        data_dir = "data"
+        """)
+    for d in range(datasets):
+        text += f'\n[[datasets]]\nid = {d}\nname = "set{d}"\npoints = 1\nreveal_budget = {budget}\n'
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+async def _populate(config: EventConfig, db: Path, n_teams: int, n_warm: int) -> tuple[list, list]:
+    services = await Services.open(config, db)
+    try:
+        creds = []
+        for i in range(n_teams + n_warm):
+            new = await services.teams.create(f"Bench team {i:04d}", validated=True)
+            creds.append((new.team.username, new.password))
+        return creds[:n_teams], creds[n_teams:]
+    finally:
+        await services.close()
+
+
+async def _reveal_in_process(config: EventConfig, db: Path, plan: list[tuple[str, int, list[int]]]) -> None:
+    services = await Services.open(config, db)
+    try:
+        for username, dataset_id, datums in plan:
+            team = await services.teams.get(username)
+            for datum in datums:
+                await services.reveals.reveal(team, dataset_id, datum, source="bench")
+    finally:
+        await services.close()
+
+
+def build_event(folder: Path, n_teams: int, n_warm: int, datasets: int, budget: int,
+                reread_teams: int, rng: np.random.Generator) -> Event:
+    config_path = write_event(folder, datasets, budget)
+    synthesize_event(load_event(config_path, check_data=False), rows=ROWS, seed=1)
+    config = load_event(config_path)
+    teams_db = folder / "teams.sqlite3"
+    teams, warm = asyncio.run(_populate(config, teams_db, n_teams, n_warm))
+    assert not Path(f"{teams_db}-wal").exists() or Path(f"{teams_db}-wal").stat().st_size == 0
+    reread_db = folder / "reread.sqlite3"
+    shutil.copyfile(teams_db, reread_db)
+    reread = [(t, d, rng.choice(ROWS, budget, replace=False).tolist())
+              for t in range(reread_teams) for d in range(datasets)]
+    asyncio.run(_reveal_in_process(config, reread_db, [(teams[t][0], d, ds) for t, d, ds in reread]))
+    y = {d: np.load(next((folder / "data").glob(f"{d:02d}_*")) / "y_val.npy") for d in range(datasets)}
+    return Event(folder, config_path, config, teams, warm, teams_db, reread_db, reread, y)
+
+
+def body(username: str, password: str, dataset_id: int, datum_id: int) -> bytes:
+    return urlencode({"username": username, "password": password,
+                      "exercise_id": dataset_id, "datum_id": datum_id}).encode()
+
+
+# --- scenario (a): re-reading ------------------------------------------------------------
+
+def reread_phases(ev: Event, warmup: int, n: int, rng: np.random.Generator, keep_every: int):
+    picks = rng.integers(0, len(ev.reread), warmup + n)
+    datum_pos = rng.integers(0, len(ev.reread[0][2]), warmup + n)
+    requests = []
+    for pick, pos in zip(picks, datum_pos):
+        t, d, datums = ev.reread[pick]
+        requests.append((t, d, datums[pos]))
+    bodies = [body(*ev.teams[t], d, datum) for t, d, datum in requests]
+    phases = [Phase("warmup", bodies[:warmup]), Phase("timed", bodies[warmup:], keep_every)]
+    return phases, requests[warmup:]
+
+
+def check_reread(ev: Event, result: PhaseResult, requests: list) -> list[str]:
+    problems = []
+    if result.statuses != Counter({200: result.requests}):
+        problems.append(f"(a) expected only 200s, got {dict(result.statuses)}")
+    previous = {(t, d): datums for t, d, datums in ev.reread}
+    for i, status, payload in result.kept:
+        t, d, datum = requests[i]
+        answer = json.loads(payload)
+        want = {"exercise_id": d, "datum_id": datum, "label": int(ev.y[d][datum]),
+                "previously revealed": [x for x in previous[(t, d)] if x != datum]}
+        if status != 200 or answer != want:
+            problems.append(f"(a) request {i}: got {status} {answer}, want {want}")
+            break
+    return problems
+
+
+# --- scenario (b): new reveals until the budgets are spent ---------------------------------
+
+def new_reveal_plan(teams: list, datasets: int, budget: int, rng: np.random.Generator):
+    """Per team and dataset, budget + 1 distinct datums: the budget's, then one too many."""
+    return {(t, d): rng.choice(ROWS, budget + 1, replace=False).tolist()
+            for t in range(len(teams)) for d in range(datasets)}
+
+
+def new_reveal_phases(ev: Event, datasets: int, budget: int, rng: np.random.Generator, keep_every: int):
+    plan = new_reveal_plan(ev.teams, datasets, budget, rng)
+    warm_plan = new_reveal_plan(ev.warm_teams, datasets, budget, rng)
+    order = [(k, d) for k in range(budget) for d in range(datasets)]  # each team's k-th reveal, round robin
+    warm = [body(*ev.warm_teams[t], d, warm_plan[(t, d)][k]) for k, d in order for t in range(len(ev.warm_teams))]
+    timed_requests = [(t, d, k) for k, d in order for t in range(len(ev.teams))]
+    timed = [body(*ev.teams[t], d, plan[(t, d)][k]) for t, d, k in timed_requests]
+    spent = [body(*ev.teams[t], d, plan[(t, d)][budget]) for d in range(datasets) for t in range(len(ev.teams))]
+    phases = [Phase("warmup", warm), Phase("timed", timed, keep_every), Phase("spent", spent)]
+    return phases, timed_requests, plan
+
+
+def check_new(ev: Event, results: dict[str, PhaseResult], db: Path, datasets: int, budget: int,
+              timed_requests: list, plan: dict, hackbot: bool) -> list[str]:
+    problems = []
+    for name, want in (("warmup", 200), ("timed", 200), ("spent", 403 if hackbot else 200)):
+        r = results[name]
+        if r.statuses != Counter({want: r.requests}):
+            problems.append(f"(b) {name}: expected {r.requests} x {want}, got {dict(r.statuses)}")
+    if not hackbot:
+        return problems
+    for i, status, payload in results["timed"].kept:
+        t, d, k = timed_requests[i]
+        datum = plan[(t, d)][k]
+        answer = json.loads(payload)
+        want = {"exercise_id": d, "datum_id": datum, "label": int(ev.y[d][datum]),
+                "previously revealed": plan[(t, d)][:k]}
+        if status != 200 or answer != want:
+            problems.append(f"(b) request {i}: got {status} {answer}, want {want}")
+            break
+    conn = sqlite3.connect(db)
+    try:
+        names = {u: i for i, (u, _) in enumerate(ev.teams)}
+        rows = conn.execute(
+            "SELECT t.username, r.dataset_id, count(*), count(DISTINCT r.datum_id) FROM reveals r"
+            " JOIN teams t ON t.id = r.team_id WHERE r.phase = ? GROUP BY r.team_id, r.dataset_id",
+            (PHASE_ID,),
+        ).fetchall()
+        total = conn.execute("SELECT count(*) FROM reveals").fetchone()[0]
+    finally:
+        conn.close()
+    bench_rows = [(names[u], d, n, distinct) for u, d, n, distinct in rows if u in names]
+    expected = len(ev.teams) * datasets * budget
+    got = sum(n for _, _, n, _ in bench_rows)
+    if got != expected or any(n != budget or distinct != budget for _, _, n, distinct in bench_rows):
+        problems.append(f"(b) reveals table: {got} rows for the benchmarked teams, expected exactly {expected} "
+                        f"({len(ev.teams)} teams x {datasets} datasets x {budget})")
+    warm_expected = len(ev.warm_teams) * datasets * budget
+    if total != expected + warm_expected:
+        problems.append(f"(b) reveals table: {total} rows in all, expected {expected} + {warm_expected} (warmup)")
+    return problems
+
+
+# --- driver -------------------------------------------------------------------------------
+
+def cpu(r: PhaseResult) -> str:
+    """Busy share of one core, server / load generator: near 100 % on a side means that side is the limit."""
+    return f"{100 * r.server_cpu / r.seconds:.0f} / {100 * r.client_cpu / r.seconds:.0f}"
+
+
+def cpu_per_request(results: list[PhaseResult]) -> str:
+    """The server's CPU time per request (both threads), median over runs: less sensitive to a busy machine."""
+    return f"{statistics.median(1e6 * r.server_cpu / r.requests for r in results):.0f}"
+
+
+def fmt_rate(values: list[float]) -> str:
+    return f"{statistics.median(values):,.0f}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="fewer requests, one round (~15 s)")
+    parser.add_argument("--rounds", type=int, help="measurements per side and scenario (default 3, quick 1)")
+    parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--teams", type=int, default=500)
+    parser.add_argument("--datasets", type=int, help="datasets per team in (b) (default 4, quick 2)")
+    parser.add_argument("--budget", type=int, default=5)
+    parser.add_argument("--requests", type=int, help="timed re-reads per run of (a) (default 20000, quick 6000)")
+    parser.add_argument("--scenarios", default="ab", help="'a', 'b' or 'ab'")
+    parser.add_argument("--uvloop", choices=["none", "hackbot", "both"], default="none",
+                        help="trial: run the hackbot server (or both servers) on uvloop, if installed")
+    parser.add_argument("--profile", type=Path, metavar="DIR",
+                        help="cProfile the hackbot server's event loop thread into DIR/hackbot_<run>.prof "
+                             "(it slows the server: the ratios of a profiled run mean nothing)")
+    args = parser.parse_args()
+    rounds = args.rounds or (1 if args.quick else 3)
+    datasets = args.datasets or (2 if args.quick else 4)
+    n_reread = args.requests or (6000 if args.quick else 20000)
+    warmup_reread = 1000 if args.quick else 2000
+    n_warm_teams = 20 if args.quick else 50
+    keep_every = 97
+    rng = np.random.default_rng(0)
+    console = Console(width=max(Console().width, 150))
+    if args.uvloop != "none":
+        import uvloop  # noqa: F401  (fail early, with the import error, if it is not installed)
+    if args.profile:
+        args.profile.mkdir(parents=True, exist_ok=True)
+
+    started = time.perf_counter()
+    problems: list[str] = []
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="bench_reveal_http_") as tmp:
+        folder = Path(tmp)
+        ev = build_event(folder, args.teams, n_warm_teams, datasets, args.budget,
+                         reread_teams=min(100, args.teams), rng=rng)
+        console.print(f"setup: {len(ev.teams)} validated teams (+{n_warm_teams} for warmup), {datasets} datasets "
+                      f"of {ROWS} rows, budget {args.budget}; {args.concurrency} connections; "
+                      f"{rounds} round(s) per side, alternating; {time.perf_counter() - started:.1f} s")
+
+        def hackbot(db: Path, tag: str) -> Server:
+            profile = args.profile / f"hackbot_{tag}.prof" if args.profile else None
+            return Server("hackbot", config_path=ev.config_path, db_path=db,
+                          use_uvloop=args.uvloop != "none", profile_path=profile)
+
+        def baseline() -> Server:
+            return Server("baseline", use_uvloop=args.uvloop == "both")
+
+        if "a" in args.scenarios:
+            runs: dict[str, list[PhaseResult]] = {"hackbot": [], "baseline": []}
+            for r in range(rounds):
+                phases, requests = reread_phases(ev, warmup_reread, n_reread, rng, keep_every)
+                for side in ("hackbot", "baseline") if r % 2 == 0 else ("baseline", "hackbot"):
+                    server = hackbot(ev.reread_db, f"a{r}") if side == "hackbot" else baseline()
+                    with server as url:
+                        result = load(url, phases, args.concurrency, server.pid)["timed"]
+                    runs[side].append(result)
+                    if side == "hackbot":
+                        problems += check_reread(ev, result, requests)
+                    elif result.statuses != Counter({200: result.requests}):
+                        problems.append(f"(a) baseline: {dict(result.statuses)}")
+            rows.append(("(a) re-read", "a", runs, f"{n_reread} re-reads of {len(ev.reread) * args.budget} "
+                                                   f"revealed labels ({min(100, args.teams)} teams)"))
+
+        if "b" in args.scenarios:
+            runs = {"hackbot": [], "baseline": []}
+            for r in range(rounds):
+                phases, timed_requests, plan = new_reveal_phases(ev, datasets, args.budget, rng, keep_every)
+                for side in ("hackbot", "baseline") if r % 2 == 0 else ("baseline", "hackbot"):
+                    db = folder / f"new_{r}.sqlite3"
+                    shutil.copyfile(ev.teams_db, db)  # a fresh database: every budget unspent
+                    server = hackbot(db, f"b{r}") if side == "hackbot" else baseline()
+                    with server as url:
+                        results = load(url, phases, args.concurrency, server.pid)
+                    runs[side].append(results["timed"])
+                    problems += check_new(ev, results, db, datasets, args.budget, timed_requests, plan,
+                                          hackbot=side == "hackbot")
+            n_new = len(ev.teams) * datasets * args.budget
+            rows.append(("(b) new reveals", "b", runs, f"{n_new} new reveals ({len(ev.teams)} teams x {datasets} "
+                                                       f"datasets x {args.budget}), then {n_new // args.budget} x 403"))
+
+    loop = {"none": "asyncio", "hackbot": "hackbot on uvloop", "both": "both on uvloop"}[args.uvloop]
+    table = Table(title=f"POST /reveal/ over loopback, hackbot vs bare aiohttp handler "
+                        f"(median of {rounds}, {args.concurrency} connections, {loop})")
+    for col in ("scenario", "hackbot req/s", "baseline req/s", "ratio (target)",
+                "hackbot p50 / p99 ms", "baseline p50 / p99 ms", "server CPU µs/req hackbot | baseline"):
+        table.add_column(col, justify="right" if col != "scenario" else "left")
+    notes = []
+    for label, key, runs, note in rows:
+        hb, base = [x.rps for x in runs["hackbot"]], [x.rps for x in runs["baseline"]]
+        ratio = statistics.median(hb) / statistics.median(base)
+        mid_h = sorted(runs["hackbot"], key=lambda x: x.rps)[len(hb) // 2]
+        mid_b = sorted(runs["baseline"], key=lambda x: x.rps)[len(base) // 2]
+        ok = "ok" if ratio >= TARGETS[key] else "BELOW"
+        table.add_row(label, fmt_rate(hb), fmt_rate(base), f"{ratio:.2f} (>= {TARGETS[key]:.2f} {ok})",
+                      f"{mid_h.p50_ms:.1f} / {mid_h.p99_ms:.1f}", f"{mid_b.p50_ms:.1f} / {mid_b.p99_ms:.1f}",
+                      f"{cpu_per_request(runs['hackbot'])} | {cpu_per_request(runs['baseline'])}")
+        notes.append(f"{label}: {note}; runs hackbot " + ", ".join(f"{x:,.0f}" for x in hb)
+                     + " / baseline " + ", ".join(f"{x:,.0f}" for x in base) + " req/s; "
+                     + f"busy % of a core, server / loadgen: hackbot {cpu(mid_h)}, baseline {cpu(mid_b)}")
+    console.print(table)
+    for note in notes:
+        console.print(note, soft_wrap=True)
+    if problems:
+        console.print("[bold red]checks FAILED[/]")
+        for problem in problems:
+            console.print(f"  {problem}", soft_wrap=True)
+    else:
+        console.print("checks: all answers as expected (200 within budget, 403 past it, exact reveal rows, "
+                      "true labels, no 5xx)")
+    console.print(f"total {time.perf_counter() - started:.0f} s")
+    sys.exit(1 if problems else 0)
+
+
+if __name__ == "__main__":
+    main()
