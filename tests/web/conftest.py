@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import socket
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -20,6 +20,7 @@ from bot.config import load_event
 from bot.core.services import Services
 from bot.core.synth import synthesize_event
 from bot.web.server import start_web
+from tests.core.helpers import Clock
 
 T0 = datetime(2030, 3, 1, 12, 0, tzinfo=UTC)  # phase "mock" starts
 REAL = T0 + timedelta(days=2)  # phase "real" starts
@@ -89,17 +90,6 @@ visibility = "{visibility}"
 {datasets}"""
 
 
-@dataclass
-class Clock:
-    now: datetime = field(default_factory=lambda: T0 + timedelta(hours=1))
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def set(self, when: datetime) -> None:
-        self.now = when
-
-
 @pytest.fixture(scope="session")
 def data_root(tmp_path_factory) -> Path:
     """Synthetic hidden labels for both phases, written once per session (read-only after)."""
@@ -155,7 +145,7 @@ class Server:
 
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(now=T0 + timedelta(hours=1))
 
 
 @pytest.fixture
