@@ -1,5 +1,5 @@
-"""Composition root: builds the store, the services and the web app (the Discord bot joins
-them here in the next step) and runs them in one process until interrupted."""
+"""Composition root: builds the store, the services, the web app and the Discord bot, and runs
+them side by side in one process over the same services and the same database."""
 
 from __future__ import annotations
 
@@ -7,12 +7,79 @@ import asyncio
 import logging
 from pathlib import Path
 
-from bot.config import EventConfig
+import discord
+from aiohttp import web
+from discord.ext import commands
+
+from bot.config import EventConfig, Settings
 from bot.core.clock import Clock, system_clock
 from bot.core.services import Services
+from bot.tree import HackbotTree
 from bot.web.server import start_web
 
 log = logging.getLogger(__name__)
+
+EXTENSIONS = ("bot.cogs.teams", "bot.cogs.reveal", "bot.cogs.leaderboard", "bot.cogs.schedule", "bot.cogs.admin")
+
+
+def intents() -> discord.Intents:
+    # Slash commands need no privileged intent; guilds gives the roles and channels cache
+    # that /admin setup and the team channels use.
+    result = discord.Intents.none()
+    result.guilds = True
+    return result
+
+
+class Hackbot(commands.Bot):
+    def __init__(
+        self,
+        settings: Settings,
+        config: EventConfig,
+        *,
+        services: Services | None = None,
+        clock: Clock = system_clock,
+        serve_web: bool = True,
+    ):
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=intents(),
+            tree_cls=HackbotTree,
+            help_command=None,
+            allowed_mentions=discord.AllowedMentions(everyone=False, users=True, roles=True),
+        )
+        self.settings, self.config, self.clock = settings, config, clock
+        self.services: Services = services  # type: ignore[assignment]  # set in setup_hook when None
+        self._owns_services = services is None
+        self.serve_web = serve_web
+        self.web_runner: web.AppRunner | None = None
+
+    @property
+    def event_guild(self) -> discord.Object | None:
+        guild_id = self.settings.hackbot_guild_id
+        return discord.Object(id=guild_id) if guild_id else None
+
+    async def setup_hook(self) -> None:
+        # long-lived things are built here once, never in on_ready (which fires on reconnects)
+        if self.services is None:
+            self.services = await Services.open(self.config, self.settings.hackbot_db, clock=self.clock)
+        for extension in EXTENSIONS:
+            await self.load_extension(extension)
+        if self.serve_web:
+            self.web_runner = await start_web(self.services, self.settings.hackbot_host, self.settings.hackbot_port)
+
+    async def sync_commands(self) -> list:
+        """Register the slash commands with Discord: on request only (200 creates a day per guild)."""
+        guild = self.event_guild
+        if guild is not None:
+            self.tree.copy_global_to(guild=guild)
+        return await self.tree.sync(guild=guild)
+
+    async def close(self) -> None:
+        await super().close()
+        if self.web_runner is not None:
+            await self.web_runner.cleanup()
+        if self._owns_services and self.services is not None:
+            await self.services.close()
 
 
 async def serve(
@@ -22,9 +89,23 @@ async def serve(
     port: int,
     *,
     discord_token: str | None = None,
+    settings: Settings | None = None,
     clock: Clock = system_clock,
     ready: asyncio.Event | None = None,
 ) -> None:
+    """Run the web server, and the Discord bot beside it when a token is given."""
+    if discord_token:
+        settings = (settings or Settings()).model_copy(
+            update={"hackbot_db": db_path, "hackbot_host": host, "hackbot_port": port}
+        )
+        bot = Hackbot(settings, config, clock=clock)
+        async with bot:
+            await bot.login(discord_token)
+            log.info("web server on http://%s:%s, Discord bot logged in (database %s)", host, port, db_path)
+            if ready is not None:
+                ready.set()
+            await bot.connect()
+        return
     services = await Services.open(config, db_path, clock=clock)
     try:
         runner = await start_web(services, host, port)
@@ -32,8 +113,6 @@ async def serve(
         await services.close()
         raise
     log.info("web server on http://%s:%s (database %s)", host, port, db_path)
-    if discord_token:
-        log.warning("DISCORD_TOKEN is set, but the Discord bot is not part of this version yet: web only")
     try:
         if ready is not None:
             ready.set()

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 import scoring
+from scoring.ranking import DECIMALS
 from bot.config import Dataset, EventConfig, Phase
 from bot.core.clock import Clock
 from bot.core.errors import NotFound
@@ -35,6 +36,28 @@ class Row:
 
 
 @dataclass(frozen=True)
+class DatasetRow:
+    team: str
+    rank: int | None  # None while hidden
+    submitted: bool
+    score: float | None  # accuracy if submitted, else the dataset's default; None while hidden
+
+
+@dataclass(frozen=True)
+class Winner:
+    rank: int
+    team: str
+    total: float
+    discord_role_id: int | None  # the team's role, to mention it in the announcement
+
+
+@dataclass(frozen=True)
+class Podium:
+    standings: Standings  # the organizers' view: scores shown even while the board is hidden
+    winners: list[Winner]  # every team ranked `top` or better (a tie can make it longer)
+
+
+@dataclass(frozen=True)
 class Standings:
     phase: Phase | None
     datasets: list[Dataset]
@@ -44,6 +67,30 @@ class Standings:
     @property
     def max_total(self) -> float:
         return float(sum(ds.points for ds in self.datasets))
+
+    def dataset(self, dataset_id: int) -> tuple[Dataset, list[DatasetRow]]:
+        """One dataset's ranking in this phase: the counted score (accuracy, or the default when
+        the team did not submit), best first, equal scores sharing a rank ("1, 2, 2, 4") and
+        keeping the overall order. While hidden: who submitted, alphabetical, no score, no rank."""
+        index = next((j for j, ds in enumerate(self.datasets) if ds.id == dataset_id), None)
+        if index is None:
+            phase = self.phase.id if self.phase else "none"
+            known = ", ".join(str(ds.id) for ds in self.datasets) or "none"
+            raise NotFound(f"dataset {dataset_id} is not part of phase {phase!r}; its datasets are: {known}")
+        dataset = self.datasets[index]
+        if not self.visible:
+            return dataset, [DatasetRow(row.team, None, row.cells[index].submitted, None) for row in self.rows]
+        def score(row: Row) -> float:  # rounded as the totals are, so float noise splits no tie
+            return round(row.cells[index].score, DECIMALS)
+
+        rows: list[DatasetRow] = []
+        previous, rank = None, 0
+        for position, row in enumerate(sorted(self.rows, key=lambda r: -score(r)), start=1):
+            if score(row) != previous:
+                previous, rank = score(row), position
+            cell = row.cells[index]
+            rows.append(DatasetRow(row.team, rank, cell.submitted, cell.score))
+        return dataset, rows
 
     def to_api(self) -> dict:
         return {
@@ -124,3 +171,17 @@ class LeaderboardService:
                 last_submitted=None if np.isinf(last[i]) else float(last[i]),
             ))
         return Standings(phase, datasets, rows, visible)
+
+    async def podium(self, top: int, phase_id: str | None = None) -> Podium:
+        """The teams ranked `top` or better in the phase, with their Discord roles."""
+        standings = await self.standings(phase_id, organizer=True)
+        rows = [row for row in standings.rows if row.rank is not None and row.rank <= top]
+        roles: dict[str, int | None] = {}
+        if rows:
+            marks = ", ".join("?" * len(rows))
+            found = await self.store.fetchall(
+                f"SELECT name, discord_role_id FROM teams WHERE name IN ({marks})", tuple(r.team for r in rows)
+            )
+            roles = dict(found)
+        winners = [Winner(row.rank, row.team, row.total, roles.get(row.team)) for row in rows]
+        return Podium(standings, winners)

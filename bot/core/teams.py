@@ -47,6 +47,8 @@ class Departure:
     team: Team
     disbanded: bool  # the last member left (a team with results stays on the leaderboard)
     new_captain: str | None  # who became captain, if the captain left
+    discord_role_id: int | None = None  # the team's Discord objects, to remove them when it disbands
+    discord_channel_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -184,7 +186,8 @@ class TeamService:
         return team
 
     async def add_member(self, team_id: int, user_id: str) -> None:
-        """Join a team; size bounds and one team per person hold under concurrency."""
+        """Join a team; size bounds and one team per person hold under concurrency. The first
+        member of a team left empty (it kept its results) becomes its captain."""
         self._check_formation_open()
         max_size, now = self.config.teams.max_size, self.clock().timestamp()
 
@@ -192,9 +195,10 @@ class TeamService:
             try:
                 row = conn.execute(
                     "INSERT INTO team_members(team_id, user_id, is_captain, joined_at)"
-                    " SELECT ?, ?, 0, ? WHERE (SELECT count(*) FROM team_members WHERE team_id = ?) < ?"
+                    " SELECT ?, ?, NOT EXISTS (SELECT 1 FROM team_members WHERE team_id = ?), ?"
+                    " WHERE (SELECT count(*) FROM team_members WHERE team_id = ?) < ?"
                     " AND EXISTS (SELECT 1 FROM teams WHERE id = ?) RETURNING team_id",
-                    (team_id, user_id, now, team_id, max_size, team_id),
+                    (team_id, user_id, team_id, now, team_id, max_size, team_id),
                 ).fetchone()
             except sqlite3.IntegrityError:
                 raise NotAllowed("you are in a team already; leave it before joining another") from None
@@ -236,6 +240,31 @@ class TeamRoster:
         )
         return TeamInfo(team, members, captain[0] if captain else None, row[0], bool(row[1]), row[2], row[3])
 
+    async def infos(self) -> list[TeamInfo]:
+        """Every team with its members, in name order, in one hop: /team list and the Discord
+        reconcile read them all at once."""
+
+        def read(conn: sqlite3.Connection) -> list[TeamInfo]:
+            teams = conn.execute(
+                "SELECT id, name, username, validated, join_code, is_open, discord_role_id, discord_channel_id"
+                " FROM teams ORDER BY name_key"
+            ).fetchall()
+            members: dict[int, list[tuple[str, bool]]] = {}
+            for team_id, user_id, is_captain in conn.execute(
+                "SELECT team_id, user_id, is_captain FROM team_members ORDER BY is_captain DESC, joined_at"
+            ):
+                members.setdefault(team_id, []).append((user_id, bool(is_captain)))
+            result = []
+            for row in teams:
+                people = members.get(row[0], [])
+                captain = next((user for user, is_captain in people if is_captain), None)
+                result.append(
+                    TeamInfo(_team(row), [u for u, _ in people], captain, row[4], bool(row[5]), row[6], row[7])
+                )
+            return result
+
+        return await self.store.run(read)
+
     async def join(self, user_id: str, team_name: str, code: str | None) -> Team:
         team = await self.teams.get(team_name)
         row = await self.store.fetchone("SELECT join_code, is_open FROM teams WHERE id = ?", (team.id,))
@@ -259,13 +288,13 @@ class TeamRoster:
         def leave(conn: sqlite3.Connection) -> Departure:
             with immediate(conn):
                 row = conn.execute(
-                    "SELECT t.id, t.name, t.username, t.validated, m.is_captain FROM team_members m"
-                    " JOIN teams t ON t.id = m.team_id WHERE m.user_id = ?",
+                    "SELECT t.id, t.name, t.username, t.validated, m.is_captain, t.discord_role_id,"
+                    " t.discord_channel_id FROM team_members m JOIN teams t ON t.id = m.team_id WHERE m.user_id = ?",
                     (user_id,),
                 ).fetchone()
                 if row is None:
                     raise NotAllowed("you are not in a team")
-                team, was_captain = _team(row), bool(row[4])
+                team, was_captain, discord_ids = _team(row), bool(row[4]), (row[5], row[6])
                 conn.execute("DELETE FROM team_members WHERE user_id = ?", (user_id,))
                 left = conn.execute(
                     "SELECT user_id FROM team_members WHERE team_id = ? ORDER BY joined_at, rowid", (team.id,)
@@ -274,12 +303,12 @@ class TeamRoster:
                     # a team with reveals or submissions stays on the record, with no members
                     if not _has_results(conn, team.id):
                         conn.execute("DELETE FROM teams WHERE id = ?", (team.id,))
-                    return Departure(team, True, None)
+                    return Departure(team, True, None, *discord_ids)
                 new_captain = None
                 if was_captain:
                     new_captain = left[0][0]
                     conn.execute("UPDATE team_members SET is_captain = 1 WHERE user_id = ?", (new_captain,))
-                return Departure(team, False, new_captain)
+                return Departure(team, False, new_captain, *discord_ids)
 
         return await self.store.run(leave)
 
@@ -307,11 +336,12 @@ class TeamRoster:
             raise AlreadyDone(f"a team named {new_name!r} exists already; choose another name") from None
         return Team(team.id, new_name, team.username, team.validated)
 
-    async def remove(self, name: str) -> Team:
-        """Organizers: remove a team, its members, reveals and submissions."""
-        team = await self.teams.get(name)
-        await self.store.execute("DELETE FROM teams WHERE id = ?", (team.id,))
-        return team
+    async def remove(self, name: str) -> TeamInfo:
+        """Organizers: remove a team, its members, reveals and submissions. Returns the team as it
+        was, with the Discord objects it owned."""
+        info = await self.info(await self.teams.get(name))
+        await self.store.execute("DELETE FROM teams WHERE id = ?", (info.team.id,))
+        return info
 
     async def set_discord(self, team_id: int, role_id: int | None, channel_id: int | None) -> None:
         await self.store.execute(

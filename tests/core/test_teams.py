@@ -192,3 +192,14 @@ async def test_deleting_a_team_frees_its_members(services):
     conn.close()
     await services.teams.create("Red", captain="u1")
     assert (await services.teams.team_of("u1")).name == "Red"
+
+
+async def test_first_member_of_an_emptied_team_becomes_captain(services):
+    """A team whose last member left keeps its results; whoever joins it next leads it."""
+    creds = await services.teams.create("Kept", validated=True, captain="u1")
+    await services.reveals.reveal(creds.team, 3, 1)
+    departure = await services.roster.leave("u1")
+    assert departure.disbanded
+    await services.teams.add_member(creds.team.id, "u2")
+    info = await services.roster.info(creds.team)
+    assert info.captain == "u2" and info.members == ["u2"]

@@ -1,0 +1,1 @@
+"""Discord adapters: each command parses the interaction, calls one service method, renders."""

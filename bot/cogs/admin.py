@@ -1,0 +1,181 @@
+"""/admin: the organizers' commands. Every one is guarded twice: the group's
+`default_permissions(manage_guild)` is Discord's hint, and `organizer_only()` on each command is
+the check the bot enforces itself.
+
+    /admin setup                 create the event's roles and channels, repair team spaces
+    /admin sync                  register the slash commands with Discord
+    /admin phase show | set      the current phase, or force one ('auto': back to the schedule)
+    /admin team validate | remove
+    /admin leaderboard post      post the standings in the announcements channel
+"""
+
+from __future__ import annotations
+
+import logging
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot import guild as spaces
+from bot.cogs.common import organizer_group, organizer_only, services_of
+from bot.cogs.teams import team_names
+
+log = logging.getLogger(__name__)
+
+AUTO = "auto"
+
+
+def timestamp(when) -> str:
+    return f"<t:{int(when.timestamp())}:F>"
+
+
+async def phase_choices(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+    ids = [p.id for p in services_of(interaction).config.phases] + [AUTO]
+    return [app_commands.Choice(name=i, value=i) for i in ids if current.casefold() in i.casefold()][:25]
+
+
+def phase_announcement(phase) -> str:
+    return f"Phase '{phase.id}' is now open: new datasets, leaderboard starts from zero"
+
+
+class Admin(commands.Cog):
+    admin = organizer_group("admin", "Organizers: event setup, phases, teams, leaderboard")
+    phase = app_commands.Group(name="phase", description="The competition phase", parent=admin)
+    team = app_commands.Group(name="team", description="Validate or remove teams", parent=admin)
+    board = app_commands.Group(name="leaderboard", description="Publish the leaderboard", parent=admin)
+
+    def __init__(self, bot: commands.Bot):
+        self.bot = bot
+
+    @commands.Cog.listener("on_guild_available")
+    async def reconcile_guild(self, guild: discord.Guild) -> None:
+        """Repair on start what a failed side effect left missing; on_guild_available fires again
+        after an outage, which is harmless: reconcile only creates what is missing."""
+        wanted = self.bot.settings.hackbot_guild_id
+        if wanted and guild.id != wanted:
+            return
+        if not wanted and len(self.bot.guilds) > 1:
+            # without HACKBOT_GUILD_ID, never create roles and channels in every server the bot is in
+            log.warning("not reconciling %s: set HACKBOT_GUILD_ID to the event's server", guild.name)
+            return
+        repair = await spaces.reconcile(guild, self.bot.config, self.bot.services)
+        if repair.created or repair.failed:
+            log.info("reconciled %s: created %s; failed %s", guild.name, repair.created, repair.failed)
+
+    @admin.command(name="setup", description="Create the event's missing roles and channels; repair team spaces")
+    @organizer_only()
+    async def setup_event(self, interaction: discord.Interaction) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        services = services_of(interaction)
+        repair = await spaces.reconcile(interaction.guild, services.config, services)
+        if repair.created:
+            text = "Created:\n" + "\n".join(f"- {item}" for item in repair.created)
+        else:
+            text = "Nothing to create: every role and channel of the event exists."
+        if repair.failed:
+            text += "\nCould not repair:\n" + "\n".join(f"- {item}" for item in repair.failed)
+        role = services.config.discord.organizer_role
+        text += (
+            f"\nMembers of @{role} see /admin when they have Manage Server, or when the server's "
+            "Integrations settings allow the role."
+        )
+        await interaction.followup.send(text[:2000], ephemeral=True)
+
+    @admin.command(name="sync", description="Register the slash commands with Discord (rate-limited: not too often)")
+    @organizer_only()
+    async def sync(self, interaction: discord.Interaction) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        synced = await interaction.client.sync_commands()
+        await interaction.followup.send(f"Synced {len(synced)} commands with Discord.", ephemeral=True)
+
+    @phase.command(name="show", description="The current phase and when each phase starts")
+    @organizer_only()
+    async def phase_show(self, interaction: discord.Interaction) -> None:
+        services = services_of(interaction)
+        await services.phases.refresh()
+        current = services.phases.current(services.clock())
+        embed = discord.Embed(title="Phases", colour=discord.Colour.blurple())
+        if current is None:
+            embed.description = "No phase is open yet."
+        else:
+            how = "from the schedule"
+            if services.phases.override:
+                how = "set by hand (/admin phase set auto returns to the schedule)"
+            embed.description = f"Current phase: **{current.id}**, {how}."
+        for phase in services.config.phases:
+            marker = " (current)" if current is not None and phase.id == current.id else ""
+            embed.add_field(name=f"{phase.id}{marker}", value=f"starts {timestamp(phase.starts)}", inline=False)
+        await interaction.response.send_message(embed=embed, ephemeral=True)
+
+    @phase.command(name="set", description="Force a phase now, or 'auto' to follow the schedule again")
+    @app_commands.describe(phase="A phase id, or 'auto'")
+    @app_commands.autocomplete(phase=phase_choices)
+    @organizer_only()
+    async def phase_set(self, interaction: discord.Interaction, phase: str) -> None:
+        services = services_of(interaction)
+        now, auto = services.clock(), phase.strip().lower() == AUTO
+        await services.phases.refresh()
+        before = services.phases.current(now)
+        current = await services.phases.set(None if auto else phase.strip(), now)
+        if current is None:
+            text = "Following the schedule: no phase is open yet."
+        else:
+            text = f"The current phase is **{current.id}**{' (from the schedule)' if auto else ''}."
+        await interaction.response.send_message(text, ephemeral=True)
+        if current is None or (before is not None and before.id == current.id):
+            return  # nothing changed: nothing to announce
+        channel = spaces.find_text_channel(interaction.guild, services.config.discord.announcements_channel)
+        sent = channel and await spaces.best_effort(channel.send(phase_announcement(current)), "announce a phase")
+        if not sent:
+            await interaction.followup.send(
+                f"It could not be announced in #{services.config.discord.announcements_channel}; "
+                "/admin setup creates the channel.",
+                ephemeral=True,
+            )
+
+    @team.command(name="validate", description="Validate a team (or withdraw validation)")
+    @app_commands.describe(name="The team", validated="False withdraws the validation")
+    @app_commands.autocomplete(name=team_names)
+    @organizer_only()
+    async def team_validate(self, interaction: discord.Interaction, name: str, validated: bool = True) -> None:
+        team = await services_of(interaction).teams.validate(name, validated)
+        state = "validated: it may reveal and submit" if validated else "no longer validated"
+        await interaction.response.send_message(f"Team **{team.name}** is {state}.", ephemeral=True)
+
+    @team.command(name="remove", description="Remove a team with its members, reveals, submissions, role and channel")
+    @app_commands.describe(name="The team")
+    @app_commands.autocomplete(name=team_names)
+    @organizer_only()
+    async def team_remove(self, interaction: discord.Interaction, name: str) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        info = await services_of(interaction).roster.remove(name)
+        removed = await spaces.best_effort(
+            spaces.remove_team_space(interaction.guild, info.team.id, info.discord_role_id, info.discord_channel_id),
+            f"delete the space of team {info.team.name}",
+        )
+        text = f"Team **{info.team.name}** is removed ({len(info.members)} members)."
+        if removed:
+            text += " Deleted " + ", ".join(removed) + "."
+        elif removed is None:
+            text += " Discord refused to delete its role or channel; delete them by hand."
+        await interaction.followup.send(text, ephemeral=True)
+
+    @board.command(name="post", description="Post the leaderboard in the announcements channel")
+    @app_commands.describe(phase="A phase id (default: the current phase)")
+    @app_commands.autocomplete(phase=phase_choices)
+    @organizer_only()
+    async def leaderboard_post(self, interaction: discord.Interaction, phase: str | None = None) -> None:
+        from bot.cogs.leaderboard import standings_embed  # the leaderboard cog's rendering
+
+        services = services_of(interaction)
+        channel = spaces.announcements_channel(interaction.guild, services.config)
+        await services.phases.refresh()
+        # what everyone may see: no scores while the board is hidden
+        standings = await services.leaderboard.standings(None if phase in (None, AUTO) else phase)
+        await channel.send(embed=standings_embed(standings, services.config.event.name))
+        await interaction.response.send_message(f"Posted the leaderboard in {channel.mention}.", ephemeral=True)
+
+
+async def setup(bot: commands.Bot) -> None:
+    await bot.add_cog(Admin(bot))

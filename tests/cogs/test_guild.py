@@ -1,0 +1,236 @@
+"""The event's Discord objects (bot/guild.py): created when missing, never twice, repaired on
+start, and laid out within Discord's limits (50 channels a category, 250 roles a server)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import discord
+import pytest
+
+from bot import guild as spaces
+from bot.config import DiscordSection
+from bot.core.teams import Team
+from tests.cogs.conftest import call
+from tests.cogs.fakes import FakeGuild, FakeInteraction, FakeMember, FakeRole
+
+
+class Guild(FakeGuild):
+    """A guild whose member cache answers, as discord.py's does for members it has seen."""
+
+    def __init__(self):
+        super().__init__()
+        self.members: dict[int, FakeMember] = {}
+
+    def get_member(self, member_id: int):
+        return self.members.get(member_id)
+
+    def join(self, name: str) -> FakeMember:
+        person = FakeMember(name, self)
+        self.members[person.id] = person
+        return person
+
+
+@pytest.fixture
+def guild() -> Guild:
+    return Guild()
+
+
+async def create(bot, user, name: str) -> FakeInteraction:
+    return await call(bot, "team create", FakeInteraction(bot, user), name=name)
+
+
+async def info(bot, name: str):
+    return await bot.services.roster.info(await bot.services.teams.get(name))
+
+
+def member_targets(channel) -> set[int]:
+    return {target.id for target in channel.overwrites if isinstance(target, (FakeMember, discord.Object))} - {
+        channel.guild.me.id
+    }
+
+
+# --- the event's objects ---------------------------------------------------------------------
+
+async def test_event_objects_are_created_once(bot, guild):
+    created = await spaces.ensure_event_objects(guild, bot.config)
+    assert created == ["role @Organizers", "role @Judges", "channel #announcements", "category Teams"]
+    assert await spaces.ensure_event_objects(guild, bot.config) == []
+    assert [r.name for r in guild.roles].count("Organizers") == 1
+    announcements = spaces.find_text_channel(guild, "announcements")
+    organizers = spaces.find_role(guild, "Organizers")
+    assert announcements.overwrites[guild.default_role].send_messages is False
+    assert announcements.overwrites[organizers].send_messages is True
+    teams = guild.categories[0]
+    assert teams.overwrites[guild.default_role].view_channel is False
+
+
+async def test_event_objects_follow_the_event_file(bot, guild):
+    config = bot.config.model_copy(
+        update={
+            "discord": DiscordSection(
+                organizer_role="Staff", judge_role="Jury", announcements_channel="news", team_category="Squads"
+            )
+        }
+    )
+    created = await spaces.ensure_event_objects(guild, config)
+    assert created == ["role @Staff", "role @Jury", "channel #news", "category Squads"]
+
+
+async def test_existing_objects_are_kept(bot, guild):
+    guild.roles.append(FakeRole("Organizers", guild))
+    await guild.create_text_channel("announcements")
+    created = await spaces.ensure_event_objects(guild, bot.config)
+    assert created == ["role @Judges", "category Teams"]
+
+
+# --- layout within Discord's limits ----------------------------------------------------------
+
+async def test_team_channels_fill_categories_of_at_most_fifty(bot, guild):
+    people = [guild.join(f"p{i}") for i in range(120)]
+    await asyncio.gather(*(create(bot, person, f"Team {i:03d}") for i, person in enumerate(people)))
+    categories = sorted(guild.categories, key=lambda c: c.name)
+    assert [c.name for c in categories] == ["Teams", "Teams 2", "Teams 3"]
+    assert sorted(len(c.channels) for c in categories) == [20, 50, 50]
+    assert len(guild.channels) == 120 and len({c.name for c in guild.channels}) == 120
+    assert all(r.name.startswith("Team ") for r in guild.roles[1:]) and len(guild.roles) == 121
+
+
+async def test_past_the_role_limit_members_get_per_member_overwrites(bot, guild, monkeypatch):
+    monkeypatch.setattr(spaces, "ROLE_LIMIT", 3)
+    captains = [guild.join(f"c{i}") for i in range(5)]
+    for i, captain in enumerate(captains):
+        await create(bot, captain, f"T{i}")
+    assert len(guild.roles) == 1 + 3
+    late = await info(bot, "T4")
+    assert late.discord_role_id is None
+    channel = guild.get_channel(late.discord_channel_id)
+    assert member_targets(channel) == {captains[4].id}
+    assert channel.overwrites[captains[4]].view_channel is True
+    assert channel.overwrites[guild.default_role].view_channel is False
+    assert captains[4].roles == [guild.default_role]
+
+    bob = guild.join("bob")
+    await call(bot, "team join", FakeInteraction(bot, bob), team="T4", code=late.join_code)
+    assert member_targets(channel) == {captains[4].id, bob.id}
+    await call(bot, "team kick", FakeInteraction(bot, captains[4]), member=bob)
+    assert member_targets(channel) == {captains[4].id}
+    await call(bot, "team leave", FakeInteraction(bot, captains[4]))
+    assert channel.deleted
+
+
+async def test_a_per_member_team_stays_one_when_roles_free_up(bot, guild, monkeypatch):
+    monkeypatch.setattr(spaces, "ROLE_LIMIT", 0)
+    alice = guild.join("alice")
+    await create(bot, alice, "Blue")
+    monkeypatch.setattr(spaces, "ROLE_LIMIT", 200)
+    bob = guild.join("bob")
+    await call(bot, "team join", FakeInteraction(bot, bob), team="Blue", code=(await info(bot, "Blue")).join_code)
+    assert (await info(bot, "Blue")).discord_role_id is None
+    assert bob.id in member_targets(guild.get_channel((await info(bot, "Blue")).discord_channel_id))
+
+
+# --- repair ----------------------------------------------------------------------------------
+
+async def test_reconcile_recreates_a_deleted_team_channel(bot, guild):
+    alice = guild.join("alice")
+    await create(bot, alice, "Blue")
+    before = await info(bot, "Blue")
+    await guild.get_channel(before.discord_channel_id).delete()
+
+    repair = await spaces.reconcile(guild, bot.config, bot.services)
+    assert "channel #team-blue" in repair.created and not repair.failed
+    after = await info(bot, "Blue")
+    channel = guild.get_channel(after.discord_channel_id)
+    assert channel is not None and channel.name == "team-blue" and after.discord_channel_id != before.discord_channel_id
+    assert channel.overwrites[guild.get_role(after.discord_role_id)].view_channel is True
+    assert (await spaces.reconcile(guild, bot.config, bot.services)).created == []
+
+
+async def test_reconcile_recreates_a_deleted_role_and_gives_it_back(bot, guild):
+    alice, bob = guild.join("alice"), guild.join("bob")
+    await create(bot, alice, "Blue")
+    await call(bot, "team join", FakeInteraction(bot, bob), team="Blue", code=(await info(bot, "Blue")).join_code)
+    await guild.get_role((await info(bot, "Blue")).discord_role_id).delete()
+
+    repair = await spaces.reconcile(guild, bot.config, bot.services)
+    assert "role @Team Blue" in repair.created
+    after = await info(bot, "Blue")
+    role = guild.get_role(after.discord_role_id)
+    assert role in alice.roles and role in bob.roles
+    assert guild.get_channel(after.discord_channel_id).overwrites[role].view_channel is True
+
+
+async def test_reconcile_restores_a_per_member_channel_with_its_members(bot, guild, monkeypatch):
+    monkeypatch.setattr(spaces, "ROLE_LIMIT", 0)
+    alice = guild.join("alice")
+    await create(bot, alice, "Blue")
+    await guild.get_channel((await info(bot, "Blue")).discord_channel_id).delete()
+    await spaces.reconcile(guild, bot.config, bot.services)
+    after = await info(bot, "Blue")
+    assert after.discord_role_id is None
+    assert member_targets(guild.get_channel(after.discord_channel_id)) == {alice.id}
+
+
+async def test_objects_left_by_a_half_done_side_effect_are_adopted_not_duplicated(bot, guild):
+    alice = guild.join("alice")
+    await create(bot, alice, "Blue")
+    team = (await info(bot, "Blue")).team
+    await bot.services.roster.set_discord(team.id, None, None)  # as if the bot died before storing them
+
+    await spaces.reconcile(guild, bot.config, bot.services)
+    assert [r.name for r in guild.roles].count("Team Blue") == 1
+    assert [c.name for c in guild.channels].count("team-blue") == 1
+    assert (await info(bot, "Blue")).discord_channel_id == spaces.find_text_channel(guild, "team-blue").id
+
+
+async def test_remove_team_space_is_idempotent(bot, guild):
+    await create(bot, guild.join("alice"), "Blue")
+    stored = await info(bot, "Blue")
+    ids = (stored.team.id, stored.discord_role_id, stored.discord_channel_id)
+    assert await spaces.remove_team_space(guild, *ids) == ["role @Team Blue", "channel #team-blue"]
+    assert await spaces.remove_team_space(guild, *ids) == []
+
+
+async def test_a_team_disbanded_while_its_space_is_being_made_leaves_nothing_behind(bot, guild):
+    alice = guild.join("alice")
+    slow = asyncio.Event()
+    create_text_channel = guild.create_text_channel
+
+    async def slow_channel(*args, **kwargs):
+        await slow.wait()
+        return await create_text_channel(*args, **kwargs)
+
+    guild.create_text_channel = slow_channel
+    creating = asyncio.create_task(create(bot, alice, "Blue"))
+    while not guild.roles[1:]:
+        await asyncio.sleep(0)  # the role is made, the channel not yet, no id stored
+    leaving = asyncio.create_task(call(bot, "team leave", FakeInteraction(bot, alice)))
+    await asyncio.sleep(0.05)
+    slow.set()
+    await asyncio.gather(creating, leaving)
+    assert guild.roles == [guild.default_role]
+    assert guild.channels == []
+
+
+def test_team_role_names_never_take_an_event_role_name(bot):
+    config = bot.config.model_copy(update={"discord": DiscordSection(organizer_role="Team Staff")})
+    assert spaces.role_name(config, Team(1, "Rocket", "rocket", False)) == "Team Rocket"
+    assert spaces.role_name(config, Team(1, "Team Rocket", "team_rocket", False)) == "Team Rocket"
+    assert spaces.role_name(config, Team(1, "Staff", "staff", False)) == "Team Staff (team)"
+    assert spaces.role_name(config, Team(1, "team staff", "staff", False)) == "team staff (team)"
+    assert spaces.channel_name(Team(1, "Deep Blue!", "deep_blue", False)) == "team-deep-blue"
+
+
+# --- on start --------------------------------------------------------------------------------
+
+async def test_reconcile_runs_when_the_event_guild_becomes_available(bot, guild):
+    admin = bot.get_cog("Admin")
+    bot.settings = bot.settings.model_copy(update={"hackbot_guild_id": guild.id + 1})
+    await admin.reconcile_guild(guild)
+    assert guild.categories == []  # another guild: left alone
+
+    bot.settings = bot.settings.model_copy(update={"hackbot_guild_id": guild.id})
+    await admin.reconcile_guild(guild)
+    assert spaces.find_text_channel(guild, "announcements") is not None
+    assert "on_guild_available" in [name for name, _ in admin.get_listeners()]
