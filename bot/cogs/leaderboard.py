@@ -96,7 +96,7 @@ def standings_embed(
             )
         else:
             lines.append(f"**{_name(row.team)}** · {submitted}{you}")
-    footer = [f"{len(standings.rows)} teams"]
+    footer = [f"{len(standings.rows)} team{'' if len(standings.rows) == 1 else 's'}"]
     footer.append("a dataset not submitted counts at its default score" if standings.visible else HIDDEN_NOTE)
     return _paged_embed(f"{event_name} · leaderboard · {_phase_title(standings)}", lines, own, page, footer)
 

@@ -38,7 +38,7 @@ def render_token(username: str, password: str, base_url: str) -> str:
         f"username: `{username}`\npassword: `{password}`\n"
         "Reveal a label (exercise 3, datum 456):\n"
         f"```\ncurl -F username={username} -F password={password} -F exercise_id=3 -F datum_id=456 "
-        f"{base_url}/reveal/\n```"
+        f"{base_url}/reveal/\n```\n"
         "Submit a file (one submission per dataset):\n"
         f"```\ncurl -F username={username} -F password={password} -F exercise_id=3 -F file=@labels.csv "
         f"{base_url}/submit/\n```"
