@@ -364,6 +364,7 @@ class Settings(BaseSettings):
     hackbot_guild_id: int | None = None
     hackbot_host: str = "127.0.0.1"
     hackbot_port: int = 8080
+    hackbot_public_url: str | None = None  # what participants type, e.g. https://lb.example.org
 
     @field_validator("discord_token", mode="before")
     @classmethod

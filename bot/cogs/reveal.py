@@ -17,8 +17,10 @@ MAX_CHOICES = 25  # Discord shows at most 25 autocomplete choices
 
 
 def api_base_url(settings: Settings) -> str:
-    """Where participants' scripts reach the HTTP API. A `public_url` setting (for a bot behind a
-    proxy) belongs here when it exists; until then the address the web server listens on."""
+    """Where participants' scripts reach the HTTP API: HACKBOT_PUBLIC_URL when the server is
+    behind a proxy or listens on 0.0.0.0, else the address the web server listens on."""
+    if settings.hackbot_public_url:
+        return settings.hackbot_public_url.rstrip("/")
     return f"http://{settings.hackbot_host}:{settings.hackbot_port}"
 
 

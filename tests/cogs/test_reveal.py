@@ -136,3 +136,13 @@ async def test_token_rotates_the_password_and_shows_a_curl_line(bot, member, int
 async def test_token_needs_a_team(bot, member, interaction):
     reply = (await call(bot, "token", interaction(member()))).last
     assert reply.ephemeral and "not in a team" in reply.content
+
+
+def test_token_curl_line_uses_the_public_url_when_set():
+    from bot.cogs.reveal import api_base_url
+    from bot.config import Settings
+
+    listening = Settings(discord_token=None, hackbot_host="0.0.0.0", hackbot_port=8080)
+    assert api_base_url(listening) == "http://0.0.0.0:8080"
+    public = listening.model_copy(update={"hackbot_public_url": "https://lb.example.org/"})
+    assert api_base_url(public) == "https://lb.example.org"
