@@ -13,7 +13,9 @@ from discord.ext import commands
 
 from bot.config import EventConfig, Settings
 from bot.core.clock import Clock, system_clock
+from bot.core.reminders import ReminderRunner
 from bot.core.services import Services
+from bot.posting import discord_poster, discord_reporter, log_poster
 from bot.tree import HackbotTree
 from bot.web.server import start_web
 
@@ -39,6 +41,7 @@ class Hackbot(commands.Bot):
         services: Services | None = None,
         clock: Clock = system_clock,
         serve_web: bool = True,
+        run_reminders: bool = True,
     ):
         super().__init__(
             command_prefix=commands.when_mentioned,
@@ -52,6 +55,9 @@ class Hackbot(commands.Bot):
         self._owns_services = services is None
         self.serve_web = serve_web
         self.web_runner: web.AppRunner | None = None
+        self.run_reminders = run_reminders
+        self.reminders: ReminderRunner | None = None
+        self._reminders_start: asyncio.Task | None = None
 
     @property
     def event_guild(self) -> discord.Object | None:
@@ -66,6 +72,18 @@ class Hackbot(commands.Bot):
             await self.load_extension(extension)
         if self.serve_web:
             self.web_runner = await start_web(self.services, self.settings.hackbot_host, self.settings.hackbot_port)
+        if self.run_reminders:
+            self.reminders = ReminderRunner(
+                self.services.store, self.config, self.services.schedule, discord_poster(self),
+                clock=self.clock, report=discord_reporter(self),
+            )
+            # started once connected: posting needs the guild cache, and waiting for it here would
+            # deadlock the login (setup_hook runs before the gateway connects)
+            self._reminders_start = asyncio.create_task(self._start_reminders(), name="hackbot-reminders-start")
+
+    async def _start_reminders(self) -> None:
+        await self.wait_until_ready()
+        await self.reminders.start()
 
     async def sync_commands(self) -> list:
         """Register the slash commands with Discord: on request only (200 creates a day per guild)."""
@@ -75,6 +93,10 @@ class Hackbot(commands.Bot):
         return await self.tree.sync(guild=guild)
 
     async def close(self) -> None:
+        if self._reminders_start is not None and not self._reminders_start.done():
+            self._reminders_start.cancel()
+        if self.reminders is not None:
+            await self.reminders.stop()  # a post in progress finishes while still connected
         await super().close()
         if self.web_runner is not None:
             await self.web_runner.cleanup()
@@ -107,6 +129,9 @@ async def serve(
             await bot.connect()
         return
     services = await Services.open(config, db_path, clock=clock)
+    # offline, the reminders go to the log and to the web page's "Posted reminders"; the runner
+    # logs its organizer reports itself
+    reminders = ReminderRunner(services.store, config, services.schedule, log_poster(log), clock=clock)
     try:
         runner = await start_web(services, host, port)
     except BaseException:
@@ -114,9 +139,11 @@ async def serve(
         raise
     log.info("web server on http://%s:%s (database %s)", host, port, db_path)
     try:
+        await reminders.start()
         if ready is not None:
             ready.set()
         await asyncio.Event().wait()
     finally:
+        await reminders.stop()
         await runner.cleanup()
         await services.close()

@@ -204,6 +204,7 @@ class DiscordSection(Section):
     organizer_role: str = "Organizers"
     judge_role: str = "Judges"
     announcements_channel: str = "announcements"
+    log_channel: str = "hackbot-log"  # organizers only: reminders that could not be posted, ...
     team_category: str = "Teams"
 
 

@@ -141,8 +141,9 @@ def _category_overwrites(guild: discord.Guild, config: EventConfig) -> dict:
 
 
 async def ensure_event_objects(guild: discord.Guild, config: EventConfig) -> list[str]:
-    """The organizer and judge roles, the announcements channel and the first team category,
-    each created when no object of that name exists. Returns what it created."""
+    """The organizer and judge roles, the announcements channel, the organizers' log channel and
+    the first team category, each created when no object of that name exists. Returns what it
+    created."""
     section, created = config.discord, []
     organizer = find_role(guild, section.organizer_role)
     if organizer is None:
@@ -165,6 +166,15 @@ async def ensure_event_objects(guild: discord.Guild, config: EventConfig) -> lis
                 guild.me: speak,
             },
             topic=f"Announcements of {config.event.name}",
+            reason=REASON,
+        )
+        created.append(f"channel #{channel.name}")
+    if find_text_channel(guild, section.log_channel) is None:
+        see = discord.PermissionOverwrite(view_channel=True, send_messages=True)
+        channel = await guild.create_text_channel(
+            section.log_channel,
+            overwrites={guild.default_role: discord.PermissionOverwrite(view_channel=False), organizer: see, guild.me: see},
+            topic=f"Hackbot's reports to the organizers of {config.event.name}",
             reason=REASON,
         )
         created.append(f"channel #{channel.name}")

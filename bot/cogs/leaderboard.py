@@ -163,6 +163,16 @@ class Pages(ReportingView):
                 pass  # the message is gone or the token expired: nothing left to disable
 
 
+async def send_pages(interaction: discord.Interaction, render: Callable[[int], discord.Embed], pages: int) -> None:
+    """An ephemeral embed, with Prev/Next buttons when there is more than one page."""
+    if pages == 1:
+        await interaction.response.send_message(embed=render(0), ephemeral=True)
+        return
+    view = Pages(render, pages)
+    view.origin = interaction
+    await interaction.response.send_message(embed=render(0), view=view, ephemeral=True)
+
+
 # --- /submit ------------------------------------------------------------------------------
 
 def render_submitted(submission: Submission, points: float, live: bool, filename: str) -> str:
@@ -460,13 +470,7 @@ class Leaderboard(commands.Cog):
             def render(page: int) -> discord.Embed:
                 return dataset_embed(standings, exercise_id, event, page=page, highlight_team=own)
 
-        pages = page_count(rows)
-        if pages == 1:
-            await interaction.response.send_message(embed=render(0), ephemeral=True)
-            return
-        view = Pages(render, pages)
-        view.origin = interaction
-        await interaction.response.send_message(embed=render(0), view=view, ephemeral=True)
+        await send_pages(interaction, render, page_count(rows))
 
 
 class Winners(commands.Cog):

@@ -14,6 +14,7 @@ from bot.core.leaderboard import LeaderboardService
 from bot.core.phases import PhaseClock
 from bot.core.ratelimit import LoginLimiter
 from bot.core.reveals import RevealService
+from bot.core.schedule import ScheduleService
 from bot.core.store import Store, immediate
 from bot.core.submissions import SubmissionService
 from bot.core.teams import TeamRoster, TeamService
@@ -32,6 +33,7 @@ class Services:
     submissions: SubmissionService
     leaderboard: LeaderboardService
     logins: LoginLimiter
+    schedule: ScheduleService
 
     @classmethod
     async def open(cls, config: EventConfig, db_path: Path | str, *, clock: Clock = system_clock) -> Services:
@@ -39,6 +41,8 @@ class Services:
         store = await Store.open(db_path)
         try:
             await store.run(_sync_datasets, config, registry)
+            schedule = ScheduleService(store, config, clock)
+            await schedule.sync_from_config()
         except BaseException:
             await store.close()
             raise
@@ -57,6 +61,7 @@ class Services:
             submissions=SubmissionService(store, config, registry, phases, clock),
             leaderboard=LeaderboardService(store, config, phases, clock),
             logins=LoginLimiter(),
+            schedule=schedule,
         )
 
     async def close(self) -> None:

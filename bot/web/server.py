@@ -22,6 +22,10 @@ def create_app(services: Services) -> web.Application:
     app.router.add_get("/api/leaderboard", api.leaderboard_json)
     app.router.add_get("/healthz", api.healthz)
     app.router.add_get("/", pages.leaderboard_page)
+    from bot.web import schedule  # noqa: PLC0415 - hoist beside `api, pages` when merging
+
+    app.router.add_get("/schedule", schedule.schedule_page)
+    app.router.add_get("/schedule.ics", schedule.schedule_ics)
     return app
 
 

@@ -29,7 +29,7 @@ async def make_bot(tmp_path, clock):
         db = tmp_path / f"db{n}.sqlite3"
         services = await Services.open(config, db, clock=clock)
         settings = Settings(discord_token=None, hackbot_config=path, hackbot_db=db, hackbot_guild_id=None)
-        bot = Hackbot(settings, config, services=services, clock=clock, serve_web=False)
+        bot = Hackbot(settings, config, services=services, clock=clock, serve_web=False, run_reminders=False)
         await bot.setup_hook()
         made.append(bot)
         return bot

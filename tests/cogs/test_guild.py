@@ -54,8 +54,13 @@ def member_targets(channel) -> set[int]:
 
 async def test_event_objects_are_created_once(bot, guild):
     created = await spaces.ensure_event_objects(guild, bot.config)
-    assert created == ["role @Organizers", "role @Judges", "channel #announcements", "category Teams"]
+    assert created == [
+        "role @Organizers", "role @Judges", "channel #announcements", "channel #hackbot-log", "category Teams"
+    ]
     assert await spaces.ensure_event_objects(guild, bot.config) == []
+    log_channel = spaces.find_text_channel(guild, "hackbot-log")  # organizer reports: not for participants
+    assert log_channel.overwrites[guild.default_role].view_channel is False
+    assert log_channel.overwrites[spaces.find_role(guild, "Organizers")].view_channel is True
     assert [r.name for r in guild.roles].count("Organizers") == 1
     announcements = spaces.find_text_channel(guild, "announcements")
     organizers = spaces.find_role(guild, "Organizers")
@@ -69,17 +74,19 @@ async def test_event_objects_follow_the_event_file(bot, guild):
     config = bot.config.model_copy(
         update={
             "discord": DiscordSection(
-                organizer_role="Staff", judge_role="Jury", announcements_channel="news", team_category="Squads"
+                organizer_role="Staff", judge_role="Jury", announcements_channel="news", team_category="Squads",
+                log_channel="staff-log",
             )
         }
     )
     created = await spaces.ensure_event_objects(guild, config)
-    assert created == ["role @Staff", "role @Jury", "channel #news", "category Squads"]
+    assert created == ["role @Staff", "role @Jury", "channel #news", "channel #staff-log", "category Squads"]
 
 
 async def test_existing_objects_are_kept(bot, guild):
     guild.roles.append(FakeRole("Organizers", guild))
     await guild.create_text_channel("announcements")
+    await guild.create_text_channel("hackbot-log")
     created = await spaces.ensure_event_objects(guild, bot.config)
     assert created == ["role @Judges", "category Teams"]
 

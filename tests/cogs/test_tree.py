@@ -15,7 +15,7 @@ from bot.core.errors import NotAllowed
 from bot.tree import HackbotTree
 from tests.cogs.conftest import call
 
-ORGANIZER_GROUPS = {"admin", "winners"}
+ORGANIZER_GROUPS = {"admin", "winners", "agenda"}
 NAME = re.compile(r"^[-_a-z0-9]{1,32}$")
 
 
@@ -27,7 +27,7 @@ def test_every_cog_is_loaded_and_the_tree_is_ours(bot):
     assert isinstance(bot.tree, HackbotTree)
     assert set(bot.extensions) == set(EXTENSIONS)
     top = {c.name for c in bot.tree.get_commands()}
-    assert {"team", "reveal", "token", "submit", "leaderboard", "schedule", "admin", "winners"} <= top
+    assert {"team", "reveal", "token", "submit", "leaderboard", "schedule", "admin", "winners", "agenda"} <= top
 
 
 def test_minimal_intents():
@@ -114,7 +114,7 @@ async def test_error_after_defer_goes_to_the_followup(bot, member, interaction):
 
 
 async def test_schedule_lists_items_as_discord_timestamps(bot, member, interaction):
-    it = await call(bot, "schedule", interaction(member()), show_all=True)
+    it = await call(bot, "schedule all", interaction(member()), past=True)
     assert it.last.ephemeral
     assert it.last.embed is not None
 

@@ -12,6 +12,7 @@ Three runs of the browser:
 from __future__ import annotations
 
 import asyncio
+import os
 import json
 import struct
 import zlib
@@ -28,12 +29,15 @@ CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed at /usr/bin/chromium")
 
 
-async def chromium(user_data_dir: Path, *args: str, timeout: float = 40) -> str:
+async def chromium(user_data_dir: Path, *args: str, tz: str | None = None, timeout: float = 40) -> str:
+    """Headless Debian Chromium, cut off from the network it would otherwise try to reach;
+    `tz` sets the browser's time zone (the schedule page shows the reader's local time)."""
+    env = {**os.environ, "TZ": tz, "LANG": "en_US.UTF-8"} if tz else None
     proc = await asyncio.create_subprocess_exec(
         str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        "--disable-dev-shm-usage", f"--user-data-dir={user_data_dir}", *args,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        "--disable-dev-shm-usage", "--lang=en-US", f"--user-data-dir={user_data_dir}", *args,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env,
     )
     try:
         out, err = await asyncio.wait_for(proc.communicate(), timeout)

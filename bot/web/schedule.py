@@ -1,0 +1,276 @@
+"""The schedule on the web: GET /schedule (a page) and GET /schedule.ics (a calendar to subscribe to).
+
+The page shows each time in the event's timezone, and a small script adds the viewer's own;
+its "Posted reminders" section is how the offline run (no Discord token) shows the reminders
+it would have posted. The calendar is iCalendar (RFC 5545) in UTC, one VEVENT per item with a
+UID stable per item, so that Google Calendar and Thunderbird update an item rather than
+duplicate it when a subscription refreshes.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from html import escape
+from urllib.parse import urlparse
+
+from aiohttp import web
+from icalendar import Alarm, Calendar, Event, vDuration
+
+from bot.core.schedule import PostedReminder, ScheduleEntry
+from bot.core.teams import username_for
+from bot.web.api import SERVICES
+
+POSTED_SHOWN = 50
+PRODID = "-//Hackbot//Hackathon schedule//EN"
+REFRESH = timedelta(hours=1)  # how often calendar clients should fetch the feed again
+_DISCORD_TIME = re.compile(r"&lt;t:(-?\d{1,12})(?::([tTdDfFsSR]))?&gt;")
+
+_CSS = """
+:root { color-scheme: light dark; --line: #d0d7de; --muted: #6e7781; --now: #1a7f37; --bad: #cf222e; --warn: #9a6700; }
+body { font: 15px/1.45 system-ui, sans-serif; margin: 2rem auto; max-width: 900px; padding: 0 1rem; }
+h1 { margin: 0 0 .2rem; font-size: 1.6rem; }
+h2 { margin: 1.8rem 0 .6rem; font-size: 1.2rem; border-bottom: 1px solid var(--line); padding-bottom: .2rem; }
+.sub { color: var(--muted); margin-bottom: 1rem; }
+ol.items { list-style: none; padding: 0; margin: 0; }
+li.item { padding: .6rem 0; border-bottom: 1px solid var(--line); }
+li.item .title { font-weight: 600; font-size: 1.05rem; }
+li.item .when { color: var(--muted); font-variant-numeric: tabular-nums; }
+li.item .local { display: block; font-size: .9rem; }
+li.item .desc { white-space: pre-wrap; margin-top: .2rem; }
+li.past { opacity: .65; }
+li.now .title::before { content: "now · "; color: var(--now); }
+.empty { color: var(--muted); padding: 1rem 0; }
+table { border-collapse: collapse; width: 100%; }
+th, td { padding: .35rem .5rem; border-bottom: 1px solid var(--line); text-align: left; vertical-align: top; }
+td.text { white-space: pre-wrap; }
+td.text .reason { color: var(--bad); white-space: normal; margin-top: .3rem; }
+td.when { white-space: nowrap; font-variant-numeric: tabular-nums; }
+.status-sent { color: var(--now); } .status-late { color: var(--warn); }
+.status-failed { color: var(--bad); } .status-skipped { color: var(--muted); }
+"""
+
+# Each <time datetime="..."> keeps the event-timezone text the server wrote; the script adds the
+# viewer's own time beside it (class "local"), or replaces a Discord timestamp's text with it.
+_SCRIPT = """
+(() => {
+  const full = new Intl.DateTimeFormat(undefined, {weekday: "short", year: "numeric", month: "short",
+    day: "numeric", hour: "2-digit", minute: "2-digit", timeZoneName: "short"});
+  const clock = new Intl.DateTimeFormat(undefined, {hour: "2-digit", minute: "2-digit", timeZoneName: "short"});
+  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  const note = document.getElementById("viewer-zone");
+  if (note && zone) note.textContent = "Your time zone: " + zone + ".";
+  const relative = (date) => {
+    const rtf = new Intl.RelativeTimeFormat(undefined, {numeric: "auto"});
+    const seconds = (date - Date.now()) / 1000;
+    const units = [["year", 31536000], ["month", 2592000], ["day", 86400], ["hour", 3600], ["minute", 60]];
+    for (const [unit, size] of units) {
+      if (Math.abs(seconds) >= size) return rtf.format(Math.round(seconds / size), unit);
+    }
+    return rtf.format(Math.round(seconds), "second");
+  };
+  for (const el of document.querySelectorAll("time[datetime]")) {
+    const date = new Date(el.getAttribute("datetime"));
+    if (isNaN(date)) continue;
+    if (el.dataset.style) {
+      el.title = el.textContent;
+      el.textContent = el.dataset.style === "R" ? relative(date) : full.format(date);
+      continue;
+    }
+    if (el.classList.contains("ends")) continue;  // written with its start
+    const local = el.parentElement.querySelector(".local");
+    if (!local) continue;
+    const ends = el.parentElement.querySelector("time.ends");
+    let until = "";
+    if (ends) {
+      const end = new Date(ends.getAttribute("datetime"));
+      until = " – " + (end.toDateString() === date.toDateString() ? clock.format(end) : full.format(end));
+    }
+    local.textContent = "your time: " + full.format(date) + until + " (" + relative(date) + ")";
+  }
+})();
+"""
+
+
+def _zone_text(when: datetime, tz) -> str:
+    local = when.astimezone(tz)
+    return f"{local:%a %d %b %Y, %H:%M} {local.tzname() or ''}".strip()
+
+
+def _iso(when: datetime) -> str:
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _safe_link(link: str | None) -> str | None:
+    """Only web addresses become links: never a javascript: URL from a typed item."""
+    if not link:
+        return None
+    parsed = urlparse(link.strip())
+    return link.strip() if parsed.scheme in ("http", "https") and parsed.netloc else None
+
+
+def _when_html(entry: ScheduleEntry, tz) -> str:
+    text = f'<time datetime="{_iso(entry.at)}">{escape(_zone_text(entry.at, tz))}</time>'
+    if entry.ends is not None:
+        ends = entry.ends.astimezone(tz)
+        same_day = ends.date() == entry.at.astimezone(tz).date()
+        shown = f"{ends:%H:%M} {ends.tzname() or ''}".strip() if same_day else _zone_text(entry.ends, tz)
+        text += f' – <time class="ends" datetime="{_iso(entry.ends)}">{escape(shown)}</time>'
+    return f'<div class="when">{text}<span class="local"></span></div>'
+
+
+def _item_html(entry: ScheduleEntry, tz, now: datetime) -> str:
+    past = (entry.ends or entry.at) < now
+    happening = entry.at <= now and not past and entry.ends is not None
+    classes = "item past" if past else ("item now" if happening else "item")
+    parts = [f'<li class="{classes}" id="item-{entry.id}">', f'<div class="title">{escape(entry.title)}</div>']
+    parts.append(_when_html(entry, tz))
+    if entry.description:
+        parts.append(f'<div class="desc">{escape(entry.description)}</div>')
+    link = _safe_link(entry.link)
+    if link:
+        parts.append(f'<div class="link"><a href="{escape(link)}" rel="noopener">{escape(link)}</a></div>')
+    elif entry.link:
+        parts.append(f'<div class="link">{escape(entry.link)}</div>')
+    parts.append("</li>")
+    return "".join(parts)
+
+
+def _discord_text_html(text: str, tz) -> str:
+    """A reminder's text, escaped, with Discord timestamps (<t:UNIX:F>) made readable."""
+
+    def replace(match: re.Match) -> str:
+        when = datetime.fromtimestamp(int(match.group(1)), UTC)
+        style = match.group(2) or "f"
+        return f'<time datetime="{_iso(when)}" data-style="{style}">{escape(_zone_text(when, tz))}</time>'
+
+    return _DISCORD_TIME.sub(replace, escape(text))
+
+
+def _posted_html(posted: list[PostedReminder], tz) -> str:
+    if not posted:
+        return '<p class="empty" id="no-reminders">No reminder posted yet.</p>'
+    rows = []
+    for reminder in posted:
+        sent = (
+            f'<time datetime="{_iso(reminder.sent_at)}" data-style="f">{escape(_zone_text(reminder.sent_at, tz))}</time>'
+            if reminder.sent_at
+            else "—"
+        )
+        reason = f'<div class="reason">{escape(reminder.reason)}</div>' if reminder.reason else ""
+        due = f'<time datetime="{_iso(reminder.due)}" data-style="f">{escape(_zone_text(reminder.due, tz))}</time>'
+        rows.append(
+            f'<tr class="reminder" data-item="{reminder.item_id}"><td class="when">{due}</td><td class="when">{sent}</td>'
+            f'<td class="status status-{escape(reminder.status)}">{escape(reminder.status)}</td>'
+            f'<td class="item">{escape(reminder.title)}</td><td class="text">{_discord_text_html(reminder.text, tz)}{reason}</td></tr>'
+        )
+    return (
+        '<table id="posted"><thead><tr><th>Due</th><th>Sent</th><th>Status</th><th>Item</th><th>Text</th></tr></thead>'
+        f'<tbody>{"".join(rows)}</tbody></table>'
+    )
+
+
+def render_schedule(
+    entries: list[ScheduleEntry], posted: list[PostedReminder], event_name: str, timezone_name: str, tz, now: datetime
+) -> str:
+    entries = sorted(entries, key=lambda e: e.at)
+    upcoming = [e for e in entries if (e.ends or e.at) >= now]
+    past = [e for e in entries if (e.ends or e.at) < now]
+    upcoming_html = "".join(_item_html(e, tz, now) for e in upcoming) or '<li class="empty">Nothing more is scheduled.</li>'
+    past_html = "".join(_item_html(e, tz, now) for e in reversed(past)) or '<li class="empty">Nothing yet.</li>'
+    name = escape(event_name)
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="refresh" content="60">
+<link rel="alternate" type="text/calendar" title="{name} schedule" href="/schedule.ics">
+<title>{name} schedule</title><style>{_CSS}</style></head>
+<body>
+<h1>{name} — schedule</h1>
+<div class="sub">Times in the event's timezone, {escape(timezone_name)}. <span id="viewer-zone"></span>
+<a href="/schedule.ics">Add to your calendar (.ics)</a> · <a href="/">leaderboard</a>
+· updated {now.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC</div>
+<h2>Coming up</h2>
+<ol class="items" id="upcoming">{upcoming_html}</ol>
+<h2>Past</h2>
+<ol class="items" id="past">{past_html}</ol>
+<h2>Posted reminders</h2>
+{_posted_html(posted, tz)}
+<script>{_SCRIPT}</script>
+</body></html>"""
+
+
+def _ical_timezone_name(timezone_name: str) -> str | None:
+    """X-WR-TIMEZONE wants an IANA name: "AoE" is Etc/GMT+12 (POSIX signs are inverted)."""
+    lowered = timezone_name.strip().lower()
+    if lowered == "aoe":
+        return "Etc/GMT+12"
+    if lowered in ("utc", "z"):
+        return "UTC"
+    return timezone_name.strip()
+
+
+def uid_slug(event_name: str) -> str:
+    """Part of every UID, so that two events' items never overwrite each other in one calendar."""
+    return username_for(event_name).replace("_", "-")
+
+
+def calendar_bytes(entries: list[ScheduleEntry], event_name: str, timezone_name: str, now: datetime) -> bytes:
+    """The schedule as iCalendar: every time in UTC, a VALARM per reminder."""
+    cal = Calendar()
+    cal.add("prodid", PRODID)
+    cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
+    cal.add("method", "PUBLISH")
+    cal.add("x-wr-calname", f"{event_name} schedule")
+    zone = _ical_timezone_name(timezone_name)
+    if zone:
+        cal.add("x-wr-timezone", zone)
+    cal.add("refresh-interval", REFRESH, parameters={"VALUE": "DURATION"})
+    cal.add("x-published-ttl", vDuration(REFRESH))
+    stamp = now.astimezone(UTC).replace(microsecond=0)
+    event_slug = uid_slug(event_name)
+    for entry in sorted(entries, key=lambda e: e.at):
+        event = Event()
+        event.add("uid", f"item-{entry.id}.{event_slug}@hackbot")
+        event.add("dtstamp", stamp)
+        event.add("dtstart", entry.at.astimezone(UTC))
+        if entry.ends is not None:
+            event.add("dtend", entry.ends.astimezone(UTC))
+        event.add("summary", entry.title)
+        # Google Calendar ignores URL: the link goes in the description too
+        description = "\n\n".join(part for part in (entry.description, entry.link) if part)
+        if description:
+            event.add("description", description)
+        link = _safe_link(entry.link)
+        if link:
+            event.add("url", link, parameters={"VALUE": "URI"})
+        for before in sorted(set(entry.remind_before), reverse=True):
+            alarm = Alarm()
+            alarm.add("action", "DISPLAY")
+            alarm.add("description", entry.title)
+            alarm.add("trigger", -before)
+            event.add_component(alarm)
+        cal.add_component(event)
+    return cal.to_ical()
+
+
+async def schedule_page(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    entries = await services.schedule.items()
+    posted = await services.schedule.posted(limit=POSTED_SHOWN)
+    event = services.config.event
+    html = render_schedule(entries, posted, event.name, event.timezone, event.tz, services.clock())
+    return web.Response(text=html, content_type="text/html")
+
+
+async def schedule_ics(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    event = services.config.event
+    body = calendar_bytes(await services.schedule.items(), event.name, event.timezone, services.clock())
+    return web.Response(
+        body=body,
+        content_type="text/calendar",
+        charset="utf-8",
+        headers={"Content-Disposition": 'inline; filename="schedule.ics"'},
+    )

@@ -1,0 +1,231 @@
+"""GET /schedule (the page) and GET /schedule.ics (the calendar), over real loopback HTTP.
+
+The event runs in Europe/Paris with items from its file, one added live and the event's own
+phase starts and deadline. The calendar is read back by a real iCalendar parser (the icalendar
+package); the page is rendered by headless Chromium in another time zone (Asia/Tokyo), whose
+script must show the viewer's own time. Reminders posted by the offline run (the core's
+ReminderRunner with bot.posting.log_poster) are shown in the page's "Posted reminders".
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import UTC, datetime, timedelta
+from html import unescape
+from pathlib import Path
+
+import aiohttp
+import icalendar
+import pytest
+
+from bot.config import load_event
+from bot.core.reminders import ReminderRunner
+from bot.core.services import Services
+from bot.posting import log_poster
+from bot.web.server import start_web
+from bot.web.schedule import uid_slug
+from tests.web.test_page import chromium
+from tests.web.conftest import EVENT_NAME, Server
+
+CHROMIUM = Path("/usr/bin/chromium")
+KEYNOTE_AT = datetime(2030, 3, 1, 14, 0, tzinfo=UTC)  # 15:00 in Paris, 23:00 in Tokyo
+SCHEDULE = """
+[[schedule]]
+title = "Opening keynote, day 1; welcome"
+at = 2030-03-01T15:00:00            # naive: Europe/Paris, i.e. 14:00 UTC
+ends = 2030-03-01T16:00:00
+description = "Welcome <b>all</b> & co\\nSecond line"
+remind_before = ["1h", "10m"]
+link = "https://example.org/stream"
+mention = ["Participants"]
+
+[[schedule]]
+title = "Été: café"
+at = 2030-03-02T09:30:00Z
+
+[[schedule]]
+title = "Warm-up (already over)"
+at = 2030-03-01T08:00:00Z
+ends = 2030-03-01T09:00:00Z
+
+[[schedule]]
+title = "Odd link"
+at = 2030-03-03T10:00:00Z
+link = "javascript:alert(1)"
+"""
+
+
+@pytest.fixture
+async def schedule_server(write_event, clock):
+    """The web test event in Europe/Paris, with the schedule above and one live item."""
+    path = write_event()
+    text = path.read_text(encoding="utf-8").replace('timezone = "UTC"', 'timezone = "Europe/Paris"')
+    path.write_text(text + SCHEDULE, encoding="utf-8")
+    services = await Services.open(load_event(path), path.parent / "db.sqlite3", clock=clock)
+    await services.schedule.add("Live Q&A", clock() + timedelta(hours=3), ends=clock() + timedelta(hours=4),
+                                remind_before=["30m"], description="Ask us anything")
+    runner = await start_web(services, "127.0.0.1", 0)
+    yield Server(services, clock, runner.addresses[0][1], Path("."), runner)
+    await runner.cleanup()
+    await services.close()
+
+
+async def get(url: str) -> tuple[int, dict, bytes]:
+    async with aiohttp.ClientSession() as session, session.get(url) as res:
+        return res.status, dict(res.headers), await res.read()
+
+
+def item_ids(html: str, section: str) -> list[int]:
+    start = html.index(f'<ol class="items" id="{section}">')
+    return [int(i) for i in re.findall(r'id="item-(\d+)"', html[start : html.index("</ol>", start)])]
+
+
+# --- the calendar -------------------------------------------------------------------------
+
+async def test_ics_parses_and_holds_every_item_in_utc_with_a_stable_uid(schedule_server):
+    slug = uid_slug(schedule_server.services.config.event.name)
+    status, headers, body = await get(f"{schedule_server.url}/schedule.ics")
+    assert status == 200
+    assert headers["Content-Type"] == "text/calendar; charset=utf-8"
+    calendar = icalendar.Calendar.from_ical(body)
+    assert str(calendar["VERSION"]) == "2.0" and str(calendar["PRODID"]).startswith("-//Hackbot//")
+    assert str(calendar["METHOD"]) == "PUBLISH" and str(calendar["X-WR-TIMEZONE"]) == "Europe/Paris"
+
+    items = await schedule_server.services.schedule.items()
+    titles = {e.title for e in items}
+    assert {"Opening keynote, day 1; welcome", "Été: café", "Warm-up (already over)", "Live Q&A",
+            "Submissions close"} <= titles
+    events = {str(e["UID"]): e for e in calendar.walk("VEVENT")}
+    assert set(events) == {f"item-{e.id}.{slug}@hackbot" for e in items}  # every item, once
+    for entry in items:
+        event = events[f"item-{entry.id}.{slug}@hackbot"]
+        start = event.decoded("DTSTART")
+        assert start == entry.at and start.utcoffset() == timedelta(0), entry.title
+        assert (event.decoded("DTEND") if "DTEND" in event else None) == entry.ends, entry.title
+        assert str(event["SUMMARY"]) == entry.title
+        assert event.decoded("DTSTAMP") == schedule_server.clock().replace(microsecond=0)
+        triggers = sorted(-alarm.decoded("TRIGGER") for alarm in event.walk("VALARM"))
+        assert triggers == sorted(entry.remind_before), entry.title
+        assert all(str(alarm["ACTION"]) == "DISPLAY" and str(alarm["DESCRIPTION"]) for alarm in event.walk("VALARM"))
+
+    keynote = next(e for e in events.values() if str(e["SUMMARY"]).startswith("Opening keynote"))
+    assert keynote.decoded("DTSTART") == KEYNOTE_AT  # written in the event's timezone, served in UTC
+    assert str(keynote["URL"]) == "https://example.org/stream"
+    description = str(keynote["DESCRIPTION"])
+    assert description.startswith("Welcome <b>all</b> & co\nSecond line") and "https://example.org/stream" in description
+    odd = next(e for e in events.values() if str(e["SUMMARY"]) == "Odd link")
+    assert "URL" not in odd  # only web addresses become links
+
+
+async def test_ics_is_written_as_rfc_5545_wants_it(schedule_server):
+    """What Google Calendar and Thunderbird read: CRLF lines folded at 75 octets, UTC times."""
+    _, _, body = await get(f"{schedule_server.url}/schedule.ics")
+    assert body.startswith(b"BEGIN:VCALENDAR\r\n") and body.endswith(b"END:VCALENDAR\r\n")
+    lines = body.split(b"\r\n")[:-1]
+    assert all(len(line) <= 75 for line in lines)
+    assert b"\n" not in body.replace(b"\r\n", b"")
+    body.decode("utf-8")
+    unfolded = body.decode().replace("\r\n ", "").split("\r\n")
+    times = [line.split(":", 1) for line in unfolded if line.startswith(("DTSTART", "DTEND", "DTSTAMP"))]
+    assert times and all(re.fullmatch(r"DT(START|END|STAMP)", name) for name, _ in times)  # no TZID parameter
+    assert all(re.fullmatch(r"\d{8}T\d{6}Z", value) for _, value in times)
+    assert "SUMMARY:Opening keynote\\, day 1\\; welcome" in unfolded
+    items = await schedule_server.services.schedule.items()
+    assert unfolded.count("BEGIN:VEVENT") == unfolded.count("END:VEVENT") == len(items)
+
+
+async def test_the_uid_of_an_item_survives_its_edit_and_a_removed_item_leaves(schedule_server):
+    slug = uid_slug(schedule_server.services.config.event.name)
+    schedule = schedule_server.services.schedule
+    live = next(e for e in await schedule.items() if e.title == "Live Q&A")
+    await schedule.edit(live.id, title="Live Q&A (moved)", at=live.at + timedelta(hours=1), ends=None)
+    events = {str(e["UID"]): e for e in icalendar.Calendar.from_ical((await get(f"{schedule_server.url}/schedule.ics"))[2]).walk("VEVENT")}
+    moved = events[f"item-{live.id}.{slug}@hackbot"]
+    assert str(moved["SUMMARY"]) == "Live Q&A (moved)" and moved.decoded("DTSTART") == live.at + timedelta(hours=1)
+    assert "DTEND" not in moved
+    await schedule.remove(live.id)
+    _, _, body = await get(f"{schedule_server.url}/schedule.ics")
+    assert f"item-{live.id}.{slug}@hackbot".encode() not in body
+
+
+# --- the page -----------------------------------------------------------------------------
+
+async def test_page_lists_items_to_come_and_past_in_the_events_timezone(schedule_server):
+    status, headers, body = await get(f"{schedule_server.url}/schedule")
+    html = body.decode()
+    assert status == 200 and headers["Content-Type"].startswith("text/html")
+    items = {e.title: e for e in await schedule_server.services.schedule.items()}
+    assert item_ids(html, "upcoming") == [
+        items[t].id for t in ("Opening keynote, day 1; welcome", "Live Q&A", "Été: café",
+                              "Odd link", "Phase 'real' starts: new datasets, the leaderboard starts from zero",
+                              "Submissions close")
+    ]
+    # past: most recent first (the mock phase started at 12:00 UTC, the warm-up ended at 09:00)
+    assert item_ids(html, "past") == [items["Phase 'mock' starts: the competition is open"].id,
+                                      items["Warm-up (already over)"].id]
+    assert "Times in the event's timezone, Europe/Paris." in html
+    assert '<time datetime="2030-03-01T14:00:00Z">Fri 01 Mar 2030, 15:00 CET</time>' in html
+    assert "Welcome &lt;b&gt;all&lt;/b&gt; &amp; co" in html and "<b>all</b>" not in html
+    assert '<a href="https://example.org/stream"' in html
+    assert 'href="javascript' not in html and "javascript:alert(1)" in html  # shown, not linked
+    assert '<a href="/schedule.ics">' in html and '<p class="empty" id="no-reminders">' in html
+
+
+async def test_the_offline_run_shows_its_reminders_on_the_page(schedule_server, caplog):
+    """No Discord: the runner posts through log_poster; the page shows what was posted."""
+    services, clock = schedule_server.services, schedule_server.clock
+    runner = ReminderRunner(services.store, services.config, services.schedule,
+                            log_poster(logging.getLogger("hackbot.offline")), clock=clock)
+    with caplog.at_level(logging.INFO, logger="hackbot.offline"):
+        clock.set(KEYNOTE_AT - timedelta(minutes=55))  # the 1h reminder, 5 min late (within the grace)
+        assert await runner.tick() == 1
+        clock.set(KEYNOTE_AT - timedelta(minutes=10))  # the 10m reminder, on time
+        assert await runner.tick() == 1
+    logged = [r.getMessage() for r in caplog.records if r.name == "hackbot.offline"]
+    assert len(logged) == 2 and all("Opening keynote, day 1; welcome" in m for m in logged)
+    assert all("mentioning @Participants" in m for m in logged)
+
+    html = (await get(f"{schedule_server.url}/schedule"))[2].decode()
+    table = html[html.index('<table id="posted">') : html.index("</table>")]
+    rows = re.findall(r'<tr class="reminder" data-item="(\d+)">(.*?)</tr>', table, re.S)
+    assert len(rows) == 2
+    statuses = sorted(re.search(r'class="status status-(\w+)"', row).group(1) for _, row in rows)
+    assert statuses == ["late", "sent"]
+    for _, row in rows:
+        text = unescape(re.search(r'<td class="text">(.*?)</td>', row, re.S).group(1))
+        assert "Opening keynote, day 1; welcome" in text
+        # the Discord timestamp of the text is readable on the web: a <time>, not <t:...>
+        assert '<time datetime="2030-03-01T14:00:00Z" data-style="F">' in text and "<t:" not in text
+
+
+# --- in a real browser --------------------------------------------------------------------
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed at /usr/bin/chromium")
+async def test_page_in_chromium_shows_the_viewers_own_time(schedule_server, tmp_path):
+    services, clock = schedule_server.services, schedule_server.clock
+    runner = ReminderRunner(services.store, services.config, services.schedule, log_poster(), clock=clock)
+    clock.set(KEYNOTE_AT - timedelta(minutes=55))
+    assert await runner.tick() == 1
+    dom = await chromium(tmp_path / "profile", "--virtual-time-budget=5000", "--dump-dom",
+                         f"{schedule_server.url}/schedule", tz="Asia/Tokyo")
+    assert f"<title>{EVENT_NAME} schedule</title>" in dom
+    assert "Your time zone: Asia/Tokyo." in dom
+    keynote = dom[dom.index("Opening keynote, day 1; welcome") :]
+    local = re.search(r'<span class="local">(.*?)</span>', keynote).group(1)
+    # 14:00 UTC is 15:00 in Paris (as the server wrote) and 23:00 in Tokyo (as the script adds)
+    assert "Fri 01 Mar 2030, 15:00 CET" in keynote[: keynote.index('<span class="local">')]
+    assert local.startswith("your time: ") and "GMT+9" in local
+    start, end = local.removeprefix("your time: ").split(" – ")
+    assert re.search(r"(11:00\s*PM|23:00)", start) and re.search(r"(12:00\s*AM|00:00)", end)  # ends at 16:00 Paris
+    # the posted reminders' Discord timestamps, in the viewer's time too
+    posted = dom[dom.index('<table id="posted">') :]
+    times = re.findall(r'<time datetime="2030-03-01T14:00:00Z" data-style="F" title="([^"]*)">([^<]*)</time>', posted)
+    assert times and all(title == "Fri 01 Mar 2030, 15:00 CET" and "GMT+9" in shown for title, shown in times)
+
+
+def test_two_events_never_share_a_uid():
+    """Two Hackbot events imported into one calendar must not overwrite each other's items."""
+    assert uid_slug("NumHack") != uid_slug("Hackathon42")
+    assert uid_slug("Hackbot demo") == "hackbot-demo"
+
