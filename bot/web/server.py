@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from bot.core.services import Services
-from bot.web import api, pages
+from bot.web import api, pages, schedule
 
 
 def create_app(services: Services) -> web.Application:
@@ -22,8 +22,6 @@ def create_app(services: Services) -> web.Application:
     app.router.add_get("/api/leaderboard", api.leaderboard_json)
     app.router.add_get("/healthz", api.healthz)
     app.router.add_get("/", pages.leaderboard_page)
-    from bot.web import schedule  # noqa: PLC0415 - hoist beside `api, pages` when merging
-
     app.router.add_get("/schedule", schedule.schedule_page)
     app.router.add_get("/schedule.ics", schedule.schedule_ics)
     return app
