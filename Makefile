@@ -32,6 +32,9 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_submission.py --quick
 	$(BIN)/python benchmarks/bench_leaderboard.py
 	$(BIN)/python benchmarks/bench_reveal_http.py --quick
+	$(BIN)/python benchmarks/bench_reminders.py --quick
+	$(BIN)/python benchmarks/bench_matchmaking.py
+	$(BIN)/python benchmarks/bench_burst.py
 
 clean:
 	rm -rf $(VENV) .hackbot config/demo-data

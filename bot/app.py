@@ -21,7 +21,19 @@ from bot.web.server import start_web
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS = ("bot.cogs.teams", "bot.cogs.reveal", "bot.cogs.leaderboard", "bot.cogs.schedule", "bot.cogs.admin")
+EXTENSIONS = ("bot.cogs.teams", "bot.cogs.reveal", "bot.cogs.leaderboard", "bot.cogs.schedule", "bot.cogs.admin", "bot.cogs.matchmaking")
+
+
+def point_discord_at(api_base: str) -> None:
+    """Send discord.py's REST calls (webhooks included: they share `Route`) and its gateway
+    connection to another Discord, such as the sandbox double (`bot/sandbox`)."""
+    import yarl
+    from discord.gateway import DiscordWebSocket
+
+    base = api_base.rstrip("/")
+    discord.http.Route.BASE = f"{base}/api/v10"
+    # discord.py connects to this gateway without asking GET /gateway/bot, then to READY's resume URL
+    DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(base.replace("http", "ws", 1) + "/gateway")
 
 
 def intents() -> discord.Intents:
@@ -50,6 +62,8 @@ class Hackbot(commands.Bot):
             help_command=None,
             allowed_mentions=discord.AllowedMentions(everyone=False, users=True, roles=True),
         )
+        if settings.hackbot_discord_api:
+            point_discord_at(settings.hackbot_discord_api)
         self.settings, self.config, self.clock = settings, config, clock
         self.services: Services = services  # type: ignore[assignment]  # set in setup_hook when None
         self._owns_services = services is None

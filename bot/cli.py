@@ -334,5 +334,124 @@ def datasets_synth(out: Path, config_path: Path, db_path, phase: str | None, row
     console.print(f"wrote {len(chosen)} datasets of {rows} target rows to {out}")
 
 
+# --- matchmaking --------------------------------------------------------------------------
+
+@main.group()
+def lfg() -> None:
+    """The matchmaking pool: people looking for a team."""
+
+
+@lfg.command("import")
+@click.argument("file", type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@event_options
+def lfg_import(file: Path, config_path: Path, db_path: Path) -> None:
+    """Add the people of FILE.csv to the pool: columns discord_id,name,topics,experience,timezone,skills
+    (topics and skills separated by ';'). Bad rows are reported with their line; good rows are kept."""
+    text = file.read_text(encoding="utf-8-sig")
+    saved, errors = _with_services(config_path, db_path, lambda s: s.lfg.import_csv(text))
+    for line, reason in errors:
+        err_console.print(f"{file}:{line}: {reason}", highlight=False)
+    console.print(f"{saved} people added to the matchmaking pool; {len(errors)} bad row(s)")
+    if errors:
+        sys.exit(2)
+
+
+@main.command("match")
+@click.option("--dry-run", is_flag=True, help="Show the proposed teams; create nothing.")
+@click.option("--seed", default=0, show_default=True, type=int, help="Same pool and seed, same teams.")
+@click.option("--json", "as_json", is_flag=True,
+              help='Print {"teams": [{"members", "shared_topics"}], "unplaced", "objective", "random_objective"}.')
+@event_options
+def match_command(dry_run: bool, seed: int, as_json: bool, config_path: Path, db_path: Path) -> None:
+    """Match the pool into teams (recruiting teams first). Without --dry-run the teams are created;
+    their Discord roles and channels follow at the next /admin setup."""
+    async def action(s: Services):
+        result = await s.lfg.propose(seed=seed)
+        return result, (None if dry_run else await s.lfg.apply(result))
+
+    result, applied = _with_services(config_path, db_path, action)
+    if as_json:
+        out = result.as_json()
+        if applied is not None:
+            out["created"] = [{"team": t.team.name, "members": t.members} for t in applied.teams]
+            out["notes"] = applied.notes
+        click.echo(json.dumps(out))
+        return
+    table = Table("#", "team", "members", "shared topics", "experience")
+    for i, team in enumerate(result.teams, 1):
+        kind = f"existing #{team.existing_team}" if team.existing_team is not None else "new"
+        levels = ", ".join(f"{team.levels.count(x)} {x}" for x in ("newcomer", "some", "expert") if team.levels.count(x))
+        table.add_row(str(i), kind, " ".join(team.members), ", ".join(team.shared_topics) or "-", levels)
+    console.print(table)
+    ratio = f" ({result.objective / result.random_objective:.2f}x)" if result.random_objective > 0 else ""
+    console.print(f"objective {result.objective:.1f}; random {result.random_objective:.1f}{ratio}; "
+                  f"greedy {result.greedy_objective:.1f}")
+    if result.unplaced:
+        console.print(f"unplaced: {' '.join(result.unplaced)}")
+    for warning in result.warnings:
+        console.print(f"[yellow]{warning}[/yellow]", highlight=False)
+    if applied is not None:
+        console.print(f"{len(applied.teams)} team(s) created or filled")
+        for note in applied.notes:
+            console.print(f"  {note}", highlight=False)
+    else:
+        console.print("dry run: nothing created")
+
+
+# --- rehearse -----------------------------------------------------------------------------
+
+@main.command()
+@click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
+              help="The event file to rehearse (it is not modified)")
+@click.option("--speed", type=float, default=None, help="N times real speed (default: the whole timeline in ~40 s)")
+@click.option("--teams", type=click.IntRange(1, 50), default=3, show_default=True, help="Simulated teams")
+@click.option("--port", type=int, default=None, help="Port of the leaderboard page (default: a free one)")
+@click.option("--keep", "keep_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Keep the rehearsal's files (event copy, database, bot log) in this folder")
+def rehearse(config_path: Path, speed: float | None, teams: int, port: int | None, keep_dir: Path | None) -> None:
+    """Dry-run the whole event against a local Discord: the real bot, simulated teams, time compressed."""
+    import tempfile
+
+    from rich.progress import BarColumn, TextColumn, TimeElapsedColumn
+
+    from bot.sandbox.rehearse import rehearse as run_rehearsal
+
+    try:
+        load_event(config_path, check_data=False)
+    except ConfigError as exc:
+        err_console.print(f"[red]{exc.render()}[/red]", highlight=False)
+        sys.exit(1)
+    with tempfile.TemporaryDirectory(prefix="hackbot-rehearsal-") as tmp:
+        folder = keep_dir or Path(tmp)
+        with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+                      TimeElapsedColumn(), console=console, transient=True) as bar:
+            task = bar.add_task("event time", total=1.0)
+
+            def progress(done: float, stamp: str) -> None:
+                bar.update(task, completed=done, description=f"event time {stamp}")
+
+            result = asyncio.run(run_rehearsal(config_path, folder, speed=speed, teams=teams, port=port,
+                                               say=lambda text: console.print(text, highlight=False, markup=False),
+                                               progress=progress))
+    table = Table(title=f"Final leaderboard (phase {result['leaderboard'].get('phase')})")
+    for column in ("rank", "team", "total"):
+        table.add_column(column)
+    for row in result["leaderboard"].get("teams", []):
+        table.add_row(str(row["rank"]), row["team"], f"{row['total']:.3f}" if row["total"] is not None else "hidden")
+    console.print(table)
+    console.print(f"{result['interactions']} interactions, {len(result['failed'])} failed; "
+                  f"{result['reminders']} reminder(s) posted")
+    for failure in result["failed"]:
+        console.print(f"[red]failed interaction: {failure}[/red]", highlight=False)
+    if result["problems"]:
+        console.print(f"[yellow]{len(result['problems'])} problem(s) in {config_path}:[/yellow]")
+        for problem in result["problems"]:
+            console.print(f"  - {problem}", highlight=False, markup=False)
+    else:
+        console.print(f"[green]no problem found in {config_path}[/green]")
+    if result["failed"]:
+        sys.exit(1)
+
+
 if __name__ == "__main__":
     main()

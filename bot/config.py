@@ -200,6 +200,27 @@ class ScheduleItem(Section):
     link: str | None = None
 
 
+class MatchmakingSection(Section):
+    """Team matchmaking (/team lfg, /match run, `hackbot match`)."""
+
+    topics: list[str] = []
+    target_size: int | None = None  # None: teams.max_size
+    max_tz_spread_hours: float = Field(default=6, ge=0, le=26)
+    at: EventTime | None = None  # when the matcher runs by itself, on the schedule's clock
+
+    @field_validator("topics")
+    @classmethod
+    def _distinct_topics(cls, value: list[str]) -> list[str]:
+        cleaned = [" ".join(t.split()) for t in value]
+        if any(not t or len(t) > 100 for t in cleaned):
+            raise ValueError("a topic has 1 to 100 characters")
+        if len({t.casefold() for t in cleaned}) != len(cleaned):
+            raise ValueError("a topic is listed twice; list each once")
+        if len(cleaned) > 25:
+            raise ValueError("at most 25 topics (a Discord select menu holds 25 options)")
+        return cleaned
+
+
 class DiscordSection(Section):
     organizer_role: str = "Organizers"
     judge_role: str = "Judges"
@@ -217,6 +238,7 @@ class EventConfig(Section):
     leaderboard: LeaderboardSection = LeaderboardSection()
     schedule: list[ScheduleItem] = []
     discord: DiscordSection = DiscordSection()
+    matchmaking: MatchmakingSection = MatchmakingSection()
     base_dir: Path = Path(".")  # the event file's folder; set by load_event, not by the file
 
     @model_validator(mode="after")
@@ -242,6 +264,13 @@ class EventConfig(Section):
                         f"dataset {ds.id} names phase {phase_id!r}, which is not defined (phases: {known}); "
                         "add a [[phases]] entry or fix the name",
                     ))
+        target = self.matchmaking.target_size
+        if target is not None and not self.teams.min_size <= target <= self.teams.max_size:
+            problems.append((
+                "matchmaking.target_size",
+                f"{target} is outside the team size bounds [{self.teams.min_size}, {self.teams.max_size}]; "
+                "choose a size within them",
+            ))
         if self.datasets and not self.phases:
             problems.append(("phases", "datasets need at least one [[phases]] entry with a data_dir"))
         context = info.context or {}
@@ -280,6 +309,10 @@ class EventConfig(Section):
 
     def phase(self, phase_id: str) -> Phase | None:
         return next((p for p in self.phases if p.id == phase_id), None)
+
+    @property
+    def match_target_size(self) -> int:
+        return self.matchmaking.target_size or self.teams.max_size
 
     def phase_at(self, when: datetime) -> Phase | None:
         """The current phase: the last one whose start has passed."""
@@ -366,6 +399,7 @@ class Settings(BaseSettings):
     hackbot_host: str = "127.0.0.1"
     hackbot_port: int = 8080
     hackbot_public_url: str | None = None  # what participants type, e.g. https://lb.example.org
+    hackbot_discord_api: str | None = None  # a Discord-API double (bot/sandbox), e.g. http://127.0.0.1:8765
 
     @field_validator("discord_token", mode="before")
     @classmethod

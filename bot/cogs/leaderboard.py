@@ -13,6 +13,7 @@ own team (and adds its row when it is off the page).
 from __future__ import annotations
 
 import math
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -188,6 +189,35 @@ def render_submitted(submission: Submission, points: float, live: bool, filename
     return text
 
 
+_LIVE_CONFIRMATIONS: set[str] = set()  # nonces of the questions this process can still answer
+
+
+class StaleConfirmation(
+    discord.ui.DynamicItem[discord.ui.Button], template=r"hackbot:submit:(?P<action>confirm|cancel):(?P<nonce>[0-9a-f]+)"
+):
+    """A Submit/Cancel click on a question this process does not hold: asked before a restart
+    (the validated file lived in memory only). It answers, so Discord shows no "interaction
+    failed", and says what to do; nothing is written. discord.py dispatches dynamic items beside
+    live views, so a question still live here is left to its view."""
+
+    def __init__(self, action: str, nonce: str):
+        super().__init__(discord.ui.Button(label=action.title(), custom_id=f"hackbot:submit:{action}:{nonce}"))
+        self.nonce = nonce
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button, match) -> StaleConfirmation:
+        return cls(match["action"], match["nonce"])
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        if self.nonce in _LIVE_CONFIRMATIONS:
+            return
+        await interaction.response.edit_message(
+            content="This question was asked before the bot restarted and no longer holds your file: "
+            "nothing was submitted, your one submission is unused. Run /submit again.",
+            view=None,
+        )
+
+
 class ConfirmSubmission(ReportingView):
     """"This is your only submission for dataset 3. Submit / Cancel", for the submitter only.
 
@@ -198,6 +228,11 @@ class ConfirmSubmission(ReportingView):
     def __init__(self, services: Services, validated: Validated, owner_id: int, *, timeout: float = CONFIRM_TIMEOUT):
         super().__init__(timeout=timeout)
         self.services, self.validated, self.owner_id = services, validated, owner_id
+        # stable ids: after a restart, StaleConfirmation answers the buttons this process forgot
+        self.nonce = secrets.token_hex(8)
+        self.submit.custom_id = f"hackbot:submit:confirm:{self.nonce}"
+        self.cancel.custom_id = f"hackbot:submit:cancel:{self.nonce}"
+        _LIVE_CONFIRMATIONS.add(self.nonce)
         self.state = "open"  # open | submitted | cancelled | expired
         self.confirming = 0  # Submit clicks being recorded right now
         self.message: discord.WebhookMessage | None = None  # the question, edited when it expires
@@ -232,6 +267,10 @@ class ConfirmSubmission(ReportingView):
         for item in self.children:
             item.disabled = True
         self.stop()
+
+    def stop(self) -> None:
+        _LIVE_CONFIRMATIONS.discard(self.nonce)
+        super().stop()
 
     @discord.ui.button(label="Submit", style=discord.ButtonStyle.success)
     async def submit(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
@@ -424,6 +463,12 @@ async def dataset_choices(interaction: discord.Interaction, current: str) -> lis
 class Submissions(commands.Cog):
     def __init__(self, bot: commands.Bot):
         self.bot = bot
+
+    async def cog_load(self) -> None:
+        self.bot.add_dynamic_items(StaleConfirmation)
+
+    async def cog_unload(self) -> None:
+        self.bot.remove_dynamic_items(StaleConfirmation)
 
     @app_commands.command(name="submit", description="Submit your predictions for a dataset: one submission each")
     @app_commands.describe(

@@ -13,7 +13,10 @@ from discord.ext import commands
 
 from bot import guild as spaces
 from bot.cogs.common import services_of, team_of, user_key
+from bot.core.errors import BadInput, NotAllowed
+from bot.core.lfg import Profile, timezone_names
 from bot.core.teams import TeamInfo
+from bot.tree import report_error
 
 PAGE = 25
 SPACE_FAILED = (
@@ -51,8 +54,89 @@ def own_team_embed(info: TeamInfo, max_size: int, require_validation: bool) -> d
     return embed
 
 
+async def timezones(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+    names = timezone_names(current)
+    if current.strip() and current.strip()[0] in "+-uUgG" and current.strip() not in names:
+        names = [current.strip()[:100], *names][:25]  # an offset such as "UTC+5:30" as typed
+    return [app_commands.Choice(name=name, value=name) for name in names]
+
+
+EXPERIENCE = [
+    app_commands.Choice(name="newcomer (new to ML or to hackathons)", value="newcomer"),
+    app_commands.Choice(name="some experience", value="some"),
+    app_commands.Choice(name="expert", value="expert"),
+]
+
+
+class LfgModal(discord.ui.Modal):
+    """The matchmaking profile: topics, experience, time zone, skills, open to existing teams.
+    A modal holds at most five text inputs; the topics are checked against the event file's."""
+
+    def __init__(self, topics: list[str], current: Profile | None, experience: str | None, timezone: str | None):
+        super().__init__(title="Looking for a team", timeout=900)
+        listed = "; ".join(topics)
+        self.topics_input = discord.ui.TextInput(
+            label="Topics (separate them with ;)"[:45],
+            placeholder=(listed or "e.g. vision; NLP; climate")[:100],
+            required=bool(topics), max_length=1000,
+            default=("; ".join(current.topics) if current else (listed if len(topics) == 1 else None)) or None,
+        )
+        self.experience_input = discord.ui.TextInput(
+            label="Experience: newcomer, some or expert", max_length=10,
+            default=experience or (current.experience if current else "some"),
+        )
+        self.timezone_input = discord.ui.TextInput(
+            label="Time zone (Europe/Paris or UTC+5:30)", required=False, max_length=64,
+            default=timezone or (current.tz_label if current and current.tz_offset_minutes is not None else None),
+        )
+        self.skills_input = discord.ui.TextInput(
+            label="Skills (free tags, separated by ;)", required=False, max_length=400,
+            placeholder="python; pytorch; astronomy; design",
+            default="; ".join(current.skills) if current and current.skills else None,
+        )
+        self.open_input = discord.ui.TextInput(
+            label="Open to joining an existing team? yes/no", max_length=3,
+            default="yes" if current is None or current.open_to_existing else "no",
+        )
+        for item in (self.topics_input, self.experience_input, self.timezone_input, self.skills_input, self.open_input):
+            self.add_item(item)
+
+    async def on_submit(self, interaction: discord.Interaction) -> None:
+        services = services_of(interaction)
+        answer = self.open_input.value.strip().lower()
+        if answer not in ("yes", "y", "no", "n"):
+            raise BadInput(f"answer yes or no to 'open to joining an existing team' (got {answer!r})")
+        profile = await services.lfg.set_profile(
+            user_key(interaction.user),
+            name=getattr(interaction.user, "display_name", "") or "",
+            topics=self.topics_input.value,
+            skills=self.skills_input.value,
+            experience=self.experience_input.value.strip().lower(),
+            timezone=self.timezone_input.value,
+            open_to_existing=answer.startswith("y"),
+        )
+        await interaction.response.send_message(
+            "You are in the matchmaking pool: " + profile_line(profile)
+            + "\nOrganizers will match the pool into teams; you get a message with your teammates. "
+            "/team lfg leave takes you out.",
+            ephemeral=True,
+        )
+
+    async def on_error(self, interaction: discord.Interaction, error: Exception) -> None:
+        await report_error(interaction, error)
+
+
+def profile_line(profile: Profile) -> str:
+    topics = ", ".join(profile.topics) or "any topic"
+    skills = f" · skills: {', '.join(profile.skills)}" if profile.skills else ""
+    joining = "open to an existing team" if profile.open_to_existing else "new teams only"
+    return f"{topics} · {profile.experience} · {profile.tz_label} · {joining}{skills}"
+
+
 @app_commands.guild_only()
 class Teams(commands.GroupCog, group_name="team", group_description="Form your team: create, join, leave, who is in"):
+    lfg = app_commands.Group(name="lfg", description="Looking for a team: join the matchmaking pool")
+
     def __init__(self, bot: commands.Bot):
         self.bot = bot
         super().__init__()
@@ -191,6 +275,55 @@ class Teams(commands.GroupCog, group_name="team", group_description="Form your t
         if pages > 1:
             embed.set_footer(text=f"Page {page} of {pages} ({len(infos)} teams): /team list page:{page % pages + 1}")
         await interaction.response.send_message(embed=embed, ephemeral=True)
+
+    @lfg.command(name="join", description="Say you are looking for a team: topics, experience, time zone, skills")
+    @app_commands.describe(experience="How experienced you are", timezone="Your time zone (a name, or UTC+5:30)")
+    @app_commands.choices(experience=EXPERIENCE)
+    @app_commands.autocomplete(timezone=timezones)
+    async def lfg_join(self, interaction: discord.Interaction, experience: app_commands.Choice[str] | None = None,
+                       timezone: str | None = None) -> None:
+        services = services_of(interaction)
+        user = user_key(interaction.user)
+        if await services.teams.team_of(user) is not None:
+            raise NotAllowed("you are in a team already; your captain can say it is looking for people with /team recruit")
+        current = await services.lfg.profile(user)
+        await interaction.response.send_modal(
+            LfgModal(services.lfg.topics, current, experience.value if experience else None, timezone)
+        )
+
+    @lfg.command(name="leave", description="Leave the matchmaking pool")
+    async def lfg_leave(self, interaction: discord.Interaction) -> None:
+        left = await services_of(interaction).lfg.leave(user_key(interaction.user))
+        message = "You left the matchmaking pool." if left else "You were not in the matchmaking pool."
+        await interaction.response.send_message(message, ephemeral=True)
+
+    @lfg.command(name="list", description="Who is looking for a team, by topic, and which teams recruit")
+    async def lfg_list(self, interaction: discord.Interaction) -> None:
+        services = services_of(interaction)
+        grouped = await services.lfg.by_topic()
+        recruiting = await services.lfg.recruiting_teams()
+        embed = discord.Embed(title=f"{services.config.event.name}: looking for a team", colour=discord.Colour.blurple())
+        for topic, people in list(grouped.items())[:24]:
+            shown = ", ".join(f"{mention(p.user_id)} ({p.experience})" for p in people[:30])
+            more = f" and {len(people) - 30} more" if len(people) > 30 else ""
+            embed.add_field(name=f"{topic} ({len(people)})"[:256], value=(shown + more)[:1024], inline=False)
+        if recruiting:
+            names = ", ".join(f"**{discord.utils.escape_markdown(t.name)}** ({len(t.members)})" for t in recruiting)
+            embed.add_field(name="Teams recruiting", value=names[:1024], inline=False)
+        if not grouped and not recruiting:
+            embed.description = "Nobody is looking yet: /team lfg join puts you in the pool."
+        await interaction.response.send_message(embed=embed, ephemeral=True)
+
+    @app_commands.command(name="recruit", description="Captain: say your team has free places and is looking for people")
+    @app_commands.describe(on="True: the matchmaking may place people in your team; False: stop")
+    async def recruit(self, interaction: discord.Interaction, on: bool = True) -> None:
+        team = await services_of(interaction).lfg.set_recruiting(user_key(interaction.user), on)
+        if on:
+            message = (f"Team **{team.name}** is recruiting: the next matchmaking may place people looking for a "
+                       "team in it (up to the size limit).")
+        else:
+            message = f"Team **{team.name}** is no longer recruiting."
+        await interaction.response.send_message(message, ephemeral=True)
 
 
 async def setup(bot: commands.Bot) -> None:

@@ -11,6 +11,7 @@ from bot.config import EventConfig
 from bot.core.clock import Clock, system_clock
 from bot.core.datasets import DatasetRegistry
 from bot.core.leaderboard import LeaderboardService
+from bot.core.lfg import LfgService
 from bot.core.phases import PhaseClock
 from bot.core.ratelimit import LoginLimiter
 from bot.core.reveals import RevealService
@@ -34,6 +35,7 @@ class Services:
     leaderboard: LeaderboardService
     logins: LoginLimiter
     schedule: ScheduleService
+    lfg: LfgService
 
     @classmethod
     async def open(cls, config: EventConfig, db_path: Path | str, *, clock: Clock = system_clock) -> Services:
@@ -62,6 +64,7 @@ class Services:
             leaderboard=LeaderboardService(store, config, phases, clock),
             logins=LoginLimiter(),
             schedule=schedule,
+            lfg=LfgService(store, config, clock, teams),
         )
 
     async def close(self) -> None:

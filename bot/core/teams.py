@@ -89,6 +89,23 @@ def check_credentials(conn: sqlite3.Connection, username: str, password_digest: 
     return Team(row[0], row[1], row[2], bool(row[3])) if (row and ok) else None
 
 
+def insert_team(conn: sqlite3.Connection, name: str, password: str, *, validated: bool, now: float) -> Team:
+    """Write a new team row: a unique API username derived from its name, the password's digest,
+    a join code. The one place a team comes into being (/team create, matchmaking); the caller
+    holds the write lock and has checked the name is free."""
+    base = username_for(name)
+    username, n = base, 1
+    while conn.execute("SELECT 1 FROM teams WHERE username = ?", (username,)).fetchone():
+        n += 1
+        username = f"{base}_{n}"
+    team_id = conn.execute(
+        "INSERT INTO teams(name, name_key, username, password_digest, validated, created_at, join_code)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        (name, name.casefold(), username, digest(password), int(validated), now, new_join_code()),
+    ).fetchone()[0]
+    return Team(team_id, name, username, validated)
+
+
 def bad_login() -> BadCredentials:
     return BadCredentials("wrong username or password; ask your team for the API credentials")
 
@@ -118,22 +135,13 @@ class TeamService:
                     "SELECT 1 FROM team_members WHERE user_id = ?", (captain,)
                 ).fetchone():
                     raise NotAllowed("you are in a team already; leave it before creating another")
-                base = username_for(name)
-                username, n = base, 1
-                while conn.execute("SELECT 1 FROM teams WHERE username = ?", (username,)).fetchone():
-                    n += 1
-                    username = f"{base}_{n}"
-                team_id = conn.execute(
-                    "INSERT INTO teams(name, name_key, username, password_digest, validated, created_at, join_code)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
-                    (name, name.casefold(), username, digest(password), int(validated), now, new_join_code()),
-                ).fetchone()[0]
+                team = insert_team(conn, name, password, validated=validated, now=now)
                 if captain is not None:
                     conn.execute(
                         "INSERT INTO team_members(team_id, user_id, is_captain, joined_at) VALUES (?, ?, 1, ?)",
-                        (team_id, captain, now),
+                        (team.id, captain, now),
                     )
-                return Team(team_id, name, username, validated)
+                return team
 
         return NewCredentials(await self.store.run(create), password)
 

@@ -175,3 +175,23 @@ async def test_only_the_submitter_can_answer_the_question(bot, alice, member):
     assert await submissions(bot) == 0 and view.state == "open"
     answer = (await click(view, view.submit, FakeInteraction(bot, alice))).last
     assert "Accuracy" in answer.content
+
+
+async def test_a_question_from_before_a_restart_answers_and_a_live_one_is_left_to_its_view(bot, member, interaction):
+    """After a restart the Submit button still answers (nothing written, run /submit again);
+    while the question is live in this process, only its own view answers the click."""
+    import sys
+
+    module = sys.modules["bot.cogs.leaderboard"]  # the extension's module, as loaded by the bot
+    stale = module.StaleConfirmation("confirm", "0123abcd")
+    clicked = interaction(member())
+    await stale.callback(clicked)
+    assert clicked.last.kind == "edit" and "/submit again" in clicked.last.content
+    assert "nothing was submitted" in clicked.last.content
+    module._LIVE_CONFIRMATIONS.add("0123abcd")
+    try:
+        live = interaction(member())
+        await module.StaleConfirmation("confirm", "0123abcd").callback(live)
+        assert live.replies == [] and not live.response.is_done()
+    finally:
+        module._LIVE_CONFIRMATIONS.discard("0123abcd")

@@ -15,7 +15,7 @@ from bot.core.errors import NotAllowed
 from bot.tree import HackbotTree
 from tests.cogs.conftest import call
 
-ORGANIZER_GROUPS = {"admin", "winners", "agenda"}
+ORGANIZER_GROUPS = {"admin", "winners", "agenda", "match"}
 NAME = re.compile(r"^[-_a-z0-9]{1,32}$")
 
 
@@ -27,7 +27,7 @@ def test_every_cog_is_loaded_and_the_tree_is_ours(bot):
     assert isinstance(bot.tree, HackbotTree)
     assert set(bot.extensions) == set(EXTENSIONS)
     top = {c.name for c in bot.tree.get_commands()}
-    assert {"team", "reveal", "token", "submit", "leaderboard", "schedule", "admin", "winners", "agenda"} <= top
+    assert {"team", "reveal", "token", "submit", "leaderboard", "schedule", "admin", "winners", "agenda", "match"} <= top
 
 
 def test_minimal_intents():

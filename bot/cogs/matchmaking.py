@@ -1,0 +1,256 @@
+"""/match: organizers run the team matchmaking (bot/core/matchmaking.py) over the people who
+said they are looking (/team lfg join) and the teams that recruit (/team recruit).
+
+`/match run` previews the proposed teams (their shared topics, the objective against a random
+assignment) with Confirm and Cancel; Confirm creates the teams in the database (LfgService.apply,
+which skips anyone who joined a team by hand meanwhile), then, best effort: each team's role
+and channel, a message to each member saying who their teammates are and why, and an
+ice-breaker in the team's channel.
+
+`[matchmaking] at` in the event file runs the same thing by itself once that time has passed on
+the services' clock (LfgService.run_scheduled claims it in the database first), and reports to
+the organizers' log channel.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot import guild as spaces
+from bot.cogs.common import organizer_group, organizer_only, services_of
+from bot.core.lfg import AppliedMatch, PlacedTeam
+from bot.core.matchmaking import MatchResult
+from bot.core.services import Services
+from bot.tree import ReportingView
+
+log = logging.getLogger(__name__)
+
+PREVIEW_TEAMS = 20
+SCHEDULE_POLL = 60.0  # seconds between looks at the clock while waiting for `[matchmaking] at`
+CONFIRM_TIMEOUT = 600
+
+
+def services_of_bot(bot: commands.Bot) -> Services:
+    return bot.services  # type: ignore[attr-defined]
+
+
+def _mention(user_id: str) -> str:
+    return f"<@{user_id}>"
+
+
+def preview_embed(result: MatchResult, event_name: str) -> discord.Embed:
+    placed = sum(len(t.members) for t in result.teams)
+    new = [t for t in result.teams if t.existing_team is None]
+    filled = [t for t in result.teams if t.existing_team is not None]
+    embed = discord.Embed(title=f"{event_name}: proposed teams", colour=discord.Colour.blurple())
+    ratio = f" ({result.objective / result.random_objective:.1f}x)" if result.random_objective > 0 else ""
+    embed.description = (
+        f"{placed} people placed: {len(new)} new team(s), {len(filled)} recruiting team(s) filled; "
+        f"{len(result.unplaced)} unplaced.\n"
+        f"Objective {result.objective:.0f} against {result.random_objective:.0f} for a random assignment{ratio} "
+        f"and {result.greedy_objective:.0f} for a greedy one."
+    )
+    for i, team in enumerate(result.teams[:PREVIEW_TEAMS], 1):
+        topics = ", ".join(team.shared_topics) or "no shared topic"
+        who = " ".join(map(_mention, team.members))
+        if team.existing_team is not None:
+            name = f"{i}. joins an existing team ({len(team.existing_members)} already in it)"
+        else:
+            name = f"{i}. new team of {len(team.members)}"
+        levels = ", ".join(f"{team.levels.count(level)} {level}" for level in ("newcomer", "some", "expert")
+                           if team.levels.count(level))
+        embed.add_field(name=name[:256], value=f"{who}\n{topics} · {levels}"[:1024], inline=False)
+    if len(result.teams) > PREVIEW_TEAMS:
+        embed.add_field(name="…", value=f"and {len(result.teams) - PREVIEW_TEAMS} more team(s)", inline=False)
+    if result.unplaced:
+        embed.add_field(name="Unplaced", value=" ".join(map(_mention, result.unplaced))[:1024], inline=False)
+    if result.warnings:
+        embed.add_field(name="Warnings", value="\n".join(result.warnings)[:1024], inline=False)
+    return embed
+
+
+def why_text(team: PlacedTeam) -> str:
+    topics = ", ".join(f"**{t}**" for t in team.shared_topics)
+    counts = [f"{n} {level}" for level in ("newcomer", "some", "expert")
+              if (n := sum(1 for u in team.members if team.levels.get(u) == level))]
+    reasons = []
+    if topics:
+        reasons.append(f"you all chose {topics}")
+    if len(counts) > 1:
+        reasons.append(f"the team mixes experience ({', '.join(counts)})")
+    return "; ".join(reasons) or "the pool had no closer match"
+
+
+async def _member(guild: discord.Guild, user_id: str):
+    get = getattr(guild, "get_member", None)
+    member = get(int(user_id)) if get else None
+    if member is None and hasattr(guild, "fetch_member"):
+        try:
+            member = await guild.fetch_member(int(user_id))
+        except discord.HTTPException:
+            member = None
+    return member
+
+
+async def announce(guild: discord.Guild | None, services: Services, applied: AppliedMatch) -> int:
+    """The Discord side of applied matches, best effort; returns how many members were told."""
+    told = 0
+    if guild is None:
+        return told
+    for placed in applied.teams:
+        team = placed.team
+        members = [m for m in [await _member(guild, u) for u in placed.members] if m is not None]
+        newcomers = [m for m in members if str(m.id) in placed.newcomers]
+        if placed.existing:
+            space = None
+            for member in newcomers:
+                space = await spaces.best_effort(
+                    spaces.add_member_access(guild, services.config, services, team, member),
+                    f"let a matched member into team {team.name}",
+                ) or space
+        else:
+            space = await spaces.best_effort(
+                spaces.ensure_team_space(guild, services.config, services, team, members=members),
+                f"set up the space of matched team {team.name}",
+            )
+        mates = " ".join(_mention(u) for u in placed.members)
+        why = why_text(placed)
+        for member in newcomers:
+            others = " ".join(_mention(u) for u in placed.members if u != str(member.id))
+            text = (
+                f"You are matched into team **{team.name}** with {others or 'nobody else yet'}: {why}. "
+                f"Say hello in the team's channel; /team info shows your team and /token its API credentials."
+            )
+            if await spaces.best_effort(member.send(text), f"tell a matched member of team {team.name}") is not None:
+                told += 1
+        if space is not None and space.channel is not None:
+            welcome = "Welcome" if not placed.existing else "Welcome to the new members of"
+            icebreaker = (
+                f"{welcome} team **{team.name}**: {mates}. You were matched because {why}.\n"
+                "Ice-breaker: each of you, say where you are, what you would love to build here, and one "
+                "skill you bring (and one you want to learn)."
+            )
+            await spaces.best_effort(space.channel.send(icebreaker), f"post the ice-breaker of team {team.name}")
+    return told
+
+
+def applied_text(applied: AppliedMatch) -> str:
+    people = sum(len(t.newcomers) for t in applied.teams)
+    lines = [f"{len(applied.teams)} team(s) formed or filled; {people} people placed."]
+    lines += [f"· {note}" for note in applied.notes[:10]]
+    return "\n".join(lines)[:1900]
+
+
+class ConfirmMatch(ReportingView):
+    def __init__(self, result: MatchResult, organizer_id: int):
+        super().__init__(timeout=CONFIRM_TIMEOUT)
+        self.result, self.organizer_id = result, organizer_id
+        self.done = False
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        if interaction.user.id != self.organizer_id:
+            await interaction.response.send_message("Only the organizer who ran /match run can confirm it.", ephemeral=True)
+            return False
+        return True
+
+    @discord.ui.button(label="Create these teams", style=discord.ButtonStyle.success)
+    async def confirm(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
+        if self.done:
+            await interaction.response.send_message("These teams were already handled.", ephemeral=True)
+            return
+        self.done = True
+        self.stop()
+        await interaction.response.edit_message(content="Creating the teams…", view=None)
+        services = services_of(interaction)
+        applied = await services.lfg.apply(self.result)
+        told = await announce(interaction.guild, services, applied)
+        await interaction.followup.send(applied_text(applied) + f"\n{told} member(s) told by direct message.",
+                                        ephemeral=True)
+
+    @discord.ui.button(label="Cancel", style=discord.ButtonStyle.secondary)
+    async def cancel(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
+        self.done = True
+        self.stop()
+        await interaction.response.edit_message(content="Cancelled: no team was created.", embed=None, view=None)
+
+
+class Matchmaking(commands.Cog):
+    match = organizer_group("match", "Organizers: match the people looking for a team into teams")
+
+    def __init__(self, bot: commands.Bot):
+        self.bot = bot
+        self._scheduled: asyncio.Task | None = None
+
+    async def cog_load(self) -> None:
+        # only the process that posts reminders runs scheduled automations
+        if getattr(self.bot, "run_reminders", False) and self.bot.config.matchmaking.at is not None:
+            self._scheduled = asyncio.create_task(self._wait_and_match(), name="hackbot-scheduled-match")
+
+    async def cog_unload(self) -> None:
+        if self._scheduled is not None:
+            self._scheduled.cancel()
+
+    async def _wait_and_match(self) -> None:
+        await self.bot.wait_until_ready()
+        services = services_of_bot(self.bot)
+        at = services.config.matchmaking.at
+        while True:
+            remaining = (at - services.clock()).total_seconds()
+            if remaining <= 0:
+                break
+            await asyncio.sleep(min(remaining, SCHEDULE_POLL))
+        try:
+            await self.run_scheduled()
+        except Exception:  # a failure is logged; organizers can still /match run
+            log.exception("the scheduled matchmaking failed")
+
+    async def run_scheduled(self) -> AppliedMatch | None:
+        """Run `[matchmaking] at` if it is due and not run yet; tell the teams and the organizers."""
+        from bot.posting import event_guild
+
+        services = services_of_bot(self.bot)
+        outcome = await services.lfg.run_scheduled()
+        if outcome is None:
+            return None
+        _, applied = outcome
+        guild = event_guild(self.bot)
+        told = await announce(guild, services, applied)
+        if guild is not None:
+            channel = spaces.find_text_channel(guild, services.config.discord.log_channel)
+            if channel is not None:
+                await spaces.best_effort(
+                    channel.send("Scheduled matchmaking: " + applied_text(applied) + f"\n{told} member(s) told."),
+                    "report the scheduled matchmaking",
+                )
+        return applied
+
+    @match.command(name="run", description="Propose teams from the people looking (preview, then confirm)")
+    @app_commands.describe(dry_run="True: preview with Confirm/Cancel; False: create the teams at once",
+                           seed="The matcher's seed (same pool and seed, same teams)")
+    @organizer_only()
+    async def run(self, interaction: discord.Interaction, dry_run: bool = True,
+                  seed: app_commands.Range[int, 0, 2**31 - 1] = 0) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        services = services_of(interaction)
+        result = await services.lfg.propose(seed=seed)
+        if not result.teams and not result.unplaced:
+            await interaction.followup.send("Nobody is looking for a team (/team lfg join), so there is nothing to match.",
+                                            ephemeral=True)
+            return
+        embed = preview_embed(result, services.config.event.name)
+        if dry_run:
+            await interaction.followup.send(embed=embed, view=ConfirmMatch(result, interaction.user.id), ephemeral=True)
+            return
+        applied = await services.lfg.apply(result)
+        told = await announce(interaction.guild, services, applied)
+        await interaction.followup.send(applied_text(applied) + f"\n{told} member(s) told by direct message.",
+                                        embed=embed, ephemeral=True)
+
+
+async def setup(bot: commands.Bot) -> None:
+    await bot.add_cog(Matchmaking(bot))

@@ -1,0 +1,331 @@
+"""Driving the double as Discord's users would: slash commands built from the tree the bot
+registered, button clicks, modal submits; and waiting, with a bound, for what the bot does.
+
+Also `BotProcess`: the real `hackbot run` in a subprocess, pointed at the double.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Self
+
+from bot.sandbox.server import SandboxServer
+from bot.sandbox.state import (
+    ADMINISTRATOR,
+    Interaction,
+    Member,
+    Message,
+    SandboxState,
+    snowflake,
+)
+
+WAIT = 15.0
+
+
+class SandboxError(AssertionError):
+    pass
+
+
+async def until(predicate: Callable[[], Any], timeout: float = WAIT, what: str = "a condition") -> Any:
+    """Poll `predicate` until it returns something truthy, at most `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise SandboxError(f"timed out after {timeout:.0f} s waiting for {what}")
+        await asyncio.sleep(0.02)
+
+
+class Sandbox:
+    """The double plus a test driver. `async with Sandbox() as sandbox:` serves on a free port."""
+
+    def __init__(self, state: SandboxState | None = None, *, host: str = "127.0.0.1", port: int = 0):
+        self.server = SandboxServer(state, host=host, port=port)
+        self.state = self.server.state
+
+    async def __aenter__(self) -> Self:
+        await self.server.start()
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        await self.server.stop()
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    @property
+    def token(self) -> str:
+        return self.server.token
+
+    # --- the guild ------------------------------------------------------------------------
+    def user(self, name: str, *, roles: list[str] = ()) -> Member:
+        role_ids = []
+        for role_name in roles:
+            role = self.state.role_named(role_name) or self.state.add_role(role_name)
+            role_ids.append(int(role["id"]))
+        return self.state.add_member(name, roles=role_ids)
+
+    def organizer(self, name: str = "orga", role: str = "Organizers") -> Member:
+        return self.user(name, roles=[role])
+
+    # --- waiting for the bot --------------------------------------------------------------
+    async def wait_connected(self, identifies: int = 1, timeout: float = 30.0) -> None:
+        await until(lambda: self.server.identified >= identifies and any(s.ready for s in self.server.sessions),
+                    timeout, "the bot to connect to the gateway")
+
+    async def wait_commands(self, timeout: float = 30.0) -> None:
+        await until(lambda: self.state.commands, timeout, "the bot to register its slash commands")
+
+    async def wait_for_message(self, channel: str | int, predicate: Callable[[Message], bool] = lambda m: True,
+                               timeout: float = WAIT) -> Message:
+        def found():
+            return next((m for m in self.state.channel_messages(channel) if predicate(m)), None)
+
+        return await until(found, timeout, f"a message in {channel}")
+
+    async def answer(self, interaction: Interaction, timeout: float = WAIT, *, index: int = -1) -> Message:
+        """The interaction's visible answer once it has text (a deferred one: once filled)."""
+        def ready():
+            messages = [m for m in interaction.messages() if m.text() and not m.deleted]
+            return messages[index] if messages else None
+
+        return await until(ready, timeout, f"an answer to {interaction.name}")
+
+    async def reply_text(self, interaction: Interaction, timeout: float = WAIT) -> str:
+        return (await self.answer(interaction, timeout)).text()
+
+    # --- users acting ---------------------------------------------------------------------
+    def _base(self, member: Member, kind: int, data: dict, channel_id: int | None) -> dict:
+        s = self.state
+        channel_id = channel_id or int(s.channel_named("general")["id"])
+        permissions = 0
+        for role_id in [s.guild_id, *member.roles]:
+            role = s.roles.get(role_id)
+            permissions |= int(role["permissions"]) if role else 0
+        if member.user.id == s.owner.id or permissions & ADMINISTRATOR:
+            permissions = (1 << 50) - 1
+        channel = s.channels.get(channel_id, {"id": str(channel_id), "type": 0, "name": "dm"})
+        return {
+            "id": str(snowflake()), "application_id": str(s.bot.id), "type": kind, "data": data,
+            "guild_id": str(s.guild_id), "channel_id": str(channel_id), "channel": channel,
+            "member": member.payload() | {"permissions": str(permissions)},
+            "token": "itoken-" + secrets.token_urlsafe(24), "version": 1, "locale": "en-US", "guild_locale": "en-US",
+            "app_permissions": str((1 << 50) - 1), "entitlements": [], "authorizing_integration_owners": {"0": str(s.guild_id)},
+            "context": 0, "attachment_size_limit": 10 * 1024 * 1024,
+            "guild": {"id": str(s.guild_id), "locale": "en-US", "features": []},
+        }
+
+    async def _dispatch(self, member: Member, kind: int, name: str, payload: dict) -> Interaction:
+        interaction = Interaction(
+            id=int(payload["id"]), token=payload["token"], kind=kind, user=member.user,
+            channel_id=int(payload["channel_id"]), name=name, payload=payload,
+        )
+        self.state.interactions[interaction.id] = interaction
+        self.state.by_token[interaction.token] = interaction
+        interaction.dispatched = time.monotonic()
+        await self.server.dispatch("INTERACTION_CREATE", payload)
+        return interaction
+
+    def _option(self, spec: dict, value: Any, resolved: dict) -> dict:
+        kind = spec["type"]
+        if kind == 11:  # attachment: value is (filename, bytes)
+            name, data = value
+            attachment = self.server.add_attachment(name, data)
+            resolved.setdefault("attachments", {})[attachment["id"]] = attachment
+            value = attachment["id"]
+        elif kind == 6:  # user
+            member = value if isinstance(value, Member) else self.state.members[int(value)]
+            resolved.setdefault("users", {})[str(member.user.id)] = member.user.payload()
+            resolved.setdefault("members", {})[str(member.user.id)] = {
+                k: v for k, v in member.payload().items() if k != "user"} | {"permissions": "0"}
+            value = str(member.user.id)
+        elif kind == 4:
+            value = int(value)
+        elif kind == 10:
+            value = float(value)
+        elif kind == 5:
+            value = bool(value)
+        else:
+            value = str(value)
+        return {"type": kind, "name": spec["name"], "value": value}
+
+    def command_data(self, path: str, options: dict[str, Any]) -> dict:
+        """The `data` of a slash command, e.g. path "team create" with options {"name": "x"}."""
+        words = path.split()
+        command = next((c for c in self.state.commands if c["name"] == words[0]), None)
+        if command is None:
+            raise SandboxError(f"/{words[0]} is not registered (registered: {[c['name'] for c in self.state.commands]})")
+        resolved: dict = {}
+        specs, leaf = command.get("options") or [], []
+        nest: list[dict] = []
+        for word in words[1:]:
+            sub = next((o for o in specs if o["name"] == word and o["type"] in (1, 2)), None)
+            if sub is None:
+                raise SandboxError(f"/{path}: no subcommand {word!r}")
+            entry = {"type": sub["type"], "name": word, "options": []}
+            nest.append(entry)
+            specs = sub.get("options") or []
+        unknown = set(options) - {o["name"] for o in specs}
+        if unknown:
+            raise SandboxError(f"/{path} has no option(s) {sorted(unknown)}")
+        for spec in specs:
+            if spec["name"] in options and options[spec["name"]] is not None:
+                leaf.append(self._option(spec, options[spec["name"]], resolved))
+            elif spec.get("required"):
+                raise SandboxError(f"/{path} needs option {spec['name']!r}")
+        top = leaf
+        for entry in reversed(nest):
+            entry["options"] = top
+            top = [entry]
+        data = {"id": command["id"], "name": command["name"], "type": 1, "guild_id": str(self.state.guild_id),
+                "options": top}
+        if resolved:
+            data["resolved"] = resolved
+        return data
+
+    async def invoke(self, member: Member, path: str, *, channel_id: int | None = None, **options) -> Interaction:
+        """`/path option:value ...` as `member`; e.g. invoke(alice, "reveal", exercise_id=3, datum_id=4)."""
+        payload = self._base(member, 2, self.command_data(path, options), channel_id)
+        return await self._dispatch(member, 2, path, payload)
+
+    async def click(self, member: Member, message: Message, label: str) -> Interaction:
+        button = next((b for b in message.buttons() if b.get("label") == label), None)
+        if button is None:
+            raise SandboxError(f"no button {label!r} on the message (buttons: {[b.get('label') for b in message.buttons()]})")
+        if button.get("disabled"):
+            raise SandboxError(f"button {label!r} is disabled")
+        data = {"custom_id": button["custom_id"], "component_type": 2}
+        payload = self._base(member, 3, data, message.channel_id)
+        payload["message"] = message.payload(self.state.guild_id)
+        return await self._dispatch(member, 3, button["custom_id"], payload)
+
+    async def submit_modal(self, member: Member, opened: Interaction, values: dict[str, str]) -> Interaction:
+        """Fill the modal `opened` answered with: text inputs by custom_id or label."""
+        if opened.modal is None:
+            raise SandboxError(f"{opened.name} did not open a modal")
+
+        def fill(components):
+            out = []
+            for c in components or []:
+                if c.get("type") == 4:
+                    key = next((k for k in (c.get("custom_id"), c.get("label")) if k in values), None)
+                    out.append({"type": 4, "custom_id": c["custom_id"], "value": values.get(key, c.get("value") or "")})
+                elif c.get("type") == 18:  # label wrapping one component
+                    inner = dict(c["component"])
+                    if inner.get("type") == 4 and c.get("label") in values:
+                        inner["label"] = c["label"]
+                    out.append({"type": 18, "component": fill([inner])[0]})
+                else:
+                    out.append({"type": c.get("type"), "components": fill(c.get("components"))})
+            return out
+
+        data = {"custom_id": opened.modal["custom_id"], "components": fill(opened.modal.get("components"))}
+        payload = self._base(member, 5, data, opened.channel_id)
+        return await self._dispatch(member, 5, opened.modal["custom_id"], payload)
+
+
+_LIVE: set[int] = set()  # bot process groups still running: killed when this process exits
+
+
+@atexit.register
+def _kill_leftovers() -> None:
+    for pid in list(_LIVE):
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except OSError:
+            pass
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class BotProcess:
+    """`hackbot run` as a real subprocess, pointed at the double; its output goes to `log`."""
+
+    def __init__(self, sandbox: Sandbox, config: Path, db: Path, log: Path, *, port: int | None = None,
+                 env: dict[str, str] | None = None):
+        self.sandbox, self.config, self.db, self.log_path = sandbox, config, db, log
+        self.port = port or free_port()
+        self.extra_env = env or {}
+        self.process: asyncio.subprocess.Process | None = None
+        self._log = None
+
+    def env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update({
+            "DISCORD_TOKEN": self.sandbox.token, "HACKBOT_DISCORD_API": self.sandbox.url,
+            "HACKBOT_GUILD_ID": str(self.sandbox.state.guild_id), "PYTHONUNBUFFERED": "1",
+        })
+        env.update(self.extra_env)
+        return env
+
+    def _command(self, *args: str) -> list[str]:
+        return [sys.executable, "-m", "bot.cli", *args, "--config", str(self.config), "--db", str(self.db)]
+
+    async def sync(self, timeout: float = 60.0) -> None:
+        """`hackbot sync` against the double: registers the slash commands."""
+        proc = await asyncio.create_subprocess_exec(
+            *self._command("sync"), env=self.env(), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        )
+        out, _ = await asyncio.wait_for(proc.communicate(), timeout)
+        if proc.returncode != 0:
+            raise SandboxError(f"hackbot sync failed:\n{out.decode(errors='replace')}")
+
+    async def start(self, timeout: float = 60.0) -> None:
+        identifies = self.sandbox.server.identified + 1
+        self._log = self._open_log()
+        self.process = await asyncio.create_subprocess_exec(
+            *self._command("run"), "--port", str(self.port), env=self.env(),
+            stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        _LIVE.add(self.process.pid)
+        try:
+            await until(lambda: self.process.returncode is not None or self.sandbox.server.identified >= identifies,
+                        timeout, "the bot to identify")
+            if self.process.returncode is not None:
+                raise SandboxError(f"hackbot run exited ({self.process.returncode}):\n{self.output()}")
+            # READY then GUILD_CREATE: give discord.py a moment to fill its guild cache
+            await self.sandbox.wait_connected(identifies)
+            await asyncio.sleep(0.3)
+        except BaseException:
+            await self.stop()
+            raise
+
+    def _open_log(self):
+        return self.log_path.open("ab")
+
+    def output(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")[-6000:]
+        except OSError:
+            return ""
+
+    async def stop(self, timeout: float = 15.0) -> None:
+        if self.process is None:
+            return
+        if self.process.returncode is None:
+            self.process.send_signal(signal.SIGINT)  # as Ctrl-C: the bot closes cleanly
+            try:
+                await asyncio.wait_for(self.process.wait(), timeout)
+            except TimeoutError:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                await self.process.wait()
+        _LIVE.discard(self.process.pid)
+        self.process = None
+        self._log.close()

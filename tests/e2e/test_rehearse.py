@@ -1,0 +1,115 @@
+"""`hackbot rehearse`: the event file's problems, its compressed copy, and a short real run."""
+
+from __future__ import annotations
+
+import tomllib
+from datetime import UTC, datetime, timedelta
+
+from click.testing import CliRunner
+
+from bot.cli import main
+from bot.config import load_event
+from bot.sandbox import rehearse as rehearsal
+from bot.sandbox.rehearse import compress_event, dump_toml, event_problems
+
+NOW = datetime(2031, 5, 1, 12, 0, tzinfo=UTC)
+
+FLAWED = """
+[event]
+name = "Flawed"
+timezone = "UTC"
+
+[[phases]]
+id = "main"
+starts = 2031-05-02T10:00:00Z
+data_dir = "nowhere"
+
+[submissions]
+closes = 2031-05-01T18:00:00Z
+
+[[datasets]]
+id = 7
+name = "ghost"
+points = 1
+
+[[schedule]]
+title = "Kick-off"
+at = 2031-05-02T10:00:00Z
+remind_before = ["1d"]
+
+[[schedule]]
+title = "Lunch"
+at = 2031-05-02T12:00:00Z
+remind_before = ["10m"]
+"""
+
+SHORT = """
+[event]
+name = "Short rehearsal"
+timezone = "UTC"
+
+[teams]
+max_size = 3
+
+[[phases]]
+id = "main"
+starts = "now"
+data_dir = "data"
+
+[submissions]
+closes = "now+1h"
+
+[[datasets]]
+id = 1
+name = "tiny"
+points = 1
+reveal_budget = 2
+
+[[schedule]]
+title = "Halfway"
+at = "now+40m"
+remind_before = ["10m"]
+"""
+
+
+def test_problems_in_an_event_file(tmp_path):
+    path = tmp_path / "flawed.toml"
+    path.write_text(FLAWED)
+    problems = "\n".join(event_problems(path, now=NOW))
+    assert "'Kick-off': the reminder 1 day" in problems and "before the event starts" in problems
+    assert "Lunch" not in problems  # its reminder falls after the start
+    assert "dataset 7 (ghost) has no data in phase 'main'" in problems
+    assert "submissions close (2031-05-01 18:00 UTC) before phase 'main' starts" in problems
+
+
+def test_the_compressed_copy_keeps_the_event_in_order(tmp_path):
+    source = tmp_path / "short.toml"
+    source.write_text(SHORT)
+    path, config, timeline = compress_event(source, tmp_path / "rehearsal", speed=600, now=NOW, rows=50)
+    assert timeline.speed == 600
+    phase, item = config.phases[0], config.schedule[0]
+    assert phase.starts == NOW + rehearsal.LEAD
+    assert config.submissions.closes == phase.starts + timedelta(seconds=6)  # 1 h / 600
+    assert item.at == phase.starts + timedelta(seconds=4) and item.remind_before == [timedelta(seconds=1)]
+    assert config.event.grace >= rehearsal.MIN_GRACE
+    assert (config.resolve(phase.data_dir) / "01_tiny").is_dir() or any(config.resolve(phase.data_dir).iterdir())
+    assert tomllib.loads(dump_toml(tomllib.loads(path.read_text()))) == tomllib.loads(path.read_text())
+    assert load_event(path, check_data=False).event.name == "Short rehearsal"
+
+
+def test_rehearse_runs_the_event_through_the_real_bot(tmp_path, monkeypatch):
+    monkeypatch.setattr(rehearsal, "LEAD", timedelta(seconds=4))
+    source = tmp_path / "short.toml"
+    source.write_text(SHORT)
+    result = CliRunner().invoke(main, ["rehearse", "--config", str(source), "--speed", "600", "--teams", "2",
+                                       "--keep", str(tmp_path / "kept")])
+    out = result.output
+    assert result.exit_code == 0, out + (tmp_path / "kept" / "bot.log").read_text(errors="replace")[-3000:]
+    assert "team Rehearsal 1 formed" in out and "team Rehearsal 2 formed" in out
+    assert "revealed 2 labels in phase main" in out
+    assert "Rehearsal 1 submitted dataset 1: accuracy" in out
+    assert "#announcements: Halfway" in out  # the reminder, posted by the bot's own scheduler
+    assert "organizers posted the winners" in out
+    assert "Final leaderboard" in out and out.index("Rehearsal 1 ") < out.rindex("Rehearsal 2 ")
+    assert "0 failed" in out, out
+    assert "dataset 1 (tiny) has no data" in out  # the file names a data folder that does not exist
