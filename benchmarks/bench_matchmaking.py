@@ -26,21 +26,13 @@ from rich.table import Table
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.core.matchmaking import LEVELS, Person, RecruitingTeam, match
+from bot.core.synth import synthetic_pool
 
 
 def make_pool(n: int, k: int, seed: int) -> tuple[list[Person], list[RecruitingTeam], list[str]]:
     rng = np.random.default_rng(seed)
     topics = [f"topic-{i}" for i in range(k)]
-    weights = np.arange(k, 0, -1, dtype=float)
-    weights /= weights.sum()
-    regions = np.array([-8, -5, 0, 1, 5.5, 8, 9])
-    people = []
-    for i in range(n):
-        chosen = rng.choice(k, int(rng.integers(1, 4)), replace=False, p=weights)
-        people.append(Person(
-            f"{100000 + i}", tuple(topics[j] for j in sorted(chosen)), str(rng.choice(LEVELS, p=[0.5, 0.35, 0.15])),
-            int((regions[rng.integers(0, len(regions))] + rng.integers(-1, 2)) * 60), bool(rng.random() < 0.7),
-        ))
+    people = synthetic_pool(rng, [f"{100000 + i}" for i in range(n)], topics)
     teams = []
     for t in range(60):
         members = tuple(

@@ -123,11 +123,13 @@ def find_text_channel(guild: discord.Guild, name: str) -> discord.TextChannel | 
     return discord.utils.get(guild.text_channels, name=name)
 
 
-def announcements_channel(guild: discord.Guild, config: EventConfig) -> discord.TextChannel:
-    channel = find_text_channel(guild, config.discord.announcements_channel)
+def announcements_channel(guild: discord.Guild | None, config: EventConfig) -> discord.TextChannel:
+    name = config.discord.announcements_channel
+    channel = find_text_channel(guild, name) if guild is not None else None
     if channel is None:
         raise NotFound(
-            f"this server has no #{config.discord.announcements_channel} channel; /admin setup creates it"
+            f"there is no #{name} channel in this server; /admin setup creates it "
+            "(or set [discord] announcements_channel in the event file)"
         )
     return channel
 

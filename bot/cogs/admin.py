@@ -19,6 +19,7 @@ from discord.ext import commands
 
 from bot import guild as spaces
 from bot.cogs.common import organizer_group, organizer_only, services_of
+from bot.cogs.leaderboard import phase_choices, standings_embed
 from bot.cogs.teams import team_names
 
 log = logging.getLogger(__name__)
@@ -26,13 +27,11 @@ log = logging.getLogger(__name__)
 AUTO = "auto"
 
 
-def timestamp(when) -> str:
-    return f"<t:{int(when.timestamp())}:F>"
-
-
-async def phase_choices(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
-    ids = [p.id for p in services_of(interaction).config.phases] + [AUTO]
-    return [app_commands.Choice(name=i, value=i) for i in ids if current.casefold() in i.casefold()][:25]
+async def phase_or_auto_choices(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+    choices = await phase_choices(interaction, current)
+    if current.strip().casefold() in AUTO:
+        choices.append(app_commands.Choice(name="auto (follow the schedule)", value=AUTO))
+    return choices[:25]
 
 
 def phase_announcement(phase) -> str:
@@ -105,12 +104,12 @@ class Admin(commands.Cog):
             embed.description = f"Current phase: **{current.id}**, {how}."
         for phase in services.config.phases:
             marker = " (current)" if current is not None and phase.id == current.id else ""
-            embed.add_field(name=f"{phase.id}{marker}", value=f"starts {timestamp(phase.starts)}", inline=False)
+            embed.add_field(name=f"{phase.id}{marker}", value=f"starts {discord.utils.format_dt(phase.starts, 'F')}", inline=False)
         await interaction.response.send_message(embed=embed, ephemeral=True)
 
     @phase.command(name="set", description="Force a phase now, or 'auto' to follow the schedule again")
     @app_commands.describe(phase="A phase id, or 'auto'")
-    @app_commands.autocomplete(phase=phase_choices)
+    @app_commands.autocomplete(phase=phase_or_auto_choices)
     @organizer_only()
     async def phase_set(self, interaction: discord.Interaction, phase: str) -> None:
         services = services_of(interaction)
@@ -163,10 +162,9 @@ class Admin(commands.Cog):
 
     @board.command(name="post", description="Post the leaderboard in the announcements channel")
     @app_commands.describe(phase="A phase id (default: the current phase)")
-    @app_commands.autocomplete(phase=phase_choices)
+    @app_commands.autocomplete(phase=phase_or_auto_choices)
     @organizer_only()
     async def leaderboard_post(self, interaction: discord.Interaction, phase: str | None = None) -> None:
-        from bot.cogs.leaderboard import standings_embed  # the leaderboard cog's rendering
 
         services = services_of(interaction)
         channel = spaces.announcements_channel(interaction.guild, services.config)

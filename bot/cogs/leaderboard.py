@@ -22,8 +22,15 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.cogs.common import organizer_group, organizer_only, services_of, team_of, user_key
-from bot.core.errors import AlreadyDone, NotAllowed, NotFound
+from bot import guild as spaces
+from bot.cogs.common import (
+    organizer_group,
+    organizer_only,
+    services_of,
+    team_of,
+    user_key,
+)
+from bot.core.errors import AlreadyDone, NotAllowed
 from bot.core.leaderboard import Podium, Standings, Winner
 from bot.core.services import Services
 from bot.core.submissions import Submission, Validated
@@ -49,8 +56,8 @@ def _points(value: float) -> str:
     return f"{value:g} point" + ("" if value == 1 else "s")
 
 
-def page_count(rows: int) -> int:
-    return max(1, math.ceil(rows / PAGE_SIZE))
+def page_count(rows: int, size: int = PAGE_SIZE) -> int:
+    return max(1, math.ceil(rows / size))
 
 
 def _paged_embed(title: str, lines: list[str], own: int | None, page: int, footer: list[str]) -> discord.Embed:
@@ -350,17 +357,6 @@ def announcement_text(event_name: str, sections: list[PrizeSection]) -> str:
     return "\n\n".join(parts)[:2000]
 
 
-def announcements_channel(interaction: discord.Interaction) -> discord.TextChannel:
-    name = services_of(interaction).config.discord.announcements_channel
-    guild = interaction.guild
-    channel = discord.utils.get(guild.text_channels, name=name) if guild is not None else None
-    if channel is None:
-        raise NotFound(
-            f"there is no #{name} channel; create it, or set [discord] announcements_channel in the event file"
-        )
-    return channel
-
-
 class ConfirmAnnouncement(ReportingView):
     """The preview's Post / Cancel, for the organizer who asked; posts at most once."""
 
@@ -392,7 +388,7 @@ class ConfirmAnnouncement(ReportingView):
         self._refuse_if_closed()
         self.state = "posting"  # set before the first await: a second click cannot post twice
         try:
-            channel = announcements_channel(interaction)
+            channel = spaces.announcements_channel(interaction.guild, services_of(interaction).config)
             mentions = discord.AllowedMentions(
                 everyone=False, users=False, roles=[discord.Object(id=r) for r in self.role_ids]
             )
@@ -532,7 +528,7 @@ class Winners(commands.Cog):
         self, interaction: discord.Interaction, top: app_commands.Range[int, 1, 10] = 3, phase: str | None = None
     ) -> None:
         services = services_of(interaction)
-        channel = announcements_channel(interaction)  # refused now rather than at Post
+        channel = spaces.announcements_channel(interaction.guild, services_of(interaction).config)  # refused now rather than at Post
         podium = await services.leaderboard.podium(top, phase)
         if not podium.winners:
             raise NotAllowed(f"no team is on the leaderboard of {_phase_title(podium.standings)}; nothing to announce")

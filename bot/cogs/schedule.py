@@ -27,7 +27,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.cogs.common import organizer_group, organizer_only, services_of
-from bot.cogs.leaderboard import send_pages
+from bot.cogs.leaderboard import page_count, send_pages
 from bot.config import parse_duration, parse_event_time
 from bot.core.errors import BadInput
 from bot.core.schedule import ScheduleEntry, check_live
@@ -51,8 +51,7 @@ CLEARABLE = {
 # --- rendering ----------------------------------------------------------------------------
 
 def timestamp(when: datetime) -> str:
-    unix = int(when.timestamp())
-    return f"<t:{unix}:F> (<t:{unix}:R>)"
+    return f"{discord.utils.format_dt(when, 'F')} ({discord.utils.format_dt(when, 'R')})"
 
 
 def duration_text(delta: timedelta) -> str:
@@ -75,7 +74,7 @@ def item_value(entry: ScheduleEntry, now: datetime, *, details: bool = False) ->
     if entry.at <= now and entry.ends is not None and now < entry.ends:
         lines[0] = f"**happening now** · started {lines[0]}"
     if entry.ends is not None:
-        lines.append(f"until <t:{int(entry.ends.timestamp())}:F>")
+        lines.append(f"until {discord.utils.format_dt(entry.ends, 'F')}")
     if entry.description:
         lines.append(entry.description if details else _clip(entry.description, DESCRIPTION_SHOWN))
     if entry.link:
@@ -107,10 +106,6 @@ def schedule_embed(
     if footer:
         embed.set_footer(text=" · ".join(footer))
     return embed
-
-
-def page_count(rows: int) -> int:
-    return max(1, -(-rows // PAGE_SIZE))
 
 
 def still_to_come(entries: list[ScheduleEntry], now: datetime) -> list[ScheduleEntry]:
@@ -362,7 +357,7 @@ class Schedule(commands.Cog):
         entries = sorted(await services.schedule.items(), key=lambda e: e.at)
         if not past:
             entries = still_to_come(entries, now)
-        pages = page_count(len(entries))
+        pages = page_count(len(entries), PAGE_SIZE)
         event = services.config.event.name
         count = f"{len(entries)} item{'' if len(entries) == 1 else 's'}" + ("" if past else " to come")
 

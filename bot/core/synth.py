@@ -1,4 +1,5 @@
-"""Synthetic datasets in the Hackathon42 layout, for demos, tests and rehearsals.
+"""Synthetic datasets in the Hackathon42 layout, and pools of people looking for a team, for
+demos, tests, benchmarks and rehearsals.
 
 Each dataset has a true feature and a shortcut feature. In the labeled set both predict the
 label perfectly; in the unlabeled and target sets the shortcut agrees with the label on about
@@ -14,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from bot.config import Dataset, EventConfig
+from bot.core.matchmaking import LEVELS, Person
 
 FEATURES = 16
 
@@ -76,3 +78,19 @@ def synthesize_event(config: EventConfig, *, rows: int = 1000, seed: int = 0) ->
         if not out.exists():
             written += write_synthetic(out, config.datasets_in_phase(phase.id), rows=rows, seed=seed + n)
     return written
+
+
+def synthetic_pool(rng: np.random.Generator, ids: list[str], topics: list[str]) -> list[Person]:
+    """People looking for a team, like a real registration: skewed topic popularity (1 to 3
+    each), more newcomers than experts, a few time-zone regions, most open to existing teams."""
+    popularity = np.arange(len(topics), 0, -1, dtype=float)
+    popularity /= popularity.sum()
+    regions = np.array([-8, -5, 0, 1, 5.5, 8, 9])
+    people = []
+    for person_id in ids:
+        chosen = rng.choice(len(topics), int(rng.integers(1, 4)), replace=False, p=popularity)
+        people.append(Person(
+            person_id, tuple(topics[j] for j in sorted(chosen)), str(rng.choice(LEVELS, p=[0.5, 0.35, 0.15])),
+            int((regions[rng.integers(0, len(regions))] + rng.integers(-1, 2)) * 60), bool(rng.random() < 0.7),
+        ))
+    return people

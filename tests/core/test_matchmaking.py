@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.core.matchmaking import LEVELS, Person, RecruitingTeam, match, team_sizes
+from bot.core.synth import synthetic_pool
 
 TOPICS = ["Build", "Train", "Analyse", "Vision", "Audio"]
 
@@ -36,21 +37,7 @@ def recruiting(n: int, max_size: int) -> list[RecruitingTeam]:
 
 def pool(n: int, topics: int = 8, seed: int = 0) -> list[Person]:
     """A realistic pool: skewed topic popularity, more newcomers than experts, a few regions."""
-    rng = np.random.default_rng(seed)
-    names = [f"t{i}" for i in range(topics)]
-    popularity = np.arange(topics, 0, -1, dtype=float)
-    popularity /= popularity.sum()
-    regions = np.array([-8, -5, 0, 1, 5.5, 8, 9])
-    out = []
-    for i in range(n):
-        chosen = rng.choice(topics, int(rng.integers(1, 4)), replace=False, p=popularity)
-        out.append(Person(
-            f"u{i:05d}", tuple(names[j] for j in sorted(chosen)),
-            str(rng.choice(LEVELS, p=[0.5, 0.35, 0.15])),
-            int((regions[rng.integers(0, len(regions))] + rng.integers(-1, 2)) * 60),
-            bool(rng.random() < 0.7),
-        ))
-    return out
+    return synthetic_pool(np.random.default_rng(seed), [f"u{i:05d}" for i in range(n)], [f"t{i}" for i in range(topics)])
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
