@@ -181,45 +181,47 @@ def _cpu_seconds(pid: int) -> float:
         return float("nan")
 
 
+async def _run_phase(session, target, phase: Phase, concurrency: int, server_pid: int) -> PhaseResult:
+    import numpy as np
+
+    bodies, n = phase.bodies, len(phase.bodies)
+    latency = np.zeros(n)
+    status = np.zeros(n, dtype=np.int32)
+    kept: list[tuple[int, int, bytes]] = []
+    next_index = 0
+
+    async def worker() -> None:
+        nonlocal next_index
+        while next_index < n:  # bounded: each index is taken once
+            i = next_index
+            next_index += 1
+            start = time.perf_counter()
+            async with session.post(target, data=bodies[i], headers=FORM) as resp:
+                payload = await resp.read()
+            latency[i] = time.perf_counter() - start
+            status[i] = resp.status
+            if phase.keep_every and i % phase.keep_every == 0:
+                kept.append((i, resp.status, payload))
+
+    server_cpu, client_cpu = _cpu_seconds(server_pid), time.process_time()
+    start = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(min(concurrency, n))))
+    seconds = time.perf_counter() - start
+    server_cpu, client_cpu = _cpu_seconds(server_pid) - server_cpu, time.process_time() - client_cpu
+    p50, p99 = (np.percentile(latency, [50, 99]) * 1e3) if n else (0.0, 0.0)
+    statuses = Counter(int(s) for s in status)
+    return PhaseResult(phase.name, n, seconds, statuses, float(p50), float(p99), server_cpu, client_cpu, kept)
+
+
 async def _run_phases(url: str, phases: list[Phase], concurrency: int, server_pid: int) -> list[PhaseResult]:
     import aiohttp
-    import numpy as np
     from yarl import URL
 
     target = URL(url)
     connector = aiohttp.TCPConnector(limit=concurrency)
-    results = []
     async with aiohttp.ClientSession(connector=connector) as session:
-        for phase in phases:
-            bodies, n = phase.bodies, len(phase.bodies)
-            latency = np.zeros(n)
-            status = np.zeros(n, dtype=np.int32)
-            kept: list[tuple[int, int, bytes]] = []
-            next_index = 0
-
-            async def worker() -> None:
-                nonlocal next_index
-                while next_index < n:  # bounded: each index is taken once
-                    i = next_index
-                    next_index += 1
-                    start = time.perf_counter()
-                    async with session.post(target, data=bodies[i], headers=FORM) as resp:
-                        payload = await resp.read()
-                    latency[i] = time.perf_counter() - start
-                    status[i] = resp.status
-                    if phase.keep_every and i % phase.keep_every == 0:
-                        kept.append((i, resp.status, payload))
-
-            server_cpu, client_cpu = _cpu_seconds(server_pid), time.process_time()
-            start = time.perf_counter()
-            await asyncio.gather(*(worker() for _ in range(min(concurrency, n))))
-            seconds = time.perf_counter() - start
-            server_cpu, client_cpu = _cpu_seconds(server_pid) - server_cpu, time.process_time() - client_cpu
-            p50, p99 = (np.percentile(latency, [50, 99]) * 1e3) if n else (0.0, 0.0)
-            statuses = Counter(int(s) for s in status)
-            results.append(PhaseResult(phase.name, n, seconds, statuses, float(p50), float(p99),
-                                       server_cpu, client_cpu, kept))
-    return results
+        # one phase at a time, each with its own workers over the same session
+        return [await _run_phase(session, target, phase, concurrency, server_pid) for phase in phases]
 
 
 def _loadgen_main(url: str, phases: list[Phase], concurrency: int, server_pid: int, conn) -> None:

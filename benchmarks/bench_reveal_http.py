@@ -141,7 +141,7 @@ def reread_phases(ev: Event, warmup: int, n: int, rng: np.random.Generator, keep
     picks = rng.integers(0, len(ev.reread), warmup + n)
     datum_pos = rng.integers(0, len(ev.reread[0][2]), warmup + n)
     requests = []
-    for pick, pos in zip(picks, datum_pos):
+    for pick, pos in zip(picks, datum_pos, strict=True):
         t, d, datums = ev.reread[pick]
         requests.append((t, d, datums[pos]))
     bodies = [body(*ev.teams[t], d, datum) for t, d, datum in requests]

@@ -21,7 +21,9 @@ from bot.web.server import start_web
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS = ("bot.cogs.teams", "bot.cogs.reveal", "bot.cogs.leaderboard", "bot.cogs.schedule", "bot.cogs.admin", "bot.cogs.matchmaking")
+EXTENSIONS = (
+    "bot.cogs.teams", "bot.cogs.reveal", "bot.cogs.leaderboard", "bot.cogs.schedule", "bot.cogs.admin", "bot.cogs.matchmaking",
+)
 
 
 def point_discord_at(api_base: str) -> None:

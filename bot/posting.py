@@ -14,7 +14,6 @@ never labels or credentials.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -135,7 +134,7 @@ def discord_poster(bot) -> Poster:
         where = f"#{channel.name}"
         try:
             await channel.send(reminder_message(reminder, mentions), allowed_mentions=allowed)
-        except (discord.HTTPException, discord.RateLimited, aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+        except (TimeoutError, discord.HTTPException, discord.RateLimited, aiohttp.ClientError, OSError) as exc:
             raise _failure(exc, where) from exc
         log.info("reminder %s for %r posted in %s", reminder.id, reminder.item.title, where)
 
@@ -174,7 +173,7 @@ def discord_reporter(bot) -> Reporter:
             await channel.send(f"⚠️ {text}"[:LIMIT], allowed_mentions=discord.AllowedMentions.none())
         except PostFailed as exc:
             log.warning("could not deliver a report to Discord: %s", exc.reason)
-        except (discord.HTTPException, discord.RateLimited, aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+        except (TimeoutError, discord.HTTPException, discord.RateLimited, aiohttp.ClientError, OSError) as exc:
             log.warning("could not deliver a report to Discord: %s: %s", type(exc).__name__, exc)
 
     return report

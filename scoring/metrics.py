@@ -43,7 +43,7 @@ def group_accuracy(pred, truth, groups) -> dict[int, float]:
         raise ValueError(f"groups must have shape {correct.shape}, got {groups.shape}")
     ids, inverse, sizes = np.unique(groups, return_inverse=True, return_counts=True)
     hits = np.bincount(inverse, weights=correct, minlength=len(ids))
-    return {int(g): float(h / s) for g, h, s in zip(ids, hits, sizes)}
+    return {int(g): float(h / s) for g, h, s in zip(ids, hits, sizes, strict=True)}
 
 
 def worst_group_accuracy(pred, truth, groups) -> float:

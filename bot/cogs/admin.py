@@ -104,7 +104,8 @@ class Admin(commands.Cog):
             embed.description = f"Current phase: **{current.id}**, {how}."
         for phase in services.config.phases:
             marker = " (current)" if current is not None and phase.id == current.id else ""
-            embed.add_field(name=f"{phase.id}{marker}", value=f"starts {discord.utils.format_dt(phase.starts, 'F')}", inline=False)
+            starts = discord.utils.format_dt(phase.starts, "F")
+            embed.add_field(name=f"{phase.id}{marker}", value=f"starts {starts}", inline=False)
         await interaction.response.send_message(embed=embed, ephemeral=True)
 
     @phase.command(name="set", description="Force a phase now, or 'auto' to follow the schedule again")

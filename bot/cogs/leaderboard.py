@@ -12,6 +12,7 @@ own team (and adds its row when it is off the page).
 
 from __future__ import annotations
 
+import contextlib
 import math
 import secrets
 from collections.abc import Callable
@@ -165,10 +166,9 @@ class Pages(ReportingView):
         for item in self.children:
             item.disabled = True
         if self.origin is not None:
-            try:
+            # the message is gone or the token expired: nothing left to disable
+            with contextlib.suppress(discord.HTTPException):
                 await self.origin.edit_original_response(view=self)
-            except discord.HTTPException:
-                pass  # the message is gone or the token expired: nothing left to disable
 
 
 async def send_pages(interaction: discord.Interaction, render: Callable[[int], discord.Embed], pages: int) -> None:
@@ -308,13 +308,11 @@ class ConfirmSubmission(ReportingView):
             return
         self._close("expired")
         if self.message is not None:
-            try:
+            with contextlib.suppress(discord.HTTPException):  # the question is gone: nothing left to update
                 await self.message.edit(
                     content="Expired: nothing was submitted. Run /submit again to submit.",
                     view=self,
                 )
-            except discord.HTTPException:
-                pass  # the question is gone: nothing left to update
 
 
 # --- /winners -----------------------------------------------------------------------------
@@ -413,10 +411,8 @@ class ConfirmAnnouncement(ReportingView):
         self.state = "cancelled"
         self._disable()
         if self.origin is not None:
-            try:
+            with contextlib.suppress(discord.HTTPException):
                 await self.origin.edit_original_response(content="Expired: nothing was posted.", view=self)
-            except discord.HTTPException:
-                pass
 
 
 # --- choices shared by the commands -------------------------------------------------------

@@ -90,9 +90,8 @@ def load_hidden_labels(data_dir: Path, dataset: Dataset, phase_id: str) -> Hidde
     y = np.asarray(y).reshape(-1)
     if y.size == 0:
         raise DataError(f"{folder}: the hidden labels are empty")
-    if not np.issubdtype(y.dtype, np.integer):
-        if not np.all(np.mod(y, 1) == 0):
-            raise DataError(f"{folder}: y_val holds non-integer labels; labels must be integers")
+    if not np.issubdtype(y.dtype, np.integer) and not np.all(np.mod(y, 1) == 0):
+        raise DataError(f"{folder}: y_val holds non-integer labels; labels must be integers")
     y = y.astype(np.int64)
     if (folder / "X_val.npy").exists():
         n_x = _rows(folder / "X_val.npy")

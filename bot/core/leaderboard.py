@@ -12,12 +12,12 @@ from dataclasses import dataclass
 import numpy as np
 
 import scoring
-from scoring.ranking import DECIMALS
 from bot.config import Dataset, EventConfig, Phase
 from bot.core.clock import Clock
 from bot.core.errors import NotFound
 from bot.core.phases import PhaseClock
 from bot.core.store import Store
+from scoring.ranking import DECIMALS
 
 
 @dataclass(frozen=True)
@@ -107,7 +107,7 @@ class Standings:
                     "total": row.total,
                     "scores": {
                         str(ds.id): {"submitted": cell.submitted, "score": cell.score}
-                        for ds, cell in zip(self.datasets, row.cells)
+                        for ds, cell in zip(self.datasets, row.cells, strict=True)
                     },
                 }
                 for row in self.rows

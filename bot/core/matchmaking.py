@@ -146,7 +146,8 @@ def _scores(rows: np.ndarray, pool: _Pool, target: int, tz_limit: float) -> np.n
     shared = np.bitwise_and.reduce(pool.masks[rows], axis=1)
     n_shared = np.bitwise_count(shared).astype(np.float64)
     n_shared[size == 0] = 0
-    score = np.where(n_shared >= 1, W_TOPIC, 0.0)  # the team's quality, per member + W_EXTRA_TOPIC * np.clip(n_shared - 1, 0, MAX_EXTRA_TOPICS)
+    # the team's quality, per member + W_EXTRA_TOPIC * np.clip(n_shared - 1, 0, MAX_EXTRA_TOPICS)
+    score = np.where(n_shared >= 1, W_TOPIC, 0.0)
     exp = pool.exp[rows]
     present = np.stack([((exp == level) & filled).any(axis=1) for level in range(3)], axis=1)
     distinct = present.sum(axis=1)

@@ -71,7 +71,8 @@ def _migrate(conn: sqlite3.Connection) -> list[str]:
     applied: list[str] = []
     with immediate(conn):  # two processes starting together apply each migration once
         conn.execute(
-            "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at REAL NOT NULL DEFAULT (CAST(strftime('%s', 'now') AS REAL)))"
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
+            "applied_at REAL NOT NULL DEFAULT (CAST(strftime('%s', 'now') AS REAL)))"
         )
         done = {row[0] for row in conn.execute("SELECT version FROM schema_migrations")}
         for version, name, sql in _migrations():

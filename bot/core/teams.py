@@ -16,7 +16,8 @@ import unicodedata
 from dataclasses import dataclass
 
 from bot.config import EventConfig
-from bot.core.clock import Clock, fmt_utc as _fmt
+from bot.core.clock import Clock
+from bot.core.clock import fmt_utc as _fmt
 from bot.core.errors import AlreadyDone, BadCredentials, BadInput, NotAllowed, NotFound
 from bot.core.store import Store, immediate
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import contextlib
 import os
 import secrets
 import signal
@@ -243,10 +244,8 @@ _LIVE: set[int] = set()  # bot process groups still running: killed when this pr
 @atexit.register
 def _kill_leftovers() -> None:
     for pid in list(_LIVE):
-        try:
+        with contextlib.suppress(OSError):
             os.killpg(pid, signal.SIGKILL)
-        except OSError:
-            pass
 
 
 def free_port() -> int:

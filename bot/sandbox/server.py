@@ -9,6 +9,7 @@ request can be rate limited on demand (429 with retry_after).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import secrets
@@ -159,10 +160,8 @@ class SandboxServer:
 
     async def dispatch(self, event: str, data: dict[str, Any]) -> None:
         for session in [s for s in self.sessions if s.ready]:
-            try:
+            with contextlib.suppress(ConnectionError):
                 await session.dispatch(event, data)
-            except ConnectionError:
-                pass
 
     @staticmethod
     async def body(request: web.Request) -> tuple[dict[str, Any], list[tuple[str, bytes]]]:

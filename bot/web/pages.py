@@ -72,7 +72,8 @@ def render_leaderboard(standings: Standings, event_name: str, now: datetime) -> 
 <title>{escape(event_name)} leaderboard</title><style>{_CSS}</style></head>
 <body>
 <h1>{escape(event_name)} — leaderboard</h1>
-<div class="sub">{phase_text} · maximum {standings.max_total:g} points{hidden} · <a href="/schedule">schedule</a> · updated {now.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC</div>
+<div class="sub">{phase_text} · maximum {standings.max_total:g} points{hidden} · <a href="/schedule">schedule</a> · \
+updated {now.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC</div>
 <div class="wrap"><table id="leaderboard">
 <thead><tr><th>#</th><th class="team">Team</th><th>Total</th>{head}</tr></thead>
 <tbody>{body}</tbody></table></div>

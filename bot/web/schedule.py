@@ -162,7 +162,8 @@ def _posted_html(posted: list[PostedReminder], tz) -> str:
         rows.append(
             f'<tr class="reminder" data-item="{reminder.item_id}"><td class="when">{due}</td><td class="when">{sent}</td>'
             f'<td class="status status-{escape(reminder.status)}">{escape(reminder.status)}</td>'
-            f'<td class="item">{escape(reminder.title)}</td><td class="text">{_discord_text_html(reminder.text, tz)}{reason}</td></tr>'
+            f'<td class="item">{escape(reminder.title)}</td>'
+            f'<td class="text">{_discord_text_html(reminder.text, tz)}{reason}</td></tr>'
         )
     return (
         '<table id="posted"><thead><tr><th>Due</th><th>Sent</th><th>Status</th><th>Item</th><th>Text</th></tr></thead>'

@@ -208,10 +208,18 @@ async def test_a_team_disbanded_while_its_space_is_being_made_leaves_nothing_beh
         await slow.wait()
         return await create_text_channel(*args, **kwargs)
 
+    role_made = asyncio.Event()
+    create_role = guild.create_role
+
+    async def create_role_and_tell(*args, **kwargs):
+        role = await create_role(*args, **kwargs)
+        role_made.set()
+        return role
+
     guild.create_text_channel = slow_channel
+    guild.create_role = create_role_and_tell
     creating = asyncio.create_task(create(bot, alice, "Blue"))
-    while not guild.roles[1:]:
-        await asyncio.sleep(0)  # the role is made, the channel not yet, no id stored
+    await role_made.wait()  # the role is made, the channel not yet, no id stored
     leaving = asyncio.create_task(call(bot, "team leave", FakeInteraction(bot, alice)))
     await asyncio.sleep(0.05)
     slow.set()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 
 from bot.config import load_event
@@ -28,10 +30,8 @@ async def open_services(tmp_path, clock):
 
     yield factory
     for services in opened:
-        try:
+        with contextlib.suppress(Exception):  # closed by the test already
             await services.close()
-        except Exception:  # closed by the test already
-            pass
 
 
 @pytest.fixture

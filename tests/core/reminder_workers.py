@@ -55,10 +55,11 @@ def timer_runner_worker(config_path: str, db_path: str, out_path: str, start_iso
     would: a kill then finds the row claimed and posted but not yet marked."""
     from bot.core.reminders import ReminderRunner
 
+    out = open(out_path, "a", encoding="utf-8")  # noqa: SIM115 - kept open until killed
+
     async def main():
         clock = OffsetClock(datetime.fromisoformat(start_iso))
         store, config, schedule = await open_schedule(config_path, db_path, clock)
-        out = open(out_path, "a", encoding="utf-8")  # noqa: SIM115 - kept open until killed
 
         async def poster(reminder) -> None:
             out.write(f"{reminder.id}\n")

@@ -30,7 +30,9 @@ bounds_st = st.tuples(st.integers(1, 4), st.integers(0, 3)).map(lambda b: (b[0],
 
 def recruiting(n: int, max_size: int) -> list[RecruitingTeam]:
     return [
-        RecruitingTeam(900 + i, f"R{i}", tuple(Person(f"r{i}-{k}", ("Build",), "expert") for k in range(1 + i % max(1, max_size - 1))))
+        RecruitingTeam(
+            900 + i, f"R{i}", tuple(Person(f"r{i}-{k}", ("Build",), "expert") for k in range(1 + i % max(1, max_size - 1)))
+        )
         for i in range(n)
     ]
 

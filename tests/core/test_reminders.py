@@ -9,7 +9,6 @@ import multiprocessing
 import os
 import random
 import signal
-import subprocess
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -21,7 +20,11 @@ import pytest
 from bot.core.reminders import SENDING_STALE, PostFailed, Reminder, ReminderRunner, default_owner
 from tests.core.helpers import Clock
 from tests.core.reminder_workers import (
-    iso, open_schedule, tick_worker, timer_runner_worker, write_schedule_event,
+    iso,
+    open_schedule,
+    tick_worker,
+    timer_runner_worker,
+    write_schedule_event,
 )
 from tests.core.workers import run_processes
 
@@ -258,8 +261,8 @@ async def test_a_sigkilled_runner_never_causes_a_second_post(env, tmp_path):
 
 async def test_a_claim_left_by_a_dead_process_is_reported_not_reposted(env):
     await add_minutely(env, 4)
-    dead = subprocess.Popen(["true"])
-    dead.wait()  # exited and reaped: its pid names no process
+    dead = await asyncio.create_subprocess_exec("true")
+    await dead.wait()  # exited and reaped: its pid names no process
     host = default_owner().rpartition(":")[0]
     env.clock.set(START + 4 * MINUTE)
     claims = {
@@ -403,7 +406,9 @@ async def test_the_timer_fires_rows_and_follows_live_changes(tmp_path):
     """Real clock and APScheduler: reminders fire without anyone calling tick(), and one added
     after start gets a timer (the runner follows the schedule's changes)."""
     now = datetime.now(UTC)
-    store, config, schedule = await open_schedule(write_schedule_event(tmp_path / "e"), tmp_path / "db", lambda: datetime.now(UTC))
+    store, config, schedule = await open_schedule(
+        write_schedule_event(tmp_path / "e"), tmp_path / "db", lambda: datetime.now(UTC)
+    )
     got: list[str] = []
     done = asyncio.Event()
 

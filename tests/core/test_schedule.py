@@ -95,7 +95,10 @@ FILE_V2 = (
     FILE_V1.replace(f'title = "Keynote"\nat = {z(START + timedelta(hours=2))}',
                     f'title = "Keynote"\nat = {z(START + timedelta(hours=4))}')
     .replace(f'[[schedule]]\ntitle = "Lunch"\nat = {z(START + timedelta(hours=3))}\nremind_before = ["10m"]\n', "")
-    .replace('remind_before = ["1h"]\n\n[[schedule]]\ntitle = "Workshop"', 'remind_before = ["30m"]\n\n[[schedule]]\ntitle = "Workshop"')
+    .replace(
+        'remind_before = ["1h"]\n\n[[schedule]]\ntitle = "Workshop"',
+        'remind_before = ["30m"]\n\n[[schedule]]\ntitle = "Workshop"',
+    )
 )
 
 
@@ -156,7 +159,8 @@ async def test_an_edited_event_file_replans_pending_reminders_and_never_resends(
 async def test_automations_announce_phases_deadlines_and_the_formation_window(open_services, clock):
     services = await open_services(formation_opens=T0 + timedelta(hours=2), formation_closes=T0 + timedelta(days=1))
     items = {e.title: e for e in await services.schedule.items() if e.source == "automation"}
-    first, second = "Phase 'mock' starts: the competition is open", "Phase 'real' starts: new datasets, the leaderboard starts from zero"
+    first = "Phase 'mock' starts: the competition is open"
+    second = "Phase 'real' starts: new datasets, the leaderboard starts from zero"
     assert set(items) == {first, second, "Submissions close", "Team formation opens", "Team formation closes"}
     assert items[first].at == T0 and items[second].at == REAL
     assert items[second].description == "Datasets: 0 (toy), 3 (three), 5 (digits), 12 (late), 888 (big)"

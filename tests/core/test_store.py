@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import threading
 import time
@@ -70,10 +71,8 @@ async def test_a_failed_transaction_leaves_nothing_behind(tmp_path):
             raise RuntimeError("boom")
 
     try:
-        try:
+        with contextlib.suppress(RuntimeError):
             await store.run(half_done)
-        except RuntimeError:
-            pass
         assert await store.fetchall("SELECT * FROM phase_datasets") == []
         await store.execute("INSERT INTO phase_datasets VALUES ('mock', 2, 5, 10)")  # usable again
     finally:
@@ -121,10 +120,8 @@ async def aiosqlite_connections(monkeypatch):
     monkeypatch.setattr(aiosqlite, "connect", recording_connect)
     yield opened
     for conn in opened:
-        try:
+        with contextlib.suppress(Exception):
             await conn.close()
-        except Exception:
-            pass
 
 
 async def test_opening_a_fresh_database_waits_for_another_process_converting_it(tmp_path, aiosqlite_connections):

@@ -9,7 +9,15 @@ import pytest
 
 from bot.core.errors import AlreadyDone, BadCredentials, BadInput, NotAllowed, TooLarge
 from tests.core.helpers import (
-    CLOSES, MAX_BYTES, REAL, ROWS, csv_bytes, hidden_y, new_team, predictions_with_errors, sha256,
+    CLOSES,
+    MAX_BYTES,
+    REAL,
+    ROWS,
+    csv_bytes,
+    hidden_y,
+    new_team,
+    predictions_with_errors,
+    sha256,
 )
 
 

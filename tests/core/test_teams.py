@@ -12,7 +12,6 @@ from bot.core.errors import AlreadyDone, BadCredentials, BadInput, NotAllowed, N
 from bot.core.teams import username_for
 from tests.core.helpers import T0
 
-
 # --- credentials ----------------------------------------------------------------------------
 
 async def test_create_returns_a_strong_password_shown_once(services):

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import re
 
-
 from bot.sandbox import Sandbox, SandboxError, until
 from tests.e2e.conftest import hidden_labels
 

@@ -174,7 +174,7 @@ def valid_files(draw):
     final = draw(st.booleans())
     bom = draw(st.booleans())
     lines = [str(v).encode() for v in labels]
-    data = b"".join(line + end for line, end in zip(lines, endings))
+    data = b"".join(line + end for line, end in zip(lines, endings, strict=True))
     if not final:
         data = data[:-len(endings[-1])]
     return (b"\xef\xbb\xbf" if bom else b"") + data, labels, allowed, endings, final
@@ -206,7 +206,7 @@ def test_corrupting_one_line_is_reported_on_that_line(case, data):
     assume(not (stripped.lstrip("-").isdigit() and int(stripped) in allowed))
     lines = [str(v).encode() for v in labels]
     lines[k] = text.encode()
-    body = b"".join(line + end for line, end in zip(lines, endings))
+    body = b"".join(line + end for line, end in zip(lines, endings, strict=True))
     if not final:
         body = body[:-len(endings[-1])]
     err = refused(body, len(labels), allowed)

@@ -214,7 +214,7 @@ async def test_400_malformed_csv_names_the_line_and_does_not_use_the_submission(
         "label outside the set on line 250": ("\n".join(lines[:249] + ["7"] + lines[250:]).encode(), "line 250"),
         "too few rows": ("\n".join(lines[:-10]).encode(), str(ROWS)),
     }
-    for name, (content, words) in cases.items():
+    for content, words in cases.values():
         path = tmp_path / "labels.csv"
         path.write_bytes(content)
         status, body = await curl("-F", f"username={username}", "-F", f"password={password}",
@@ -666,9 +666,8 @@ async def test_garbage_is_refused_with_4xx_json(server, path):
 
 @pytest.mark.parametrize(("path", "headers", "body"), MALFORMED)
 async def test_malformed_form_bodies_are_4xx_not_500(server, path, headers, body):
-    async with aiohttp.ClientSession() as s:
-        async with s.post(f"{server.url}{path}", data=body, headers=headers) as res:
-            raw = await res.read()
+    async with aiohttp.ClientSession() as s, s.post(f"{server.url}{path}", data=body, headers=headers) as res:
+        raw = await res.read()
     assert 400 <= res.status < 500, (res.status, raw[:200])
     assert set(json.loads(raw)) == {"error"}
 
@@ -831,7 +830,7 @@ async def test_no_hidden_labels_or_password_in_any_response_or_log(server, caplo
     assert _longest_int_list(json.loads(json.dumps({"a": [{"b": y[3][:budget + 1].tolist()}]}))) > budget
     assert password in log_text + password
 
-    for status, text in responses:
+    for _status, text in responses:
         assert password not in text
         assert not detector.leaks(text), text[:300]
         body = text.split("\n", 1)[1]

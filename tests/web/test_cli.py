@@ -38,7 +38,7 @@ def hackbot_parallel(*invocations: tuple, cwd: Path, env: dict | None = None) ->
         for args in invocations
     ]
     results = []
-    for args, proc in zip(invocations, procs):
+    for args, proc in zip(invocations, procs, strict=True):
         out, err = proc.communicate(timeout=60)
         results.append(subprocess.CompletedProcess([*COMMAND, *args], proc.returncode, out, err))
     return results

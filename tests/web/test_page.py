@@ -12,8 +12,8 @@ Three runs of the browser:
 from __future__ import annotations
 
 import asyncio
-import os
 import json
+import os
 import struct
 import zlib
 from html.parser import HTMLParser
@@ -26,10 +26,11 @@ from aiohttp import web
 from tests.web.conftest import ROWS, valid_csv
 
 CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_TIMEOUT = 40.0  # seconds: a page that takes longer has hung
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed at /usr/bin/chromium")
 
 
-async def chromium(user_data_dir: Path, *args: str, tz: str | None = None, timeout: float = 40) -> str:
+async def chromium(user_data_dir: Path, *args: str, tz: str | None = None) -> str:
     """Headless Debian Chromium, cut off from the network it would otherwise try to reach;
     `tz` sets the browser's time zone (the schedule page shows the reader's local time)."""
     env = {**os.environ, "TZ": tz, "LANG": "en_US.UTF-8"} if tz else None
@@ -40,7 +41,7 @@ async def chromium(user_data_dir: Path, *args: str, tz: str | None = None, timeo
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env,
     )
     try:
-        out, err = await asyncio.wait_for(proc.communicate(), timeout)
+        out, err = await asyncio.wait_for(proc.communicate(), CHROMIUM_TIMEOUT)
     except TimeoutError:
         proc.kill()
         await proc.wait()

@@ -23,10 +23,10 @@ from bot.config import load_event
 from bot.core.reminders import ReminderRunner
 from bot.core.services import Services
 from bot.posting import log_poster
-from bot.web.server import start_web
 from bot.web.schedule import uid_slug
-from tests.web.test_page import chromium
+from bot.web.server import start_web
 from tests.web.conftest import EVENT_NAME, Server
+from tests.web.test_page import chromium
 
 CHROMIUM = Path("/usr/bin/chromium")
 KEYNOTE_AT = datetime(2030, 3, 1, 14, 0, tzinfo=UTC)  # 15:00 in Paris, 23:00 in Tokyo
@@ -140,7 +140,8 @@ async def test_the_uid_of_an_item_survives_its_edit_and_a_removed_item_leaves(sc
     schedule = schedule_server.services.schedule
     live = next(e for e in await schedule.items() if e.title == "Live Q&A")
     await schedule.edit(live.id, title="Live Q&A (moved)", at=live.at + timedelta(hours=1), ends=None)
-    events = {str(e["UID"]): e for e in icalendar.Calendar.from_ical((await get(f"{schedule_server.url}/schedule.ics"))[2]).walk("VEVENT")}
+    calendar = icalendar.Calendar.from_ical((await get(f"{schedule_server.url}/schedule.ics"))[2])
+    events = {str(e["UID"]): e for e in calendar.walk("VEVENT")}
     moved = events[f"item-{live.id}.{slug}@hackbot"]
     assert str(moved["SUMMARY"]) == "Live Q&A (moved)" and moved.decoded("DTSTART") == live.at + timedelta(hours=1)
     assert "DTEND" not in moved
