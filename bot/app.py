@@ -95,11 +95,13 @@ class Hackbot(commands.Bot):
             )
             # started once connected: posting needs the guild cache, and waiting for it here would
             # deadlock the login (setup_hook runs before the gateway connects)
-            self._reminders_start = asyncio.create_task(self._start_reminders(), name="hackbot-reminders-start")
+            self._reminders_start = asyncio.create_task(
+                self._start_reminders(self.reminders), name="hackbot-reminders-start"
+            )
 
-    async def _start_reminders(self) -> None:
+    async def _start_reminders(self, reminders: ReminderRunner) -> None:
         await self.wait_until_ready()
-        await self.reminders.start()
+        await reminders.start()
 
     async def sync_commands(self) -> list:
         """Register the slash commands with Discord: on request only (200 creates a day per guild)."""

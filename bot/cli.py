@@ -138,13 +138,14 @@ def demo(db_path: Path, host: str, port: int) -> None:
     from bot.demo import seed_demo
 
     config = _load(DEMO_CONFIG, check_data=False)
-    missing = [p for p in config.phases if p.data_dir and not config.resolve(p.data_dir).exists()]
+    folders = [config.resolve(p.data_dir) for p in config.phases if p.data_dir]
+    missing = [folder for folder in folders if not folder.exists()]
     if missing:
         with Progress(console=console, transient=True) as progress:
             task = progress.add_task("writing demo datasets", total=len(config.datasets))
             synthesize_event(config, rows=1000)
             progress.update(task, completed=len(config.datasets))
-        console.print(f"demo data written to {config.resolve(missing[0].data_dir)}")
+        console.print(f"demo data written to {missing[0]}")
     config = _load(DEMO_CONFIG)
 
     async def banner():

@@ -400,7 +400,9 @@ async def _ensure(
                 # a role made anew: the channel's overwrite still names the one that was deleted
                 await space.channel.set_permissions(space.role, overwrite=TEAM_ACCESS, reason=REASON)
             if space.channel is None:
-                overwrites = {guild.default_role: HIDDEN, guild.me: TEAM_ACCESS}
+                overwrites: dict[discord.Role | discord.Member | discord.Object, discord.PermissionOverwrite] = {
+                    guild.default_role: HIDDEN, guild.me: TEAM_ACCESS,
+                }
                 organizer = find_role(guild, config.discord.organizer_role)
                 if organizer is not None:
                     overwrites[organizer] = TEAM_ACCESS
@@ -408,8 +410,8 @@ async def _ensure(
                     overwrites[space.role] = TEAM_ACCESS
                 else:
                     for user_id in info.members:
-                        member = known.get(int(user_id)) or discord.Object(id=int(user_id), type=discord.Member)
-                        overwrites[member] = TEAM_ACCESS
+                        target = known.get(int(user_id)) or discord.Object(id=int(user_id), type=discord.Member)
+                        overwrites[target] = TEAM_ACCESS
                 space.channel = await guild.create_text_channel(
                     channel_name(team),
                     category=await _bucket(guild, config, space.created),

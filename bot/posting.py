@@ -57,7 +57,7 @@ def _channel_name(name: str) -> str:
     return name.strip().removeprefix("#").strip()
 
 
-def find_channel(guild: discord.Guild, wanted: str | None, announcements: str) -> discord.abc.Messageable:
+def find_channel(guild: discord.Guild, wanted: str | None, announcements: str) -> discord.TextChannel:
     """The item's channel by name, else the announcements channel; PostFailed when neither exists."""
     if wanted:
         channel = discord.utils.get(guild.text_channels, name=_channel_name(wanted))
@@ -102,8 +102,11 @@ def reminder_message(reminder: Reminder, mentions: list[str]) -> str:
 
 def _retry_after(exc: discord.HTTPException) -> float | None:
     headers = getattr(exc.response, "headers", None) or {}
+    value = headers.get("Retry-After")
+    if value is None:
+        return None
     try:
-        return float(headers.get("Retry-After"))
+        return float(value)
     except (TypeError, ValueError):
         return None
 

@@ -103,8 +103,8 @@ def _fast_parse(body: bytes) -> np.ndarray | None:
     # Classify bytes by counting each class (one cheap vectorized comparison
     # each) rather than a 256-entry table lookup per byte, which is slower.
     n_nondigit = np.count_nonzero((buf - np.uint8(48)) > 9)
-    n_nl = np.count_nonzero(buf == 10)
-    n_cr = np.count_nonzero(buf == 13)
+    n_nl = int(np.count_nonzero(buf == 10))
+    n_cr = int(np.count_nonzero(buf == 13))
     n_minus = np.count_nonzero(buf == 45)
     n_ws = n_nondigit - n_nl - n_cr - n_minus
     if n_ws:

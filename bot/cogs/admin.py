@@ -12,15 +12,19 @@ the check the bot enforces itself.
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
 from bot import guild as spaces
-from bot.cogs.common import organizer_group, organizer_only, services_of
+from bot.cogs.common import guild_of, organizer_group, organizer_only, services_of
 from bot.cogs.leaderboard import phase_choices, standings_embed
 from bot.cogs.teams import team_names
+
+if TYPE_CHECKING:
+    from bot.app import Hackbot
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +48,7 @@ class Admin(commands.Cog):
     team = app_commands.Group(name="team", description="Validate or remove teams", parent=admin)
     board = app_commands.Group(name="leaderboard", description="Publish the leaderboard", parent=admin)
 
-    def __init__(self, bot: commands.Bot):
+    def __init__(self, bot: Hackbot):
         self.bot = bot
 
     @commands.Cog.listener("on_guild_available")
@@ -67,7 +71,7 @@ class Admin(commands.Cog):
     async def setup_event(self, interaction: discord.Interaction) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         services = services_of(interaction)
-        repair = await spaces.reconcile(interaction.guild, services.config, services)
+        repair = await spaces.reconcile(guild_of(interaction), services.config, services)
         if repair.created:
             text = "Created:\n" + "\n".join(f"- {item}" for item in repair.created)
         else:
@@ -85,7 +89,7 @@ class Admin(commands.Cog):
     @organizer_only()
     async def sync(self, interaction: discord.Interaction) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        synced = await interaction.client.sync_commands()
+        synced = await self.bot.sync_commands()
         await interaction.followup.send(f"Synced {len(synced)} commands with Discord.", ephemeral=True)
 
     @phase.command(name="show", description="The current phase and when each phase starts")
@@ -114,6 +118,7 @@ class Admin(commands.Cog):
     @organizer_only()
     async def phase_set(self, interaction: discord.Interaction, phase: str) -> None:
         services = services_of(interaction)
+        guild = guild_of(interaction)
         now, auto = services.clock(), phase.strip().lower() == AUTO
         await services.phases.refresh()
         before = services.phases.current(now)
@@ -125,9 +130,11 @@ class Admin(commands.Cog):
         await interaction.response.send_message(text, ephemeral=True)
         if current is None or (before is not None and before.id == current.id):
             return  # nothing changed: nothing to announce
-        channel = spaces.find_text_channel(interaction.guild, services.config.discord.announcements_channel)
-        sent = channel and await spaces.best_effort(channel.send(phase_announcement(current)), "announce a phase")
-        if not sent:
+        channel = spaces.find_text_channel(guild, services.config.discord.announcements_channel)
+        sent = None
+        if channel is not None:
+            sent = await spaces.best_effort(channel.send(phase_announcement(current)), "announce a phase")
+        if sent is None:
             await interaction.followup.send(
                 f"It could not be announced in #{services.config.discord.announcements_channel}; "
                 "/admin setup creates the channel.",
@@ -149,9 +156,10 @@ class Admin(commands.Cog):
     @organizer_only()
     async def team_remove(self, interaction: discord.Interaction, name: str) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
+        guild = guild_of(interaction)
         info = await services_of(interaction).roster.remove(name)
         removed = await spaces.best_effort(
-            spaces.remove_team_space(interaction.guild, info.team.id, info.discord_role_id, info.discord_channel_id),
+            spaces.remove_team_space(guild, info.team.id, info.discord_role_id, info.discord_channel_id),
             f"delete the space of team {info.team.name}",
         )
         text = f"Team **{info.team.name}** is removed ({len(info.members)} members)."
@@ -176,5 +184,5 @@ class Admin(commands.Cog):
         await interaction.response.send_message(f"Posted the leaderboard in {channel.mention}.", ephemeral=True)
 
 
-async def setup(bot: commands.Bot) -> None:
+async def setup(bot: Hackbot) -> None:
     await bot.add_cog(Admin(bot))

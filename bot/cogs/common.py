@@ -6,6 +6,8 @@ admins can change it), and `organizer_only()` is the check the bot enforces itse
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, cast
+
 import discord
 from discord import app_commands
 
@@ -13,11 +15,35 @@ from bot.core.errors import NotAllowed
 from bot.core.services import Services
 from bot.core.teams import Team
 
+if TYPE_CHECKING:
+    from bot.app import Hackbot  # bot.app loads the cogs: imported for the type only
+
 ORGANIZER_PERMISSIONS = discord.Permissions(manage_guild=True)
 
 
+def hackbot_of(interaction: discord.Interaction) -> Hackbot:
+    # the cogs are loaded only by Hackbot.setup_hook: every interaction they see is Hackbot's
+    return cast("Hackbot", interaction.client)
+
+
 def services_of(interaction: discord.Interaction) -> Services:
-    return interaction.client.services  # type: ignore[attr-defined]
+    return hackbot_of(interaction).services
+
+
+def guild_of(interaction: discord.Interaction) -> discord.Guild:
+    """The server of a guild-only command. None only outside a server, or while Discord has not
+    sent the bot that server (an outage): either way there is nothing to act on."""
+    if interaction.guild is None:
+        raise NotAllowed("this command works only in the event's server; run it there (the server may also be "
+                         "unavailable for a moment: try again shortly)")
+    return interaction.guild
+
+
+def member_of(interaction: discord.Interaction) -> discord.Member:
+    """The caller of a guild-only command, as a member of the event's server."""
+    guild_of(interaction)
+    # an interaction from a server carries the caller's member data: discord.py makes it a Member
+    return cast(discord.Member, interaction.user)
 
 
 def user_key(user: discord.abc.User) -> str:
@@ -36,12 +62,11 @@ class NotOrganizer(app_commands.CheckFailure):
 
 
 def is_organizer(interaction: discord.Interaction) -> bool:
-    user = interaction.user
-    roles = getattr(user, "roles", None)  # a User outside a guild has none
-    if interaction.guild is None or roles is None:
-        return False
+    if interaction.guild is None:
+        return False  # outside a server nobody has roles
+    member = member_of(interaction)
     role_name = services_of(interaction).config.discord.organizer_role
-    return user.guild_permissions.administrator or any(role.name == role_name for role in roles)
+    return member.guild_permissions.administrator or any(role.name == role_name for role in member.roles)
 
 
 def organizer_only():

@@ -18,6 +18,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TYPE_CHECKING, Any
 
 import discord
 from discord import app_commands
@@ -36,6 +37,9 @@ from bot.core.leaderboard import Podium, Standings, Winner
 from bot.core.services import Services
 from bot.core.submissions import Submission, Validated
 from bot.tree import ReportingView, send_ephemeral
+
+if TYPE_CHECKING:
+    from bot.app import Hackbot
 
 PAGE_SIZE = 10
 PAGES_TIMEOUT = 600.0  # seconds the Prev/Next buttons of a leaderboard keep working
@@ -163,8 +167,7 @@ class Pages(ReportingView):
         await self._show(interaction, self.page + 1)
 
     async def on_timeout(self) -> None:
-        for item in self.children:
-            item.disabled = True
+        self.previous.disabled = self.next.disabled = True
         if self.origin is not None:
             # the message is gone or the token expired: nothing left to disable
             with contextlib.suppress(discord.HTTPException):
@@ -212,7 +215,7 @@ class StaleConfirmation(
         self.nonce = nonce
 
     @classmethod
-    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button, match) -> StaleConfirmation:
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match) -> StaleConfirmation:
         return cls(match["action"], match["nonce"])
 
     async def callback(self, interaction: discord.Interaction) -> None:
@@ -271,8 +274,7 @@ class ConfirmSubmission(ReportingView):
 
     def _close(self, state: str) -> None:
         self.state = state
-        for item in self.children:
-            item.disabled = True
+        self.submit.disabled = self.cancel.disabled = True
         self.stop()
 
     def stop(self) -> None:
@@ -377,8 +379,7 @@ class ConfirmAnnouncement(ReportingView):
             raise NotAllowed("this announcement was cancelled; run /winners announce again")
 
     def _disable(self) -> None:
-        for item in self.children:
-            item.disabled = True
+        self.post.disabled = self.cancel.disabled = True
         self.stop()
 
     @discord.ui.button(label="Post", style=discord.ButtonStyle.success)
@@ -453,7 +454,7 @@ async def dataset_choices(interaction: discord.Interaction, current: str) -> lis
 # --- the cogs -----------------------------------------------------------------------------
 
 class Submissions(commands.Cog):
-    def __init__(self, bot: commands.Bot):
+    def __init__(self, bot: Hackbot):
         self.bot = bot
 
     async def cog_load(self) -> None:
@@ -480,14 +481,15 @@ class Submissions(commands.Cog):
 
 
 class Leaderboard(commands.Cog):
-    def __init__(self, bot: commands.Bot):
+    def __init__(self, bot: Hackbot):
         self.bot = bot
 
     @app_commands.command(name="leaderboard", description="The leaderboard: the totals, or one dataset's ranking")
     @app_commands.describe(
         phase="Which phase (default: the current one)", exercise_id="Show this dataset's ranking instead of the totals"
     )
-    @app_commands.autocomplete(phase=phase_choices, exercise_id=dataset_choices)
+    @app_commands.autocomplete(phase=phase_choices)
+    @app_commands.autocomplete(exercise_id=dataset_choices)
     async def leaderboard(
         self, interaction: discord.Interaction, phase: str | None = None, exercise_id: int | None = None
     ) -> None:
@@ -513,7 +515,7 @@ class Leaderboard(commands.Cog):
 class Winners(commands.Cog):
     winners = organizer_group("winners", "Announce the winners (organizers)")
 
-    def __init__(self, bot: commands.Bot):
+    def __init__(self, bot: Hackbot):
         self.bot = bot
 
     @winners.command(name="announce", description="Preview the podium of a phase's leaderboard, then post it")
@@ -524,7 +526,7 @@ class Winners(commands.Cog):
         self, interaction: discord.Interaction, top: app_commands.Range[int, 1, 10] = 3, phase: str | None = None
     ) -> None:
         services = services_of(interaction)
-        channel = spaces.announcements_channel(interaction.guild, services_of(interaction).config)  # refused now rather than at Post
+        channel = spaces.announcements_channel(interaction.guild, services.config)  # refused now rather than at Post
         podium = await services.leaderboard.podium(top, phase)
         if not podium.winners:
             raise NotAllowed(f"no team is on the leaderboard of {_phase_title(podium.standings)}; nothing to announce")
@@ -537,7 +539,7 @@ class Winners(commands.Cog):
         await interaction.response.send_message(embed=preview, view=view, ephemeral=True)
 
 
-async def setup(bot: commands.Bot) -> None:
+async def setup(bot: Hackbot) -> None:
     await bot.add_cog(Submissions(bot))
     await bot.add_cog(Leaderboard(bot))
     await bot.add_cog(Winners(bot))

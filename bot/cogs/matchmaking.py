@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import datetime
+from typing import TYPE_CHECKING
 
 import discord
 from discord import app_commands
@@ -28,15 +30,14 @@ from bot.core.matchmaking import MatchResult
 from bot.core.services import Services
 from bot.tree import ReportingView
 
+if TYPE_CHECKING:
+    from bot.app import Hackbot
+
 log = logging.getLogger(__name__)
 
 PREVIEW_TEAMS = 20
 SCHEDULE_POLL = 60.0  # seconds between looks at the clock while waiting for `[matchmaking] at`
 CONFIRM_TIMEOUT = 600
-
-
-def services_of_bot(bot: commands.Bot) -> Services:
-    return bot.services  # type: ignore[attr-defined]
 
 
 def _mention(user_id: str) -> str:
@@ -182,23 +183,23 @@ class ConfirmMatch(ReportingView):
 class Matchmaking(commands.Cog):
     match = organizer_group("match", "Organizers: match the people looking for a team into teams")
 
-    def __init__(self, bot: commands.Bot):
+    def __init__(self, bot: Hackbot):
         self.bot = bot
         self._scheduled: asyncio.Task | None = None
 
     async def cog_load(self) -> None:
         # only the process that posts reminders runs scheduled automations
-        if getattr(self.bot, "run_reminders", False) and self.bot.config.matchmaking.at is not None:
-            self._scheduled = asyncio.create_task(self._wait_and_match(), name="hackbot-scheduled-match")
+        at = self.bot.config.matchmaking.at
+        if self.bot.run_reminders and at is not None:
+            self._scheduled = asyncio.create_task(self._wait_and_match(at), name="hackbot-scheduled-match")
 
     async def cog_unload(self) -> None:
         if self._scheduled is not None:
             self._scheduled.cancel()
 
-    async def _wait_and_match(self) -> None:
+    async def _wait_and_match(self, at: datetime) -> None:
         await self.bot.wait_until_ready()
-        services = services_of_bot(self.bot)
-        at = services.config.matchmaking.at
+        services = self.bot.services
         while True:
             remaining = (at - services.clock()).total_seconds()
             if remaining <= 0:
@@ -213,7 +214,7 @@ class Matchmaking(commands.Cog):
         """Run `[matchmaking] at` if it is due and not run yet; tell the teams and the organizers."""
         from bot.posting import event_guild
 
-        services = services_of_bot(self.bot)
+        services = self.bot.services
         outcome = await services.lfg.run_scheduled()
         if outcome is None:
             return None
@@ -252,5 +253,5 @@ class Matchmaking(commands.Cog):
                                         embed=embed, ephemeral=True)
 
 
-async def setup(bot: commands.Bot) -> None:
+async def setup(bot: Hackbot) -> None:
     await bot.add_cog(Matchmaking(bot))

@@ -5,6 +5,8 @@ Both answers carry secrets (a hidden label, an API password), so both are epheme
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import discord
 from discord import app_commands
 from discord.ext import commands
@@ -12,6 +14,9 @@ from discord.ext import commands
 from bot.cogs.common import services_of, team_of, user_key
 from bot.config import Settings
 from bot.core.reveals import Reveal
+
+if TYPE_CHECKING:
+    from bot.app import Hackbot
 
 MAX_CHOICES = 25  # Discord shows at most 25 autocomplete choices
 
@@ -48,7 +53,7 @@ def render_token(username: str, password: str, base_url: str) -> str:
 
 
 class Reveals(commands.Cog):
-    def __init__(self, bot: commands.Bot):
+    def __init__(self, bot: Hackbot):
         self.bot = bot
 
     @app_commands.command(name="reveal", description="Reveal the hidden label of one datum (uses your team's budget)")
@@ -82,5 +87,5 @@ class Reveals(commands.Cog):
         await interaction.response.send_message(text, ephemeral=True)
 
 
-async def setup(bot: commands.Bot) -> None:
+async def setup(bot: Hackbot) -> None:
     await bot.add_cog(Reveals(bot))

@@ -19,7 +19,9 @@ whole group carries Discord's permission hint as well as the bot's own check.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
 import discord
@@ -32,6 +34,9 @@ from bot.config import parse_duration, parse_event_time
 from bot.core.errors import BadInput
 from bot.core.schedule import ScheduleEntry, check_live
 from bot.tree import ReportingView, error_message, report_error, send_ephemeral
+
+if TYPE_CHECKING:
+    from bot.app import Hackbot
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +99,7 @@ def reminder_summary(entry: ScheduleEntry) -> str:
 
 
 def schedule_embed(
-    event_name: str, entries: list[ScheduleEntry], now: datetime, *, page: int = 0, footer: list[str] = ()
+    event_name: str, entries: list[ScheduleEntry], now: datetime, *, page: int = 0, footer: Sequence[str] = ()
 ) -> discord.Embed:
     embed = discord.Embed(title=_clip(f"{event_name} · schedule", 256), colour=discord.Colour.blurple())
     start = page * PAGE_SIZE
@@ -205,30 +210,30 @@ class ItemModal(discord.ui.Modal):
                 "reminders": ", ".join(duration_text(d) for d in sorted(entry.remind_before, reverse=True)),
                 "description": entry.description,
             }
-        self.title_input = discord.ui.TextInput(
+        self.title_input: discord.ui.TextInput[ItemModal] = discord.ui.TextInput(
             label="Title", max_length=200, default=current.get("title") or None
         )
-        self.when_input = discord.ui.TextInput(
+        self.when_input: discord.ui.TextInput[ItemModal] = discord.ui.TextInput(
             label=_clip(f"When ({config.event.timezone})", 45),
             placeholder="2024-11-22 14:00, or 2024-11-22T14:00+01:00, or now+1h",
             max_length=100,
             default=current.get("when") or None,
         )
-        self.ends_input = discord.ui.TextInput(
+        self.ends_input: discord.ui.TextInput[ItemModal] = discord.ui.TextInput(
             label="Ends (optional: a time, or a duration)",
             placeholder="2024-11-22 15:30, or 1h30m",
             required=False,
             max_length=100,
             default=current.get("ends") or None,
         )
-        self.reminders_input = discord.ui.TextInput(
+        self.reminders_input: discord.ui.TextInput[ItemModal] = discord.ui.TextInput(
             label="Remind before (optional)",
             placeholder="1h, 10m",
             required=False,
             max_length=100,
             default=current.get("reminders") or None,
         )
-        self.description_input = discord.ui.TextInput(
+        self.description_input: discord.ui.TextInput[ItemModal] = discord.ui.TextInput(
             label="Description (optional)",
             style=discord.TextStyle.paragraph,
             required=False,
@@ -278,7 +283,8 @@ class ItemModal(discord.ui.Modal):
             heading = "Updated"
         await interaction.response.send_message(embed=item_embed(heading, entry, now), ephemeral=True)
 
-    async def on_error(self, interaction: discord.Interaction, error: Exception) -> None:
+    # Modal.on_error takes no item, unlike the BaseView.on_error that discord.py's Modal overrides
+    async def on_error(self, interaction: discord.Interaction, error: Exception, /) -> None:  # type: ignore[override]
         if isinstance(error, BadInput):
             # what was typed is not lost: a button opens the form again, filled in as submitted
             view = RetryForm(self)
@@ -337,7 +343,7 @@ class Schedule(commands.Cog):
     schedule = app_commands.Group(name="schedule", description="The event's schedule, in your own time zone")
     agenda = organizer_group("agenda", "Organizers: add, edit or remove schedule items")
 
-    def __init__(self, bot: commands.Bot):
+    def __init__(self, bot: Hackbot):
         self.bot = bot
 
     @schedule.command(name="next", description="What is next on the event's schedule")
@@ -428,5 +434,5 @@ class Schedule(commands.Cog):
         )
 
 
-async def setup(bot: commands.Bot) -> None:
+async def setup(bot: Hackbot) -> None:
     await bot.add_cog(Schedule(bot))

@@ -7,16 +7,22 @@ team per person) in the database; the Discord side effects (bot/guild.py) follow
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
+from typing import TYPE_CHECKING
+
 import discord
 from discord import app_commands
 from discord.ext import commands
 
 from bot import guild as spaces
-from bot.cogs.common import services_of, team_of, user_key
+from bot.cogs.common import guild_of, member_of, services_of, team_of, user_key
 from bot.core.errors import BadInput, NotAllowed
 from bot.core.lfg import Profile, timezone_names
 from bot.core.teams import TeamInfo
 from bot.tree import report_error
+
+if TYPE_CHECKING:
+    from bot.app import Hackbot
 
 PAGE = 25
 SPACE_FAILED = (
@@ -75,26 +81,26 @@ class LfgModal(discord.ui.Modal):
     def __init__(self, topics: list[str], current: Profile | None, experience: str | None, timezone: str | None):
         super().__init__(title="Looking for a team", timeout=900)
         listed = "; ".join(topics)
-        self.topics_input = discord.ui.TextInput(
+        self.topics_input: discord.ui.TextInput[LfgModal] = discord.ui.TextInput(
             label="Topics (separate them with ;)"[:45],
             placeholder=(listed or "e.g. vision; NLP; climate")[:100],
             required=bool(topics), max_length=1000,
             default=("; ".join(current.topics) if current else (listed if len(topics) == 1 else None)) or None,
         )
-        self.experience_input = discord.ui.TextInput(
+        self.experience_input: discord.ui.TextInput[LfgModal] = discord.ui.TextInput(
             label="Experience: newcomer, some or expert", max_length=10,
             default=experience or (current.experience if current else "some"),
         )
-        self.timezone_input = discord.ui.TextInput(
+        self.timezone_input: discord.ui.TextInput[LfgModal] = discord.ui.TextInput(
             label="Time zone (Europe/Paris or UTC+5:30)", required=False, max_length=64,
             default=timezone or (current.tz_label if current and current.tz_offset_minutes is not None else None),
         )
-        self.skills_input = discord.ui.TextInput(
+        self.skills_input: discord.ui.TextInput[LfgModal] = discord.ui.TextInput(
             label="Skills (free tags, separated by ;)", required=False, max_length=400,
             placeholder="python; pytorch; astronomy; design",
             default="; ".join(current.skills) if current and current.skills else None,
         )
-        self.open_input = discord.ui.TextInput(
+        self.open_input: discord.ui.TextInput[LfgModal] = discord.ui.TextInput(
             label="Open to joining an existing team? yes/no", max_length=3,
             default="yes" if current is None or current.open_to_existing else "no",
         )
@@ -122,7 +128,8 @@ class LfgModal(discord.ui.Modal):
             ephemeral=True,
         )
 
-    async def on_error(self, interaction: discord.Interaction, error: Exception) -> None:
+    # Modal.on_error takes no item, unlike the BaseView.on_error that discord.py's Modal overrides
+    async def on_error(self, interaction: discord.Interaction, error: Exception, /) -> None:  # type: ignore[override]
         await report_error(interaction, error)
 
 
@@ -137,7 +144,7 @@ def profile_line(profile: Profile) -> str:
 class Teams(commands.GroupCog, group_name="team", group_description="Form your team: create, join, leave, who is in"):
     lfg = app_commands.Group(name="lfg", description="Looking for a team: join the matchmaking pool")
 
-    def __init__(self, bot: commands.Bot):
+    def __init__(self, bot: Hackbot):
         self.bot = bot
         super().__init__()
 
@@ -146,10 +153,11 @@ class Teams(commands.GroupCog, group_name="team", group_description="Form your t
     async def create(self, interaction: discord.Interaction, name: app_commands.Range[str, 1, 64]) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)  # making the channel takes a while
         services = services_of(interaction)
-        created = await services.teams.create(name, captain=user_key(interaction.user))
+        guild, member = guild_of(interaction), member_of(interaction)
+        created = await services.teams.create(name, captain=user_key(member))
         team = created.team
         space = await spaces.best_effort(
-            spaces.ensure_team_space(interaction.guild, services.config, services, team, members=[interaction.user]),
+            spaces.ensure_team_space(guild, services.config, services, team, members=[member]),
             f"set up the space of team {team.name}",
         )
         info = await services.roster.info(team)
@@ -172,10 +180,11 @@ class Teams(commands.GroupCog, group_name="team", group_description="Form your t
     @app_commands.autocomplete(team=team_names)
     async def join(self, interaction: discord.Interaction, team: str, code: str | None = None) -> None:
         services = services_of(interaction)
-        joined = await services.roster.join(user_key(interaction.user), team, code)
+        guild, member = guild_of(interaction), member_of(interaction)
+        joined = await services.roster.join(user_key(member), team, code)
         await interaction.response.send_message(f"You joined team **{joined.name}**.", ephemeral=True)
         space = await spaces.best_effort(
-            spaces.add_member_access(interaction.guild, services.config, services, joined, interaction.user),
+            spaces.add_member_access(guild, services.config, services, joined, member),
             f"let a member into team {joined.name}",
         )
         if space is None:
@@ -188,18 +197,18 @@ class Teams(commands.GroupCog, group_name="team", group_description="Form your t
     @app_commands.command(name="leave", description="Leave your team; captaincy passes on, the last one out disbands")
     async def leave(self, interaction: discord.Interaction) -> None:
         services = services_of(interaction)
-        departure = await services.roster.leave(user_key(interaction.user))
+        guild, member = guild_of(interaction), member_of(interaction)
+        departure = await services.roster.leave(user_key(member))
         team = departure.team
+        action: Awaitable[object]
         if departure.disbanded:
             message = f"You left team **{team.name}**; you were its last member, so it is disbanded."
-            action = spaces.remove_team_space(
-                interaction.guild, team.id, departure.discord_role_id, departure.discord_channel_id
-            )
+            action = spaces.remove_team_space(guild, team.id, departure.discord_role_id, departure.discord_channel_id)
         else:
             message = f"You left team **{team.name}**."
             if departure.new_captain:
                 message += f" {mention(departure.new_captain)} is its captain now."
-            action = spaces.remove_member_access(interaction.guild, services.config, services, team, interaction.user)
+            action = spaces.remove_member_access(guild, services.config, services, team, member)
         await interaction.response.send_message(message, ephemeral=True)
         await spaces.best_effort(action, f"update the space of team {team.name}")
 
@@ -227,12 +236,13 @@ class Teams(commands.GroupCog, group_name="team", group_description="Form your t
     @app_commands.describe(member="The member to remove")
     async def kick(self, interaction: discord.Interaction, member: discord.Member) -> None:
         services = services_of(interaction)
+        guild = guild_of(interaction)
         team = await services.roster.kick(user_key(interaction.user), user_key(member))
         await interaction.response.send_message(
             f"{member.mention} is no longer in team **{team.name}**.", ephemeral=True
         )
         await spaces.best_effort(
-            spaces.remove_member_access(interaction.guild, services.config, services, team, member),
+            spaces.remove_member_access(guild, services.config, services, team, member),
             f"take a member out of team {team.name}",
         )
 
@@ -240,10 +250,11 @@ class Teams(commands.GroupCog, group_name="team", group_description="Form your t
     @app_commands.describe(name="The new name (1 to 64 characters)")
     async def rename(self, interaction: discord.Interaction, name: app_commands.Range[str, 1, 64]) -> None:
         services = services_of(interaction)
+        guild = guild_of(interaction)
         team = await services.roster.rename(user_key(interaction.user), name)
         await interaction.response.send_message(f"Your team is now called **{team.name}**.", ephemeral=True)
         await spaces.best_effort(
-            spaces.ensure_team_space(interaction.guild, services.config, services, team),
+            spaces.ensure_team_space(guild, services.config, services, team),
             f"rename the space of team {team.name}",
         )
 
@@ -326,5 +337,5 @@ class Teams(commands.GroupCog, group_name="team", group_description="Form your t
         await interaction.response.send_message(message, ephemeral=True)
 
 
-async def setup(bot: commands.Bot) -> None:
+async def setup(bot: Hackbot) -> None:
     await bot.add_cog(Teams(bot))

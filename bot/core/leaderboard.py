@@ -8,6 +8,7 @@ Ties rank the team whose last submission came first higher. While the event's vi
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 
@@ -18,6 +19,15 @@ from bot.core.errors import NotFound
 from bot.core.phases import PhaseClock
 from bot.core.store import Store
 from scoring.ranking import DECIMALS
+
+T = TypeVar("T")
+
+
+def _shown(value: T | None) -> T:
+    """A rank or score of standings shown with their scores (a visible board, or the organizers')."""
+    if value is None:
+        raise RuntimeError("standings shown with their scores lack a rank or a score")
+    return value
 
 
 @dataclass(frozen=True)
@@ -81,7 +91,7 @@ class Standings:
         if not self.visible:
             return dataset, [DatasetRow(row.team, None, row.cells[index].submitted, None) for row in self.rows]
         def score(row: Row) -> float:  # rounded as the totals are, so float noise splits no tie
-            return round(row.cells[index].score, DECIMALS)
+            return round(_shown(row.cells[index].score), DECIMALS)
 
         rows: list[DatasetRow] = []
         previous, rank = None, 0
@@ -183,5 +193,5 @@ class LeaderboardService:
                 f"SELECT name, discord_role_id FROM teams WHERE name IN ({marks})", tuple(r.team for r in rows)
             )
             roles = dict(found)
-        winners = [Winner(row.rank, row.team, row.total, roles.get(row.team)) for row in rows]
+        winners = [Winner(_shown(row.rank), row.team, _shown(row.total), roles.get(row.team)) for row in rows]
         return Podium(standings, winners)

@@ -14,6 +14,7 @@ import io
 import json
 import re
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
@@ -97,7 +98,8 @@ def parse_tz(text: str | None, when: datetime) -> tuple[int | None, str | None]:
             zone = None
         if zone is not None:
             offset = when.astimezone(zone).utcoffset()
-            return int(offset.total_seconds() // 60), text
+            if offset is not None:  # always, for a time in a ZoneInfo zone
+                return int(offset.total_seconds() // 60), text
     raise BadInput(f"{text!r} is not a time zone; write an IANA name such as 'Europe/Paris' or an offset such as 'UTC+5:30'")
 
 
@@ -108,7 +110,7 @@ def timezone_names(current: str, limit: int = 25) -> list[str]:
     return names[:limit]
 
 
-def _tags(values: list[str] | str) -> list[str]:
+def _tags(values: Sequence[str] | str) -> list[str]:
     if isinstance(values, str):
         values = re.split(r"[;,]", values)
     out: list[str] = []
@@ -150,8 +152,8 @@ class LfgService:
         user_id: str,
         *,
         name: str = "",
-        topics: list[str] | str = (),
-        skills: list[str] | str = (),
+        topics: Sequence[str] | str = (),
+        skills: Sequence[str] | str = (),
         experience: str = "some",
         timezone: str | None = None,
         open_to_existing: bool = True,

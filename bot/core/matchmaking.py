@@ -32,6 +32,7 @@ the people left over are reported in `unplaced` and the result carries a warning
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -201,12 +202,12 @@ def _size_options(n: int, min_size: int, max_size: int, target: int) -> list[tup
 
 def match(
     pool: list[Person],
-    recruiting_teams: list[RecruitingTeam] = (),
+    recruiting_teams: Sequence[RecruitingTeam] = (),
     *,
     min_size: int,
     max_size: int,
     target_size: int | None = None,
-    topics: list[str] = (),
+    topics: Sequence[str] = (),
     max_tz_spread_hours: float = 6.0,
     seed: int = 0,
 ) -> MatchResult:
@@ -258,6 +259,8 @@ def match(
         total = float(_scores(searched, enc, target, max_tz_spread_hours).sum())
         if best is None or total > best[0] + 1e-9:
             best = (total, rows, searched, fixed_count, rest[pos:], left_out)
+    if best is None:  # _size_options always offers one split at least
+        raise RuntimeError(f"no team sizes to try for {len(rest)} people")
     _, start_rows, rows, fixed_count, unplaced_idx, left_out = best
     if left_out:
         warnings.append(

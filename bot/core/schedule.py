@@ -88,15 +88,20 @@ def fmt_offset(offset: timedelta) -> str:
 ITEM_COLUMNS = "id, title, at, ends, description, channel, mention, link, remind_before, source, kind"
 
 
+def _when(ts: float) -> datetime:
+    """A NOT NULL time column."""
+    return datetime.fromtimestamp(ts, UTC)
+
+
 def _utc(ts: float | None) -> datetime | None:
-    return None if ts is None else datetime.fromtimestamp(ts, UTC)
+    return None if ts is None else _when(ts)
 
 
 def entry_from_row(row: tuple) -> ScheduleEntry:
     """A schedule_items row selected with ITEM_COLUMNS -> ScheduleEntry."""
     id_, title, at, ends, description, channel, mention, link, remind_before, source, _kind = row
     return ScheduleEntry(
-        id=id_, title=title, at=_utc(at), ends=_utc(ends), description=description, channel=channel,
+        id=id_, title=title, at=_when(at), ends=_utc(ends), description=description, channel=channel,
         mention=list(json.loads(mention)), link=link,
         remind_before=[timedelta(seconds=s) for s in json.loads(remind_before)], source=source,
     )
@@ -332,7 +337,7 @@ class ScheduleService:
             (limit,),
         )
         return [
-            PostedReminder(id=r[0], item_id=r[1], title=r[2], due=_utc(r[3]), sent_at=_utc(r[4]),
+            PostedReminder(id=r[0], item_id=r[1], title=r[2], due=_when(r[3]), sent_at=_utc(r[4]),
                            status=r[5], text=r[6], reason=r[7] if r[5] in ("skipped", "failed") else None)
             for r in rows
         ]

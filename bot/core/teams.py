@@ -7,6 +7,7 @@ API at a few dozen requests a second. Digests are compared in constant time.
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 import hmac
 import re
@@ -159,7 +160,7 @@ class TeamService:
         rows = await self.store.fetchall("SELECT id, name, username, validated FROM teams ORDER BY name_key")
         return [_team(r) for r in rows]
 
-    async def members(self, team_id: int) -> list[str]:
+    async def members(self, team_id: int) -> builtins.list[str]:  # `list` is a method of this class
         rows = await self.store.fetchall(
             "SELECT user_id FROM team_members WHERE team_id = ? ORDER BY is_captain DESC, joined_at", (team_id,)
         )
@@ -277,6 +278,8 @@ class TeamRoster:
     async def join(self, user_id: str, team_name: str, code: str | None) -> Team:
         team = await self.teams.get(team_name)
         row = await self.store.fetchone("SELECT join_code, is_open FROM teams WHERE id = ?", (team.id,))
+        if row is None:
+            raise NotFound(f"team {team.name!r} no longer exists")
         join_code, is_open = row
         if not is_open and not hmac.compare_digest((code or "").strip().lower(), join_code):
             raise NotAllowed(

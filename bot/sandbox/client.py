@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
+import io
 import os
 import secrets
 import signal
@@ -16,7 +17,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Self
 
@@ -72,7 +73,7 @@ class Sandbox:
         return self.server.token
 
     # --- the guild ------------------------------------------------------------------------
-    def user(self, name: str, *, roles: list[str] = ()) -> Member:
+    def user(self, name: str, *, roles: Sequence[str] = ()) -> Member:
         role_ids = []
         for role_name in roles:
             role = self.state.role_named(role_name) or self.state.add_role(role_name)
@@ -111,7 +112,11 @@ class Sandbox:
     # --- users acting ---------------------------------------------------------------------
     def _base(self, member: Member, kind: int, data: dict, channel_id: int | None) -> dict:
         s = self.state
-        channel_id = channel_id or int(s.channel_named("general")["id"])
+        if not channel_id:
+            general = s.channel_named("general")
+            if general is None:
+                raise SandboxError("the sandbox guild has no #general channel: pass the channel to act in")
+            channel_id = int(general["id"])
         permissions = 0
         for role_id in [s.guild_id, *member.roles]:
             role = s.roles.get(role_id)
@@ -263,7 +268,7 @@ class BotProcess:
         self.port = port or free_port()
         self.extra_env = env or {}
         self.process: asyncio.subprocess.Process | None = None
-        self._log = None
+        self._log: io.BufferedWriter | None = None
 
     def env(self) -> dict[str, str]:
         env = dict(os.environ)
@@ -289,16 +294,16 @@ class BotProcess:
     async def start(self, timeout: float = 60.0) -> None:
         identifies = self.sandbox.server.identified + 1
         self._log = self._open_log()
-        self.process = await asyncio.create_subprocess_exec(
+        self.process = process = await asyncio.create_subprocess_exec(
             *self._command("run"), "--port", str(self.port), env=self.env(),
             stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,
         )
-        _LIVE.add(self.process.pid)
+        _LIVE.add(process.pid)
         try:
-            await until(lambda: self.process.returncode is not None or self.sandbox.server.identified >= identifies,
+            await until(lambda: process.returncode is not None or self.sandbox.server.identified >= identifies,
                         timeout, "the bot to identify")
-            if self.process.returncode is not None:
-                raise SandboxError(f"hackbot run exited ({self.process.returncode}):\n{self.output()}")
+            if process.returncode is not None:
+                raise SandboxError(f"hackbot run exited ({process.returncode}):\n{self.output()}")
             # READY then GUILD_CREATE: give discord.py a moment to fill its guild cache
             await self.sandbox.wait_connected(identifies)
             await asyncio.sleep(0.3)
@@ -306,7 +311,7 @@ class BotProcess:
             await self.stop()
             raise
 
-    def _open_log(self):
+    def _open_log(self) -> io.BufferedWriter:
         return self.log_path.open("ab")
 
     def output(self) -> str:
@@ -327,4 +332,5 @@ class BotProcess:
                 await self.process.wait()
         _LIVE.discard(self.process.pid)
         self.process = None
-        self._log.close()
+        if self._log is not None:
+            self._log.close()

@@ -17,7 +17,7 @@ import time
 import zlib
 from typing import Any
 
-from aiohttp import WSMsgType, web
+from aiohttp import BodyPartReader, WSMsgType, web
 
 from bot.sandbox.state import (
     ACK_DEADLINE,
@@ -171,6 +171,8 @@ class SandboxServer:
             files = []
             reader = await request.multipart()
             async for part in reader:
+                if not isinstance(part, BodyPartReader):
+                    continue  # a nested multipart: discord.py sends none
                 if part.name == "payload_json":
                     payload = json.loads(await part.text())
                 elif part.filename:
@@ -277,7 +279,8 @@ class SandboxServer:
 
     # --- commands -------------------------------------------------------------------------
     async def bulk_overwrite(self, request: web.Request) -> web.Response:
-        commands, _ = await self.body(request)
+        # a JSON array, where every other route sends an object
+        commands: list[dict[str, Any]] = await request.json() if request.can_read_body else []
         known = {c["name"]: c["id"] for c in self.state.commands}
         registered = []
         for command in commands:
