@@ -25,7 +25,10 @@ chromium:
 	     (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)); \
 	  else echo "chromium is missing: the page tests will be skipped (apt-get install chromium)"; fi; }
 
+# lint and types first, at zero findings (pyproject.toml holds their settings), then the tests
 test: $(STAMP) chromium
+	$(BIN)/ruff check bot scoring tests benchmarks
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 bench: $(STAMP)
@@ -37,4 +40,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_burst.py
 
 clean:
-	rm -rf $(VENV) .hackbot config/demo-data
+	rm -rf $(VENV) .hackbot config/demo-data .mypy_cache .ruff_cache
