@@ -11,6 +11,7 @@ import discord
 from aiohttp import web
 from discord.ext import commands
 
+from bot.cogs.views import PERSISTENT_ITEMS
 from bot.config import EventConfig, Settings
 from bot.core.clock import Clock, system_clock
 from bot.core.reminders import ReminderRunner
@@ -22,7 +23,8 @@ from bot.web.server import start_web
 log = logging.getLogger(__name__)
 
 EXTENSIONS = (
-    "bot.cogs.teams", "bot.cogs.reveal", "bot.cogs.leaderboard", "bot.cogs.schedule", "bot.cogs.admin", "bot.cogs.matchmaking",
+    "bot.cogs.teams", "bot.cogs.reveal", "bot.cogs.submit", "bot.cogs.leaderboard", "bot.cogs.winners",
+    "bot.cogs.schedule", "bot.cogs.admin", "bot.cogs.matchmaking",
 )
 
 
@@ -86,6 +88,8 @@ class Hackbot(commands.Bot):
             self.services = await Services.open(self.config, self.settings.hackbot_db, clock=self.clock)
         for extension in EXTENSIONS:
             await self.load_extension(extension)
+        # persistent buttons: a click on a message sent before a restart is answered
+        self.add_dynamic_items(*PERSISTENT_ITEMS)
         if self.serve_web:
             self.web_runner = await start_web(self.services, self.settings.hackbot_host, self.settings.hackbot_port)
         if self.run_reminders:

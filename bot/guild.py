@@ -312,27 +312,26 @@ def _team_categories(guild: discord.Guild, config: EventConfig) -> list:
     return [c for c in guild.categories if c.name == base or c.name.startswith(base + " ")]
 
 
-def _adoptable_role(guild: discord.Guild, config: EventConfig, name: str, claimed: set[int]):
+def _adoptable_role(guild: discord.Guild, config: EventConfig, name: str, claimed: set[int]) -> discord.Role | None:
     """A role of this name left by a side effect that died before storing its id: never an
     event role, another team's role, or a role that grants anything."""
     reserved = {config.discord.organizer_role, config.discord.judge_role}
     for role in guild.roles:
-        permissions = getattr(role, "permissions", None)
         if (
             role.name == name
             and role.name not in reserved
             and role.id not in claimed
             and role != guild.default_role
-            and (permissions is None or permissions.value == 0)
+            and role.permissions.value == 0
         ):
             return role
     return None
 
 
-def _adoptable_channel(guild: discord.Guild, config: EventConfig, team: Team):
+def _adoptable_channel(guild: discord.Guild, config: EventConfig, team: Team) -> discord.TextChannel | None:
     for category in _team_categories(guild, config):
-        for channel in category.channels:
-            if (getattr(channel, "topic", None) or "").endswith(_marker(team)):
+        for channel in category.text_channels:
+            if (channel.topic or "").endswith(_marker(team)):
                 return channel
     return None
 
@@ -356,14 +355,13 @@ async def _resolve_member(guild: discord.Guild, user_id: str, known: dict) -> di
     member_id = int(user_id)
     if member_id in known:
         return known[member_id]
-    get_member = getattr(guild, "get_member", None)
-    member = get_member(member_id) if get_member else None
-    if member is None and hasattr(guild, "fetch_member"):
-        try:
-            member = await guild.fetch_member(member_id)  # works without the members intent
-        except discord.HTTPException:
-            member = None  # left the server
-    return member
+    member = guild.get_member(member_id)
+    if member is not None:
+        return member
+    try:
+        return await guild.fetch_member(member_id)  # works without the members intent
+    except discord.NotFound:
+        return None  # left the server
 
 
 async def _ensure(

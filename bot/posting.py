@@ -101,8 +101,7 @@ def reminder_message(reminder: Reminder, mentions: list[str]) -> str:
 
 
 def _retry_after(exc: discord.HTTPException) -> float | None:
-    headers = getattr(exc.response, "headers", None) or {}
-    value = headers.get("Retry-After")
+    value = exc.response.headers.get("Retry-After")
     if value is None:
         return None
     try:

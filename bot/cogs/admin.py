@@ -19,8 +19,9 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import guild as spaces
+from bot.cogs.choices import phase_choices
 from bot.cogs.common import guild_of, organizer_group, organizer_only, services_of
-from bot.cogs.leaderboard import phase_choices, standings_embed
+from bot.cogs.leaderboard import standings_embed
 from bot.cogs.teams import team_names
 
 if TYPE_CHECKING:

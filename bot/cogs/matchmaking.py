@@ -15,6 +15,7 @@ the organizers' log channel.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -24,11 +25,11 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import guild as spaces
+from bot.cogs import views
 from bot.cogs.common import organizer_group, organizer_only, services_of
 from bot.core.lfg import AppliedMatch, PlacedTeam
 from bot.core.matchmaking import MatchResult
 from bot.core.services import Services
-from bot.tree import ReportingView
 
 if TYPE_CHECKING:
     from bot.app import Hackbot
@@ -37,7 +38,6 @@ log = logging.getLogger(__name__)
 
 PREVIEW_TEAMS = 20
 SCHEDULE_POLL = 60.0  # seconds between looks at the clock while waiting for `[matchmaking] at`
-CONFIRM_TIMEOUT = 600
 
 
 def _mention(user_id: str) -> str:
@@ -87,15 +87,15 @@ def why_text(team: PlacedTeam) -> str:
     return "; ".join(reasons) or "the pool had no closer match"
 
 
-async def _member(guild: discord.Guild, user_id: str):
-    get = getattr(guild, "get_member", None)
-    member = get(int(user_id)) if get else None
-    if member is None and hasattr(guild, "fetch_member"):
-        try:
-            member = await guild.fetch_member(int(user_id))
-        except discord.HTTPException:
-            member = None
-    return member
+async def _member(guild: discord.Guild, user_id: str) -> discord.Member | None:
+    """The member from the cache, else asked of Discord (the bot runs without the members intent)."""
+    member = guild.get_member(int(user_id))
+    if member is not None:
+        return member
+    try:
+        return await guild.fetch_member(int(user_id))
+    except discord.NotFound:
+        return None  # left the server
 
 
 async def announce(guild: discord.Guild | None, services: Services, applied: AppliedMatch) -> int:
@@ -147,37 +147,40 @@ def applied_text(applied: AppliedMatch) -> str:
     return "\n".join(lines)[:1900]
 
 
-class ConfirmMatch(ReportingView):
-    def __init__(self, result: MatchResult, organizer_id: int):
-        super().__init__(timeout=CONFIRM_TIMEOUT)
-        self.result, self.organizer_id = result, organizer_id
-        self.done = False
+def proposal_digest(result: MatchResult) -> str:
+    """What the preview showed, in 12 hex digits: a Confirm after the pool changed is refused."""
+    teams = sorted((t.existing_team or 0, sorted(t.members)) for t in result.teams)
+    return hashlib.sha256(repr((teams, sorted(result.unplaced))).encode()).hexdigest()[:12]
 
-    async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        if interaction.user.id != self.organizer_id:
-            await interaction.response.send_message("Only the organizer who ran /match run can confirm it.", ephemeral=True)
-            return False
-        return True
 
-    @discord.ui.button(label="Create these teams", style=discord.ButtonStyle.success)
-    async def confirm(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
-        if self.done:
-            await interaction.response.send_message("These teams were already handled.", ephemeral=True)
-            return
-        self.done = True
-        self.stop()
-        await interaction.response.edit_message(content="Creating the teams…", view=None)
-        services = services_of(interaction)
-        applied = await services.lfg.apply(self.result)
-        told = await announce(interaction.guild, services, applied)
-        await interaction.followup.send(applied_text(applied) + f"\n{told} member(s) told by direct message.",
-                                        ephemeral=True)
+async def confirm_clicked(interaction: discord.Interaction, args: str) -> None:
+    seed, wanted = args.split(".")
+    await interaction.response.defer()  # creating teams, roles and channels takes longer than 3 s
+    services = services_of(interaction)
+    result = await services.lfg.propose(seed=int(seed))  # the same pool and seed give the same teams
+    if proposal_digest(result) != wanted:
+        embed = preview_embed(result, services.config.event.name)
+        view = views.question_view(QUESTION, interaction.user.id, f"{seed}.{proposal_digest(result)}", yes=YES)
+        await interaction.edit_original_response(
+            content="The pool changed since this preview (people joined, left or formed teams): "
+            "nothing was created. Here is the proposal as it is now.", embed=embed, view=view,
+        )
+        return
+    await interaction.edit_original_response(content="Creating the teams…", embed=None, view=None)
+    applied = await services.lfg.apply(result)
+    told = await announce(interaction.guild, services, applied)
+    await interaction.followup.send(applied_text(applied) + f"\n{told} member(s) told by direct message.",
+                                    ephemeral=True)
 
-    @discord.ui.button(label="Cancel", style=discord.ButtonStyle.secondary)
-    async def cancel(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
-        self.done = True
-        self.stop()
-        await interaction.response.edit_message(content="Cancelled: no team was created.", embed=None, view=None)
+
+async def cancel_clicked(interaction: discord.Interaction, args: str) -> None:
+    await interaction.response.edit_message(content="Cancelled: no team was created.", embed=None,
+                                            view=views.answered_view(YES))
+
+
+QUESTION = "match"
+YES = "Create these teams"
+views.QUESTIONS[QUESTION] = views.Question(confirm_clicked, cancel_clicked, who="who ran /match run")
 
 
 class Matchmaking(commands.Cog):
@@ -245,7 +248,8 @@ class Matchmaking(commands.Cog):
             return
         embed = preview_embed(result, services.config.event.name)
         if dry_run:
-            await interaction.followup.send(embed=embed, view=ConfirmMatch(result, interaction.user.id), ephemeral=True)
+            view = views.question_view(QUESTION, interaction.user.id, f"{seed}.{proposal_digest(result)}", yes=YES)
+            await interaction.followup.send(embed=embed, view=view, ephemeral=True)
             return
         applied = await services.lfg.apply(result)
         told = await announce(interaction.guild, services, applied)

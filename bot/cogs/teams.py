@@ -114,7 +114,7 @@ class LfgModal(discord.ui.Modal):
             raise BadInput(f"answer yes or no to 'open to joining an existing team' (got {answer!r})")
         profile = await services.lfg.set_profile(
             user_key(interaction.user),
-            name=getattr(interaction.user, "display_name", "") or "",
+            name=interaction.user.display_name,
             topics=self.topics_input.value,
             skills=self.skills_input.value,
             experience=self.experience_input.value.strip().lower(),

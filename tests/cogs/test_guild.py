@@ -15,25 +15,9 @@ from tests.cogs.conftest import call
 from tests.cogs.fakes import FakeGuild, FakeInteraction, FakeMember, FakeRole
 
 
-class Guild(FakeGuild):
-    """A guild whose member cache answers, as discord.py's does for members it has seen."""
-
-    def __init__(self):
-        super().__init__()
-        self.members: dict[int, FakeMember] = {}
-
-    def get_member(self, member_id: int):
-        return self.members.get(member_id)
-
-    def join(self, name: str) -> FakeMember:
-        person = FakeMember(name, self)
-        self.members[person.id] = person
-        return person
-
-
 @pytest.fixture
-def guild() -> Guild:
-    return Guild()
+def guild() -> FakeGuild:
+    return FakeGuild()
 
 
 async def create(bot, user, name: str) -> FakeInteraction:
