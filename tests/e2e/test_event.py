@@ -96,10 +96,11 @@ async def test_an_event_end_to_end(sandbox: Sandbox, bot, event_file):
 
 async def test_rate_limited_reply_is_retried(sandbox: Sandbox, bot):
     alice = sandbox.user("alice")
-    sandbox.state.rate_limits.append(("/callback", 0.3))
+    sandbox.faults.rate_limit("POST /interactions/{id}/{token}/callback", 0.3)
     reply = await sandbox.reply_text(await sandbox.invoke(alice, "team list"))
     assert "teams" in reply.lower() or "No team yet" in reply
-    assert ("POST", next(p for m, p, s in sandbox.state.requests if s == 429), 429) in sandbox.state.requests
+    [limited] = sandbox.state.refusals(injected=True)
+    assert limited.status == 429 and limited.route == "POST /interactions/{id}/{token}/callback"
 
 
 async def test_pending_confirmation_survives_a_restart(sandbox: Sandbox, bot, event_file):
