@@ -64,7 +64,9 @@ class Hackbot(commands.Bot):
             intents=intents(),
             tree_cls=HackbotTree,
             help_command=None,
-            allowed_mentions=discord.AllowedMentions(everyone=False, users=True, roles=True),
+            # names people chose (teams, items) never ping: a role is pinged only where a message
+            # allows that role by id (the winners, a reminder's roles)
+            allowed_mentions=discord.AllowedMentions(everyone=False, users=True, roles=False),
         )
         if settings.hackbot_discord_api:
             point_discord_at(settings.hackbot_discord_api)

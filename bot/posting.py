@@ -20,12 +20,13 @@ from collections.abc import Awaitable, Callable
 import aiohttp
 import discord
 
+from bot import discord_limits as limits
 from bot.core.reminders import Poster, PostFailed, Reminder
 
 log = logging.getLogger(__name__)
 
 Reporter = Callable[[str], Awaitable[None]]
-LIMIT = 2000  # characters in a Discord message
+LIMIT = limits.CONTENT
 
 
 def event_guild(bot) -> discord.Guild | None:
@@ -54,7 +55,8 @@ def _guild_or_fail(bot) -> discord.Guild:
 
 
 def _channel_name(name: str) -> str:
-    return name.strip().removeprefix("#").strip()
+    """"Hack News" or "#talks" as Discord named the channel: "hack-news", "talks"."""
+    return limits.channel_name(name.strip().removeprefix("#"))
 
 
 def find_channel(guild: discord.Guild, wanted: str | None, announcements: str) -> discord.TextChannel:

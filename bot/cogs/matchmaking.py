@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -24,9 +25,11 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot import discord_limits as limits
 from bot import guild as spaces
 from bot.cogs import views
 from bot.cogs.common import organizer_group, organizer_only, services_of
+from bot.cogs.text import clip, fit_lines, shown
 from bot.core.lfg import AppliedMatch, PlacedTeam
 from bot.core.matchmaking import MatchResult
 from bot.core.services import Services
@@ -45,10 +48,12 @@ def _mention(user_id: str) -> str:
 
 
 def preview_embed(result: MatchResult, event_name: str) -> discord.Embed:
+    """The proposal: a field a team (the first PREVIEW_TEAMS, as many as fit in Discord's 6000
+    characters), the people left unplaced, the matcher's warnings."""
     placed = sum(len(t.members) for t in result.teams)
     new = [t for t in result.teams if t.existing_team is None]
     filled = [t for t in result.teams if t.existing_team is not None]
-    embed = discord.Embed(title=f"{event_name}: proposed teams", colour=discord.Colour.blurple())
+    embed = discord.Embed(title=clip(f"{event_name}: proposed teams", limits.EMBED_TITLE), colour=discord.Colour.blurple())
     ratio = f" ({result.objective / result.random_objective:.1f}x)" if result.random_objective > 0 else ""
     embed.description = (
         f"{placed} people placed: {len(new)} new team(s), {len(filled)} recruiting team(s) filled; "
@@ -56,6 +61,13 @@ def preview_embed(result: MatchResult, event_name: str) -> discord.Embed:
         f"Objective {result.objective:.0f} against {result.random_objective:.0f} for a random assignment{ratio} "
         f"and {result.greedy_objective:.0f} for a greedy one."
     )
+    tail: list[tuple[str, str]] = []
+    if result.unplaced:
+        tail.append(("Unplaced", fit_lines(list(map(_mention, result.unplaced)), limits.FIELD_VALUE)))
+    if result.warnings:
+        tail.append(("Warnings", fit_lines(result.warnings, limits.FIELD_VALUE)))
+    budget = limits.EMBED_TOTAL - len(embed) - sum(len(n) + len(v) for n, v in tail) - 60  # room for "… and N more"
+    shown_teams = 0
     for i, team in enumerate(result.teams[:PREVIEW_TEAMS], 1):
         topics = ", ".join(team.shared_topics) or "no shared topic"
         who = " ".join(map(_mention, team.members))
@@ -65,13 +77,16 @@ def preview_embed(result: MatchResult, event_name: str) -> discord.Embed:
             name = f"{i}. new team of {len(team.members)}"
         levels = ", ".join(f"{team.levels.count(level)} {level}" for level in ("newcomer", "some", "expert")
                            if team.levels.count(level))
-        embed.add_field(name=name[:256], value=f"{who}\n{topics} · {levels}"[:1024], inline=False)
-    if len(result.teams) > PREVIEW_TEAMS:
-        embed.add_field(name="…", value=f"and {len(result.teams) - PREVIEW_TEAMS} more team(s)", inline=False)
-    if result.unplaced:
-        embed.add_field(name="Unplaced", value=" ".join(map(_mention, result.unplaced))[:1024], inline=False)
-    if result.warnings:
-        embed.add_field(name="Warnings", value="\n".join(result.warnings)[:1024], inline=False)
+        value = clip(f"{who}\n{topics} · {levels}", limits.FIELD_VALUE)
+        if len(name) + len(value) > budget or len(embed.fields) + len(tail) + 2 > limits.EMBED_FIELDS:
+            break
+        budget -= len(name) + len(value)
+        embed.add_field(name=clip(name, limits.FIELD_NAME), value=value, inline=False)
+        shown_teams += 1
+    if len(result.teams) > shown_teams:
+        embed.add_field(name="…", value=f"and {len(result.teams) - shown_teams} more team(s)", inline=False)
+    for name, value in tail:
+        embed.add_field(name=name, value=value, inline=False)
     return embed
 
 
@@ -98,9 +113,15 @@ async def _member(guild: discord.Guild, user_id: str) -> discord.Member | None:
         return None  # left the server
 
 
-async def announce(guild: discord.Guild | None, services: Services, applied: AppliedMatch) -> int:
-    """The Discord side of applied matches, best effort; returns how many members were told."""
-    told = 0
+@dataclass
+class Told:
+    told: int = 0  # members told by direct message
+    closed: int = 0  # members whose direct messages are closed (they see the team's channel)
+
+
+async def announce(guild: discord.Guild | None, services: Services, applied: AppliedMatch) -> Told:
+    """The Discord side of applied matches, best effort: spaces, direct messages, ice-breakers."""
+    told = Told()
     if guild is None:
         return told
     for placed in applied.teams:
@@ -112,32 +133,46 @@ async def announce(guild: discord.Guild | None, services: Services, applied: App
             for member in newcomers:
                 space = await spaces.best_effort(
                     spaces.add_member_access(guild, services.config, services, team, member),
-                    f"let a matched member into team {team.name}",
+                    f"let a matched member into team {team.name}", guild,
                 ) or space
         else:
             space = await spaces.best_effort(
                 spaces.ensure_team_space(guild, services.config, services, team, members=members),
-                f"set up the space of matched team {team.name}",
+                f"set up the space of matched team {team.name}", guild,
             )
         mates = " ".join(_mention(u) for u in placed.members)
         why = why_text(placed)
         for member in newcomers:
             others = " ".join(_mention(u) for u in placed.members if u != str(member.id))
-            text = (
-                f"You are matched into team **{team.name}** with {others or 'nobody else yet'}: {why}. "
-                f"Say hello in the team's channel; /team info shows your team and /token its API credentials."
+            text = clip(
+                f"You are matched into team **{shown(team.name)}** with {others or 'nobody else yet'}: {why}. "
+                f"Say hello in the team's channel; /team info shows your team and /token its API credentials.",
+                limits.CONTENT,
             )
-            if await spaces.best_effort(member.send(text), f"tell a matched member of team {team.name}") is not None:
-                told += 1
+            try:
+                await member.send(text)
+                told.told += 1
+            except discord.Forbidden:  # 50007: their privacy settings refuse server members' messages
+                told.closed += 1
+            except discord.HTTPException as exc:
+                log.warning("could not tell a matched member of team %s: %s", team.name, exc)
         if space is not None and space.channel is not None:
             welcome = "Welcome" if not placed.existing else "Welcome to the new members of"
-            icebreaker = (
-                f"{welcome} team **{team.name}**: {mates}. You were matched because {why}.\n"
+            icebreaker = clip(
+                f"{welcome} team **{shown(team.name)}**: {mates}. You were matched because {why}.\n"
                 "Ice-breaker: each of you, say where you are, what you would love to build here, and one "
-                "skill you bring (and one you want to learn)."
+                "skill you bring (and one you want to learn).", limits.CONTENT,
             )
-            await spaces.best_effort(space.channel.send(icebreaker), f"post the ice-breaker of team {team.name}")
+            await spaces.best_effort(space.channel.send(icebreaker), f"post the ice-breaker of team {team.name}", guild)
     return told
+
+
+def told_text(told: Told) -> str:
+    text = f"{told.told} member(s) told by direct message."
+    if told.closed:
+        text += (f" {told.closed} could not be: they do not accept direct messages from server members "
+                 "(they see their team in /team info and in the team's channel).")
+    return text
 
 
 def applied_text(applied: AppliedMatch) -> str:
@@ -169,8 +204,7 @@ async def confirm_clicked(interaction: discord.Interaction, args: str) -> None:
     await interaction.edit_original_response(content="Creating the teams…", embed=None, view=None)
     applied = await services.lfg.apply(result)
     told = await announce(interaction.guild, services, applied)
-    await interaction.followup.send(applied_text(applied) + f"\n{told} member(s) told by direct message.",
-                                    ephemeral=True)
+    await interaction.followup.send(applied_text(applied) + "\n" + told_text(told), ephemeral=True)
 
 
 async def cancel_clicked(interaction: discord.Interaction, args: str) -> None:
@@ -228,8 +262,8 @@ class Matchmaking(commands.Cog):
             channel = spaces.find_text_channel(guild, services.config.discord.log_channel)
             if channel is not None:
                 await spaces.best_effort(
-                    channel.send("Scheduled matchmaking: " + applied_text(applied) + f"\n{told} member(s) told."),
-                    "report the scheduled matchmaking",
+                    channel.send("Scheduled matchmaking: " + applied_text(applied) + "\n" + told_text(told)),
+                    "report the scheduled matchmaking", guild,
                 )
         return applied
 
@@ -253,8 +287,7 @@ class Matchmaking(commands.Cog):
             return
         applied = await services.lfg.apply(result)
         told = await announce(interaction.guild, services, applied)
-        await interaction.followup.send(applied_text(applied) + f"\n{told} member(s) told by direct message.",
-                                        embed=embed, ephemeral=True)
+        await interaction.followup.send(applied_text(applied) + "\n" + told_text(told), embed=embed, ephemeral=True)
 
 
 async def setup(bot: Hackbot) -> None:

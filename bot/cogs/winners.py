@@ -153,12 +153,17 @@ async def cancel_clicked(interaction: discord.Interaction, args: str) -> None:
 views.QUESTIONS[QUESTION] = views.Question(post_clicked, cancel_clicked, who="who asked for this preview")
 
 
-def preview_embed(channel: discord.TextChannel, parts: list[str]) -> discord.Embed:
+def preview_embed(channel: discord.TextChannel, parts: list[str], *, can_ping: bool) -> discord.Embed:
     lines = "\n\n".join(parts).splitlines()
     embed = discord.Embed(title=f"Preview: to be posted in #{channel.name}"[: limits.EMBED_TITLE],
                           description=fit_lines(lines, limits.EMBED_DESCRIPTION, more="… and {n} more lines"))
     posted_as = f"Posted as {len(parts)} messages. " if len(parts) > 1 else ""
-    embed.set_footer(text=f"{posted_as}Role mentions ping the winning teams when posted.")
+    if can_ping:
+        embed.set_footer(text=f"{posted_as}Role mentions ping the winning teams when posted.")
+    else:  # message.mdx:714: a role that is not mentionable notifies nobody, unless the bot may ping all roles
+        embed.set_footer(text=f"{posted_as}The bot lacks the Mention @everyone, @here and All Roles permission: the "
+                         "teams will be named but not notified. An organizer can give it to the bot's role in "
+                         "Server Settings → Roles before posting.")
     return embed
 
 
@@ -185,7 +190,9 @@ class Winners(commands.Cog):
         standing_phase = podium.standings.phase
         phase_index = [p.id for p in services.config.phases].index(standing_phase.id) if standing_phase else None
         view = views.question_view(QUESTION, interaction.user.id, _args(top, phase_index, parts), yes=YES, no=NO)
-        await interaction.response.send_message(embed=preview_embed(channel, parts), view=view, ephemeral=True)
+        can_ping = guild.me.guild_permissions.mention_everyone
+        await interaction.response.send_message(embed=preview_embed(channel, parts, can_ping=can_ping), view=view,
+                                                ephemeral=True)
 
 
 async def setup(bot: Hackbot) -> None:

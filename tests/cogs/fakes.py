@@ -7,8 +7,11 @@ and a coroutine method of the real class is an AsyncMock until the fake implemen
 cannot lack what the bot uses, and the bot never needs `getattr(obj, "x", None)` to survive one.
 
 What the fakes implement (creating roles and channels, sending, replying, ...) behaves like
-Discord and records what was sent. The recordings (`sent`, `dms`, `replies`, ...) are the only
-names a fake has that the real class has not; each fake lists them in `RECORDS`, and a name
+Discord and records what was sent; every call to it is first bound to the real method's
+signature, so the bot cannot pass an argument the real method would refuse.
+
+The recordings (`sent`, `dms`, `replies`, ...) are the only names a fake has that the real
+class has not; each fake lists them in `RECORDS`, and a name
 listed there must not exist on the real class (checked when the fake is defined).
 
 Ids are ints as in Discord. Every reply (initial response or follow-up) lands in
@@ -17,6 +20,7 @@ Ids are ints as in Discord. Every reply (initial response or follow-up) lands in
 
 from __future__ import annotations
 
+import functools
 import inspect
 import itertools
 import unittest.mock
@@ -24,7 +28,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
+import aiohttp
 import discord
+import yarl
 
 _ids = itertools.count(10_000)
 
@@ -35,12 +41,34 @@ def new_id() -> int:
     return next(_ids)
 
 
-def http_error(status: int, code: int = 0, message: str = "refused", *, headers: dict | None = None):
-    """The exception discord.py raises for a Discord error answer (Forbidden for 403, ...)."""
-    response = unittest.mock.NonCallableMock(status=status, reason="error", headers=headers or {})
+def http_error(status: int, code: int = 0, message: str = "refused", *, headers: dict | None = None,
+               method: str = "POST", path: str = "/api/v10/channels/1/messages"):
+    """The exception discord.py raises for a Discord error answer (Forbidden for 403, ...), as the
+    answer to `method path`."""
+    response = unittest.mock.NonCallableMock(spec=aiohttp.ClientResponse, status=status, reason="error",
+                                             headers=headers or {}, method=method, url=yarl.URL(path))
     cls = {403: discord.Forbidden, 404: discord.NotFound}.get(status, discord.DiscordServerError if status >= 500
                                                                 else discord.HTTPException)
     return cls(response, {"code": code, "message": message})
+
+
+def _checked_against(real, fake):
+    """`fake`, refusing a call that `real` would refuse (TypeError, as Python raises it)."""
+    signature = inspect.signature(real)
+    if inspect.iscoroutinefunction(fake):
+        @functools.wraps(fake)
+        async def checked_coroutine(self, *args, **kwargs):
+            signature.bind(self, *args, **kwargs)
+            return await fake(self, *args, **kwargs)
+
+        return checked_coroutine
+
+    @functools.wraps(fake)
+    def checked(self, *args, **kwargs):
+        signature.bind(self, *args, **kwargs)
+        return fake(self, *args, **kwargs)
+
+    return checked
 
 
 class Faked(unittest.mock.NonCallableMock):
@@ -62,6 +90,11 @@ class Faked(unittest.mock.NonCallableMock):
         for name in cls.RECORDS:
             if name in real:
                 raise TypeError(f"{cls.__name__} records {name!r}, which discord.{cls.SPEC.__name__} has")
+        for name, fake in list(vars(cls).items()):
+            original = getattr(cls.SPEC, name, None)
+            if name.startswith("_") or not inspect.isfunction(fake) or not inspect.isfunction(original):
+                continue
+            setattr(cls, name, _checked_against(original, fake))
 
     def __init__(self) -> None:
         super().__init__(spec_set=self.SPEC)
@@ -209,9 +242,58 @@ class FakeChannel(Faked):
 
     async def delete(self, *, reason: str | None = None) -> None:
         self._record("deleted", True)
-        self.guild.channels = [c for c in self.guild.channels if c is not self]
+        self.guild.texts.remove(self)
         if self.category:
             self.category.channels = [c for c in self.category.channels if c is not self]
+
+    @property
+    def threads(self) -> list[FakeThread]:
+        return [t for t in self.guild.threads if t.parent is self]
+
+    async def create_thread(self, *, name: str, type=None, invitable: bool = True, auto_archive_duration=None,
+                            reason=None, **kwargs) -> FakeThread:
+        thread = FakeThread(name, self, private=type == discord.ChannelType.private_thread)
+        self.guild.threads.append(thread)
+        return thread
+
+
+class FakeThread(Faked):
+    """A thread; `people` records who was added (a private thread is seen by them only)."""
+
+    SPEC = discord.Thread
+    RECORDS = ("sent", "people", "deleted", "private")
+
+    def __init__(self, name: str, parent: FakeChannel, *, private: bool = True):
+        super().__init__()
+        self.id, self.name, self.parent, self.guild = new_id(), name, parent, parent.guild
+        self._record("sent", [])
+        self._record("people", set())
+        self._record("deleted", False)
+        self._record("private", private)
+
+    @property
+    def mention(self) -> str:
+        return f"<#{self.id}>"
+
+    async def send(self, content: str | None = None, **kwargs):
+        reply = _reply(content, **kwargs)
+        self.sent.append(reply)
+        return FakeMessage(reply, self)
+
+    async def add_user(self, user, /) -> None:
+        self.people.add(user.id)
+
+    async def remove_user(self, user, /) -> None:
+        self.people.discard(user.id)
+
+    async def edit(self, *, name: str | None = None, **kwargs):
+        if name:
+            self.name = name
+        return self
+
+    async def delete(self, **kwargs) -> None:
+        self._record("deleted", True)
+        self.guild.threads = [t for t in self.guild.threads if t is not self]
 
 
 class FakeCategory(Faked):
@@ -271,7 +353,7 @@ class FakeGuild(Faked):
     members it has seen); `fetch_member` asks "Discord" for the others."""
 
     SPEC = discord.Guild
-    RECORDS = ("join", "known")
+    RECORDS = ("join", "known", "fill", "texts")
 
     def __init__(self, name: str = "Hackathon", *, owner_id: int | None = None):
         super().__init__()
@@ -279,10 +361,12 @@ class FakeGuild(Faked):
         self.owner_id = owner_id or new_id()
         self.default_role = FakeRole("@everyone", self, id=self.id, position=0)
         self.roles: list[FakeRole] = [self.default_role]
-        self.channels: list[FakeChannel] = []
+        self._record("texts", [])  # the text channels; `channels` adds the categories, as discord.py's
         self.categories: list[FakeCategory] = []
+        self.threads: list[FakeThread] = []
         self._record("known", {})
         bot_role = FakeRole("Hackbot", self, position=10_000, permissions=ALL)
+        self.roles.append(bot_role)
         self.me = FakeMember("Hackbot", self, roles=[bot_role], bot=True)
 
     def join(self, name: str, **kwargs) -> FakeMember:
@@ -291,22 +375,39 @@ class FakeGuild(Faked):
         self.known[person.id] = person
         return person
 
+    def fill(self, *, channels: int = 0, roles: int = 0) -> None:
+        """Channels and roles of the server's own: a server that meets Discord's caps sooner."""
+        for n in range(channels):
+            self.texts.append(FakeChannel(f"existing-{n}", self))
+        for n in range(roles):
+            self.roles.append(FakeRole(f"Existing {n}", self, position=1))
+
     @property
     def members(self) -> list[FakeMember]:
         return list(self.known.values())
 
     @property
+    def channels(self) -> list:
+        return [*self.texts, *self.categories]
+
+    @property
     def text_channels(self) -> list[FakeChannel]:
-        return list(self.channels)
+        return list(self.texts)
 
     def get_role(self, role_id: int) -> FakeRole | None:
         return next((r for r in self.roles if r.id == role_id), None)
 
     def get_channel(self, channel_id: int):
-        return next((c for c in [*self.channels, *self.categories] if c.id == channel_id), None)
+        return next((c for c in self.channels if c.id == channel_id), None)
 
     def get_channel_or_thread(self, channel_id: int):
-        return self.get_channel(channel_id)
+        return self.get_channel(channel_id) or next((t for t in self.threads if t.id == channel_id), None)
+
+    async def fetch_channel(self, channel_id: int):
+        found = self.get_channel_or_thread(channel_id)
+        if found is None:
+            raise http_error(404, 10003, "Unknown Channel", method="GET", path=f"/api/v10/channels/{channel_id}")
+        return found
 
     def get_member(self, member_id: int) -> FakeMember | None:
         return self.known.get(member_id)
@@ -319,12 +420,16 @@ class FakeGuild(Faked):
 
     async def create_role(self, *, name: str, mentionable: bool = False, reason: str | None = None,
                           permissions: discord.Permissions | None = None, **kwargs) -> FakeRole:
+        if len(self.roles) >= 250:
+            raise http_error(400, 30005, "Maximum number of guild roles reached (250)", path=f"/api/v10/guilds/{self.id}/roles")
         role = FakeRole(name, self, position=len(self.roles), permissions=permissions)
         role.mentionable = mentionable
         self.roles.append(role)
         return role
 
     async def create_category(self, name: str, *, overwrites=None, reason: str | None = None, **kwargs) -> FakeCategory:
+        if len(self.channels) >= 500:
+            raise http_error(400, 30013, "Maximum number of guild channels reached (500)")
         category = FakeCategory(name, self, overwrites)
         self.categories.append(category)
         return category
@@ -332,8 +437,10 @@ class FakeGuild(Faked):
     async def create_text_channel(self, name: str, *, category=None, overwrites=None, topic=None, reason=None, **kw):
         if category is not None and len(category.channels) >= 50:
             raise http_error(400, 50035, "Maximum number of channels in category reached (50)")
+        if len(self.channels) >= 500:
+            raise http_error(400, 30013, "Maximum number of guild channels reached (500)")
         channel = FakeChannel(name, self, category=category, overwrites=overwrites, topic=topic)
-        self.channels.append(channel)
+        self.texts.append(channel)
         if category is not None:
             category.channels.append(channel)
         return channel

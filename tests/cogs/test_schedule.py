@@ -327,7 +327,7 @@ async def test_item_choices_name_each_item_and_filter_by_what_is_typed(bot, orga
 def channel(name, guild, *, fail: Exception | None = None) -> FakeChannel:
     """A channel of the guild that records what discord.py would send, or fails once as Discord does."""
     made = FakeChannel(name, guild)
-    guild.channels.append(made)
+    guild.texts.append(made)
     made.fail_next = fail
     return made
 
@@ -493,7 +493,7 @@ async def test_the_runner_retries_a_5xx_and_records_a_missing_channel_as_failed(
     assert [m.content.splitlines()[0] for m in announcements.sent] == ["Lost", "Standup"]
     assert not reports
 
-    del guild.channels[:]  # the announcements channel deleted: nothing can be posted, not retried
+    del guild.texts[:]  # the announcements channel deleted: nothing can be posted, not retried
     await schedule.add("Closing", clock() + timedelta(minutes=10), remind_before=["10m"])
     assert await runner.tick() == 0
     closing = next(p for p in await schedule.posted() if p.title == "Closing")
