@@ -16,6 +16,7 @@ from bot.config import EventConfig, Settings
 from bot.core.clock import Clock, system_clock
 from bot.core.reminders import ReminderRunner
 from bot.core.services import Services
+from bot.pacing import pace
 from bot.posting import discord_poster, discord_reporter, log_poster
 from bot.tree import HackbotTree
 from bot.web.server import start_web
@@ -70,6 +71,7 @@ class Hackbot(commands.Bot):
         )
         if settings.hackbot_discord_api:
             point_discord_at(settings.hackbot_discord_api)
+        pace(self.http)  # under Discord's global 50 requests a second, without a 429 first
         self.settings, self.config, self.clock = settings, config, clock
         self.services: Services = services  # type: ignore[assignment]  # set in setup_hook when None
         self._owns_services = services is None

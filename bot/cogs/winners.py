@@ -82,12 +82,15 @@ def mentioned_roles(part: str) -> list[int]:
     return list(dict.fromkeys(int(r) for r in _ROLE_MENTION.findall(part)))
 
 
-def digest(parts: list[str]) -> str:
-    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:12]
+def digest(podium: Podium) -> str:
+    """The podium the organizer saw (ranks, teams, totals), not how it is written: a team whose
+    role was repaired meanwhile is the same winner."""
+    seen = [(w.rank, w.team, round(w.total, 6)) for w in podium.winners]
+    return hashlib.sha256(repr(seen).encode()).hexdigest()[:12]
 
 
-def _args(top: int, phase_index: int | None, parts: list[str]) -> str:
-    return f"{top}.{'' if phase_index is None else phase_index}.{digest(parts)}"
+def _args(top: int, phase_index: int | None, podium: Podium) -> str:
+    return f"{top}.{'' if phase_index is None else phase_index}.{digest(podium)}"
 
 
 # preview message id -> "posting" | "posted" | "cancelled", for clicks on a preview this process saw
@@ -115,8 +118,7 @@ async def post_clicked(interaction: discord.Interaction, args: str) -> None:
         top, phase_index, wanted = args.split(".")
         phase = services.config.phases[int(phase_index)].id if phase_index else None
         podium = await services.leaderboard.podium(int(top), phase)
-        parts = announcement_parts(services.config.event.name, prize_sections(podium, guild))
-        if digest(parts) != wanted:
+        if digest(podium) != wanted:
             del _ANSWERED[key]
             await interaction.edit_original_response(
                 content="The standings changed since this preview: nothing was posted. "
@@ -124,6 +126,7 @@ async def post_clicked(interaction: discord.Interaction, args: str) -> None:
                 embed=None, view=views.answered_view(YES, NO),
             )
             return
+        parts = announcement_parts(services.config.event.name, prize_sections(podium, guild))
         for part in parts:
             allowed = discord.AllowedMentions(
                 everyone=False, users=False, roles=[discord.Object(id=r) for r in mentioned_roles(part)]
@@ -189,7 +192,7 @@ class Winners(commands.Cog):
         parts = announcement_parts(services.config.event.name, prize_sections(podium, guild))
         standing_phase = podium.standings.phase
         phase_index = [p.id for p in services.config.phases].index(standing_phase.id) if standing_phase else None
-        view = views.question_view(QUESTION, interaction.user.id, _args(top, phase_index, parts), yes=YES, no=NO)
+        view = views.question_view(QUESTION, interaction.user.id, _args(top, phase_index, podium), yes=YES, no=NO)
         can_ping = guild.me.guild_permissions.mention_everyone
         await interaction.response.send_message(embed=preview_embed(channel, parts, can_ping=can_ping), view=view,
                                                 ephemeral=True)

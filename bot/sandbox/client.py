@@ -93,6 +93,18 @@ class Sandbox:
     def organizer(self, name: str = "orga", role: str = "Organizers") -> Member:
         return self.user(name, roles=[role])
 
+    async def edit_role(self, role_id: int, **changes: Any) -> dict:
+        """An organizer changes a role in the server settings: the bot hears of it (GUILD_ROLE_UPDATE)."""
+        role = self.state.roles[role_id]
+        role.update({k: str(v) if k == "permissions" else v for k, v in changes.items()})
+        await self.server.dispatch("GUILD_ROLE_UPDATE", {"guild_id": str(self.state.guild_id), "role": role})
+        return role
+
+    async def take_from_bot(self, bits: int) -> None:
+        """The bot loses permissions: from its own role and from @everyone."""
+        for role_id in (self.state.bot_role_id, self.state.guild_id):
+            await self.edit_role(role_id, permissions=int(self.state.roles[role_id]["permissions"]) & ~bits)
+
     # --- waiting for the bot --------------------------------------------------------------
     async def wait_connected(self, identifies: int = 1, timeout: float = 30.0) -> None:
         await until(lambda: self.server.identified >= identifies and self.server.gateway.ready,

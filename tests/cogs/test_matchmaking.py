@@ -214,3 +214,13 @@ async def test_the_event_file_can_schedule_the_matchmaking(bot, guild, people, c
     assert all(person.dms for person in crowd)
     assert "Scheduled matchmaking" in log_channel.sent[-1].content
     assert await cog.run_scheduled() is None  # once
+
+
+async def test_a_topic_over_40_characters_can_be_chosen(bot, member):
+    long_topic = "Machine learning for the physical sciences and astronomy"  # 56 characters
+    bot.services.lfg.config = bot.config.model_copy(
+        update={"matchmaking": MatchmakingSection(topics=["Build", long_topic])})
+    alice = member("alice")
+    done = await lfg_join(bot, alice, topics=long_topic.lower())
+    assert "matchmaking pool" in done.last.text, done.last.text
+    assert (await bot.services.lfg.profile(str(alice.id))).topics == [long_topic]

@@ -5,10 +5,14 @@ provokes a refusal on purpose takes it (`sandbox.state.take_refusals()`) and ass
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
+from bot.config import load_event
+from bot.core.services import Services
 from bot.sandbox import BotProcess, Sandbox
 from bot.sandbox.events import hidden_labels, write_e2e_event  # noqa: F401  (tests import them from here)
 
@@ -44,3 +48,37 @@ async def bot(sandbox: Sandbox, event_file: Path, tmp_path: Path):
         failed = sandbox.state.failed_interactions()
         assert not failed, f"interactions failed: {[i.summary() for i in failed]}\n{process.output()}"
         assert_nothing_refused(sandbox, process.output())
+
+
+@contextlib.asynccontextmanager
+async def services_on(config: Path, db: Path) -> AsyncIterator[Services]:
+    """The event's services on the bot's database, from the test's process: to seed real-sized
+    data (hundreds of teams, reveals, profiles) without hundreds of interactions."""
+    services = await Services.open(load_event(config), db)
+    try:
+        yield services
+    finally:
+        await services.close()
+
+
+@pytest.fixture
+async def start_bot(sandbox: Sandbox, tmp_path: Path):
+    """start_bot(event_file) -> the bot process on that event, started after what the test seeded;
+    stopped at the end with the same checks as `bot`."""
+    started: list[BotProcess] = []
+
+    async def start(event: Path, *, sync: bool = True) -> BotProcess:
+        process = BotProcess(sandbox, event, tmp_path / "hackbot.sqlite3", tmp_path / f"bot{len(started)}.log")
+        if sync:
+            await process.sync()
+        await process.start()
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        await process.stop()
+    failed = sandbox.state.failed_interactions()
+    logs = "\n".join(p.output() for p in started)
+    assert not failed, f"interactions failed: {[i.summary() for i in failed]}\n{logs}"
+    assert_nothing_refused(sandbox, logs)
