@@ -405,11 +405,15 @@ def match_command(dry_run: bool, seed: int, as_json: bool, config_path: Path, db
 @click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
               help="The event file to rehearse (it is not modified)")
 @click.option("--speed", type=float, default=None, help="N times real speed (default: the whole timeline in ~40 s)")
-@click.option("--teams", type=click.IntRange(1, 50), default=3, show_default=True, help="Simulated teams")
+@click.option("--teams", type=click.IntRange(1, 2000), default=3, show_default=True, help="Simulated teams")
 @click.option("--port", type=int, default=None, help="Port of the leaderboard page (default: a free one)")
 @click.option("--keep", "keep_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Keep the rehearsal's files (event copy, database, bot log) in this folder")
-def rehearse(config_path: Path, speed: float | None, teams: int, port: int | None, keep_dir: Path | None) -> None:
+@click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the report as JSON: interactions, failed, refused Discord requests, problems, reminders, "
+                   "leaderboard, and each act's section")
+def rehearse(config_path: Path, speed: float | None, teams: int, port: int | None, keep_dir: Path | None,
+             report_path: Path | None) -> None:
     """Dry-run the whole event against a local Discord: the real bot, simulated teams, time compressed."""
     import tempfile
 
@@ -440,17 +444,25 @@ def rehearse(config_path: Path, speed: float | None, teams: int, port: int | Non
     for row in result["leaderboard"].get("teams", []):
         table.add_row(str(row["rank"]), row["team"], f"{row['total']:.3f}" if row["total"] is not None else "hidden")
     console.print(table)
+    refused = result["refused_discord_requests"]
     console.print(f"{result['interactions']} interactions, {len(result['failed'])} failed; "
-                  f"{result['reminders']} reminder(s) posted")
+                  f"{len(refused)} refused Discord requests; {result['reminders']} reminder(s) posted; "
+                  f"{result['wall_time_s']} s")
     for failure in result["failed"]:
         console.print(f"[red]failed interaction: {failure}[/red]", highlight=False)
+    for request in refused:
+        console.print(f"refused by Discord: {request['route']} ({request['status']} {request['code']}): "
+                      f"{request['reason']}", style="red", highlight=False, markup=False)
+    if report_path is not None:
+        report_path.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        console.print(f"report: {report_path}")
     if result["problems"]:
         console.print(f"[yellow]{len(result['problems'])} problem(s) in {config_path}:[/yellow]")
         for problem in result["problems"]:
             console.print(f"  - {problem}", highlight=False, markup=False)
     else:
         console.print(f"[green]no problem found in {config_path}[/green]")
-    if result["failed"]:
+    if result["failed"] or refused:
         sys.exit(1)
 
 
