@@ -9,7 +9,8 @@ continue. A RESUME for a session the gateway does not know is answered {"op": 9,
 close codes keep it resumable (gateway.mdx:240-242).
 
 Events dispatched while a session has no connection are kept (the last REPLAY_LIMIT) for its
-RESUME. A test closes the connection with `Gateway.close(code)` and counts RESUMEs in `resumed`.
+RESUME. A test closes the connection with `Gateway.close(code)`, keeps the bot from coming back
+by clearing `open`, and counts RESUMEs in `resumed` and the events sent again in `replayed`.
 """
 
 from __future__ import annotations
@@ -70,7 +71,10 @@ class Gateway:
         self.identified = 0  # IDENTIFYs seen: a restarted bot identifies again
         self.resumed = 0
         self.invalid_sessions = 0
+        self.replayed = 0  # events sent again on RESUME
         self._closing: set[asyncio.Task] = set()
+        self.open = asyncio.Event()  # cleared: IDENTIFY and RESUME wait (a test keeps the bot away)
+        self.open.set()
 
     @property
     def ready(self) -> bool:
@@ -123,6 +127,8 @@ class Gateway:
                     continue
                 frame = json.loads(msg.data)
                 op, data = frame.get("op"), frame.get("d") or {}
+                if op in (2, 6):
+                    await self.open.wait()
                 if op == 1:  # heartbeat
                     await connection.send({"op": 11})
                 elif op == 2:  # identify
@@ -163,5 +169,6 @@ class Gateway:
         after = int(data.get("seq") or 0)
         for seq, event, payload in list(session.log):
             if seq > after:
+                self.replayed += 1
                 await connection.send({"op": 0, "t": event, "s": seq, "d": payload})
         await self._send(session, "RESUMED", {})

@@ -211,3 +211,24 @@ async def test_equal_scores_on_a_dataset_share_a_rank(bot, three_teams):
     assert [line.split(" · ")[0] for line in lines(reply)] == [
         "`#1` **Blue**", "`#2` **Red**", "`#2` **Yellow**", "`#4` **Green**",
     ]
+
+
+async def test_a_bot_that_cannot_notify_roles_says_so_in_the_preview(bot, guild, organizer, podium):
+    import discord
+
+    guild.me.guild_permissions = discord.Permissions(discord.Permissions.all().value & ~discord.Permissions(
+        mention_everyone=True).value)
+    reply = (await call(bot, "winners announce", FakeInteraction(bot, organizer))).last
+    assert "lacks the Mention @everyone, @here and All Roles permission" in reply.embed.footer.text
+
+
+def test_a_long_announcement_is_split_at_line_ends_with_at_most_100_roles_a_message():
+    import sys
+
+    winners = sys.modules["bot.cogs.winners"]
+    lines = [f"🥇 <@&{10**18 + n}> · 2.400 / 3 points" for n in range(300)]
+    parts = winners.announcement_parts("Big event", [winners.PrizeSection("Leaderboard, phase main", lines)])
+    assert len(parts) > 1 and all(len(p) <= 2000 for p in parts)
+    assert "\n".join(parts).count("<@&") == 300  # nobody lost between messages
+    assert all(len(winners.mentioned_roles(p)) <= 100 for p in parts)
+    assert parts[0].startswith("🏆 **Big event: the winners**")
