@@ -22,6 +22,7 @@ import discord
 
 from bot import discord_limits as limits
 from bot.core.reminders import Poster, PostFailed, Reminder
+from bot.tree import explain
 
 log = logging.getLogger(__name__)
 
@@ -112,11 +113,12 @@ def _retry_after(exc: discord.HTTPException) -> float | None:
         return None
 
 
-def _failure(exc: Exception, where: str) -> PostFailed:
+def _failure(exc: Exception, where: str, guild: discord.Guild | None = None) -> PostFailed:
     if isinstance(exc, discord.RateLimited):  # discord.py gave up waiting: the wait is too long
         return PostFailed(True, f"rate limited by Discord in {where}", retry_after=exc.retry_after)
     if isinstance(exc, discord.Forbidden):
-        return PostFailed(retryable=False, reason=f"no permission to post in {where} ({exc.status}): {exc.text}")
+        # what the organizers must change: the permission, named (bot.tree.explain)
+        return PostFailed(retryable=False, reason=f"not posted in {where}: {explain(exc, guild)}")
     if isinstance(exc, discord.NotFound):
         return PostFailed(retryable=False, reason=f"{where} no longer exists ({exc.status})")
     if isinstance(exc, discord.HTTPException):
@@ -139,7 +141,7 @@ def discord_poster(bot) -> Poster:
         try:
             await channel.send(reminder_message(reminder, mentions), allowed_mentions=allowed)
         except (TimeoutError, discord.HTTPException, discord.RateLimited, aiohttp.ClientError, OSError) as exc:
-            raise _failure(exc, where) from exc
+            raise _failure(exc, where, guild) from exc
         log.info("reminder %s for %r posted in %s", reminder.id, reminder.item.title, where)
 
     return post

@@ -499,3 +499,13 @@ async def test_the_runner_retries_a_5xx_and_records_a_missing_channel_as_failed(
     closing = next(p for p in await schedule.posted() if p.title == "Closing")
     assert closing.status == "failed" and "no #announcements channel" in closing.reason
     assert len(reports) == 1 and "Closing" in reports[0] and "not retried" in reports[0]
+
+
+async def test_a_reminder_refused_for_a_missing_permission_names_it(bot, event_guild):
+    guild, announcements, _ = event_guild
+    announcements.fail_next = http_error(403, 50013, "Missing Permissions",
+                                         path=f"/api/v10/channels/{announcements.id}/messages")
+    with pytest.raises(PostFailed) as failed:
+        await discord_poster(PosterBot(bot.config, [guild]))(reminder())
+    assert failed.value.retryable is False
+    assert "View Channel and Send Messages permission in #announcements" in failed.value.reason
