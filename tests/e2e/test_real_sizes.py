@@ -200,11 +200,11 @@ async def test_non_latin_team_names_get_their_own_channels(sandbox, start_bot, t
 
 
 def test_a_schedule_title_over_200_characters_is_refused_by_the_event_file_check(tmp_path):
-    event = tmp_path / "event.toml"
+    event = write_e2e_event(tmp_path / "event")  # with its data: the title is the one problem
     event.write_text(event_toml().replace('title = "Check-in"', 'title = "' + "Long " * 50 + '"'))
     result = CliRunner().invoke(main, ["config", "check", str(event)])
-    assert result.exit_code == 1 and "title" in result.output and "200" in result.output
-    assert "Traceback" not in result.output
+    assert result.exit_code == 1 and "1 problem(s)" in result.output
+    assert "schedule[0].title: String should have at most 200 characters" in result.output
 
 
 async def test_every_autocomplete_answers_within_discords_limits(sandbox, start_bot, tmp_path):
