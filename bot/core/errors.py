@@ -49,3 +49,16 @@ class TooManyAttempts(HackbotError):
     def __init__(self, message: str, retry_after: float):
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class Unavailable(HackbotError):
+    """The database cannot record anything now: disk full, read-only, locked past the timeout,
+    or the PostgreSQL server unreachable or out of disk. Nothing was written; trying again later
+    is the right move (the HTTP API answers 503)."""
+
+    status = 503
+    MESSAGE = "nothing was recorded: the server cannot write right now; try again in a minute"
+
+    def __init__(self, message: str = MESSAGE, *, reason: str = ""):
+        super().__init__(message)
+        self.reason = reason  # what the database said, for the server's log (never shown to participants)
