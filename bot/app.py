@@ -15,6 +15,7 @@ from bot.config import EventConfig, Settings
 from bot.core.clock import Clock, system_clock
 from bot.core.reminders import ReminderRunner
 from bot.core.services import Services
+from bot.core.store import redact
 from bot.posting import discord_poster, discord_reporter, log_poster
 from bot.tree import HackbotTree
 from bot.web.server import start_web
@@ -124,7 +125,7 @@ class Hackbot(commands.Bot):
 
 async def serve(
     config: EventConfig,
-    db_path: Path,
+    db_path: str | Path,
     host: str,
     port: int,
     *,
@@ -136,12 +137,12 @@ async def serve(
     """Run the web server, and the Discord bot beside it when a token is given."""
     if discord_token:
         settings = (settings or Settings()).model_copy(
-            update={"hackbot_db": db_path, "hackbot_host": host, "hackbot_port": port}
+            update={"hackbot_db": str(db_path), "hackbot_host": host, "hackbot_port": port}
         )
         bot = Hackbot(settings, config, clock=clock)
         async with bot:
             await bot.login(discord_token)
-            log.info("web server on http://%s:%s, Discord bot logged in (database %s)", host, port, db_path)
+            log.info("web server on http://%s:%s, Discord bot logged in (database %s)", host, port, redact(db_path))
             if ready is not None:
                 ready.set()
             await bot.connect()
@@ -155,7 +156,7 @@ async def serve(
     except BaseException:
         await services.close()
         raise
-    log.info("web server on http://%s:%s (database %s)", host, port, db_path)
+    log.info("web server on http://%s:%s (database %s)", host, port, redact(db_path))
     try:
         await reminders.start()
         if ready is not None:

@@ -394,7 +394,7 @@ class Settings(BaseSettings):
 
     discord_token: SecretStr | None = None
     hackbot_config: Path = Path("config/demo.toml")
-    hackbot_db: Path = Path(".hackbot/hackbot.sqlite3")
+    hackbot_db: str = ".hackbot/hackbot.sqlite3"  # a SQLite file, or a postgresql:// URL (a Path would mangle it)
     hackbot_guild_id: int | None = None
     hackbot_host: str = "127.0.0.1"
     hackbot_port: int = 8080

@@ -167,5 +167,5 @@ async def leaderboard_json(request: web.Request) -> web.Response:
 async def healthz(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     await services.store.fetchone("SELECT 1")
-    phase = services.phases.current(services.clock())
+    phase = await services.phases.current(services.clock())
     return web.json_response({"status": "ok", "event": services.config.event.name, "phase": phase.id if phase else None})
