@@ -1,5 +1,6 @@
 """`hackbot`: the command line. Every command takes --config and --db (or HACKBOT_CONFIG and
-HACKBOT_DB); by default the database lives in .hackbot/<event file name>.sqlite3."""
+HACKBOT_DB); --db is a SQLite file path or a postgresql:// URL, by default
+.hackbot/<event file name>.sqlite3."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import functools
 import json
 import logging
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import aiohttp
@@ -21,6 +23,7 @@ from bot.config import ConfigError, EventConfig, Settings, load_event
 from bot.core.datasets import DataError
 from bot.core.errors import HackbotError
 from bot.core.services import Services
+from bot.core.store import MigrationError, Store, edited_error, is_url, redact
 
 console = Console()
 err_console = Console(stderr=True)
@@ -28,8 +31,11 @@ err_console = Console(stderr=True)
 DEMO_CONFIG = Path("config/demo.toml")
 
 
-def _default_db(config_path: Path) -> Path:
-    return Path(".hackbot") / f"{config_path.stem}.sqlite3"
+DB_HELP = "The database: a SQLite file path, or a postgresql://user:password@host/name URL"
+
+
+def _default_db(config_path: Path) -> str:
+    return str(Path(".hackbot") / f"{config_path.stem}.sqlite3")
 
 
 def event_options(fn):
@@ -37,10 +43,10 @@ def event_options(fn):
 
     @click.option("--config", "config_path", type=click.Path(path_type=Path), envvar="HACKBOT_CONFIG",
                   default=DEMO_CONFIG, show_default=True, help="The event file.")
-    @click.option("--db", "db_path", type=click.Path(path_type=Path), envvar="HACKBOT_DB", default=None,
-                  help="The SQLite database file [default: .hackbot/<event>.sqlite3].")
+    @click.option("--db", "db_path", envvar="HACKBOT_DB", default=None,
+                  help=f"{DB_HELP} [default: .hackbot/<event>.sqlite3].")
     @functools.wraps(fn)
-    def wrapper(config_path: Path, db_path: Path | None, **kwargs):
+    def wrapper(config_path: Path, db_path: str | None, **kwargs):
         return fn(config_path=config_path, db_path=db_path or _default_db(config_path), **kwargs)
 
     return wrapper
@@ -54,7 +60,7 @@ def _load(config_path: Path, *, check_data: bool = True) -> EventConfig:
         sys.exit(1)
 
 
-def _with_services(config_path: Path, db_path: Path, action):
+def _with_services(config_path: Path, db_path: str, action):
     config = _load(config_path)
 
     async def main():
@@ -72,6 +78,9 @@ def _with_services(config_path: Path, db_path: Path, action):
     except HackbotError as exc:
         err_console.print(f"[red]{exc.message}[/red]", highlight=False)
         sys.exit(1)
+    except MigrationError as exc:
+        err_console.print(f"[red]{exc}[/red]", highlight=False)
+        sys.exit(1)
 
 
 @click.group()
@@ -81,7 +90,7 @@ def main() -> None:
 
 # --- run ----------------------------------------------------------------------------------
 
-def _serve(config: EventConfig, db_path: Path, host: str, port: int, settings: Settings, banner=None) -> None:
+def _serve(config: EventConfig, db_path: str, host: str, port: int, settings: Settings, banner=None) -> None:
     from bot.app import serve
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -116,23 +125,26 @@ def _serve(config: EventConfig, db_path: Path, host: str, port: int, settings: S
     except OSError as exc:
         err_console.print(f"[red]cannot serve on {host}:{port}: {exc.strerror}; choose another --port[/red]")
         sys.exit(1)
+    except (HackbotError, MigrationError) as exc:  # the database cannot be opened or migrated
+        err_console.print(f"[red]{exc}[/red]", highlight=False)
+        sys.exit(1)
 
 
 @main.command()
 @event_options
 @click.option("--host", envvar="HACKBOT_HOST", default="127.0.0.1", show_default=True)
 @click.option("--port", envvar="HACKBOT_PORT", default=8080, show_default=True, type=int)
-def run(config_path: Path, db_path: Path, host: str, port: int) -> None:
+def run(config_path: Path, db_path: str, host: str, port: int) -> None:
     """Run the event: the web server and HTTP API (and the Discord bot when DISCORD_TOKEN is set)."""
     _serve(_load(config_path), db_path, host, port, Settings())
 
 
 @main.command()
-@click.option("--db", "db_path", type=click.Path(path_type=Path), envvar="HACKBOT_DB",
-              default=_default_db(DEMO_CONFIG), show_default=True)
+@click.option("--db", "db_path", envvar="HACKBOT_DB", default=_default_db(DEMO_CONFIG), show_default=True,
+              help=DB_HELP)
 @click.option("--host", envvar="HACKBOT_HOST", default="127.0.0.1", show_default=True)
 @click.option("--port", envvar="HACKBOT_PORT", default=8080, show_default=True, type=int)
-def demo(db_path: Path, host: str, port: int) -> None:
+def demo(db_path: str, host: str, port: int) -> None:
     """Run the bundled demo event: synthetic data on first run, a few teams, the leaderboard page."""
     from bot.core.synth import synthesize_event
     from bot.demo import seed_demo
@@ -155,7 +167,7 @@ def demo(db_path: Path, host: str, port: int) -> None:
         finally:
             await services.close()
         if creds is None:
-            console.print(f"demo teams exist already in {db_path}; `hackbot team create NAME --validated` adds one")
+            console.print(f"demo teams exist already in {redact(db_path)}; `hackbot team create NAME --validated` adds one")
             return
         url = f"http://{host}:{port}"
         console.print(f"Play as team [bold]{creds.team.name}[/bold]: username [bold]{creds.team.username}[/bold]"
@@ -168,7 +180,7 @@ def demo(db_path: Path, host: str, port: int) -> None:
 
 @main.command()
 @event_options
-def sync(config_path: Path, db_path: Path) -> None:
+def sync(config_path: Path, db_path: str) -> None:
     """Register the slash commands with Discord (to HACKBOT_GUILD_ID's guild when set)."""
     from bot.app import Hackbot
 
@@ -250,7 +262,7 @@ def team() -> None:
 @click.option("--validated", is_flag=True, help="Validate the team at once.")
 @click.option("--json", "as_json", is_flag=True, help='Print {"team", "username", "password"}.')
 @event_options
-def team_create(name: str, validated: bool, as_json: bool, config_path: Path, db_path: Path) -> None:
+def team_create(name: str, validated: bool, as_json: bool, config_path: Path, db_path: str) -> None:
     """Create a team and print its API username and password (shown once)."""
     creds = _with_services(config_path, db_path, lambda s: s.teams.create(name, validated=validated))
     if as_json:
@@ -263,7 +275,7 @@ def team_create(name: str, validated: bool, as_json: bool, config_path: Path, db
 
 @team.command("list")
 @event_options
-def team_list(config_path: Path, db_path: Path) -> None:
+def team_list(config_path: Path, db_path: str) -> None:
     """List the teams."""
     async def action(s: Services):
         return [(t, await s.teams.members(t.id)) for t in await s.teams.list()]
@@ -277,7 +289,7 @@ def team_list(config_path: Path, db_path: Path) -> None:
 @team.command("validate")
 @click.argument("name")
 @event_options
-def team_validate(name: str, config_path: Path, db_path: Path) -> None:
+def team_validate(name: str, config_path: Path, db_path: str) -> None:
     """Validate a team so that it may reveal and submit."""
     t = _with_services(config_path, db_path, lambda s: s.teams.validate(name))
     console.print(f"team [bold]{t.name}[/bold] is validated")
@@ -289,7 +301,7 @@ def team_validate(name: str, config_path: Path, db_path: Path) -> None:
 @click.option("--phase", default=None, help="A phase id [default: the current phase].")
 @click.option("--json", "as_json", is_flag=True)
 @event_options
-def leaderboard(phase: str | None, as_json: bool, config_path: Path, db_path: Path) -> None:
+def leaderboard(phase: str | None, as_json: bool, config_path: Path, db_path: str) -> None:
     """Print the leaderboard (organizers see scores even while it is hidden)."""
     standings = _with_services(config_path, db_path, lambda s: s.leaderboard.standings(phase, organizer=True))
     if as_json:
@@ -315,8 +327,7 @@ def datasets() -> None:
 @click.argument("out", type=click.Path(path_type=Path))
 @click.option("--config", "config_path", type=click.Path(path_type=Path), envvar="HACKBOT_CONFIG",
               default=DEMO_CONFIG, show_default=True)
-@click.option("--db", "db_path", type=click.Path(path_type=Path), envvar="HACKBOT_DB", default=None,
-              help="Unused; accepted like every command.")
+@click.option("--db", "db_path", envvar="HACKBOT_DB", default=None, help="Unused; accepted like every command.")
 @click.option("--phase", default=None, help="Only this phase's datasets [default: all].")
 @click.option("--rows", default=1000, show_default=True, type=click.IntRange(min=1))
 @click.option("--seed", default=0, show_default=True, type=int)
@@ -345,7 +356,7 @@ def lfg() -> None:
 @lfg.command("import")
 @click.argument("file", type=click.Path(path_type=Path, exists=True, dir_okay=False))
 @event_options
-def lfg_import(file: Path, config_path: Path, db_path: Path) -> None:
+def lfg_import(file: Path, config_path: Path, db_path: str) -> None:
     """Add the people of FILE.csv to the pool: columns discord_id,name,topics,experience,timezone,skills
     (topics and skills separated by ';'). Bad rows are reported with their line; good rows are kept."""
     text = file.read_text(encoding="utf-8-sig")
@@ -363,7 +374,7 @@ def lfg_import(file: Path, config_path: Path, db_path: Path) -> None:
 @click.option("--json", "as_json", is_flag=True,
               help='Print {"teams": [{"members", "shared_topics"}], "unplaced", "objective", "random_objective"}.')
 @event_options
-def match_command(dry_run: bool, seed: int, as_json: bool, config_path: Path, db_path: Path) -> None:
+def match_command(dry_run: bool, seed: int, as_json: bool, config_path: Path, db_path: str) -> None:
     """Match the pool into teams (recruiting teams first). Without --dry-run the teams are created;
     their Discord roles and channels follow at the next /admin setup."""
     async def action(s: Services):
@@ -397,6 +408,161 @@ def match_command(dry_run: bool, seed: int, as_json: bool, config_path: Path, db
             console.print(f"  {note}", highlight=False)
     else:
         console.print("dry run: nothing created")
+
+
+# --- database and phase -------------------------------------------------------------------
+
+@main.group("db")
+def db_group() -> None:
+    """The database: its migrations, and moving an event from SQLite to PostgreSQL."""
+
+
+def _store_action(db_path: str, action):
+    """Run action(store) on the database without migrating it; errors printed, exit 1."""
+
+    async def main():
+        store = await Store.open(db_path, migrate=False)
+        try:
+            return await action(store)
+        finally:
+            await store.close()
+
+    try:
+        return asyncio.run(main())
+    except (HackbotError, MigrationError) as exc:
+        err_console.print(f"[red]{exc}[/red]", highlight=False)
+        sys.exit(1)
+
+
+def _is_missing_file(db_path: str) -> bool:
+    return not is_url(db_path) and not Path(db_path).exists()
+
+
+@db_group.command("status")
+@event_options
+def db_status(config_path: Path, db_path: str) -> None:
+    """The dialect, the database (without its password), the migrations applied with their
+    checksums, the pending ones, and any applied one whose file was edited since (exit 1)."""
+    if _is_missing_file(db_path):
+        console.print(f"no database at {db_path} yet: it is created, with every migration, at the first start")
+        return
+
+    async def action(store):
+        return await store.status()
+
+    status = _store_action(db_path, action)
+    console.print(f"[bold]{status.dialect}[/bold] database {status.target}", highlight=False)
+    table = Table("version", "name", "checksum (sha256)", "applied (UTC)", "state")
+    for m in status.applied:
+        state = {"ok": "ok", "edited": "[red]EDITED[/red]", "unknown": "[yellow]not in this release[/yellow]",
+                 "unrecorded": "no checksum yet (recorded at the next start)"}[m.state]
+        applied = datetime.fromtimestamp(m.applied_at, UTC).strftime("%Y-%m-%d %H:%M:%S")
+        table.add_row(f"{m.version:04d}", m.name, (m.checksum or "-")[:16], applied, state)
+    console.print(table)
+    if status.pending:
+        console.print(f"{len(status.pending)} pending: {', '.join(m.name for m in status.pending)}"
+                      " (applied at the next start, or by `hackbot db migrate`)")
+    else:
+        console.print("up to date: no pending migration")
+    if status.edited:
+        err_console.print(f"[red]{edited_error(status)}[/red]", highlight=False)
+        sys.exit(1)
+
+
+@db_group.command("migrate")
+@click.option("--dry-run", is_flag=True, help="List the migrations that would be applied; apply none.")
+@event_options
+def db_migrate(dry_run: bool, config_path: Path, db_path: str) -> None:
+    """Apply the pending migrations now (the bot applies them at start too). Several processes may
+    run this at once: each migration is applied once."""
+    async def action(store):
+        return store.target, await store.migrate(dry_run=dry_run)
+
+    target, done = _store_action(db_path, action)
+    if not done:
+        console.print(f"{target} is up to date: no pending migration", highlight=False)
+        return
+    verb = "would apply" if dry_run else "applied"
+    console.print(f"{target}: {verb} {len(done)} migration(s):", highlight=False)
+    for m in done:
+        console.print(f"  {m.name}  ({m.filename}, sha256 {m.checksum[:16]})", highlight=False)
+
+
+@db_group.command("copy")
+@click.option("--from", "source", required=True, help="The event's SQLite database file.")
+@click.option("--to", "target", required=True, help="An empty database: a postgresql:// URL (or a new SQLite file).")
+def db_copy(source: str, target: str) -> None:
+    """Copy an event's SQLite database into an empty PostgreSQL database: every table in dependency
+    order, in one transaction; row counts and the event's invariants checked on both sides."""
+    from rich.progress import BarColumn, MofNCompleteColumn, TaskID, TextColumn, TimeElapsedColumn
+
+    from bot.core.store_copy import CopyError, copy_database
+
+    with Progress(TextColumn("{task.description:<16}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console) as bar:
+        tasks: dict[str, TaskID] = {}
+
+        def progress(table: str, done: int, total: int) -> None:
+            if table not in tasks:
+                tasks[table] = bar.add_task(table, total=total)
+            bar.update(tasks[table], completed=done)
+
+        try:
+            report = asyncio.run(copy_database(source, target, progress=progress))
+        except (CopyError, HackbotError, MigrationError) as exc:
+            bar.stop()
+            err_console.print(f"[red]{exc}[/red]", highlight=False)
+            sys.exit(1)
+    table = Table("table", "rows in source", "rows in target", "", title=f"{report.source} -> {report.target}")
+    for t in report.tables:
+        table.add_row(t.table, f"{t.source_rows:,}", f"{t.target_rows:,}",
+                      "ok" if t.source_rows == t.target_rows else "[red]DIFFERS[/red]")
+    console.print(table)
+    for problem in report.target_problems:
+        err_console.print(f"[red]the target breaks an invariant: {problem}[/red]", highlight=False)
+    if not report.ok:
+        sys.exit(1)
+    console.print(f"[green]copied {sum(t.target_rows for t in report.tables):,} rows; the invariants hold on both sides."
+                  f"[/green] Run the event with --db {report.target} (the password as you gave it)", highlight=False)
+
+
+@main.group("phase")
+def phase_group() -> None:
+    """The current phase: the command-line twins of /admin phase show and /admin phase set."""
+
+
+def _print_phases(status) -> None:
+    for phase in status.phases:
+        marker = " (current)" if status.current is not None and phase.id == status.current.id else ""
+        console.print(f"  {phase.id}{marker}: starts {_when(phase.starts)}", highlight=False)
+
+
+@phase_group.command("show")
+@event_options
+def phase_show(config_path: Path, db_path: str) -> None:
+    """The current phase, whether it was set by hand, and when each phase starts."""
+    status = _with_services(config_path, db_path, lambda s: s.phases.status(s.clock()))
+    if status.current is None:
+        console.print("No phase is open yet.")
+    else:
+        how = "set by hand (`hackbot phase set auto` returns to the schedule)" if status.override else "from the schedule"
+        console.print(f"Current phase: [bold]{status.current.id}[/bold], {how}.")
+    _print_phases(status)
+
+
+@phase_group.command("set")
+@click.argument("phase_id", metavar="ID|auto")
+@event_options
+def phase_set(phase_id: str, config_path: Path, db_path: str) -> None:
+    """Force phase ID now, in every running process (their next request sees it), or `auto` to
+    follow the schedule again. Not announced in Discord (/admin phase set is)."""
+    auto = phase_id.strip().lower() == "auto"
+    change = _with_services(config_path, db_path, lambda s: s.phases.set(None if auto else phase_id.strip(), s.clock()))
+    if change.current is None:
+        console.print("Following the schedule: no phase is open yet.")
+    else:
+        console.print(f"The current phase is [bold]{change.current.id}[/bold]{' (from the schedule)' if auto else ''}"
+                      f"{'' if change.changed else ' (unchanged)'}.")
 
 
 # --- rehearse -----------------------------------------------------------------------------
