@@ -575,7 +575,10 @@ def phase_set(phase_id: str, config_path: Path, db_path: str) -> None:
 @click.option("--port", type=int, default=None, help="Port of the leaderboard page (default: a free one)")
 @click.option("--keep", "keep_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Keep the rehearsal's files (event copy, database, bot log) in this folder")
-def rehearse(config_path: Path, speed: float | None, teams: int, port: int | None, keep_dir: Path | None) -> None:
+@click.option("--db", "db_path", default=None,
+              help="An empty database to rehearse on, e.g. a postgresql:// URL (default: a new SQLite file)")
+def rehearse(config_path: Path, speed: float | None, teams: int, port: int | None, keep_dir: Path | None,
+             db_path: str | None) -> None:
     """Dry-run the whole event against a local Discord: the real bot, simulated teams, time compressed."""
     import tempfile
 
@@ -599,7 +602,7 @@ def rehearse(config_path: Path, speed: float | None, teams: int, port: int | Non
 
             result = asyncio.run(run_rehearsal(config_path, folder, speed=speed, teams=teams, port=port,
                                                say=lambda text: console.print(text, highlight=False, markup=False),
-                                               progress=progress))
+                                               progress=progress, db=db_path))
     table = Table(title=f"Final leaderboard (phase {result['leaderboard'].get('phase')})")
     for column in ("rank", "team", "total"):
         table.add_column(column)

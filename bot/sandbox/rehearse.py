@@ -314,8 +314,9 @@ class Rehearsal:
 
 async def rehearse(source: Path, folder: Path, *, speed: float | None, teams: int, size: int = 2,
                    port: int | None = None, say: Callable[[str], None] = print,
-                   progress: Callable[[float, str], None] | None = None) -> dict[str, Any]:
-    """Play the event in `folder`; returns the final leaderboard, the problems, and counts."""
+                   progress: Callable[[float, str], None] | None = None, db: str | None = None) -> dict[str, Any]:
+    """Play the event in `folder`; returns the final leaderboard, the problems, and counts. `db`: an
+    empty database to play it on (a postgresql:// URL, say); by default a new file in `folder`."""
     problems = event_problems(source)
     path, config, timeline = compress_event(source, folder, speed=speed)
     span = timeline.end - timeline.start
@@ -324,7 +325,7 @@ async def rehearse(source: Path, folder: Path, *, speed: float | None, teams: in
     port = port or free_port()
     async with Sandbox() as sandbox:
         organizer = sandbox.organizer("organizer", config.discord.organizer_role)
-        bot = BotProcess(sandbox, path, folder / "rehearsal.sqlite3", folder / "bot.log", port=port)
+        bot = BotProcess(sandbox, path, db or folder / "rehearsal.sqlite3", folder / "bot.log", port=port)
         await bot.sync()
         await bot.start()
         web_url = f"http://127.0.0.1:{port}/"

@@ -18,14 +18,14 @@ TOPICS = ["Generative everything", "Simulation-based everything", "Anomaly detec
 
 
 @pytest.fixture
-async def lfg_services(tmp_path, clock):
+async def lfg_services(tmp_path, clock, databases):
     opened = []
 
     async def factory(*, max_size: int = 4, extra: str = "") -> Services:
         path = write_event(tmp_path / f"event{len(opened)}", max_size=max_size)
         with path.open("a", encoding="utf-8") as f:
             f.write(f"\n[matchmaking]\ntopics = {TOPICS!r}\n{extra}".replace("'", '"'))
-        services = await Services.open(load_event(path), tmp_path / f"db{len(opened)}.sqlite3", clock=clock)
+        services = await Services.open(load_event(path), databases.new(), clock=clock)
         opened.append(services)
         return services
 

@@ -131,8 +131,7 @@ def test_datasets_synth_writes_the_hackathon42_layout(tmp_path, event_file):
 
 # --- teams, leaderboard -------------------------------------------------------------------
 
-async def test_team_create_json_password_works_against_the_services(tmp_path, event_file):
-    db = tmp_path / "cli.sqlite3"
+async def test_team_create_json_password_works_against_the_services(tmp_path, event_file, db):
     result = hackbot("team", "create", "Les Bons Élèves", "--validated", "--json",
                      "--config", str(event_file), "--db", str(db), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
@@ -226,8 +225,7 @@ def test_environment_variables_are_honoured(tmp_path, event_file):
 
 # --- run ----------------------------------------------------------------------------------
 
-def test_run_serves_the_api_and_the_page(tmp_path, event_file, data_root):
-    db = tmp_path / "run.sqlite3"
+def test_run_serves_the_api_and_the_page(tmp_path, event_file, data_root, db):
     common = ("--config", str(event_file), "--db", str(db))
     creds = json.loads(hackbot("team", "create", "Runner", "--validated", "--json", *common, cwd=tmp_path).stdout)
     port = free_port()

@@ -57,12 +57,12 @@ link = "javascript:alert(1)"
 
 
 @pytest.fixture
-async def schedule_server(write_event, clock):
+async def schedule_server(write_event, clock, db):
     """The web test event in Europe/Paris, with the schedule above and one live item."""
     path = write_event()
     text = path.read_text(encoding="utf-8").replace('timezone = "UTC"', 'timezone = "Europe/Paris"')
     path.write_text(text + SCHEDULE, encoding="utf-8")
-    services = await Services.open(load_event(path), path.parent / "db.sqlite3", clock=clock)
+    services = await Services.open(load_event(path), db, clock=clock)
     await services.schedule.add("Live Q&A", clock() + timedelta(hours=3), ends=clock() + timedelta(hours=4),
                                 remind_before=["30m"], description="Ask us anything")
     runner = await start_web(services, "127.0.0.1", 0)
