@@ -41,8 +41,8 @@ def postgres_admin():
     _postgres_origin.append(server.origin)
     admin = Admin(server)
     try:
-        template = admin.run(ensure_template(server))
-        yield admin, template
+        admin.template = admin.run(ensure_template(server))
+        yield admin
     finally:
         admin.close()
         server.stop()
@@ -52,8 +52,7 @@ def postgres_admin():
 def databases(request, tmp_path):
     """Fresh databases of the test's dialect: `databases.new()` -> a SQLite path or a PostgreSQL URL."""
     if request.param == "postgres":
-        admin, template = request.getfixturevalue("postgres_admin")
-        made = Databases("postgres", tmp_path, admin, template)
+        made = Databases("postgres", tmp_path, request.getfixturevalue("postgres_admin"))
     else:
         made = Databases("sqlite", tmp_path)
     yield made
