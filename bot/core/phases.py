@@ -48,14 +48,23 @@ class PhaseClock:
     very next request in every other process on the same database."""
 
     KEY = "phase_override"
+    # the override as a scalar subquery, for a hop that reads it along with its own row
+    OVERRIDE = f"(SELECT value FROM event_state WHERE key = '{KEY}')"
 
     def __init__(self, store: Store, config: EventConfig):
         self.store, self.config = store, config
 
     async def override_in(self, tx: Tx) -> Phase | None:
         """The phase set by hand, read in the caller's hop (an id no longer in the event file: none)."""
-        value = await tx.fetchval("SELECT value FROM event_state WHERE key = ?", (self.KEY,))
+        return self.override_of(await tx.fetchval(f"SELECT {self.OVERRIDE}"))
+
+    def override_of(self, value: str | None) -> Phase | None:
+        """The phase of a value read with OVERRIDE."""
         return None if value is None else self.config.phase(value)
+
+    def resolve(self, value: str | None, now: datetime) -> Phase | None:
+        """The current phase, from a value read with OVERRIDE."""
+        return self.override_of(value) or self.config.phase_at(now)
 
     async def current_in(self, tx: Tx, now: datetime) -> Phase | None:
         """The current phase, read in the caller's hop."""

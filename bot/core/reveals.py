@@ -14,10 +14,10 @@ from datetime import datetime
 from bot.config import Dataset, EventConfig
 from bot.core.clock import Clock
 from bot.core.datasets import DatasetRegistry
-from bot.core.errors import BadInput, NotAllowed
+from bot.core.errors import BadInput, NotAllowed, NotFound
 from bot.core.phases import OpenDataset, PhaseClock, open_dataset
 from bot.core.store import IntegrityError, Store, Tx
-from bot.core.teams import Team, bad_login, check_credentials, digest
+from bot.core.teams import LOGIN_COLUMNS, Team, bad_login, digest, verify
 
 
 @dataclass(frozen=True)
@@ -59,6 +59,17 @@ class Budget:
 _BAD_LOGIN, _NOT_VALIDATED, _SPENT = "bad login", "not validated", "spent"
 
 _REVEALED = "SELECT datum_id FROM reveals WHERE phase = ? AND team_id = ? AND dataset_id = ? ORDER BY id"
+_INSERT = "INSERT INTO reveals(phase, team_id, dataset_id, datum_id, revealed_at, source) VALUES (?, ?, ?, ?, ?, ?)"
+# PostgreSQL: the check and the write as one guarded statement (one round trip, no transaction);
+# the budget trigger's counter row decides between concurrent writers of the same team. It also
+# returns the team's reveals as the statement found them (without this one).
+_INSERT_GUARDED = (
+    "WITH added AS (INSERT INTO reveals(phase, team_id, dataset_id, datum_id, revealed_at, source)"
+    " SELECT ?, ?, ?, ?, ?, ? WHERE (SELECT count(*) FROM reveals WHERE phase = ? AND team_id = ? AND dataset_id = ?) < ?"
+    " ON CONFLICT (phase, team_id, dataset_id, datum_id) DO NOTHING RETURNING id)"
+    " SELECT (SELECT count(*) FROM added),"
+    " ARRAY(SELECT datum_id FROM reveals WHERE phase = ? AND team_id = ? AND dataset_id = ? ORDER BY id)"
+)
 
 
 async def _reveal_hop(
@@ -73,22 +84,26 @@ async def _reveal_hop(
 ) -> tuple[str, Team | None, OpenDataset | None, list[int]]:
     """The login, the phase (the organizers' override is read here, so a phase set by another
     process holds for this very request), the budget check and the write: one hop."""
-    if login is not None:
-        team = await check_credentials(tx, *login)
+    override = PhaseClock.OVERRIDE
+    if login is not None:  # the team and the override in one read
+        row = await tx.fetchone(f"SELECT {LOGIN_COLUMNS}, {override} FROM teams WHERE username = ?", (login[0],))
+        team = verify(row, login[1])
         if team is None:  # a stranger learns nothing about the event: refused as such first
             return _BAD_LOGIN, None, None, []
-    assert team is not None
-    opened = open_dataset(service.config, service.registry, await service.phases.current_in(tx, now), now, dataset_id)
+        assert row is not None
+        phase_value, validated = row[5], team.validated
+    else:  # a Team held by Discord may be stale: its validation is re-read
+        assert team is not None
+        row = await tx.fetchone(f"SELECT validated, {override} FROM teams WHERE id = ?", (team.id,))
+        if row is None:
+            raise NotFound("your team no longer exists; /team create or /team join first")
+        validated, phase_value = row
+    opened = open_dataset(service.config, service.registry, service.phases.resolve(phase_value, now), now, dataset_id)
     n = opened.hidden.n
     if not 0 <= datum_id < n:
         raise BadInput(f"datum_id {datum_id} is out of range: dataset {dataset_id} has {n} rows, ids 0 to {n - 1}")
-    if service.config.teams.require_validation:
-        # a fresh login already read the flag; a Team held by Discord may be stale: re-read it
-        validated = team.validated if login is not None else await tx.fetchval(
-            "SELECT validated FROM teams WHERE id = ?", (team.id,)
-        )
-        if not validated:
-            return _NOT_VALIDATED, team, opened, []
+    if service.config.teams.require_validation and not validated:
+        return _NOT_VALIDATED, team, opened, []
     key = (opened.phase.id, team.id, dataset_id)
     budget = opened.dataset.reveal_budget
     revealed = [r[0] for r in await tx.fetchall(_REVEALED, key)]
@@ -97,21 +112,23 @@ async def _reveal_hop(
     if len(revealed) >= budget:
         return _SPENT, team, opened, revealed
     try:
-        async with tx.transaction():
-            await tx.lock("reveal", *key)
-            revealed = [r[0] for r in await tx.fetchall(_REVEALED, key)]  # another process may have written
-            if datum_id in revealed:
-                return "again", team, opened, revealed
-            if len(revealed) >= budget:
-                return _SPENT, team, opened, revealed
-            await tx.execute(
-                "INSERT INTO reveals(phase, team_id, dataset_id, datum_id, revealed_at, source) VALUES (?, ?, ?, ?, ?, ?)",
-                (*key, datum_id, now.timestamp(), source),
-            )
-    except IntegrityError:  # the database's own check refused it (a budget lowered meanwhile, say)
+        if tx.dialect == "postgres":
+            added, revealed = await tx.fetchone(
+                _INSERT_GUARDED, (*key, datum_id, now.timestamp(), source, *key, budget, *key)
+            ) or (0, [])
+            if added:
+                return "new", team, opened, list(revealed)
+            if datum_id not in revealed and len(revealed) < budget:  # written meanwhile, after this statement began
+                revealed = [r[0] for r in await tx.fetchall(_REVEALED, key)]
+        else:  # SQLite: the write lock first (BEGIN IMMEDIATE), then the check and the write
+            async with tx.transaction():
+                revealed = [r[0] for r in await tx.fetchall(_REVEALED, key)]  # another process may have written
+                if datum_id not in revealed and len(revealed) < budget:
+                    await tx.execute(_INSERT, (*key, datum_id, now.timestamp(), source))
+                    return "new", team, opened, revealed
+    except IntegrityError:  # the database's own check refused it: another request spent the budget
         revealed = [r[0] for r in await tx.fetchall(_REVEALED, key)]
-        return ("again" if datum_id in revealed else _SPENT), team, opened, revealed
-    return "new", team, opened, revealed
+    return ("again" if datum_id in revealed else _SPENT), team, opened, list(revealed)
 
 
 class RevealService:

@@ -189,6 +189,14 @@ async def _applied(conn: Connection) -> list[tuple[int, str, str | None, float]]
     return [(r[0], r[1], r[2], r[3]) for r in rows]
 
 
+async def _no_session_state(conn: Connection) -> None:
+    """What the pool runs on a connection given back, after rolling back an open transaction:
+    nothing. Hop functions leave no session state (their settings and locks are the
+    transaction's: SET TRANSACTION, pg_advisory_xact_lock; the migrations' session lock is taken
+    on a connection of their own), so asyncpg's default reset query would cost a round trip to
+    the server per hop for nothing."""
+
+
 class PostgresStore(Store):
     dialect: ClassVar[Dialect] = "postgres"
 
@@ -201,7 +209,8 @@ class PostgresStore(Store):
     async def connect(cls, url: str, *, migrate: bool = True, pool_size: int = POOL_SIZE) -> PostgresStore:
         try:
             pool = await asyncpg.create_pool(
-                url, min_size=1, max_size=pool_size, server_settings={"application_name": "hackbot"}
+                url, min_size=1, max_size=pool_size, server_settings={"application_name": "hackbot"},
+                reset=_no_session_state,
             )
         except asyncpg.InvalidCatalogNameError as exc:
             raise Unavailable(f"the database of {redact(url)} does not exist: create it (createdb), then start again",
@@ -246,14 +255,16 @@ class PostgresStore(Store):
         """Under a session advisory lock: processes starting together wait for the first one, then
         find its migrations applied. Each file runs as one script in its own transaction."""
         try:
-            async with self._pool.acquire() as conn:
-                await conn.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK)
-                try:
-                    return await self._migrate(conn, dry_run)
-                finally:
-                    await conn.execute("SELECT pg_advisory_unlock($1)", MIGRATION_LOCK)
+            conn = await asyncpg.connect(self.url, server_settings={"application_name": "hackbot migrations"})
         except (asyncpg.PostgresError, *_UNAVAILABLE) as exc:
             _fail(exc)
+        try:  # a connection of its own: closing it releases the session lock whatever happened
+            await conn.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK)
+            return await self._migrate(conn, dry_run)
+        except (asyncpg.PostgresError, *_UNAVAILABLE) as exc:
+            _fail(exc)
+        finally:
+            await conn.close()
 
     async def _migrate(self, conn: Connection, dry_run: bool) -> list[Migration]:
         await conn.execute(_CREATE_MIGRATIONS)

@@ -13,7 +13,9 @@ import hmac
 import re
 import secrets
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from bot.config import EventConfig
 from bot.core.clock import Clock
@@ -89,14 +91,20 @@ def member_order(dialect: Dialect) -> str:
     return f"is_captain DESC, joined_at, {JOIN_ORDER[dialect]}"
 
 
-async def check_credentials(tx: Tx, username: str, password_digest: bytes) -> Team | None:
-    """The team whose credentials these are, or None; constant time in the password."""
-    row = await tx.fetchone(
-        "SELECT id, name, username, validated, password_digest FROM teams WHERE username = ?", (username,)
-    )
+LOGIN_COLUMNS = "id, name, username, validated, password_digest"  # what verify() reads, in this order
+
+
+def verify(row: Sequence[Any] | None, password_digest: bytes) -> Team | None:
+    """The team of a row selected by username with LOGIN_COLUMNS first (None: no such username),
+    if the password's digest matches; constant time in the password."""
     stored = row[4] if row else _DUMMY_DIGEST
     ok = hmac.compare_digest(stored, password_digest)
     return Team(row[0], row[1], row[2], bool(row[3])) if (row and ok) else None
+
+
+async def check_credentials(tx: Tx, username: str, password_digest: bytes) -> Team | None:
+    """The team whose credentials these are, or None; constant time in the password."""
+    return verify(await tx.fetchone(f"SELECT {LOGIN_COLUMNS} FROM teams WHERE username = ?", (username,)), password_digest)
 
 
 async def lock_teams(tx: Tx) -> None:
