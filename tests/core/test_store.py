@@ -318,6 +318,26 @@ async def test_a_read_only_database_records_nothing_and_says_to_try_again(servic
     assert (await services.reveals.reveal(team, 3, 7)).remaining == 4  # the refused one spent nothing
 
 
+async def test_a_database_locked_past_the_timeout_is_unavailable(tmp_path):
+    """Another process holds SQLite's write lock longer than busy_timeout: the write is refused
+    (503) rather than left hanging, and goes through once the lock is released."""
+    path = tmp_path / "db.sqlite3"
+    store = await Store.open(path)
+    other = sqlite3.connect(path, isolation_level=None)
+    try:
+        await store.execute("PRAGMA busy_timeout = 200")
+        other.execute("BEGIN IMMEDIATE")
+        with pytest.raises(Unavailable) as locked:
+            await store.execute("INSERT INTO phase_datasets VALUES ('mock', 1, 5, 10)")
+        assert "locked" in locked.value.reason
+        other.execute("ROLLBACK")
+        await store.execute("INSERT INTO phase_datasets VALUES ('mock', 1, 5, 10)")
+        assert await store.fetchval("SELECT count(*) FROM phase_datasets") == 1
+    finally:
+        other.close()
+        await store.close()
+
+
 async def test_an_unreachable_server_is_unavailable():
     with pytest.raises(Unavailable, match=r"cannot connect to postgresql://hb:\*\*\*@127.0.0.1:9/x"):
         await Store.open("postgresql://hb:secret@127.0.0.1:9/x")
