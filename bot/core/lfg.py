@@ -23,7 +23,7 @@ from bot.core.clock import Clock
 from bot.core.errors import BadInput, NotAllowed
 from bot.core.matchmaking import LEVELS, MatchResult, Person, ProposedTeam, RecruitingTeam, match
 from bot.core.store import IntegrityError, Store, Tx
-from bot.core.teams import Team, TeamService, insert_team, lock_teams, member_order, new_password
+from bot.core.teams import Team, TeamService, insert_team, lock_teams, member_order, new_password, size_bound
 
 MAX_SKILLS = 20
 MAX_TAG = 40
@@ -315,7 +315,8 @@ class LfgService:
             if row is None:
                 return f"a recruiting team (id {proposed.existing_team}) no longer exists; its people stay in the pool"
             size = await tx.fetchval("SELECT count(*) FROM team_members WHERE team_id = ?", (row[0],))
-            still = still[: max(0, teams.max_size - size)]
+            max_size = await size_bound(tx, self.config)
+            still = still[: max(0, max_size - size)]
             if not still:
                 return f"team {row[1]!r} filled up meanwhile; its proposed people stay in the pool"
             for user_id in still:
@@ -323,7 +324,7 @@ class LfgService:
                     "INSERT INTO team_members(team_id, user_id, is_captain, joined_at) VALUES (?, ?, 0, ?)",
                     (row[0], user_id, now),
                 )
-            if size + len(still) >= teams.max_size:
+            if size + len(still) >= max_size:
                 await tx.execute("UPDATE teams SET recruiting = 0 WHERE id = ?", (row[0],))
             team, existing = Team(row[0], row[1], row[2], bool(row[3])), True
         else:

@@ -107,6 +107,13 @@ async def check_credentials(tx: Tx, username: str, password_digest: bytes) -> Te
     return verify(await tx.fetchone(f"SELECT {LOGIN_COLUMNS} FROM teams WHERE username = ?", (username,)), password_digest)
 
 
+async def size_bound(tx: Tx, config: EventConfig) -> int:
+    """The team-size bound the database holds (the event file's max_size, synced on start by
+    this or another process), which its trigger enforces; the event file's before any sync."""
+    bound = await tx.fetchval("SELECT max_size FROM team_limits WHERE id = 1")
+    return config.teams.max_size if bound is None else int(bound)
+
+
 async def lock_teams(tx: Tx) -> None:
     """Inside a transaction: one team is created at a time (its name and username are checked
     free, then taken)."""
@@ -225,11 +232,11 @@ class TeamService:
         """Join a team; size bounds and one team per person hold under concurrency. The first
         member of a team left empty (it kept its results) becomes its captain."""
         self._check_formation_open()
-        max_size, now = self.config.teams.max_size, self.clock().timestamp()
-
-        full = NotAllowed(f"this team is full ({max_size} members); join or create another team")
+        now = self.clock().timestamp()
 
         async def join(tx: Tx) -> None:
+            max_size = await size_bound(tx, self.config)
+            full = NotAllowed(f"this team is full ({max_size} members); join or create another team")
             # the guarded INSERT decides; the lock makes concurrent joins of one team queue on
             # PostgreSQL, and the database's team-size trigger refuses a member past the bound
             # whatever wrote the row
