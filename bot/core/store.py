@@ -28,7 +28,7 @@ import re
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any, ClassVar, Literal, Protocol, TypeVar
@@ -212,11 +212,6 @@ def edited_error(status: MigrationStatus) -> MigrationError:
 
 
 # --- the store -----------------------------------------------------------------------------------
-
-@dataclass
-class MigrationReport:
-    applied: list[Migration] = field(default_factory=list)
-
 
 class Store(ABC):
     """One database. `await Store.open(target)`: a file path (SQLite) or a postgresql:// URL."""
