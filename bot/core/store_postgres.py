@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 import random
 import re
 from collections.abc import Awaitable, Callable, Iterable, Sequence
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
     Connection: TypeAlias = asyncpg.Connection[Any] | PoolConnectionProxy[Any]
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 RETRIES = 20  # serialization failures and deadlocks: the function runs again, up to this many times
 POOL_SIZE = 10
@@ -73,7 +75,7 @@ _UNAVAILABLE = (
     asyncpg.InsufficientResourcesError,
     asyncpg.OperatorInterventionError,
     asyncpg.ReadOnlySQLTransactionError,
-    asyncpg.InterfaceError,  # the connection is gone (ConnectionDoesNotExistError) or unusable
+    asyncpg.ConnectionDoesNotExistError,  # the connection was lost during the operation
     OSError,
     asyncio.TimeoutError,
 )
@@ -90,8 +92,11 @@ def translate(exc: BaseException) -> BaseException:
     if isinstance(exc, asyncpg.IntegrityConstraintViolationError):
         kind = next((kind for cls, kind in _KINDS if isinstance(exc, cls)), "refused")
         return IntegrityError(kind, exc.message)  # without DETAIL: the key's values stay out of messages
-    if isinstance(exc, _UNAVAILABLE) and not isinstance(exc, _RETRY):
-        return Unavailable(reason=f"PostgreSQL: {type(exc).__name__}: {exc}")
+    lost = isinstance(exc, asyncpg.InterfaceError) and "connection" in str(exc)  # "connection is closed"
+    if (isinstance(exc, _UNAVAILABLE) or lost) and not isinstance(exc, _RETRY):
+        reason = f"PostgreSQL: {type(exc).__name__}: {exc}"
+        log.warning("the database cannot write: %s", reason)
+        return Unavailable(reason=reason)
     return exc
 
 

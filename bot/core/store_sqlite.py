@@ -10,6 +10,7 @@ stops it with a RuntimeError rather than block the database thread.
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
@@ -31,6 +32,7 @@ from bot.core.store import (
 )
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 30_000
 
@@ -46,8 +48,9 @@ def translate(exc: sqlite3.Error) -> Exception:
         message = str(exc)
         kind = next((kind for prefix, kind in _KINDS if message.startswith(prefix + " constraint failed")), "refused")
         return IntegrityError(kind, message)
-    code = getattr(exc, "sqlite_errorcode", None)
+    code = getattr(exc, "sqlite_errorcode", None)  # set on errors SQLite reported; not on sqlite3's own
     if code is not None and code & 0xFF in _UNAVAILABLE:
+        log.warning("the database cannot write: SQLite: %s", exc)
         return Unavailable(reason=f"SQLite: {exc}")
     return exc
 
@@ -272,8 +275,8 @@ class SqliteStore(Store):
         db._thread.daemon = True  # noqa: SLF001
         try:
             await db
-        except sqlite3.Error as exc:
-            _fail(exc)
+        except sqlite3.OperationalError as exc:  # a folder that cannot be written, say
+            raise Unavailable(f"cannot open the database file {path}: {exc}", reason=str(exc)) from exc
         store = cls(db, path)
         try:
             await store._call(_configure)
