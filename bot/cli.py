@@ -231,6 +231,7 @@ def config_check(file: Path) -> None:
     console.print(f"submissions: {_when(s.opens)} → {_when(s.closes)}, at most {s.max_bytes:,} bytes")
     console.print(f"schedule: {len(config.schedule)} items"
                   + (f", first {config.schedule[0].title!r} at {_when(config.schedule[0].at)}" if config.schedule else ""))
+    _print_judging(config)
     console.print("[green]OK[/green]")
 
 
@@ -397,6 +398,33 @@ def match_command(dry_run: bool, seed: int, as_json: bool, config_path: Path, db
             console.print(f"  {note}", highlight=False)
     else:
         console.print("dry run: nothing created")
+
+
+# --- judging ------------------------------------------------------------------------------
+
+def _print_judging(config: EventConfig) -> None:
+    """The [judging] rounds and the [[prizes]] in `hackbot config check`'s summary."""
+    for rnd in config.judging.rounds:
+        pool = "every eligible project"
+        if rnd.shortlist:
+            pool = f"top {rnd.shortlist.top} of {rnd.shortlist.source}"
+            pool += f" + top {rnd.shortlist.per_category} per category" if rnd.shortlist.per_category else ""
+            pool += " + ties" if rnd.shortlist.ties else ""
+            pool += " + requests" if rnd.shortlist.requests else ""
+        if rnd.opt_in:
+            pool += f" opted into {rnd.opt_in}"
+        panels = ", ".join(p.id for p in config.judging.panels_of(rnd))
+        criteria = f", {len(rnd.criteria)} criteria" if rnd.criteria else ""
+        checklist = f", checklist of {len(rnd.checklist)}" if rnd.checklist else ""
+        console.print(f"round {rnd.id} ({rnd.mode}{criteria}{checklist}) {_when(rnd.opens)} → {_when(rnd.closes)}: "
+                      f"{rnd.reviews_per_project} review(s) per project, {pool}; panels {panels}", highlight=False,
+                      markup=False)
+    for prize in config.prizes:
+        limits = [f"category {prize.category}"] if prize.category else []
+        limits += ["opt-in"] if prize.opt_in else []
+        limits += [f"excludes {', '.join(prize.excludes)}"] if prize.excludes else []
+        console.print(f"prize {prize.id}: {prize.title!r}, {prize.places} place(s) from {prize.source}"
+                      + (f" ({'; '.join(limits)})" if limits else ""), highlight=False, markup=False)
 
 
 # --- rehearse -----------------------------------------------------------------------------

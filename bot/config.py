@@ -229,6 +229,264 @@ class DiscordSection(Section):
     team_category: str = "Teams"
 
 
+# --- judging and prizes (issue 12) ---------------------------------------------------------
+# One block: the panels of judges, the judging rounds, the prizes, and `judging_problems`, the
+# checks that need the whole file (EventConfig._consistent calls it).
+
+LEADERBOARD_SOURCE = "leaderboard"
+VOTE_SOURCE = "vote"
+MANUAL_SOURCE = "manual"
+RESERVED_SOURCES = (LEADERBOARD_SOURCE, VOTE_SOURCE, MANUAL_SOURCE)
+JudgingMode = Literal["rubric", "ranking", "pairwise"]
+Slug = Annotated[str, Field(min_length=1, max_length=50, pattern=r"^[a-z0-9][a-z0-9_-]*$")]
+
+
+def _reviews_per_project(value: Any) -> Any:
+    if value == "all" or (isinstance(value, int) and not isinstance(value, bool) and value >= 1):
+        return value
+    raise ValueError(
+        f"{value!r} is not a number of reviews; write a whole number such as 3, or \"all\" "
+        "(every judge of the round's panels reviews every project)"
+    )
+
+
+ReviewsPerProject = Annotated[int | Literal["all"], BeforeValidator(_reviews_per_project)]
+
+
+def _duplicates(ids: list[str], key: str, what: str) -> list[tuple[str, str]]:
+    seen: set[str] = set()
+    problems = []
+    for i, item in enumerate(ids):
+        if item in seen:
+            problems.append((f"{key}[{i}].id", f"{what} {item!r} is listed twice; give each {what} its own id"))
+        seen.add(item)
+    return problems
+
+
+class Criterion(Section):
+    """One criterion of a rubric, scored 1 to 5."""
+
+    id: Slug
+    title: str = Field(min_length=1)
+    weight: float = Field(default=1.0, gt=0)
+    description: str = ""
+    levels: list[str] = []  # what 1, 2, 3, 4 and 5 mean, in that order (shown on the judge's form)
+
+    @field_validator("levels")
+    @classmethod
+    def _five_levels(cls, value: list[str]) -> list[str]:
+        if value and (len(value) != 5 or any(not level.strip() for level in value)):
+            raise ValueError(f"levels describe the scores 1 to 5: list five non-empty texts (got {len(value)})")
+        return value
+
+
+class ChecklistItem(Section):
+    """A rule the reviewer checks (pass / fail with a note); a failure goes to the organizers."""
+
+    id: Slug
+    text: str = Field(min_length=1)
+
+
+class Shortlist(Section):
+    """A round's pool drawn from an earlier result: the top `top` overall, the top `per_category`
+    of each category, plus (ties) any project statistically tied with the k-th, plus (requests)
+    the teams that asked to be heard."""
+
+    source: str = Field(min_length=1)  # an earlier round's id, or "leaderboard"
+    top: int = Field(ge=1)
+    per_category: int = Field(default=0, ge=0)
+    ties: bool = True
+    requests: bool = False
+
+
+class JudgingPanel(Section):
+    """A group of judges. Loads are balanced within a panel; a panel with categories or an
+    opt-in prize only ever sees those projects (category and sponsor judges)."""
+
+    id: Slug
+    title: str = ""
+    role: str | None = None  # the Discord role of its members (default: [discord] judge_role)
+    categories: list[str] = []  # only projects of these categories (empty: every category)
+    opt_in: str | None = None  # only projects that opted into this prize (a prize id)
+    expected_judges: int | None = Field(default=None, ge=1)  # for `hackbot judging plan`
+
+
+class JudgingRound(Section):
+    id: Slug
+    title: str = ""
+    mode: JudgingMode
+    opens: EventTime | None = None
+    closes: EventTime | None = None
+    reviews_per_project: ReviewsPerProject = 3  # pairwise: the comparisons each project is in
+    minutes_per_review: float = Field(default=10.0, gt=0)
+    judge_hours: float | None = Field(default=None, gt=0)  # what each judge can give this round
+    panels: list[str] = []  # the panels that judge it (empty: every panel)
+    categories: list[str] = []  # the pool: only these categories (empty: every category)
+    opt_in: str | None = None  # the pool: only the projects opted into this prize
+    shortlist: Shortlist | None = None  # the pool: drawn from an earlier result (None: all eligible)
+    criteria: list[Criterion] = []  # rubric mode
+    checklist: list[ChecklistItem] = []
+
+    @model_validator(mode="after")
+    def _coherent(self) -> JudgingRound:
+        problems: list[tuple[str, str]] = []
+        if self.mode == "rubric" and not self.criteria:
+            problems.append(("criteria", "a rubric round needs at least one [[judging.rounds.criteria]]; add its criteria"))
+        if self.mode != "rubric" and self.criteria:
+            problems.append(("criteria", f"a {self.mode} round has no criteria; remove them or set mode = \"rubric\""))
+        problems += _duplicates([c.id for c in self.criteria], "criteria", "criterion")
+        problems += _duplicates([c.id for c in self.checklist], "checklist", "checklist item")
+        if self.opens and self.closes and self.closes <= self.opens:
+            problems.append(("closes", f"closes ({self.closes:%Y-%m-%d %H:%M} UTC) is not after opens "
+                                       f"({self.opens:%Y-%m-%d %H:%M} UTC); fix one of them"))
+        if self.mode == "pairwise" and self.reviews_per_project == "all":
+            problems.append(("reviews_per_project", "a pairwise round needs a number of comparisons per project, not \"all\""))
+        if problems:
+            raise _Problems(problems)
+        return self
+
+    @property
+    def weights(self) -> list[float]:
+        return [c.weight for c in self.criteria]
+
+
+class JudgingSimulation(Section):
+    """What `hackbot judging plan --simulate` assumes: scores on the 1-5 scale."""
+
+    projects: int | None = Field(default=None, ge=1)  # the projects the organizers expect
+    quality_sd: float = Field(default=0.8, gt=0)  # how far projects' true scores spread
+    offset_sd: float = Field(default=0.75, ge=0)  # how far judges' generosity spreads
+    noise_sd: float = Field(default=0.75, ge=0)  # one judge's disagreement with themself
+    runs: int = Field(default=200, ge=1)
+
+
+class JudgingSection(Section):
+    panels: list[JudgingPanel] = []
+    rounds: list[JudgingRound] = []  # in the order they run
+    simulation: JudgingSimulation = JudgingSimulation()
+
+    @model_validator(mode="after")
+    def _coherent(self) -> JudgingSection:
+        problems = _duplicates([p.id for p in self.panels], "panels", "panel")
+        problems += _duplicates([r.id for r in self.rounds], "rounds", "round")
+        panel_ids = [p.id for p in self.panels]
+        earlier: list[str] = []
+        for i, rnd in enumerate(self.rounds):
+            if rnd.id in RESERVED_SOURCES:
+                problems.append((f"rounds[{i}].id", f"{rnd.id!r} names a prize source; call the round something else"))
+            for name in rnd.panels:
+                if name not in panel_ids:
+                    known = ", ".join(repr(p) for p in panel_ids) or "none defined"
+                    problems.append((f"rounds[{i}].panels", f"panel {name!r} is not defined (panels: {known}); "
+                                                            "add a [[judging.panels]] entry or fix the name"))
+            if rnd.shortlist and rnd.shortlist.source != LEADERBOARD_SOURCE and rnd.shortlist.source not in earlier:
+                known = ", ".join(repr(r) for r in earlier) or "none"
+                problems.append((f"rounds[{i}].shortlist.source",
+                                 f"{rnd.shortlist.source!r} is neither \"leaderboard\" nor a round listed before this one "
+                                 f"(earlier rounds: {known}); fix the name or list the rounds in the order they run"))
+            earlier.append(rnd.id)
+        if problems:
+            raise _Problems(problems)
+        return self
+
+    def round(self, round_id: str) -> JudgingRound | None:
+        return next((r for r in self.rounds if r.id == round_id), None)
+
+    def panels_of(self, rnd: JudgingRound) -> list[JudgingPanel]:
+        """The panels that judge a round (every panel when it names none; one implicit panel,
+        `judges`, when the event defines none)."""
+        if not self.panels:
+            return [JudgingPanel(id="judges", title="Judges")]
+        return [p for p in self.panels if not rnd.panels or p.id in rnd.panels]
+
+
+class Prize(Section):
+    """A prize; `[[prizes]]` are listed in the order they are revealed."""
+
+    id: Slug
+    title: str = Field(min_length=1)
+    places: int = Field(default=1, ge=1)
+    source: str = Field(min_length=1)  # "leaderboard", "vote", "manual", or a judging round's id
+    category: str | None = None  # only projects of this category compete
+    opt_in: bool = False  # only projects that opted into this prize compete
+    excludes: list[str] = []  # a winner of one of these prizes cannot win this one (decided after them)
+    rewards: list[str] = []  # what each place receives, e.g. ["€700", "€400"]
+    description: str = ""
+
+    @model_validator(mode="after")
+    def _coherent(self) -> Prize:
+        if len(self.rewards) > self.places:
+            raise ValueError(f"{len(self.rewards)} rewards for {self.places} place(s); "
+                             "list one reward per place or raise places")
+        return self
+
+
+def judging_problems(config: EventConfig) -> list[tuple[str, str]]:
+    """The checks of [judging] and [[prizes]] that need the rest of the file."""
+    problems = _duplicates([p.id for p in config.prizes], "prizes", "prize")
+    rounds = [r.id for r in config.judging.rounds]
+    prize_ids = [p.id for p in config.prizes]
+    sources = ", ".join(repr(s) for s in (*RESERVED_SOURCES, *rounds))
+    for i, prize in enumerate(config.prizes):
+        if prize.source not in RESERVED_SOURCES and prize.source not in rounds:
+            problems.append((f"prizes[{i}].source", f"{prize.source!r} is not a source (known: {sources}); "
+                                                     "name a judging round's id or fix the spelling"))
+        if prize.source == LEADERBOARD_SOURCE and not config.datasets:
+            problems.append((f"prizes[{i}].source", "the event has no leaderboard (no [[datasets]]); "
+                                                     "choose another source or add the datasets"))
+        for other in prize.excludes:
+            if other == prize.id:
+                problems.append((f"prizes[{i}].excludes", "a prize cannot exclude itself; remove its own id"))
+            elif other not in prize_ids:
+                problems.append((f"prizes[{i}].excludes", f"{other!r} is not a prize id (prizes: "
+                                                           f"{', '.join(repr(p) for p in prize_ids)}); fix the name"))
+    cycle = _exclusion_cycle(config.prizes)
+    if cycle:
+        problems.append(("prizes", f"the exclusions go round in a circle ({' -> '.join(cycle)}): each prize is decided "
+                                   "after those it excludes; remove one of them"))
+    opt_in_prizes = {p.id for p in config.prizes if p.opt_in}
+    opt_ins = [(f"judging.panels[{i}].opt_in", p.opt_in) for i, p in enumerate(config.judging.panels)]
+    opt_ins += [(f"judging.rounds[{i}].opt_in", r.opt_in) for i, r in enumerate(config.judging.rounds)]
+    for key, opt_in in opt_ins:
+        if opt_in is not None and opt_in not in opt_in_prizes:
+            known = ", ".join(repr(p) for p in sorted(opt_in_prizes)) or "none"
+            problems.append((key, f"{opt_in!r} is not an opt-in prize (opt-in prizes: {known}); "
+                                  "set opt_in = true on that prize or fix the name"))
+    for i, rnd in enumerate(config.judging.rounds):
+        if rnd.shortlist and rnd.shortlist.source == LEADERBOARD_SOURCE and not config.datasets:
+            problems.append((f"judging.rounds[{i}].shortlist.source",
+                             "the event has no leaderboard (no [[datasets]]); shortlist from a round instead"))
+    return problems
+
+
+def _exclusion_cycle(prizes: list[Prize]) -> list[str]:
+    """A cycle in "decided after" (prize -> the prizes it excludes), or []."""
+    after = {p.id: [x for x in p.excludes if x != p.id] for p in prizes}
+    state: dict[str, int] = {}  # 1: on the path, 2: done
+    path: list[str] = []
+
+    def visit(node: str) -> list[str]:
+        state[node] = 1
+        path.append(node)
+        for nxt in after.get(node, []):
+            if state.get(nxt) == 1:
+                return [*path[path.index(nxt):], nxt]
+            if nxt not in state and nxt in after:
+                found = visit(nxt)
+                if found:
+                    return found
+        path.pop()
+        state[node] = 2
+        return []
+
+    for prize in prizes:
+        if prize.id not in state:
+            found = visit(prize.id)
+            if found:
+                return found
+    return []
+
+
 class EventConfig(Section):
     event: EventSection
     teams: TeamsSection = TeamsSection()
@@ -239,6 +497,8 @@ class EventConfig(Section):
     schedule: list[ScheduleItem] = []
     discord: DiscordSection = DiscordSection()
     matchmaking: MatchmakingSection = MatchmakingSection()
+    judging: JudgingSection = JudgingSection()  # issue 12: panels, rounds
+    prizes: list[Prize] = []  # issue 12: in reveal order
     base_dir: Path = Path(".")  # the event file's folder; set by load_event, not by the file
 
     @model_validator(mode="after")
@@ -273,6 +533,7 @@ class EventConfig(Section):
             ))
         if self.datasets and not self.phases:
             problems.append(("phases", "datasets need at least one [[phases]] entry with a data_dir"))
+        problems += judging_problems(self)
         context = info.context or {}
         if context.get("check_data", True):
             for i, phase in enumerate(self.phases):
