@@ -320,6 +320,7 @@ class JudgingRound(Section):
     reviews_per_project: ReviewsPerProject = 3  # pairwise: the comparisons each project is in
     minutes_per_review: float = Field(default=10.0, gt=0)
     judge_hours: float | None = Field(default=None, gt=0)  # what each judge can give this round
+    expected_projects: int | None = Field(default=None, ge=1)  # for `hackbot judging plan` (default: estimated)
     panels: list[str] = []  # the panels that judge it (empty: every panel)
     categories: list[str] = []  # the pool: only these categories (empty: every category)
     opt_in: str | None = None  # the pool: only the projects opted into this prize
