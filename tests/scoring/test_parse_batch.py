@@ -36,7 +36,8 @@ WIDTHS = st.sampled_from([[0, 1], [0, 2], [4, 5, 6], [10, 11, 99], [3, 40, 512, 
 @st.composite
 def files_of_one_dataset(draw):
     """Several files for the same n and label set: fixed-width ones of every layout (LF, CRLF,
-    with or without a final ending, BOM, leading zeros) mixed with near-valid and broken ones."""
+    spaces, tabs or CRs around the labels, with or without a final ending, BOM, leading
+    zeros) mixed with near-valid and broken ones."""
     allowed = draw(WIDTHS)
     n = draw(st.integers(1, 12))
     files = []
@@ -46,7 +47,9 @@ def files_of_one_dataset(draw):
             labels = draw(st.lists(st.sampled_from(allowed), min_size=n, max_size=n))
             width = max(len(str(v)) for v in labels) + draw(st.integers(0, 1))
             end = draw(st.sampled_from([b"\n", b"\r\n"]))
-            data = end.join(str(v).zfill(width).encode() for v in labels)
+            before = draw(st.sampled_from([b"", b"", b" ", b"\t", b"  ", b"\r"]))
+            after = draw(st.sampled_from([b"", b"", b" ", b"\t ", b"\r"]))
+            data = end.join(before + str(v).zfill(width).encode() + after for v in labels)
             data += draw(st.sampled_from([b"", end, end + end, b"\r"]))
             if draw(st.booleans()):
                 data = b"\xef\xbb\xbf" + data
@@ -91,7 +94,8 @@ def test_a_large_batch_of_the_usual_files_goes_through_the_fast_path(monkeypatch
     files = [b"\n".join(str(v).encode() for v in row) + b"\n" for row in labels]
     files[7] = files[7].replace(b"\n", b"\r\n")            # CRLF
     files[8] = b"\xef\xbb\xbf" + files[8][:-1]              # BOM, no final newline
-    files[9] = files[9].replace(b"1\n", b" 1\n", 1)        # a space: parse_labels accepts it
+    files[9] = files[9].replace(b"1\n", b" 1\n", 1)        # one line unlike the others: one by one
+    files[12] = files[12].replace(b"\n", b" \n")            # spaces after every label: a layout too
     files[10] = files[10].replace(b"0\n", b"2\n", 1)       # a label outside the set
     files[11] = b"label\n" + files[11]                     # a header
     parsed = parse_many(files, n, [0, 1], chunk_bytes=8 * n)
