@@ -39,6 +39,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_matchmaking.py
 	$(BIN)/python benchmarks/bench_burst.py
 	$(BIN)/python benchmarks/bench_jury.py --quick
+	$(BIN)/python benchmarks/bench_rescore.py --quick
 
 clean:
 	rm -rf $(VENV) .hackbot config/demo-data .mypy_cache .ruff_cache

@@ -166,6 +166,89 @@ class Phase(Section):
     data_dir: Path | None = None  # relative to the event file's folder
 
 
+# --- competition controls of a dataset (issue 16) -----------------------------------------
+# Several submissions, which one counts, the public/private split, visibility and freeze.
+# Every default is Hackathon42's rule: one submission, everything public, a live board.
+
+CountingRule = Literal["best_public", "last", "final_pick"]
+Visibility = Literal["live", "hidden", "blind"]
+_VISIBILITIES = ("live", "hidden", "blind")
+
+
+class SubmissionPolicy(Section):
+    """A dataset's `submissions`: "one_shot" (one scored submission; a refused file does not
+    use it), "unlimited", or limits {per_day = 5, total = 50, count_failed = false}. A day is
+    a calendar day in the event's timezone; count_failed also counts refused files."""
+
+    per_day: int | None = Field(default=None, ge=1)
+    total: int | None = Field(default=None, ge=1)
+    count_failed: bool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _words(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            if value == "one_shot":
+                return {"total": 1}
+            if value == "unlimited":
+                return {}
+            raise ValueError(
+                f"{value!r} is not a submissions setting; write \"one_shot\", \"unlimited\" or limits "
+                "such as { per_day = 5, total = 50, count_failed = false }"
+            )
+        if isinstance(value, dict) and not {"per_day", "total"} & value.keys():
+            unknown = sorted(set(value) - {"count_failed"})
+            typo = f" ({', '.join(unknown)} is not a key of it)" if unknown else ""
+            raise ValueError(f"set per_day and/or total in the table{typo}, or write submissions = \"unlimited\"")
+        return value
+
+    @model_validator(mode="after")
+    def _per_day_within_total(self) -> SubmissionPolicy:
+        if self.per_day is not None and self.total is not None and self.per_day > self.total:
+            raise ValueError(f"per_day ({self.per_day}) is above total ({self.total}); lower per_day or raise total")
+        return self
+
+    @property
+    def one_shot(self) -> bool:
+        """Hackathon42's rule: one scored submission per team, dataset and phase."""
+        return self.total == 1 and not self.count_failed
+
+
+ONE_SHOT = SubmissionPolicy(total=1)
+
+
+def _visibility(value: Any) -> Any:
+    """ "live", "hidden" or "blind" for every phase, or a table of them by phase id."""
+    def check(v: Any, where: str) -> None:
+        if v not in _VISIBILITIES:
+            raise ValueError(f"{where}{v!r} is not a visibility; use \"live\", \"hidden\" or \"blind\"")
+    if isinstance(value, dict):
+        for phase_id, v in value.items():
+            check(v, f"phase {phase_id!r}: ")
+    elif value is not None:
+        check(value, "")
+    return value
+
+
+def _competition_problems(config: EventConfig) -> list[tuple[str, str]]:
+    """What a dataset's competition controls say about the rest of the file."""
+    problems: list[tuple[str, str]] = []
+    phase_ids = [p.id for p in config.phases]
+    closes = config.submissions.closes
+    for i, ds in enumerate(config.datasets):
+        if isinstance(ds.visibility, dict):
+            for phase_id in ds.visibility:
+                if phase_id not in phase_ids:
+                    known = ", ".join(repr(p) for p in phase_ids) or "none defined"
+                    problems.append((f"datasets[{i}].visibility", f"names phase {phase_id!r}, which is not defined "
+                                     f"(phases: {known}); fix the name"))
+        for key, when in (("freeze", ds.freeze), ("final_pick_closes", ds.final_pick_closes)):
+            if when is not None and closes is not None and when > closes:
+                problems.append((f"datasets[{i}].{key}", f"{when:%Y-%m-%d %H:%M} UTC is after submissions close "
+                                 f"({closes:%Y-%m-%d %H:%M} UTC); move it before the close or remove it"))
+    return problems
+
+
 class Dataset(Section):
     id: int = Field(ge=0)
     name: str = Field(min_length=1)
@@ -173,6 +256,39 @@ class Dataset(Section):
     default_score: float = Field(default=0.8, ge=0, le=1)
     reveal_budget: int = Field(default=5, ge=0)
     phases: list[str] | None = None  # None: every phase
+    # competition controls (issue 16; see SubmissionPolicy above)
+    submissions: SubmissionPolicy = ONE_SHOT
+    counts: CountingRule = "best_public"  # which submission counts; final_pick falls back to best_public
+    final_pick_closes: EventTime | None = None  # None: picks close with the submissions
+    private_fraction: float = Field(default=0.0, ge=0, lt=1)
+    split_seed: int | None = Field(default=None, ge=0, lt=2**64)  # secret, like the labels
+    visibility: Annotated[Visibility | dict[str, Visibility] | None, BeforeValidator(_visibility)] = None
+    freeze: EventTime | None = None  # after it the public board stops moving
+
+    @model_validator(mode="after")
+    def _competition_controls(self) -> Dataset:
+        problems: list[tuple[str, str]] = []
+        if self.private_fraction > 0 and self.split_seed is None:
+            problems.append(("split_seed", "required with a private_fraction: add a secret integer (e.g. the output of "
+                             "python -c 'import secrets; print(secrets.randbits(63))') and keep this file private"))
+        if self.private_fraction == 0 and self.split_seed is not None:
+            problems.append(("split_seed", "has no effect without a private_fraction; remove it or set "
+                             "private_fraction (e.g. 0.7)"))
+        if self.counts == "final_pick" and self.submissions.one_shot:
+            problems.append(("counts", "with one_shot submissions there is only one to count; remove counts or "
+                             "allow several submissions"))
+        if self.final_pick_closes is not None and self.counts != "final_pick":
+            problems.append(("final_pick_closes", f"only used when counts = \"final_pick\" (it is {self.counts!r}); "
+                             "set counts or remove final_pick_closes"))
+        if problems:
+            raise _Problems(problems)
+        return self
+
+    def visibility_in(self, phase_id: str, default: Visibility) -> Visibility:
+        """The board's visibility for this dataset in a phase; `default`: [leaderboard].visibility."""
+        if isinstance(self.visibility, dict):
+            return self.visibility.get(phase_id, default)
+        return self.visibility or default
 
     @property
     def folder(self) -> str:
@@ -551,6 +667,7 @@ class EventConfig(Section):
                         "event file), or write synthetic data with `hackbot datasets synth "
                         f"{folder} --config <this file>`",
                     ))
+        problems += _competition_problems(self)
         if problems:
             raise _Problems(problems)
         return self
