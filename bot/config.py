@@ -400,8 +400,10 @@ class Settings(BaseSettings):
     hackbot_port: int = 8080
     hackbot_public_url: str | None = None  # what participants type, e.g. https://lb.example.org
     hackbot_discord_api: str | None = None  # a Discord-API double (bot/sandbox), e.g. http://127.0.0.1:8765
+    github_token: SecretStr | None = None  # repository checks: 5,000 GitHub requests an hour instead of 60
+    hackbot_github_api: str | None = None  # a GitHub double (bot/sandbox/github.py); default https://api.github.com
 
-    @field_validator("discord_token", mode="before")
+    @field_validator("discord_token", "github_token", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
