@@ -195,9 +195,6 @@ class GitHubState:
             bucket.used, bucket.reset = (bucket.used if bucket.reset is None else 0), now + self.window
         return bucket
 
-    def paths(self) -> list[str]:
-        return [path for path, _, _ in self.requests]
-
 
 def _user(login: str) -> dict[str, Any]:
     uid = WEB_FLOW_ID if login == "web-flow" else int(_sha(login)[:7], 16)
@@ -468,7 +465,8 @@ class GitHubDouble:
         commit = repo.commits[-1] if ref == repo.default_branch and repo.commits else repo.every_commit.get(ref)
         if commit is None:
             return self._error(422, f"No commit found for SHA: {ref}")
-        page = max(1, int(request.query.get("page", "1")) if request.query.get("page", "1").isdigit() else 1)
+        text = request.query.get("page", "1")
+        page = max(1, int(text)) if text.isdigit() else 1
         last = max(1, -(-len(commit.files) // FILES_PER_PAGE))
         base = self._base(request)
         headers = {"Link": self._link(base, f"/repositories/{repo.id}/commits/{commit.sha}", {}, page, last)} if last > 1 else {}
