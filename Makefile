@@ -38,6 +38,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_reminders.py --quick
 	$(BIN)/python benchmarks/bench_matchmaking.py
 	$(BIN)/python benchmarks/bench_burst.py
+	$(BIN)/python benchmarks/bench_jury.py --quick
 
 clean:
 	rm -rf $(VENV) .hackbot config/demo-data .mypy_cache .ruff_cache

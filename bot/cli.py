@@ -231,6 +231,7 @@ def config_check(file: Path) -> None:
     console.print(f"submissions: {_when(s.opens)} → {_when(s.closes)}, at most {s.max_bytes:,} bytes")
     console.print(f"schedule: {len(config.schedule)} items"
                   + (f", first {config.schedule[0].title!r} at {_when(config.schedule[0].at)}" if config.schedule else ""))
+    _print_judging(config)
     for line in _engagement_summary(config):
         console.print(line)
     console.print("[green]OK[/green]")
@@ -421,6 +422,98 @@ def match_command(dry_run: bool, seed: int, as_json: bool, config_path: Path, db
             console.print(f"  {note}", highlight=False)
     else:
         console.print("dry run: nothing created")
+
+
+# --- judging ------------------------------------------------------------------------------
+
+def _print_judging(config: EventConfig) -> None:
+    """The [judging] rounds and the [[prizes]] in `hackbot config check`'s summary."""
+    for rnd in config.judging.rounds:
+        pool = "every eligible project"
+        if rnd.shortlist:
+            pool = f"top {rnd.shortlist.top} of {rnd.shortlist.source}"
+            pool += f" + top {rnd.shortlist.per_category} per category" if rnd.shortlist.per_category else ""
+            pool += " + ties" if rnd.shortlist.ties else ""
+            pool += " + requests" if rnd.shortlist.requests else ""
+        if rnd.opt_in:
+            pool += f" opted into {rnd.opt_in}"
+        panels = ", ".join(p.id for p in config.judging.panels_of(rnd))
+        criteria = f", {len(rnd.criteria)} criteria" if rnd.criteria else ""
+        checklist = f", checklist of {len(rnd.checklist)}" if rnd.checklist else ""
+        console.print(f"round {rnd.id} ({rnd.mode}{criteria}{checklist}) {_when(rnd.opens)} → {_when(rnd.closes)}: "
+                      f"{rnd.reviews_per_project} review(s) per project, {pool}; panels {panels}", highlight=False,
+                      markup=False)
+    for prize in config.prizes:
+        limits = [f"category {prize.category}"] if prize.category else []
+        limits += ["opt-in"] if prize.opt_in else []
+        limits += [f"excludes {', '.join(prize.excludes)}"] if prize.excludes else []
+        console.print(f"prize {prize.id}: {prize.title!r}, {prize.places} place(s) from {prize.source}"
+                      + (f" ({'; '.join(limits)})" if limits else ""), highlight=False, markup=False)
+
+
+@main.group()
+def judging() -> None:
+    """Plan the judging: reviews, judge-hours, and how often the right winners are found."""
+
+
+@judging.command("plan")
+@click.option("--config", "config_path", type=click.Path(path_type=Path), envvar="HACKBOT_CONFIG",
+              default=DEMO_CONFIG, show_default=True, help="The event file.")
+@click.option("--simulate", is_flag=True, help="Play each round many times with judges as [judging.simulation] says.")
+@click.option("--projects", type=click.IntRange(min=1), default=None, help="Projects expected [default: the event file's].")
+@click.option("--judges", type=click.IntRange(min=1), default=None, help="Judges per panel [default: expected_judges].")
+@click.option("--runs", type=click.IntRange(min=1), default=None, help="Simulated runs [default: [judging.simulation] runs].")
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
+def judging_plan(config_path: Path, simulate: bool, projects: int | None, judges: int | None, runs: int | None,
+                 seed: int, as_json: bool) -> None:
+    """How many reviews and judge-hours each round needs, whether its window suffices, and (--simulate)
+    how often it finds the true winners with this many judges and reviews. Needs only the event file."""
+    import dataclasses
+
+    from rich.markup import escape
+
+    from bot.core.judging_plan import RoundPlan, plan_judging
+
+    config = _load(config_path, check_data=False)
+    if not config.judging.rounds:
+        err_console.print(f"{config_path} has no [[judging.rounds]]; add them to plan the judging", markup=False)
+        sys.exit(1)
+    plans: list[RoundPlan]
+    if simulate and not as_json:
+        with Progress(console=console, transient=True) as bar:
+            task = bar.add_task("simulating the rounds", total=1)
+            plans = plan_judging(config, projects=projects, judges=judges, simulate=True, runs=runs, seed=seed)
+            bar.update(task, completed=1)
+    else:
+        plans = plan_judging(config, projects=projects, judges=judges, simulate=simulate, runs=runs, seed=seed)
+    if as_json:
+        console.print_json(json.dumps([dataclasses.asdict(p) for p in plans]))
+        return
+    for plan in plans:
+        console.print(f"[bold]round {plan.round}[/bold] ({plan.mode}): {plan.projects} projects ({escape(plan.projects_note)})",
+                      highlight=False)
+        table = Table("panel", "judges", "projects", "reviews", "per judge", "h per judge", "fewest judges that fit",
+                      box=None)
+        for panel in plan.panels:
+            table.add_row(panel.panel, "?" if panel.judges is None else str(panel.judges), str(panel.projects),
+                          str(panel.reviews), str(panel.reviews_per_judge), f"{panel.hours_per_judge:.1f}",
+                          "-" if panel.judges_needed is None else str(panel.judges_needed))
+        console.print(table)
+        console.print(f"  {plan.reviews} reviews, {plan.judge_hours:.1f} judge-hours; {plan.verdict}",
+                      highlight=False, markup=False, style="green" if plan.fits else ("red" if plan.fits is False else None))
+        for problem in plan.problems:
+            console.print(f"  {problem}", style="yellow", markup=False, highlight=False)
+        if plan.simulation:
+            sim = plan.simulation
+            what = f"the true top {sim.top_k}" + (f" inside its top {sim.chosen}" if sim.chosen != sim.top_k else "")
+            table = Table("reviews / project", "h per judge", "all found (model)", "found on average (model)",
+                          "all found (raw mean)", "found on average (raw mean)",
+                          title=f"{sim.runs} simulated runs: how often round {plan.round} finds {what}", box=None)
+            for point in sim.points:
+                table.add_row(str(point.reviews_per_project), f"{point.hours_per_judge:.1f}", f"{point.found:.0%}",
+                              f"{point.recall:.0%}", f"{point.found_raw:.0%}", f"{point.recall_raw:.0%}")
+            console.print(table)
 
 
 # --- rehearse -----------------------------------------------------------------------------

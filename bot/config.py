@@ -225,12 +225,278 @@ class MatchmakingSection(Section):
         return cleaned
 
 
+class DiscordSection(Section):
+    organizer_role: str = "Organizers"
+    judge_role: str = "Judges"
+    announcements_channel: str = "announcements"
+    log_channel: str = "hackbot-log"  # organizers only: reminders that could not be posted, ...
+    team_category: str = "Teams"
+
+
+# --- judging and prizes (issue 12) ---------------------------------------------------------
+# One block: the panels of judges, the judging rounds, the prizes, and `judging_problems`, the
+# checks that need the whole file (EventConfig._consistent calls it).
+
+LEADERBOARD_SOURCE = "leaderboard"
+VOTE_SOURCE = "vote"
+MANUAL_SOURCE = "manual"
+RESERVED_SOURCES = (LEADERBOARD_SOURCE, VOTE_SOURCE, MANUAL_SOURCE)
+JudgingMode = Literal["rubric", "ranking", "pairwise"]
+Slug = Annotated[str, Field(min_length=1, max_length=50, pattern=r"^[a-z0-9][a-z0-9_-]*$")]
+
+
+def _reviews_per_project(value: Any) -> Any:
+    if value == "all" or (isinstance(value, int) and not isinstance(value, bool) and value >= 1):
+        return value
+    raise ValueError(
+        f"{value!r} is not a number of reviews; write a whole number such as 3, or \"all\" "
+        "(every judge of the round's panels reviews every project)"
+    )
+
+
+ReviewsPerProject = Annotated[int | Literal["all"], BeforeValidator(_reviews_per_project)]
+
+
+def _duplicates(ids: list[str], key: str, what: str) -> list[tuple[str, str]]:
+    seen: set[str] = set()
+    problems = []
+    for i, item in enumerate(ids):
+        if item in seen:
+            problems.append((f"{key}[{i}].id", f"{what} {item!r} is listed twice; give each {what} its own id"))
+        seen.add(item)
+    return problems
+
+
+class Criterion(Section):
+    """One criterion of a rubric, scored 1 to 5."""
+
+    id: Slug
+    title: str = Field(min_length=1)
+    weight: float = Field(default=1.0, gt=0)
+    description: str = ""
+    levels: list[str] = []  # what 1, 2, 3, 4 and 5 mean, in that order (shown on the judge's form)
+
+    @field_validator("levels")
+    @classmethod
+    def _five_levels(cls, value: list[str]) -> list[str]:
+        if value and (len(value) != 5 or any(not level.strip() for level in value)):
+            raise ValueError(f"levels describe the scores 1 to 5: list five non-empty texts (got {len(value)})")
+        return value
+
+
+class ChecklistItem(Section):
+    """A rule the reviewer checks (pass / fail with a note); a failure goes to the organizers."""
+
+    id: Slug
+    text: str = Field(min_length=1)
+
+
+class Shortlist(Section):
+    """A round's pool drawn from an earlier result: the top `top` overall, the top `per_category`
+    of each category, plus (ties) any project statistically tied with the k-th, plus (requests)
+    the teams that asked to be heard."""
+
+    source: str = Field(min_length=1)  # an earlier round's id, or "leaderboard"
+    top: int = Field(ge=1)
+    per_category: int = Field(default=0, ge=0)
+    ties: bool = True
+    requests: bool = False
+
+
+class JudgingPanel(Section):
+    """A group of judges. Loads are balanced within a panel; a panel with categories or an
+    opt-in prize only ever sees those projects (category and sponsor judges)."""
+
+    id: Slug
+    title: str = ""
+    role: str | None = None  # the Discord role of its members (default: [discord] judge_role)
+    categories: list[str] = []  # only projects of these categories (empty: every category)
+    opt_in: str | None = None  # only projects that opted into this prize (a prize id)
+    expected_judges: int | None = Field(default=None, ge=1)  # for `hackbot judging plan`
+
+
+class JudgingRound(Section):
+    id: Slug
+    title: str = ""
+    mode: JudgingMode
+    opens: EventTime | None = None
+    closes: EventTime | None = None
+    reviews_per_project: ReviewsPerProject = 3  # pairwise: the comparisons each project is in
+    minutes_per_review: float = Field(default=10.0, gt=0)
+    judge_hours: float | None = Field(default=None, gt=0)  # what each judge can give this round
+    expected_projects: int | None = Field(default=None, ge=1)  # for `hackbot judging plan` (default: estimated)
+    panels: list[str] = []  # the panels that judge it (empty: every panel)
+    categories: list[str] = []  # the pool: only these categories (empty: every category)
+    opt_in: str | None = None  # the pool: only the projects opted into this prize
+    shortlist: Shortlist | None = None  # the pool: drawn from an earlier result (None: all eligible)
+    criteria: list[Criterion] = []  # rubric mode
+    checklist: list[ChecklistItem] = []
+
+    @model_validator(mode="after")
+    def _coherent(self) -> JudgingRound:
+        problems: list[tuple[str, str]] = []
+        if self.mode == "rubric" and not self.criteria:
+            problems.append(("criteria", "a rubric round needs at least one [[judging.rounds.criteria]]; add its criteria"))
+        if self.mode != "rubric" and self.criteria:
+            problems.append(("criteria", f"a {self.mode} round has no criteria; remove them or set mode = \"rubric\""))
+        problems += _duplicates([c.id for c in self.criteria], "criteria", "criterion")
+        problems += _duplicates([c.id for c in self.checklist], "checklist", "checklist item")
+        if self.opens and self.closes and self.closes <= self.opens:
+            problems.append(("closes", f"closes ({self.closes:%Y-%m-%d %H:%M} UTC) is not after opens "
+                                       f"({self.opens:%Y-%m-%d %H:%M} UTC); fix one of them"))
+        if self.mode == "pairwise" and self.reviews_per_project == "all":
+            problems.append(("reviews_per_project", "a pairwise round needs a number of comparisons per project, not \"all\""))
+        if problems:
+            raise _Problems(problems)
+        return self
+
+    @property
+    def weights(self) -> list[float]:
+        return [c.weight for c in self.criteria]
+
+
+class JudgingSimulation(Section):
+    """What `hackbot judging plan --simulate` assumes: scores on the 1-5 scale."""
+
+    projects: int | None = Field(default=None, ge=1)  # the projects the organizers expect
+    quality_sd: float = Field(default=0.8, gt=0)  # how far projects' true scores spread
+    offset_sd: float = Field(default=0.75, ge=0)  # how far judges' generosity spreads
+    noise_sd: float = Field(default=0.75, ge=0)  # one judge's disagreement with themself
+    runs: int = Field(default=200, ge=1)
+
+
+class JudgingSection(Section):
+    panels: list[JudgingPanel] = []
+    rounds: list[JudgingRound] = []  # in the order they run
+    simulation: JudgingSimulation = JudgingSimulation()
+
+    @model_validator(mode="after")
+    def _coherent(self) -> JudgingSection:
+        problems = _duplicates([p.id for p in self.panels], "panels", "panel")
+        problems += _duplicates([r.id for r in self.rounds], "rounds", "round")
+        panel_ids = [p.id for p in self.panels]
+        earlier: list[str] = []
+        for i, rnd in enumerate(self.rounds):
+            if rnd.id in RESERVED_SOURCES:
+                problems.append((f"rounds[{i}].id", f"{rnd.id!r} names a prize source; call the round something else"))
+            for name in rnd.panels:
+                if name not in panel_ids:
+                    known = ", ".join(repr(p) for p in panel_ids) or "none defined"
+                    problems.append((f"rounds[{i}].panels", f"panel {name!r} is not defined (panels: {known}); "
+                                                            "add a [[judging.panels]] entry or fix the name"))
+            if rnd.shortlist and rnd.shortlist.source != LEADERBOARD_SOURCE and rnd.shortlist.source not in earlier:
+                known = ", ".join(repr(r) for r in earlier) or "none"
+                problems.append((f"rounds[{i}].shortlist.source",
+                                 f"{rnd.shortlist.source!r} is neither \"leaderboard\" nor a round listed before this one "
+                                 f"(earlier rounds: {known}); fix the name or list the rounds in the order they run"))
+            earlier.append(rnd.id)
+        if problems:
+            raise _Problems(problems)
+        return self
+
+    def round(self, round_id: str) -> JudgingRound | None:
+        return next((r for r in self.rounds if r.id == round_id), None)
+
+    def panels_of(self, rnd: JudgingRound) -> list[JudgingPanel]:
+        """The panels that judge a round (every panel when it names none; one implicit panel,
+        `judges`, when the event defines none)."""
+        if not self.panels:
+            return [JudgingPanel(id="judges", title="Judges")]
+        return [p for p in self.panels if not rnd.panels or p.id in rnd.panels]
+
+
+class Prize(Section):
+    """A prize; `[[prizes]]` are listed in the order they are revealed."""
+
+    id: Slug
+    title: str = Field(min_length=1)
+    places: int = Field(default=1, ge=1)
+    source: str = Field(min_length=1)  # "leaderboard", "vote", "manual", or a judging round's id
+    category: str | None = None  # only projects of this category compete
+    opt_in: bool = False  # only projects that opted into this prize compete
+    excludes: list[str] = []  # a winner of one of these prizes cannot win this one (decided after them)
+    rewards: list[str] = []  # what each place receives, e.g. ["€700", "€400"]
+    description: str = ""
+
+    @model_validator(mode="after")
+    def _coherent(self) -> Prize:
+        if len(self.rewards) > self.places:
+            raise ValueError(f"{len(self.rewards)} rewards for {self.places} place(s); "
+                             "list one reward per place or raise places")
+        return self
+
+
+def judging_problems(config: EventConfig) -> list[tuple[str, str]]:
+    """The checks of [judging] and [[prizes]] that need the rest of the file."""
+    problems = _duplicates([p.id for p in config.prizes], "prizes", "prize")
+    rounds = [r.id for r in config.judging.rounds]
+    prize_ids = [p.id for p in config.prizes]
+    sources = ", ".join(repr(s) for s in (*RESERVED_SOURCES, *rounds))
+    for i, prize in enumerate(config.prizes):
+        if prize.source not in RESERVED_SOURCES and prize.source not in rounds:
+            problems.append((f"prizes[{i}].source", f"{prize.source!r} is not a source (known: {sources}); "
+                                                     "name a judging round's id or fix the spelling"))
+        if prize.source == LEADERBOARD_SOURCE and not config.datasets:
+            problems.append((f"prizes[{i}].source", "the event has no leaderboard (no [[datasets]]); "
+                                                     "choose another source or add the datasets"))
+        for other in prize.excludes:
+            if other == prize.id:
+                problems.append((f"prizes[{i}].excludes", "a prize cannot exclude itself; remove its own id"))
+            elif other not in prize_ids:
+                problems.append((f"prizes[{i}].excludes", f"{other!r} is not a prize id (prizes: "
+                                                           f"{', '.join(repr(p) for p in prize_ids)}); fix the name"))
+    cycle = _exclusion_cycle(config.prizes)
+    if cycle:
+        problems.append(("prizes", f"the exclusions go round in a circle ({' -> '.join(cycle)}): each prize is decided "
+                                   "after those it excludes; remove one of them"))
+    opt_in_prizes = {p.id for p in config.prizes if p.opt_in}
+    opt_ins = [(f"judging.panels[{i}].opt_in", p.opt_in) for i, p in enumerate(config.judging.panels)]
+    opt_ins += [(f"judging.rounds[{i}].opt_in", r.opt_in) for i, r in enumerate(config.judging.rounds)]
+    for key, opt_in in opt_ins:
+        if opt_in is not None and opt_in not in opt_in_prizes:
+            known = ", ".join(repr(p) for p in sorted(opt_in_prizes)) or "none"
+            problems.append((key, f"{opt_in!r} is not an opt-in prize (opt-in prizes: {known}); "
+                                  "set opt_in = true on that prize or fix the name"))
+    for i, rnd in enumerate(config.judging.rounds):
+        if rnd.shortlist and rnd.shortlist.source == LEADERBOARD_SOURCE and not config.datasets:
+            problems.append((f"judging.rounds[{i}].shortlist.source",
+                             "the event has no leaderboard (no [[datasets]]); shortlist from a round instead"))
+    return problems
+
+
+def _exclusion_cycle(prizes: list[Prize]) -> list[str]:
+    """A cycle in "decided after" (prize -> the prizes it excludes), or []."""
+    after = {p.id: [x for x in p.excludes if x != p.id] for p in prizes}
+    state: dict[str, int] = {}  # 1: on the path, 2: done
+    path: list[str] = []
+
+    def visit(node: str) -> list[str]:
+        state[node] = 1
+        path.append(node)
+        for nxt in after.get(node, []):
+            if state.get(nxt) == 1:
+                return [*path[path.index(nxt):], nxt]
+            if nxt not in state and nxt in after:
+                found = visit(nxt)
+                if found:
+                    return found
+        path.pop()
+        state[node] = 2
+        return []
+
+    for prize in prizes:
+        if prize.id not in state:
+            found = visit(prize.id)
+            if found:
+                return found
+    return []
+
+
 # --- projects, votes, mentoring and perks (issues 11, 13, 14) --------------------------------
 # One block: what teams hand in ([projects], [projects.bundles]), the public votes ([[votes]]),
 # the help queue ([mentoring]) and the perks handed out by code ([[perks]]); `engagement_problems`
 # holds the checks that need the rest of the file (EventConfig._consistent calls it).
 
-ItemId = Annotated[str, Field(min_length=1, max_length=50, pattern=r"^[a-z0-9][a-z0-9_-]*$")]
 ProjectField = Literal["repo", "demo", "description"]
 DEFAULT_BUNDLE_BYTES = 10 * 1024 * 1024  # Discord's default upload limit
 
@@ -240,6 +506,7 @@ def _fmt(when: datetime) -> str:
 
 
 def _repeated(ids: list[str], key: str, what: str) -> list[tuple[str, str]]:
+    """Plain values listed twice (ids of [[...]] entries: `_duplicates`)."""
     seen: set[str] = set()
     problems = []
     for i, item in enumerate(ids):
@@ -272,7 +539,7 @@ class ProjectBundles(Section):
 
 
 class ExtraQuestion(Section):
-    id: ItemId
+    id: Slug
     question: str = Field(min_length=1, max_length=45)  # a Discord modal label holds 45 characters
     required: bool = False
     max_chars: int = Field(default=1000, ge=1, le=4000)
@@ -299,7 +566,7 @@ class ProjectsSection(Section):
     demo_hosts: list[str] = ["youtube.com", "youtu.be", "vimeo.com", "loom.com", "drive.google.com"]
     licences: list[str] = []  # SPDX ids; "GPL-*" matches every GPL; empty: licences are not checked
     categories: list[str] = []  # a team picks exactly one when there are some
-    opt_in_prizes: list[ItemId] = []  # [[prizes]] ids a team may opt into
+    opt_in_prizes: list[Slug] = []  # [[prizes]] ids a team may opt into
     questions: list[ExtraQuestion] = Field(default=[], max_length=5)  # one modal holds 5 inputs
     remind_drafts_before: list[Duration] = [timedelta(hours=24), timedelta(hours=1)]
     checks: RepoCheckSettings = RepoCheckSettings()
@@ -348,7 +615,7 @@ class ProjectsSection(Section):
         if len(set(self.required)) != len(self.required):
             problems.append(("required", "a field is listed twice; list each once"))
         problems += _repeated(self.opt_in_prizes, "opt_in_prizes", "prize")
-        problems += _repeated([q.id for q in self.questions], "questions", "question")
+        problems += _duplicates([q.id for q in self.questions], "questions", "question")
         if any(d <= timedelta(0) for d in self.remind_drafts_before):
             problems.append(("remind_drafts_before", "reminders come before the deadline; give durations such as \"1h\""))
         if problems:
@@ -388,7 +655,7 @@ class VoteFlags(Section):
 class Vote(Section):
     """A public vote on the eligible projects (/vote in Discord; /vote/<id> on the web with codes)."""
 
-    id: ItemId
+    id: Slug
     title: str = Field(min_length=1, max_length=100)
     opens: EventTime
     closes: EventTime
@@ -398,7 +665,7 @@ class Vote(Section):
     eligibility: VoteEligibility = VoteEligibility()
     codes: bool = False  # a web page for voters outside the server, with single-use ballot codes
     results: Literal["hidden", "live"] = "hidden"  # hidden: turnout only until the close
-    prize: ItemId | None = None  # the [[prizes]] id this vote decides
+    prize: Slug | None = None  # the [[prizes]] id this vote decides
     flags: VoteFlags = VoteFlags()
 
     @model_validator(mode="after")
@@ -464,7 +731,7 @@ class MentoringSection(Section):
 class Perk(Section):
     """Codes handed out once each (`hackbot perks import ID codes.csv`, /perk claim)."""
 
-    id: ItemId
+    id: Slug
     title: str = Field(min_length=1, max_length=100)
     who: Literal["validated_team", "team", "member"] = "validated_team"  # validated: by the organizers (/admin validate)
     description: str = ""  # shown with the code: what it is and how to redeem it
@@ -474,8 +741,8 @@ class Perk(Section):
 
 def engagement_problems(config: EventConfig) -> list[tuple[str, str]]:
     """The checks of [projects], [[votes]], [mentoring] and [[perks]] that need the rest of the file."""
-    problems = _repeated([v.id for v in config.votes], "votes", "vote")
-    problems += _repeated([p.id for p in config.perks], "perks", "perk")
+    problems = _duplicates([v.id for v in config.votes], "votes", "vote")
+    problems += _duplicates([p.id for p in config.perks], "perks", "perk")
     projects = config.projects
     categories = {c.casefold() for c in projects.categories} if projects else set()
     for i, vote in enumerate(config.votes):
@@ -487,6 +754,22 @@ def engagement_problems(config: EventConfig) -> list[tuple[str, str]]:
                 known = ", ".join(repr(c) for c in projects.categories) or "none defined"
                 problems.append((f"votes[{i}].categories", f"{category!r} is not a project category (categories: {known}); "
                                                            "fix the name or add it to [projects] categories"))
+    opt_in = [p.id for p in config.prizes if p.opt_in]
+    for i, prize_id in enumerate(projects.opt_in_prizes if projects else []):
+        if prize_id not in opt_in:
+            known = ", ".join(repr(p) for p in opt_in) or "none"
+            problems.append((f"projects.opt_in_prizes[{i}]", f"{prize_id!r} is not an opt-in prize (opt-in prizes: {known}); "
+                                                             "set opt_in = true on that [[prizes]] entry or fix the name"))
+    by_vote = [p.id for p in config.prizes if p.source == VOTE_SOURCE]
+    for i, vote in enumerate(config.votes):
+        if vote.prize is not None and vote.prize not in by_vote:
+            known = ", ".join(repr(p) for p in by_vote) or "none"
+            problems.append((f"votes[{i}].prize", f"{vote.prize!r} is not a prize decided by a vote (prizes with "
+                                                  f"source = \"vote\": {known}); fix the name or that prize's source"))
+    deciding = [v.prize for v in config.votes if v.prize is not None]
+    for i, prize_id in enumerate(deciding):
+        if prize_id in deciding[:i]:
+            problems.append(("votes", f"two votes decide the prize {prize_id!r}; one vote decides a prize"))
     bundles = projects.bundles if projects else None
     if bundles is not None:
         dataset_ids = [d.id for d in config.datasets]
@@ -497,14 +780,6 @@ def engagement_problems(config: EventConfig) -> list[tuple[str, str]]:
             if ds not in dataset_ids:
                 problems.append(("projects.bundles.datasets", f"dataset {ds} is not defined; fix the id or add that dataset"))
     return problems
-
-
-class DiscordSection(Section):
-    organizer_role: str = "Organizers"
-    judge_role: str = "Judges"
-    announcements_channel: str = "announcements"
-    log_channel: str = "hackbot-log"  # organizers only: reminders that could not be posted, ...
-    team_category: str = "Teams"
 
 
 class EventConfig(Section):
@@ -521,6 +796,8 @@ class EventConfig(Section):
     schedule: list[ScheduleItem] = []
     discord: DiscordSection = DiscordSection()
     matchmaking: MatchmakingSection = MatchmakingSection()
+    judging: JudgingSection = JudgingSection()  # issue 12: panels, rounds
+    prizes: list[Prize] = []  # issue 12: in reveal order
     base_dir: Path = Path(".")  # the event file's folder; set by load_event, not by the file
 
     @model_validator(mode="after")
@@ -555,6 +832,7 @@ class EventConfig(Section):
             ))
         if self.datasets and not self.phases:
             problems.append(("phases", "datasets need at least one [[phases]] entry with a data_dir"))
+        problems += judging_problems(self)
         context = info.context or {}
         if context.get("check_data", True):
             for i, phase in enumerate(self.phases):

@@ -137,8 +137,8 @@ def test_a_vote_is_coherent(tmp_path):
 def test_a_vote_needs_projects_and_distinct_ids(tmp_path):
     vote = "[[votes]]\nid = 'cf'\ntitle = 'C'\nopens = 2024-12-05\ncloses = 2024-12-06\n"
     problems = problems_of(tmp_path, vote + vote)
-    assert "add a [projects] section" in problems["votes[0]"]
-    assert "listed twice" in problems["votes[1]"] and "add a [projects] section" in problems["votes[1]"]
+    assert "add a [projects] section" in problems["votes[0]"] and "add a [projects] section" in problems["votes[1]"]
+    assert "vote 'cf' is listed twice" in problems["votes[1].id"]
 
 
 def test_vote_rules_and_flags_come_from_the_file(tmp_path):
@@ -160,6 +160,35 @@ burst_size = 8
     assert vote.voter_rules() == VoterRules(timedelta(days=3), True, False)
     assert vote.flag_policy() == FlagPolicy(burst_size=8)
     assert vote.results == "hidden" and vote.codes is False
+
+
+PRIZES = """
+[[prizes]]
+id = "modal"
+title = "Modal"
+source = "manual"
+opt_in = true
+[[prizes]]
+id = "community"
+title = "Community"
+source = "vote"
+[[prizes]]
+id = "jury"
+title = "Jury"
+source = "manual"
+"""
+
+
+def test_opt_ins_and_vote_prizes_name_the_right_prizes(tmp_path):
+    vote = "[[votes]]\nid = 'cf'\ntitle = 'C'\nopens = 2024-12-05\ncloses = 2024-12-06\nprize = '{}'\n"
+    config = load(tmp_path, PRIZES + "[projects]\nopt_in_prizes = ['modal']\n" + vote.format("community"))
+    assert config.votes[0].prize == "community" and config.projects.opt_in_prizes == ["modal"]
+    problems = problems_of(tmp_path, PRIZES + "[projects]\nopt_in_prizes = ['jury', 'sponsor']\n" + vote.format("jury"))
+    assert "'jury' is not an opt-in prize (opt-in prizes: 'modal')" in problems["projects.opt_in_prizes[0]"]
+    assert "set opt_in = true" in problems["projects.opt_in_prizes[1]"]
+    assert "'jury' is not a prize decided by a vote (prizes with source = \"vote\": 'community')" in problems["votes[0].prize"]
+    two = vote.format("community") + vote.format("community").replace("'cf'", "'cf2'")
+    assert "two votes decide the prize 'community'" in problems_of(tmp_path, PRIZES + "[projects]\n" + two)["votes"]
 
 
 def test_mentoring_escalation_must_go_forward_and_end_before_stale(tmp_path):
@@ -192,7 +221,7 @@ def test_perks(tmp_path):
     problems = problems_of(tmp_path, "[[perks]]\nid = 'Credits!'\ntitle = 'C'\nwho = 'everyone'")
     assert set(problems) == {"perks[0].id", "perks[0].who"}
     problems = problems_of(tmp_path, "[[perks]]\nid = 'x'\ntitle = 'X'\n[[perks]]\nid = 'x'\ntitle = 'Y'")
-    assert "perk 'x' is listed twice" in problems["perks[1]"]
+    assert "perk 'x' is listed twice" in problems["perks[1].id"]
 
 
 def test_bundles_need_datasets_to_explain(tmp_path):
