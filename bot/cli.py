@@ -232,7 +232,31 @@ def config_check(file: Path) -> None:
     console.print(f"schedule: {len(config.schedule)} items"
                   + (f", first {config.schedule[0].title!r} at {_when(config.schedule[0].at)}" if config.schedule else ""))
     _print_judging(config)
+    for line in _engagement_summary(config):
+        console.print(line)
     console.print("[green]OK[/green]")
+
+
+def _engagement_summary(config: EventConfig) -> list[str]:
+    """[projects], [[votes]], [mentoring] and [[perks]] in a few lines."""
+    lines = []
+    p = config.projects
+    if p is not None:
+        asks = ", ".join(p.required) or "a title and a summary"
+        lines.append(f"projects: {_when(p.opens)} → {_when(p.closes)}, asking {asks}"
+                     + (f"; licences {', '.join(p.licences)}" if p.licences else "")
+                     + (f"; categories {', '.join(p.categories)}" if p.categories else ""))
+        if p.bundles is not None:
+            lines.append(f"bundles: a zip of at most {p.bundles.max_bytes:,} bytes, explanations {p.bundles.explanations}")
+    for v in config.votes:
+        lines.append(f"vote [bold]{v.id}[/bold] ({v.kind}{f', up to {v.max_choices}' if v.max_choices else ''}): "
+                     f"{_when(v.opens)} → {_when(v.closes)}{', ballot codes on the web' if v.codes else ''}")
+    if config.mentoring is not None:
+        lines.append(f"mentoring: tags {', '.join(config.mentoring.tags) or '-'}"
+                     + ("; mentors assigned to teams" if config.mentoring.assign_to_teams else ""))
+    for perk in config.perks:
+        lines.append(f"perk [bold]{perk.id}[/bold]: {perk.title}, one per {perk.who.replace('_', ' ')}")
+    return lines
 
 
 def _when(value) -> str:

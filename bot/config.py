@@ -28,6 +28,10 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.core.repo_checks import RepoPolicy, valid_licence_pattern
+from bot.core.urls import repo_host
+from bot.core.vote_rules import FlagPolicy, VoterRules
+
 AOE = timezone(timedelta(hours=-12), "AoE")  # Anywhere on Earth: UTC-12 (Etc/GMT+12)
 DEFAULT_MAX_SUBMISSION_BYTES = 10 * 1024 * 1024
 
@@ -604,12 +608,306 @@ def _exclusion_cycle(prizes: list[Prize]) -> list[str]:
     return []
 
 
+# --- projects, votes, mentoring and perks (issues 11, 13, 14) --------------------------------
+# One block: what teams hand in ([projects], [projects.bundles]), the public votes ([[votes]]),
+# the help queue ([mentoring]) and the perks handed out by code ([[perks]]); `engagement_problems`
+# holds the checks that need the rest of the file (EventConfig._consistent calls it).
+
+ProjectField = Literal["repo", "demo", "description"]
+DEFAULT_BUNDLE_BYTES = 10 * 1024 * 1024  # Discord's default upload limit
+
+
+def _fmt(when: datetime) -> str:
+    return when.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _repeated(ids: list[str], key: str, what: str) -> list[tuple[str, str]]:
+    """Plain values listed twice (ids of [[...]] entries: `_duplicates`)."""
+    seen: set[str] = set()
+    problems = []
+    for i, item in enumerate(ids):
+        if item.casefold() in seen:
+            problems.append((f"{key}[{i}]", f"{what} {item!r} is listed twice; list each once"))
+        seen.add(item.casefold())
+    return problems
+
+
+def _labels(value: list[str], what: str, *, max_length: int = 100, max_items: int = 25) -> list[str]:
+    """Names shown in a Discord select menu: 1-100 characters, distinct, at most 25."""
+    cleaned = [" ".join(v.split()) for v in value]
+    if any(not v or len(v) > max_length for v in cleaned):
+        raise ValueError(f"a {what} has 1 to {max_length} characters")
+    if len({v.casefold() for v in cleaned}) != len(cleaned):
+        raise ValueError(f"a {what} is listed twice; list each once")
+    if len(cleaned) > max_items:
+        raise ValueError(f"at most {max_items} {what}s (a Discord select menu holds {max_items} options)")
+    return cleaned
+
+
+class ProjectBundles(Section):
+    """Hackathon42: one zip of code per team, and a written explanation per dataset, for the jury
+    and the code review of the top teams. Seen by organizers and judges only."""
+
+    max_bytes: int = Field(default=DEFAULT_BUNDLE_BYTES, gt=0)
+    explanations: Literal["per_dataset", "one", "none"] = "per_dataset"
+    datasets: list[int] | None = None  # which [[datasets]] need an explanation (None: every one)
+    explanation_max_chars: int = Field(default=4000, ge=1, le=4000)  # a Discord text input holds 4000
+
+
+class ExtraQuestion(Section):
+    id: Slug
+    question: str = Field(min_length=1, max_length=45)  # a Discord modal label holds 45 characters
+    required: bool = False
+    max_chars: int = Field(default=1000, ge=1, le=4000)
+
+
+class RepoCheckSettings(Section):
+    """When a repository is flagged for organizers (never refused): see bot/core/repo_checks.py."""
+
+    require_readme: bool = True
+    readme_min_bytes: int = Field(default=100, ge=0)
+    giant_commit_lines: int = Field(default=5000, ge=1)
+    giant_commit_files: int = Field(default=200, ge=1)
+    upload_share: float = Field(default=0.5, gt=0, le=1)
+
+
+class ProjectsSection(Section):
+    """What teams hand in for the judged prizes (/project submit, POST /api/projects)."""
+
+    opens: EventTime | None = None
+    closes: EventTime | None = None  # the deadline: projects lock; the last version before it counts
+    work_starts: EventTime | None = None  # repositories created or first committed before: flagged (default: opens)
+    required: list[ProjectField] = ["repo"]  # besides a title and a summary
+    repo_hosts: list[str] = ["github.com"]  # "github.com", "gitlab.com", or "gitlab:git.example.org"
+    demo_hosts: list[str] = ["youtube.com", "youtu.be", "vimeo.com", "loom.com", "drive.google.com"]
+    licences: list[str] = []  # SPDX ids; "GPL-*" matches every GPL; empty: licences are not checked
+    categories: list[str] = []  # a team picks exactly one when there are some
+    opt_in_prizes: list[Slug] = []  # [[prizes]] ids a team may opt into
+    questions: list[ExtraQuestion] = Field(default=[], max_length=5)  # one modal holds 5 inputs
+    remind_drafts_before: list[Duration] = [timedelta(hours=24), timedelta(hours=1)]
+    checks: RepoCheckSettings = RepoCheckSettings()
+    bundles: ProjectBundles | None = None
+
+    @field_validator("categories")
+    @classmethod
+    def _categories(cls, value: list[str]) -> list[str]:
+        return _labels(value, "category")
+
+    @field_validator("repo_hosts")
+    @classmethod
+    def _repo_hosts(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("list at least one host, e.g. repo_hosts = [\"github.com\"]")
+        for host in value:
+            repo_host(host)  # raises ValueError saying how to write it
+        return value
+
+    @field_validator("demo_hosts")
+    @classmethod
+    def _demo_hosts(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("list at least one host, e.g. demo_hosts = [\"youtube.com\"]")
+        for host in value:
+            if not re.fullmatch(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+", host):
+                raise ValueError(f"{host!r} is not a host name; write it in lowercase like 'youtube.com'")
+        return value
+
+    @field_validator("licences")
+    @classmethod
+    def _licences(cls, value: list[str]) -> list[str]:
+        for pattern in value:
+            if not valid_licence_pattern(pattern):
+                raise ValueError(f"{pattern!r} is not an SPDX id or pattern; write ids such as \"MIT\", \"GPL-*\"")
+        return value
+
+    @model_validator(mode="after")
+    def _coherent(self) -> ProjectsSection:
+        problems: list[tuple[str, str]] = []
+        if self.opens and self.closes and self.closes <= self.opens:
+            problems.append(("closes", f"closes ({_fmt(self.closes)}) is not after opens ({_fmt(self.opens)}); fix one of them"))
+        if self.work_starts and self.closes and self.work_starts >= self.closes:
+            problems.append(("work_starts", f"work_starts ({_fmt(self.work_starts)}) is not before closes "
+                                            f"({_fmt(self.closes)}); fix one of them"))
+        if len(set(self.required)) != len(self.required):
+            problems.append(("required", "a field is listed twice; list each once"))
+        problems += _repeated(self.opt_in_prizes, "opt_in_prizes", "prize")
+        problems += _duplicates([q.id for q in self.questions], "questions", "question")
+        if any(d <= timedelta(0) for d in self.remind_drafts_before):
+            problems.append(("remind_drafts_before", "reminders come before the deadline; give durations such as \"1h\""))
+        if problems:
+            raise _Problems(problems)
+        return self
+
+    def repo_policy(self) -> RepoPolicy:
+        """What the repository checks ask, from this section."""
+        c = self.checks
+        return RepoPolicy(
+            licences=tuple(self.licences),
+            work_starts=self.work_starts or self.opens,
+            require_readme=c.require_readme,
+            readme_min_bytes=c.readme_min_bytes,
+            giant_commit_lines=c.giant_commit_lines,
+            giant_commit_files=c.giant_commit_files,
+            upload_share=c.upload_share,
+        )
+
+
+class VoteEligibility(Section):
+    min_account_age: Duration = timedelta(days=7)
+    joined_before_open: bool = True
+    exclude_own_team: bool = True
+
+
+class VoteFlags(Section):
+    """When ballots are flagged for organizers (they still count): see bot/core/vote_rules.py."""
+
+    new_account_age: Duration = timedelta(days=30)
+    burst_window: Duration = timedelta(minutes=2)
+    burst_size: int = Field(default=5, ge=2)
+    addresses_per_code: int = Field(default=3, ge=2)
+    codes_per_address: int = Field(default=10, ge=2)
+
+
+class Vote(Section):
+    """A public vote on the eligible projects (/vote in Discord; /vote/<id> on the web with codes)."""
+
+    id: Slug
+    title: str = Field(min_length=1, max_length=100)
+    opens: EventTime
+    closes: EventTime
+    categories: list[str] = []  # the ballot: the eligible projects of these categories (empty: all)
+    kind: Literal["approval", "single", "ranked"] = "single"
+    max_choices: int | None = Field(default=None, ge=1)  # approval: required; ranked: default the whole ballot
+    eligibility: VoteEligibility = VoteEligibility()
+    codes: bool = False  # a web page for voters outside the server, with single-use ballot codes
+    results: Literal["hidden", "live"] = "hidden"  # hidden: turnout only until the close
+    prize: Slug | None = None  # the [[prizes]] id this vote decides
+    flags: VoteFlags = VoteFlags()
+
+    @model_validator(mode="after")
+    def _coherent(self) -> Vote:
+        problems: list[tuple[str, str]] = []
+        if self.closes <= self.opens:
+            problems.append(("closes", f"closes ({_fmt(self.closes)}) is not after opens ({_fmt(self.opens)}); fix one of them"))
+        if self.kind == "approval" and self.max_choices is None:
+            problems.append(("max_choices", "an approval vote needs max_choices (how many projects a voter may approve)"))
+        if self.kind == "single" and self.max_choices not in (None, 1):
+            problems.append(("max_choices", "a single-choice vote takes one choice; "
+                                            "remove max_choices or set kind = \"approval\""))
+        if problems:
+            raise _Problems(problems)
+        return self
+
+    def voter_rules(self) -> VoterRules:
+        e = self.eligibility
+        return VoterRules(e.min_account_age, e.joined_before_open, e.exclude_own_team)
+
+    def flag_policy(self) -> FlagPolicy:
+        f = self.flags
+        return FlagPolicy(f.new_account_age, f.burst_window, f.burst_size, f.addresses_per_code, f.codes_per_address)
+
+
+class EscalationStep(Section):
+    after: Duration  # since the ticket opened
+    notify: Literal["specialists", "mentors", "organizers"]  # specialists: mentors on duty with a matching tag
+
+
+class MentoringSection(Section):
+    """The help queue (/help, /mentor) and, optionally, mentors assigned to teams."""
+
+    tags: list[str] = []  # the expertise a ticket asks for and a mentor offers
+    escalation: list[EscalationStep] = [
+        EscalationStep(after=timedelta(0), notify="specialists"),
+        EscalationStep(after=timedelta(minutes=10), notify="mentors"),
+        EscalationStep(after=timedelta(minutes=30), notify="organizers"),
+    ]
+    stale_after: Duration = timedelta(hours=3)  # an unclaimed ticket closes with a notice (it can be reopened)
+    assign_to_teams: bool = False  # /mentor assign proposes a mentor per team
+    mentor_role: str = "Mentors"
+
+    @field_validator("tags")
+    @classmethod
+    def _tags(cls, value: list[str]) -> list[str]:
+        return _labels(value, "tag")
+
+    @model_validator(mode="after")
+    def _coherent(self) -> MentoringSection:
+        problems: list[tuple[str, str]] = []
+        afters = [step.after for step in self.escalation]
+        if afters != sorted(afters) or len(set(afters)) != len(afters):
+            problems.append(("escalation", "list the steps in the order they come, each later than the one before"))
+        if afters and self.stale_after <= afters[-1]:
+            problems.append(("stale_after", f"a ticket goes stale before its last escalation step ({afters[-1]}); "
+                                            "make stale_after longer"))
+        if problems:
+            raise _Problems(problems)
+        return self
+
+
+class Perk(Section):
+    """Codes handed out once each (`hackbot perks import ID codes.csv`, /perk claim)."""
+
+    id: Slug
+    title: str = Field(min_length=1, max_length=100)
+    who: Literal["validated_team", "team", "member"] = "validated_team"  # validated: by the organizers (/admin validate)
+    description: str = ""  # shown with the code: what it is and how to redeem it
+    low_stock: int = Field(default=5, ge=0)  # organizers are warned when this many codes or fewer are left
+    opens: EventTime | None = None  # claims open (None: at once)
+
+
+def engagement_problems(config: EventConfig) -> list[tuple[str, str]]:
+    """The checks of [projects], [[votes]], [mentoring] and [[perks]] that need the rest of the file."""
+    problems = _duplicates([v.id for v in config.votes], "votes", "vote")
+    problems += _duplicates([p.id for p in config.perks], "perks", "perk")
+    projects = config.projects
+    categories = {c.casefold() for c in projects.categories} if projects else set()
+    for i, vote in enumerate(config.votes):
+        if projects is None:
+            problems.append((f"votes[{i}]", "a vote's ballot is the event's projects: add a [projects] section"))
+            continue
+        for category in vote.categories:
+            if category.casefold() not in categories:
+                known = ", ".join(repr(c) for c in projects.categories) or "none defined"
+                problems.append((f"votes[{i}].categories", f"{category!r} is not a project category (categories: {known}); "
+                                                           "fix the name or add it to [projects] categories"))
+    opt_in = [p.id for p in config.prizes if p.opt_in]
+    for i, prize_id in enumerate(projects.opt_in_prizes if projects else []):
+        if prize_id not in opt_in:
+            known = ", ".join(repr(p) for p in opt_in) or "none"
+            problems.append((f"projects.opt_in_prizes[{i}]", f"{prize_id!r} is not an opt-in prize (opt-in prizes: {known}); "
+                                                             "set opt_in = true on that [[prizes]] entry or fix the name"))
+    by_vote = [p.id for p in config.prizes if p.source == VOTE_SOURCE]
+    for i, vote in enumerate(config.votes):
+        if vote.prize is not None and vote.prize not in by_vote:
+            known = ", ".join(repr(p) for p in by_vote) or "none"
+            problems.append((f"votes[{i}].prize", f"{vote.prize!r} is not a prize decided by a vote (prizes with "
+                                                  f"source = \"vote\": {known}); fix the name or that prize's source"))
+    deciding = [v.prize for v in config.votes if v.prize is not None]
+    for i, prize_id in enumerate(deciding):
+        if prize_id in deciding[:i]:
+            problems.append(("votes", f"two votes decide the prize {prize_id!r}; one vote decides a prize"))
+    bundles = projects.bundles if projects else None
+    if bundles is not None:
+        dataset_ids = [d.id for d in config.datasets]
+        if bundles.explanations == "per_dataset" and not dataset_ids:
+            problems.append(("projects.bundles.explanations", "explanations per dataset need [[datasets]]; "
+                                                              "add them or set explanations = \"one\""))
+        for ds in bundles.datasets or []:
+            if ds not in dataset_ids:
+                problems.append(("projects.bundles.datasets", f"dataset {ds} is not defined; fix the id or add that dataset"))
+    return problems
+
+
 class EventConfig(Section):
     event: EventSection
     teams: TeamsSection = TeamsSection()
     phases: list[Phase] = []
     datasets: list[Dataset] = []
     submissions: SubmissionsSection = SubmissionsSection()
+    projects: ProjectsSection | None = None  # issue 11: None, the event takes no projects
+    votes: list[Vote] = []  # issue 13
+    mentoring: MentoringSection | None = None  # issue 14: None, no help queue
+    perks: list[Perk] = []  # issue 14
     leaderboard: LeaderboardSection = LeaderboardSection()
     schedule: list[ScheduleItem] = []
     discord: DiscordSection = DiscordSection()
@@ -620,7 +918,7 @@ class EventConfig(Section):
 
     @model_validator(mode="after")
     def _consistent(self, info: ValidationInfo) -> EventConfig:
-        problems: list[tuple[str, str]] = []
+        problems: list[tuple[str, str]] = engagement_problems(self)
         phase_ids = [p.id for p in self.phases]
         for i, phase_id in enumerate(phase_ids):
             if phase_ids.index(phase_id) != i:
@@ -779,8 +1077,10 @@ class Settings(BaseSettings):
     hackbot_port: int = 8080
     hackbot_public_url: str | None = None  # what participants type, e.g. https://lb.example.org
     hackbot_discord_api: str | None = None  # a Discord-API double (bot/sandbox), e.g. http://127.0.0.1:8765
+    github_token: SecretStr | None = None  # repository checks: 5,000 GitHub requests an hour instead of 60
+    hackbot_github_api: str | None = None  # a GitHub double (bot/sandbox/github.py); default https://api.github.com
 
-    @field_validator("discord_token", mode="before")
+    @field_validator("discord_token", "github_token", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
