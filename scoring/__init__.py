@@ -12,11 +12,11 @@ from scoring.metrics import (
     paired_bootstrap,
     worst_group_accuracy,
 )
-from scoring.parse import LabelFileError, parse_labels
+from scoring.parse import LabelFileError, ascii_int, parse_labels
 from scoring.ranking import Ranking, leaderboard
 
 __all__ = [
-    "LabelFileError", "PairedBootstrap", "Ranking", "accuracy", "bootstrap_ci",
+    "LabelFileError", "PairedBootstrap", "Ranking", "accuracy", "ascii_int", "bootstrap_ci",
     "group_accuracy", "leaderboard", "paired_bootstrap", "parse_labels",
     "worst_group_accuracy",
 ]
