@@ -327,9 +327,12 @@ async def test_403_after_closes(server):
 
 async def test_404_unknown_dataset(server):
     username, password = await server.team("Unknown Dataset")
-    for exercise_id in (7, 999, 10**30):
+    for exercise_id in (7, 999, 10**18 - 1):
         status, body, _ = await post(f"{server.url}/reveal/", reveal_form(username, password, exercise_id, 1))
         assert_error(status, body, 404, f"no dataset {exercise_id}", "0, 2, 3, 12")
+    # past 18 digits no id exists: refused as input, by the same rule as a label in a file
+    status, body, _ = await post(f"{server.url}/reveal/", reveal_form(username, password, 10**18, 1))
+    assert_error(status, body, 400, "at most 18 digits")
     status, body, _ = await post(f"{server.url}/submit/", submit_form(username, password, 7, b"0\n"))
     assert_error(status, body, 404, "no dataset 7")
 
