@@ -15,6 +15,7 @@ from aiohttp import web
 
 from bot.core.errors import BadInput, HackbotError, TooLarge, TooManyAttempts, Unavailable
 from bot.core.services import Services
+from bot.core.visibility import scores_visible
 from bot.web.faults import FaultReport
 from bot.web.forms import MULTIPART_OVERHEAD, read_form
 
@@ -105,7 +106,7 @@ async def submit(request: web.Request) -> web.Response:
         form.filename or "", form.file,
     )
     body = {"exercise_id": result.dataset_id, "rows": result.rows}
-    if services.config.leaderboard.visibility == "live":
+    if scores_visible(services.config):
         body["accuracy"] = result.accuracy
     return web.json_response(body)
 

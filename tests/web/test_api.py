@@ -351,6 +351,44 @@ async def test_409_second_submission(server, tmp_path):
     assert standings.rows[0].cells[2].score == pytest.approx(0.98)
 
 
+async def _submit_and_hang_up(port: int, username: str, password: str, exercise_id: int, content: bytes) -> None:
+    """Send a whole submission over TCP and close the connection without reading the answer, as
+    a script whose Wi-Fi dropped does."""
+    boundary = "cutConnection"
+    fields = (("username", username), ("password", password), ("exercise_id", str(exercise_id)))
+    body = "".join(f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n' for k, v in fields)
+    body += f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="labels.csv"\r\n\r\n'
+    data = body.encode() + content + f"\r\n--{boundary}--\r\n".encode()
+    head = (f"POST /submit/ HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: multipart/form-data; boundary={boundary}"
+            f"\r\nContent-Length: {len(data)}\r\n\r\n").encode()
+    _, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(head + data)
+    await writer.drain()
+    writer.close()  # gone before the answer
+
+
+@pytest.mark.parametrize("visibility", ["live", "hidden"])
+async def test_409_after_a_cut_connection_names_when_it_was_recorded(start_server, visibility):
+    server = await start_server(visibility=visibility)
+    username, password = await server.team("Flaky Wifi")
+    content = valid_csv(server.y(3), wrong=50)
+    await _submit_and_hang_up(server.port, username, password, 3, content)
+    for _ in range(200):  # the server finishes the request the client left
+        if (await server.services.leaderboard.standings(organizer=True)).rows[0].cells[2].submitted:
+            break
+        await asyncio.sleep(0.02)
+    else:
+        raise AssertionError("the submission of the cut connection was not recorded")
+    server.clock.advance(minutes=3)
+    status, body, _ = await post(f"{server.url}/submit/", submit_form(username, password, 3, content))
+    message = assert_error(status, body, 409, "already submitted", "dataset 3", "recorded at 2030-03-01 13:00 UTC",
+                           "that submission counts")
+    if visibility == "live":
+        assert "accuracy 0.9000" in message
+    else:
+        assert "accuracy" not in message  # hidden until the organizers announce
+
+
 # --- 413 ----------------------------------------------------------------------------------
 
 async def test_413_file_over_max_bytes_with_content_length(server, tmp_path):
