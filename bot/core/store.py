@@ -19,6 +19,8 @@ from typing import Any, TypeVar
 
 import aiosqlite
 
+from bot.core.errors import Unavailable
+
 T = TypeVar("T")
 
 BUSY_TIMEOUT_MS = 30_000
@@ -43,6 +45,25 @@ def immediate(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
         conn.execute("ROLLBACK")
         raise
     conn.execute("COMMIT")
+
+
+# SQLite's refusals that mean "nothing can be written now", not "this request is wrong": the
+# doors answer them 503 (try again) and the organizers are told.
+_UNAVAILABLE = {
+    sqlite3.SQLITE_FULL: "the disk holding the database is full",
+    sqlite3.SQLITE_READONLY: "the database is read-only (its file, folder or file system)",
+    sqlite3.SQLITE_BUSY: "the database is locked by another process",
+    sqlite3.SQLITE_LOCKED: "the database is locked",
+    sqlite3.SQLITE_IOERR: "the disk holding the database cannot be written",
+    sqlite3.SQLITE_CANTOPEN: "the database file cannot be opened",
+}
+
+
+def unavailable(exc: sqlite3.Error, path: Path | str) -> Unavailable | None:
+    """The Unavailable a SQLite error stands for (a full disk, a read-only or locked file), or None."""
+    code = exc.sqlite_errorcode  # None for errors raised by the sqlite3 module itself
+    reason = _UNAVAILABLE.get(code & 0xFF) if code is not None else None
+    return Unavailable(f"{reason} ({path})") if reason else None
 
 
 def _configure(conn: sqlite3.Connection) -> None:
@@ -114,7 +135,10 @@ class Store:
         # A store left open must not keep the interpreter from exiting (aiosqlite's thread is
         # not a daemon); SQLite's transactions make an abrupt end safe.
         db._thread.daemon = True  # noqa: SLF001
-        await db
+        try:
+            await db
+        except sqlite3.OperationalError as exc:
+            raise (unavailable(exc, path) or exc) from exc
         store = cls(db, path)
         try:
             await store.run(_configure)
@@ -130,7 +154,10 @@ class Store:
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         """Run fn(conn, *args) in the database thread: one hop for a check and its write."""
         db = self._db
-        return await db._execute(lambda: fn(db._conn, *args))  # noqa: SLF001 (see module doc)
+        try:
+            return await db._execute(lambda: fn(db._conn, *args))  # noqa: SLF001 (see module doc)
+        except sqlite3.OperationalError as exc:
+            raise (unavailable(exc, self.path) or exc) from exc
 
     async def fetchall(self, sql: str, params: tuple | dict = ()) -> list[tuple]:
         return await self.run(lambda conn: conn.execute(sql, params).fetchall())
