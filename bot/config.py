@@ -441,8 +441,8 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
     discord_token: SecretStr | None = None
-    hackbot_config: Path = Path("config/demo.toml")
-    hackbot_db: Path = Path(".hackbot/hackbot.sqlite3")
+    hackbot_config: Path | None = None  # no default event: commands ask for one (only `demo` has its own)
+    hackbot_db: Path | None = None  # None: .hackbot/<event file name>.sqlite3
     hackbot_guild_id: int | None = None
     hackbot_host: str = "127.0.0.1"
     hackbot_port: int = 8080

@@ -107,6 +107,23 @@ def _migrate(conn: sqlite3.Connection) -> list[str]:
     return applied
 
 
+def _file_uri(path: Path) -> str:
+    return path.absolute().as_uri()  # percent-encodes '?' and '#' in the path
+
+
+def _check_schema(conn: sqlite3.Connection) -> None:
+    """A read-only database must have every migration already: it cannot be migrated."""
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    conn.execute("PRAGMA query_only = ON")
+    done = {row[0] for row in conn.execute("SELECT version FROM schema_migrations")}
+    missing = [name for version, name, _ in _migrations() if version not in done]
+    if missing:
+        raise Unavailable(
+            f"the database was written by an older Hackbot and needs migration {missing[0]}, which a "
+            "read-only database cannot take; run a command with write access to it once"
+        )
+
+
 def _split_sql(script: str) -> list[str]:
     statements, current = [], ""
     for line in script.splitlines(keepends=True):
@@ -127,8 +144,12 @@ class Store:
         self.path = path
 
     @classmethod
-    async def open(cls, path: Path | str) -> Store:
+    async def open(cls, path: Path | str, *, readonly: bool = False) -> Store:
+        """Open (create, migrate) the database; `readonly` opens an existing one for reading only,
+        as on a read-only file system, and never writes to it (no migration)."""
         path = Path(path)
+        if readonly:
+            return await cls._open_readonly(path)
         if str(path) != ":memory:":
             path.parent.mkdir(parents=True, exist_ok=True)
         db = aiosqlite.connect(path, isolation_level=None)  # we issue BEGIN ourselves
@@ -147,6 +168,29 @@ class Store:
             await db.close()
             raise
         return store
+
+    @classmethod
+    async def _open_readonly(cls, path: Path) -> Store:
+        # mode=ro still needs the WAL's -shm file, which a read-only folder or file system cannot
+        # hold; immutable=1 then reads the file as it is (a cleanly closed database has no WAL).
+        last: sqlite3.OperationalError | None = None
+        uri = _file_uri(path)
+        for options in ("mode=ro", "mode=ro&immutable=1"):
+            db = aiosqlite.connect(f"{uri}?{options}", uri=True, isolation_level=None)
+            db._thread.daemon = True  # noqa: SLF001
+            try:
+                await db
+                store = cls(db, path)
+                await store.run(_check_schema)
+                return store
+            except sqlite3.OperationalError as exc:
+                last = exc
+            except BaseException:
+                await db.close()
+                raise
+            await db.close()
+        assert last is not None
+        raise (unavailable(last, path) or last) from last
 
     async def close(self) -> None:
         await self._db.close()

@@ -7,10 +7,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Coroutine
-from typing import Any
+from collections.abc import Awaitable, Callable
 
-Report = Callable[[str], Coroutine[Any, Any, None]]
+Report = Callable[[str], Awaitable[None]]
 
 log = logging.getLogger("bot.web.faults")
 
@@ -21,7 +20,7 @@ class FaultReport:
         self.report, self.interval, self.clock = report, interval, clock
         self._last: float | None = None
         self._refused = 0
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks: set[asyncio.Future[None]] = set()
 
     def refused(self, reason: str, method: str, path: str) -> None:
         """One request answered 503; report it unless a report went out less than `interval` ago."""
@@ -38,6 +37,6 @@ class FaultReport:
         log.error("%s", text)
         self._last, self._refused = now, 0
         if self.report is not None:
-            task = asyncio.get_running_loop().create_task(self.report(text))
+            task = asyncio.ensure_future(self.report(text))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
