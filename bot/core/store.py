@@ -55,7 +55,7 @@ _UNAVAILABLE = {
     sqlite3.SQLITE_BUSY: "the database is locked by another process",
     sqlite3.SQLITE_LOCKED: "the database is locked",
     sqlite3.SQLITE_IOERR: "the disk holding the database cannot be written",
-    sqlite3.SQLITE_CANTOPEN: "the database file cannot be opened",
+    sqlite3.SQLITE_CANTOPEN: "the database file cannot be opened (is it, or its folder or file system, read-only?)",
 }
 
 
@@ -173,8 +173,8 @@ class Store:
     async def _open_readonly(cls, path: Path) -> Store:
         # mode=ro still needs the WAL's -shm file, which a read-only folder or file system cannot
         # hold; immutable=1 then reads the file as it is (a cleanly closed database has no WAL).
-        last: sqlite3.OperationalError | None = None
         uri = _file_uri(path)
+        failure: Exception | None = None
         for options in ("mode=ro", "mode=ro&immutable=1"):
             db = aiosqlite.connect(f"{uri}?{options}", uri=True, isolation_level=None)
             db._thread.daemon = True  # noqa: SLF001
@@ -183,14 +183,16 @@ class Store:
                 store = cls(db, path)
                 await store.run(_check_schema)
                 return store
-            except sqlite3.OperationalError as exc:
-                last = exc
+            except (sqlite3.OperationalError, Unavailable) as exc:
+                failure = exc
+                await db.close()
             except BaseException:
                 await db.close()
                 raise
-            await db.close()
-        assert last is not None
-        raise (unavailable(last, path) or last) from last
+        if isinstance(failure, sqlite3.OperationalError):
+            raise (unavailable(failure, path) or failure) from failure
+        assert failure is not None
+        raise failure
 
     async def close(self) -> None:
         await self._db.close()
