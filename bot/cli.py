@@ -496,11 +496,9 @@ def team_import(file: Path, as_json: bool, config_path: Path, db_path: Path) -> 
     created = [{"team": c.team.name, "username": c.team.username, "password": c.password} for c in result.created]
     if as_json:
         click.echo(json.dumps(created))
-    elif created:
-        table = Table("team", "username", "password", title="New teams (passwords shown once)")
-        for row in created:
-            table.add_row(escape(row["team"]), row["username"], row["password"])
-        console.print(table)
+    elif created:  # tab-separated: pastes into a spreadsheet, and thousands print at once
+        click.echo("New teams (each password is shown once; give it to its team):\nteam\tusername\tpassword")
+        click.echo("\n".join(f"{row['team']}\t{row['username']}\t{row['password']}" for row in created))
     say(f"{len(result.created)} team(s) created, {len(result.updated)} updated, {len(result.unchanged)} unchanged;"
         f" {len(errors)} bad row(s)")
     if errors:
@@ -556,7 +554,7 @@ def leaderboard(phase: str | None, as_json: bool, config_path: Path, db_path: Pa
 
 @main.group()
 def datasets() -> None:
-    """Write synthetic datasets in the Hackathon42 layout."""
+    """Write synthetic datasets. They follow the Hackathon42 layout."""
 
 
 @datasets.command("synth")
@@ -598,7 +596,7 @@ def datasets_synth(out: Path, config_path: Path | None, phase: str | None, rows:
 
 @main.group()
 def lfg() -> None:
-    """Manage the matchmaking pool: people looking for a team."""
+    """Manage the matchmaking pool. It holds the people looking for a team."""
 
 
 @lfg.command("import")
