@@ -65,18 +65,25 @@ def parse_timezone(name: str) -> tzinfo:
         ) from None
 
 
-_DURATION_PART = re.compile(r"(\d+)\s*(d|h|m|s)")
-_DURATION = re.compile(r"^\s*((\d+)\s*(d|h|m|s)\s*)+$")
+_DURATION_PART = re.compile(r"([0-9]+)\s*(d|h|m|s)")
+_DURATION = re.compile(r"^\s*(([0-9]+)\s*(d|h|m|s)\s*)+$")
 _UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
+# Bounds that keep every sum of a time and a duration (a reminder before an item, a grace after
+# it, "now+7d") within what datetime and the database hold, with room for years of events.
+MAX_DURATION = timedelta(days=36_500)
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
 
 
 def parse_duration(value: Any) -> timedelta:
     if isinstance(value, timedelta):
         return value
-    if isinstance(value, str) and _DURATION.match(value.lower()):
+    if isinstance(value, str) and len(value) <= 100 and _DURATION.match(value.lower()):
         seconds = sum(int(n) * _UNITS[u] for n, u in _DURATION_PART.findall(value.lower()))
+        if seconds > MAX_DURATION.total_seconds():
+            raise ValueError(f"{value!r} is longer than {MAX_DURATION.days:,} days; write a shorter duration")
         return timedelta(seconds=seconds)
-    raise ValueError(f"{value!r} is not a duration; write it like \"1h\", \"10m\", \"1h30m\" or \"2d\"")
+    raise ValueError(f"{str(value)[:60]!r} is not a duration; write it like \"1h\", \"10m\", \"1h30m\" or \"2d\"")
 
 
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
@@ -86,7 +93,20 @@ _ZONE_SUFFIX = re.compile(r"^(.*\d)\s+([A-Za-z][A-Za-z_/+-]*)$")
 
 
 def parse_event_time(value: Any, tz: tzinfo, now: datetime) -> datetime:
-    """Any accepted way of writing a time -> an aware datetime in UTC."""
+    """Any accepted way of writing a time -> an aware datetime in UTC, between 1970 and 9000."""
+    try:
+        when = _parse_event_time(value, tz, now)
+    except OverflowError:
+        when = None
+    if when is None or not EARLIEST <= when < LATEST:
+        raise ValueError(
+            f"{str(value)[:60]!r} is out of range: write a time between {EARLIEST:%Y-%m-%d} and "
+            f"{LATEST:%Y-%m-%d} (UTC)"
+        )
+    return when
+
+
+def _parse_event_time(value: Any, tz: tzinfo, now: datetime) -> datetime:
     if isinstance(value, str):
         text = value.strip()
         relative = _RELATIVE.match(text)
@@ -103,14 +123,14 @@ def parse_event_time(value: Any, tz: tzinfo, now: datetime) -> datetime:
             value = datetime.fromisoformat(text.replace("Z", "+00:00"))
         except ValueError:
             raise ValueError(
-                f"{value!r} is not a time; write ISO 8601 such as 2024-11-22T12:00:00+01:00, "
+                f"{str(value)[:60]!r} is not a time; write ISO 8601 such as 2024-11-22T12:00:00+01:00, "
                 "a naive time in the event's timezone, or \"now+1h\""
             ) from None
     elif isinstance(value, date) and not isinstance(value, datetime):
         value = datetime.combine(value, time())
     if not isinstance(value, datetime):
         raise ValueError(
-            f"{value!r} is not a time; write a date and time such as 2024-11-22T12:00:00 "
+            f"{str(value)[:60]!r} is not a time; write a date and time such as 2024-11-22T12:00:00 "
             "(a time of day alone is not enough)"
         )
     if value.tzinfo is None:
@@ -1036,18 +1056,46 @@ def _problems_from(error: ValidationError) -> list[tuple[str, str]]:
         elif err["type"] == "value_error":
             message = str(ctx_error) if ctx_error else err["msg"]
         else:
-            message = f"{err['msg']} (got {err.get('input')!r}); change the value"
+            message = f"{err['msg']} (got {_short(err.get('input'))}); change the value"
         problems.append((key, message))
     return problems
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def read_event_text(path: Path) -> str:
+    """The event file as text, or ConfigError saying how to save it: TOML files are UTF-8."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(path, [("(file)", "not found; check the path or set HACKBOT_CONFIG")]) from None
+    except IsADirectoryError:
+        raise ConfigError(path, [("(file)", "is a folder; give the path of the event's .toml file")]) from None
+    except OSError as exc:
+        raise ConfigError(path, [("(file)", f"cannot be read ({exc.strerror}); check its permissions")]) from None
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise ConfigError(path, [("(encoding)", "the file is UTF-16 (as Notepad or PowerShell may save it); "
+                                                "save it as UTF-8, which TOML requires")])
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]  # a UTF-8 byte-order mark: harmless, and some editors add it
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        guess = data[exc.start:exc.start + 1].decode("latin-1")
+        raise ConfigError(path, [("(encoding)", (
+            f"line {line} is not UTF-8 text (byte 0x{data[exc.start]:02x}, {guess!r} in Latin-1); save the file "
+            "as UTF-8, which TOML requires (in your editor: Save with encoding, UTF-8)"))]) from None
 
 
 def load_event(path: Path | str, *, now: datetime | None = None, check_data: bool = True) -> EventConfig:
     """Read and validate an event file; raise ConfigError listing every problem."""
     path = Path(path)
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(path, [("(file)", "not found; check the path or set HACKBOT_CONFIG")]) from None
+        raw = tomllib.loads(read_event_text(path))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(path, [("(syntax)", f"not valid TOML: {exc}")]) from None
     if "base_dir" in raw:
@@ -1070,8 +1118,8 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
     discord_token: SecretStr | None = None
-    hackbot_config: Path = Path("config/demo.toml")
-    hackbot_db: Path = Path(".hackbot/hackbot.sqlite3")
+    hackbot_config: Path | None = None  # no default event: commands ask for one (only `demo` has its own)
+    hackbot_db: Path | None = None  # None: .hackbot/<event file name>.sqlite3
     hackbot_guild_id: int | None = None
     hackbot_host: str = "127.0.0.1"
     hackbot_port: int = 8080

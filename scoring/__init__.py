@@ -17,11 +17,11 @@ from scoring.metrics import (
     score_one,
     worst_group_accuracy,
 )
-from scoring.parse import LabelFileError, parse_labels
+from scoring.parse import LabelFileError, ascii_int, parse_labels
 from scoring.ranking import Ranking, leaderboard
 
 __all__ = [
-    "LabelFileError", "PairedBootstrap", "Ranking", "Score", "Scorer", "Scores", "accuracy", "bootstrap_ci",
-    "group_accuracy", "leaderboard", "paired_bootstrap", "parse_labels", "score_many",
+    "LabelFileError", "PairedBootstrap", "Ranking", "Score", "Scorer", "Scores", "accuracy", "ascii_int",
+    "bootstrap_ci", "group_accuracy", "leaderboard", "paired_bootstrap", "parse_labels", "score_many",
     "score_one", "worst_group_accuracy",
 ]

@@ -49,3 +49,10 @@ class TooManyAttempts(HackbotError):
     def __init__(self, message: str, retry_after: float):
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class Unavailable(HackbotError):
+    """Nothing could be recorded now (a full disk, a read-only or locked database): try again.
+    The message says what is wrong; the doors add that nothing was recorded."""
+
+    status = 503

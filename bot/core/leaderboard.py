@@ -18,6 +18,7 @@ from bot.core.clock import Clock
 from bot.core.errors import NotFound
 from bot.core.phases import PhaseClock
 from bot.core.store import Store
+from bot.core.visibility import scores_visible
 from scoring.ranking import DECIMALS
 
 T = TypeVar("T")
@@ -141,7 +142,7 @@ class LeaderboardService:
     async def standings(self, phase_id: str | None = None, *, organizer: bool = False) -> Standings:
         """The phase's leaderboard; `organizer` sees scores even while the board is hidden."""
         phase = self.phase(phase_id)
-        visible = organizer or self.config.leaderboard.visibility == "live"
+        visible = scores_visible(self.config, organizer=organizer)
         datasets = self.config.datasets_in_phase(phase.id) if phase else []
         only_validated = " WHERE validated = 1" if self.config.teams.require_validation else ""
         teams = await self.store.fetchall(f"SELECT id, name FROM teams{only_validated} ORDER BY name_key")

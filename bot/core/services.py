@@ -38,13 +38,18 @@ class Services:
     lfg: LfgService
 
     @classmethod
-    async def open(cls, config: EventConfig, db_path: Path | str, *, clock: Clock = system_clock) -> Services:
+    async def open(
+        cls, config: EventConfig, db_path: Path | str, *, clock: Clock = system_clock, readonly: bool = False
+    ) -> Services:
+        """The services over the database; `readonly` reads an existing database without writing
+        to it (a read-only file system): the CLI's listing commands."""
         registry = DatasetRegistry.load(config)
-        store = await Store.open(db_path)
+        store = await Store.open(db_path, readonly=readonly)
         try:
-            await store.run(_sync_datasets, config, registry)
             schedule = ScheduleService(store, config, clock)
-            await schedule.sync_from_config()
+            if not readonly:
+                await store.run(_sync_datasets, config, registry)
+                await schedule.sync_from_config()
         except BaseException:
             await store.close()
             raise

@@ -19,6 +19,8 @@ from typing import Any, TypeVar
 
 import aiosqlite
 
+from bot.core.errors import Unavailable
+
 T = TypeVar("T")
 
 BUSY_TIMEOUT_MS = 30_000
@@ -43,6 +45,25 @@ def immediate(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
         conn.execute("ROLLBACK")
         raise
     conn.execute("COMMIT")
+
+
+# SQLite's refusals that mean "nothing can be written now", not "this request is wrong": the
+# doors answer them 503 (try again) and the organizers are told.
+_UNAVAILABLE = {
+    sqlite3.SQLITE_FULL: "the disk holding the database is full",
+    sqlite3.SQLITE_READONLY: "the database is read-only (its file, folder or file system)",
+    sqlite3.SQLITE_BUSY: "the database is locked by another process",
+    sqlite3.SQLITE_LOCKED: "the database is locked",
+    sqlite3.SQLITE_IOERR: "the disk holding the database cannot be written",
+    sqlite3.SQLITE_CANTOPEN: "the database file cannot be opened (is it, or its folder or file system, read-only?)",
+}
+
+
+def unavailable(exc: sqlite3.Error, path: Path | str) -> Unavailable | None:
+    """The Unavailable a SQLite error stands for (a full disk, a read-only or locked file), or None."""
+    code = exc.sqlite_errorcode  # None for errors raised by the sqlite3 module itself
+    reason = _UNAVAILABLE.get(code & 0xFF) if code is not None else None
+    return Unavailable(f"{reason} ({path})") if reason else None
 
 
 def _configure(conn: sqlite3.Connection) -> None:
@@ -86,6 +107,23 @@ def _migrate(conn: sqlite3.Connection) -> list[str]:
     return applied
 
 
+def _file_uri(path: Path) -> str:
+    return path.absolute().as_uri()  # percent-encodes '?' and '#' in the path
+
+
+def _check_schema(conn: sqlite3.Connection) -> None:
+    """A read-only database must have every migration already: it cannot be migrated."""
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    conn.execute("PRAGMA query_only = ON")
+    done = {row[0] for row in conn.execute("SELECT version FROM schema_migrations")}
+    missing = [name for version, name, _ in _migrations() if version not in done]
+    if missing:
+        raise Unavailable(
+            f"the database was written by an older Hackbot and needs migration {missing[0]}, which a "
+            "read-only database cannot take; run a command with write access to it once"
+        )
+
+
 def _split_sql(script: str) -> list[str]:
     statements, current = [], ""
     for line in script.splitlines(keepends=True):
@@ -106,15 +144,22 @@ class Store:
         self.path = path
 
     @classmethod
-    async def open(cls, path: Path | str) -> Store:
+    async def open(cls, path: Path | str, *, readonly: bool = False) -> Store:
+        """Open (create, migrate) the database; `readonly` opens an existing one for reading only,
+        as on a read-only file system, and never writes to it (no migration)."""
         path = Path(path)
+        if readonly:
+            return await cls._open_readonly(path)
         if str(path) != ":memory:":
             path.parent.mkdir(parents=True, exist_ok=True)
         db = aiosqlite.connect(path, isolation_level=None)  # we issue BEGIN ourselves
         # A store left open must not keep the interpreter from exiting (aiosqlite's thread is
         # not a daemon); SQLite's transactions make an abrupt end safe.
         db._thread.daemon = True  # noqa: SLF001
-        await db
+        try:
+            await db
+        except sqlite3.OperationalError as exc:
+            raise (unavailable(exc, path) or exc) from exc
         store = cls(db, path)
         try:
             await store.run(_configure)
@@ -124,13 +169,41 @@ class Store:
             raise
         return store
 
+    @classmethod
+    async def _open_readonly(cls, path: Path) -> Store:
+        # mode=ro still needs the WAL's -shm file, which a read-only folder or file system cannot
+        # hold; immutable=1 then reads the file as it is (a cleanly closed database has no WAL).
+        uri = _file_uri(path)
+        failure: Exception | None = None
+        for options in ("mode=ro", "mode=ro&immutable=1"):
+            db = aiosqlite.connect(f"{uri}?{options}", uri=True, isolation_level=None)
+            db._thread.daemon = True  # noqa: SLF001
+            try:
+                await db
+                store = cls(db, path)
+                await store.run(_check_schema)
+                return store
+            except (sqlite3.OperationalError, Unavailable) as exc:
+                failure = exc
+                await db.close()
+            except BaseException:
+                await db.close()
+                raise
+        if isinstance(failure, sqlite3.OperationalError):
+            raise (unavailable(failure, path) or failure) from failure
+        assert failure is not None
+        raise failure
+
     async def close(self) -> None:
         await self._db.close()
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         """Run fn(conn, *args) in the database thread: one hop for a check and its write."""
         db = self._db
-        return await db._execute(lambda: fn(db._conn, *args))  # noqa: SLF001 (see module doc)
+        try:
+            return await db._execute(lambda: fn(db._conn, *args))  # noqa: SLF001 (see module doc)
+        except sqlite3.OperationalError as exc:
+            raise (unavailable(exc, self.path) or exc) from exc
 
     async def fetchall(self, sql: str, params: tuple | dict = ()) -> list[tuple]:
         return await self.run(lambda conn: conn.execute(sql, params).fetchall())

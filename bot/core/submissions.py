@@ -11,6 +11,7 @@ import asyncio
 import hashlib
 import sqlite3
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import scoring
 from bot.config import EventConfig
@@ -20,6 +21,7 @@ from bot.core.errors import AlreadyDone, BadInput, HackbotError, NotAllowed, Too
 from bot.core.phases import OpenDataset, PhaseClock, open_dataset
 from bot.core.store import Store
 from bot.core.teams import Team, bad_login, check_credentials, digest
+from bot.core.visibility import scores_visible
 
 # Parsing a few MB blocks the event loop for milliseconds; past this size it runs in a thread.
 _THREAD_PARSE_BYTES = 256 * 1024
@@ -84,8 +86,9 @@ class SubmissionService:
         if self.config.teams.require_validation and not team.validated:
             raise NotAllowed("your team is not validated yet; an organizer must validate it before you can submit")
         self.check_upload(filename, len(data))
-        if await self._already_submitted(team, opened):
-            raise _already(opened)
+        recorded = await self._recorded(team, opened)
+        if recorded is not None:
+            raise self._already(opened, recorded)
         hidden = opened.hidden
         parse = (asyncio.to_thread if len(data) > _THREAD_PARSE_BYTES else _call)
         try:
@@ -116,7 +119,7 @@ class SubmissionService:
 
         require_validation = int(self.config.teams.require_validation)
 
-        def insert(conn: sqlite3.Connection) -> str:
+        def insert(conn: sqlite3.Connection) -> tuple[str, tuple | None]:
             # validation re-read in the same statement: a team un-validated since its file was checked
             inserted = conn.execute(
                 "INSERT INTO submissions(phase, team_id, dataset_id, submitted_at, rows, accuracy, worst_group,"
@@ -126,15 +129,16 @@ class SubmissionService:
                 (*row, validated.team.id, require_validation),
             ).fetchone()
             if inserted:
-                return "ok"
-            exists = conn.execute(
-                "SELECT 1 FROM submissions WHERE phase = ? AND team_id = ? AND dataset_id = ?", row[:3]
+                return "ok", None
+            recorded = conn.execute(
+                "SELECT submitted_at, accuracy FROM submissions WHERE phase = ? AND team_id = ? AND dataset_id = ?",
+                row[:3],
             ).fetchone()
-            return "already" if exists else "not validated"
+            return ("already", recorded) if recorded else ("not validated", None)
 
-        outcome = await self.store.run(insert)
-        if outcome == "already":
-            raise _already(opened)
+        outcome, recorded = await self.store.run(insert)
+        if outcome == "already" and recorded is not None:
+            raise self._already(opened, recorded)
         if outcome == "not validated":
             raise NotAllowed("your team is not validated (or no longer exists); this file was not submitted")
         return Submission(opened.dataset.id, opened.phase.id, hidden.n, accuracy, worst, now.timestamp(), sha)
@@ -150,19 +154,23 @@ class SubmissionService:
             raise bad_login()
         return await self.submit(team, dataset_id, filename, data, source="http")
 
-    async def _already_submitted(self, team: Team, opened: OpenDataset) -> bool:
-        row = await self.store.fetchone(
-            "SELECT 1 FROM submissions WHERE phase = ? AND team_id = ? AND dataset_id = ?",
+    async def _recorded(self, team: Team, opened: OpenDataset) -> tuple | None:
+        """(submitted_at, accuracy) of the team's submission for this dataset and phase, if any."""
+        return await self.store.fetchone(
+            "SELECT submitted_at, accuracy FROM submissions WHERE phase = ? AND team_id = ? AND dataset_id = ?",
             (opened.phase.id, team.id, opened.dataset.id),
         )
-        return row is not None
 
-
-def _already(opened: OpenDataset) -> HackbotError:
-    return AlreadyDone(
-        f"your team has already submitted for dataset {opened.dataset.id} in phase {opened.phase.id!r}; "
-        "only one submission per dataset is allowed"
-    )
+    def _already(self, opened: OpenDataset, recorded: tuple) -> HackbotError:
+        """A repeat, or a retry after a cut connection: say that the first one counts, and when it
+        was recorded (with its accuracy while scores are visible), so the team need not wonder."""
+        submitted_at, accuracy = recorded
+        when = fmt_utc(datetime.fromtimestamp(submitted_at, UTC))
+        score = f" (accuracy {accuracy:.4f})" if scores_visible(self.config) else ""
+        return AlreadyDone(
+            f"your team has already submitted for dataset {opened.dataset.id} in phase {opened.phase.id!r}: "
+            f"recorded at {when}{score}, and that submission counts; only one submission per dataset is allowed"
+        )
 
 
 async def _call(fn, *args):
