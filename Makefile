@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test chromium bench clean
+.PHONY: demo test chromium axe bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit("Hackbot needs Python >= 3.11, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
@@ -25,8 +25,19 @@ chromium:
 	     (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)); \
 	  else echo "chromium is missing: the page tests will be skipped (apt-get install chromium)"; fi; }
 
+# The page tests check accessibility with axe-core from the npm registry, kept in .venv/npm and
+# installed once per major version (the stamp); without npm, those tests are skipped (failed in CI).
+AXE_CORE  := axe-core@4
+AXE_STAMP := $(VENV)/npm/.installed-$(AXE_CORE)
+axe:
+	@test -f $(AXE_STAMP) || { \
+	  if command -v npm >/dev/null 2>&1; then \
+	    echo "installing $(AXE_CORE) from npm into $(VENV)/npm for the accessibility tests"; \
+	    npm install --prefix $(VENV)/npm $(AXE_CORE) --no-audit --no-fund --loglevel=error && touch $(AXE_STAMP); \
+	  else echo "npm is missing: the accessibility tests will be skipped (apt-get install npm)"; fi; }
+
 # lint and types first, at zero findings (pyproject.toml holds their settings), then the tests
-test: $(STAMP) chromium
+test: $(STAMP) chromium axe
 	$(BIN)/ruff check bot scoring tests benchmarks
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -q -p no:cacheprovider
