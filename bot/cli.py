@@ -55,6 +55,8 @@ ENVIRONMENT = (
     ("HACKBOT_GUILD_ID", "The Discord server the slash commands are synced to."),
     ("HACKBOT_PUBLIC_URL", "The address participants type, shown in /token's curl lines."),
     ("HACKBOT_DISCORD_API", "A Discord double to talk to instead of Discord (bot/sandbox)."),
+    ("GITHUB_TOKEN", "A GitHub token for the project checks (optional: raises GitHub's rate limit)."),
+    ("HACKBOT_GITHUB_API", "A GitHub double to talk to instead of api.github.com (bot/sandbox)."),
 )
 _HOSTNAME = re.compile(r"(?=.{1,253}$)(?!-)[A-Za-z0-9-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9-]{1,63}(?<!-))*\.?")
 
@@ -712,7 +714,9 @@ def _print_judging(config: EventConfig) -> None:
 
 @main.group()
 def judging() -> None:
-    """Plan the judging: reviews, judge-hours, and how often the right winners are found."""
+    """Plan the judging.
+
+    Reviews, judge-hours, and how often the right winners are found."""
 
 
 @judging.command("plan")
@@ -722,11 +726,13 @@ def judging() -> None:
 @click.option("--projects", type=click.IntRange(min=1), default=None, help="Projects expected [default: the event file's].")
 @click.option("--judges", type=click.IntRange(min=1), default=None, help="Judges per panel [default: expected_judges].")
 @click.option("--runs", type=click.IntRange(min=1), default=None, help="Simulated runs [default: [judging.simulation] runs].")
-@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--seed", default=0, show_default=True, type=int, help="The simulation's random seed.")
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
 def judging_plan(config_path: Path | None, simulate: bool, projects: int | None, judges: int | None, runs: int | None,
                  seed: int, as_json: bool) -> None:
-    """How many reviews and judge-hours each round needs, whether its window suffices, and (--simulate)
+    """Plan each judging round.
+
+    How many reviews and judge-hours each round needs, whether its window suffices, and (--simulate)
     how often it finds the true winners with this many judges and reviews. Needs only the event file."""
     import dataclasses
 
