@@ -84,11 +84,14 @@ class Hackbot(commands.Bot):
     async def setup_hook(self) -> None:
         # long-lived things are built here once, never in on_ready (which fires on reconnects)
         if self.services is None:
+            if self.settings.hackbot_db is None:
+                raise ValueError("Hackbot opens its own services only with settings.hackbot_db set")
             self.services = await Services.open(self.config, self.settings.hackbot_db, clock=self.clock)
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         if self.serve_web:
-            self.web_runner = await start_web(self.services, self.settings.hackbot_host, self.settings.hackbot_port)
+            self.web_runner = await start_web(self.services, self.settings.hackbot_host, self.settings.hackbot_port,
+                                              report=discord_reporter(self))
         if self.run_reminders:
             self.reminders = ReminderRunner(
                 self.services.store, self.config, self.services.schedule, discord_poster(self),

@@ -13,7 +13,7 @@ import uuid
 import discord
 from discord import app_commands
 
-from bot.core.errors import HackbotError
+from bot.core.errors import HackbotError, Unavailable
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +27,8 @@ async def send_ephemeral(interaction: discord.Interaction, content: str, **kwarg
 
 def error_message(error: Exception) -> str:
     original = getattr(error, "original", error)
+    if isinstance(original, Unavailable):  # the member hears that nothing was recorded; the log says why
+        log.warning("a Discord interaction recorded nothing: %s", original.reason)
     if isinstance(original, HackbotError):
         return original.message
     if isinstance(error, app_commands.CheckFailure) and str(error):

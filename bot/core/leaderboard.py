@@ -19,6 +19,7 @@ from bot.core.clock import Clock
 from bot.core.errors import NotFound
 from bot.core.phases import PhaseClock
 from bot.core.store import Store, Tx
+from bot.core.visibility import scores_visible
 from scoring.ranking import DECIMALS
 
 T = TypeVar("T")
@@ -143,7 +144,7 @@ class LeaderboardService:
     async def standings(self, phase_id: str | None = None, *, organizer: bool = False) -> Standings:
         """The phase's leaderboard; `organizer` sees scores even while the board is hidden."""
         phase, teams, subs = await self.store.run(self._read, phase_id, self.clock())
-        visible = organizer or self.config.leaderboard.visibility == "live"
+        visible = scores_visible(self.config, organizer=organizer)
         datasets = self.config.datasets_in_phase(phase.id) if phase else []
         t_index = {team_id: i for i, (team_id, _) in enumerate(teams)}
         d_index = {ds.id: j for j, ds in enumerate(datasets)}

@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
+from urllib.parse import urlparse
 
 from bot.config import EventConfig, parse_duration, parse_event_time
 from bot.core.clock import Clock, fmt_utc, system_clock
@@ -35,6 +36,19 @@ MAX_DESCRIPTION = 1000  # a Discord embed field holds 1024 characters
 EDITABLE = frozenset({"title", "at", "ends", "description", "channel", "mention", "link", "remind_before"})
 FINISHED = ("sent", "late", "skipped", "failed")
 
+
+
+def web_link(link: str | None) -> str | None:
+    """An item's link as every door takes it (the /agenda form, the web page, the calendar): an
+    http(s) address with a host, or None when empty; anything else (javascript:, a bare word) is
+    refused with what to write."""
+    link = (link or "").strip()
+    if not link:
+        return None
+    parsed = urlparse(link)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise BadInput(f"link: {link[:100]!r} is not a web address; write it with https://")
+    return link
 
 @dataclass(frozen=True)
 class ScheduleEntry:
@@ -445,9 +459,7 @@ class ScheduleService:
         description = (raw["description"] or "").strip()
         if len(description) > MAX_DESCRIPTION:
             raise BadInput(f"the description has {len(description)} characters; keep it under {MAX_DESCRIPTION}")
-        link = (raw["link"] or "").strip() or None
-        if link is not None and not link.startswith(("https://", "http://")):
-            raise BadInput(f"{link!r} is not a link; write it with https://")
+        link = web_link(raw["link"])
         mention = raw["mention"]
         if isinstance(mention, str):
             mention = mention.replace(",", " ").split()

@@ -37,14 +37,19 @@ class Services:
     lfg: LfgService
 
     @classmethod
-    async def open(cls, config: EventConfig, db: Path | str, *, clock: Clock = system_clock) -> Services:
-        """`db`: a SQLite file path, or a postgresql:// URL."""
+    async def open(
+        cls, config: EventConfig, db: Path | str, *, clock: Clock = system_clock, readonly: bool = False
+    ) -> Services:
+        """The services over the database: `db` is a SQLite file path or a postgresql:// URL.
+        `readonly` reads an existing database without writing to it (a read-only file system, a
+        read-only session): the CLI's listing commands."""
         registry = DatasetRegistry.load(config)
-        store = await Store.open(db)
+        store = await Store.open(db, readonly=readonly)
         try:
-            await store.run(_sync_limits, config, registry)
             schedule = ScheduleService(store, config, clock)
-            await schedule.sync_from_config()
+            if not readonly:
+                await store.run(_sync_limits, config, registry)
+                await schedule.sync_from_config()
         except BaseException:
             await store.close()
             raise

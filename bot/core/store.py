@@ -34,6 +34,8 @@ from pathlib import Path
 from typing import Any, ClassVar, Literal, Protocol, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
+from bot.core.errors import Unavailable
+
 T = TypeVar("T")
 Dialect = Literal["sqlite", "postgres"]
 DIALECTS: tuple[Dialect, ...] = ("sqlite", "postgres")
@@ -220,15 +222,31 @@ class Store(ABC):
     target: str  # for logs and messages: a path, or the URL without its password
 
     @staticmethod
-    async def open(target: str | Path, *, migrate: bool = True) -> Store:
-        """Connect, and unless `migrate` is False, check the applied migrations and apply the new ones."""
+    async def open(target: str | Path, *, migrate: bool = True, readonly: bool = False) -> Store:
+        """Connect, and unless `migrate` is False, check the applied migrations and apply the new ones.
+
+        `readonly` reads an existing database without ever writing to it (a read-only file or file
+        system; on PostgreSQL, a read-only session): nothing is migrated, and a database that lacks
+        a migration is refused (Unavailable) since it cannot take it."""
         if is_url(target):
             from bot.core.store_postgres import PostgresStore
 
-            return await PostgresStore.connect(str(target), migrate=migrate)
+            return await PostgresStore.connect(str(target), migrate=migrate and not readonly, readonly=readonly)
         from bot.core.store_sqlite import SqliteStore
 
-        return await SqliteStore.connect(Path(target), migrate=migrate)
+        return await SqliteStore.connect(Path(target), migrate=migrate and not readonly, readonly=readonly)
+
+    async def check_schema(self) -> None:
+        """For a database opened read-only: every migration of this release is applied, none edited."""
+        status = await self.status()
+        if status.edited:
+            raise edited_error(status)
+        if status.pending:
+            raise Unavailable(reason=(
+                f"the database {self.target} was written by an older Hackbot and needs migration "
+                f"{status.pending[0].name}, which a read-only database cannot take; run a command with "
+                "write access to it once"
+            ))
 
     @abstractmethod
     async def run(self, fn: Callable[..., Awaitable[T]], *args: Any) -> T:

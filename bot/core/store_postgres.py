@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import logging
 import random
 import re
 from collections.abc import Awaitable, Callable, Iterable, Sequence
@@ -40,7 +39,6 @@ if TYPE_CHECKING:
     Connection: TypeAlias = asyncpg.Connection[Any] | PoolConnectionProxy[Any]
 
 T = TypeVar("T")
-log = logging.getLogger(__name__)
 
 RETRIES = 20  # serialization failures and deadlocks: the function runs again, up to this many times
 POOL_SIZE = 10
@@ -87,26 +85,38 @@ _KINDS: tuple[tuple[type[Exception], str], ...] = (
 )
 
 
-def translate(exc: BaseException) -> BaseException:
-    """asyncpg's error as the Store's: IntegrityError, Unavailable, or the error itself."""
+def _unavailable_reason(exc: BaseException) -> str:
+    """What an error that means "cannot write now" tells the organizers."""
+    if isinstance(exc, asyncpg.DiskFullError):
+        return "the disk of the PostgreSQL server is full"
+    if isinstance(exc, asyncpg.InsufficientResourcesError):
+        return "the PostgreSQL server is out of resources (disk, memory or connections)"
+    if isinstance(exc, asyncpg.ReadOnlySQLTransactionError):
+        return "the PostgreSQL database is read-only (a read-only session, or a standby server)"
+    if isinstance(exc, asyncpg.OperatorInterventionError):
+        return "the PostgreSQL server is shutting down, or cancelled the statement"
+    return "the PostgreSQL server cannot be reached (the connection was refused or lost)"
+
+
+def translate(exc: BaseException, target: str) -> BaseException:
+    """asyncpg's error as the Store's: IntegrityError, Unavailable (its reason names what is wrong
+    and the database, without its password), or the error itself."""
     if isinstance(exc, asyncpg.IntegrityConstraintViolationError):
         kind = next((kind for cls, kind in _KINDS if isinstance(exc, cls)), "refused")
         return IntegrityError(kind, exc.message)  # without DETAIL: the key's values stay out of messages
     lost = isinstance(exc, asyncpg.InterfaceError) and "connection" in str(exc)  # "connection is closed"
     if (isinstance(exc, _UNAVAILABLE) or lost) and not isinstance(exc, _RETRY):
-        reason = f"PostgreSQL: {type(exc).__name__}: {exc}"
-        log.warning("the database cannot write: %s", reason)
-        return Unavailable(reason=reason)
+        return Unavailable(reason=f"{_unavailable_reason(exc)} ({target}; PostgreSQL: {type(exc).__name__}: {exc})")
     return exc
 
 
-
-def _fail(exc: BaseException) -> NoReturn:
+def _fail(exc: BaseException, target: str) -> NoReturn:
     """Raise the Store's form of a driver error (the error itself when it has none)."""
-    error = translate(exc)
+    error = translate(exc, target)
     if error is exc:
         raise exc
     raise error from exc
+
 
 def _count(status: str) -> int:
     """Rows changed, from a command status such as 'UPDATE 3' or 'INSERT 0 1'."""
@@ -115,16 +125,17 @@ def _count(status: str) -> int:
 
 
 class _Transaction:
-    __slots__ = ("_inner",)
+    __slots__ = ("_inner", "_target")
 
-    def __init__(self, conn: Connection):
+    def __init__(self, conn: Connection, target: str):
         self._inner = conn.transaction()
+        self._target = target
 
     async def __aenter__(self) -> None:
         try:
             await self._inner.__aenter__()
         except Exception as exc:
-            _fail(exc)
+            _fail(exc, self._target)
 
     async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> Literal[False]:
         try:
@@ -132,50 +143,51 @@ class _Transaction:
         except Exception as error:
             if error is exc:
                 raise
-            _fail(error)
+            _fail(error, self._target)
         return False
 
 
 class PostgresTx:
     dialect: ClassVar[Dialect] = "postgres"
-    __slots__ = ("conn",)
+    __slots__ = ("conn", "target")
 
-    def __init__(self, conn: Connection):
+    def __init__(self, conn: Connection, target: str):
         self.conn = conn
+        self.target = target  # without its password: for the reasons of Unavailable
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         try:
             return _count(await self.conn.execute(pg_sql(sql), *params))
         except Exception as exc:
-            _fail(exc)
+            _fail(exc, self.target)
 
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         try:
             await self.conn.executemany(pg_sql(sql), rows)
         except Exception as exc:
-            _fail(exc)
+            _fail(exc, self.target)
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
         try:
             return [tuple(row) for row in await self.conn.fetch(pg_sql(sql), *params)]
         except Exception as exc:
-            _fail(exc)
+            _fail(exc, self.target)
 
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> tuple | None:
         try:
             row = await self.conn.fetchrow(pg_sql(sql), *params)
         except Exception as exc:
-            _fail(exc)
+            _fail(exc, self.target)
         return None if row is None else tuple(row)
 
     async def fetchval(self, sql: str, params: Sequence[Any] = ()) -> Any:
         try:
             return await self.conn.fetchval(pg_sql(sql), *params)
         except Exception as exc:
-            _fail(exc)
+            _fail(exc, self.target)
 
     def transaction(self) -> _Transaction:
-        return _Transaction(self.conn)
+        return _Transaction(self.conn, self.target)
 
     async def lock(self, *key: object) -> None:
         await self.execute("SELECT pg_advisory_xact_lock(?)", (lock_key(*key),))
@@ -211,23 +223,29 @@ class PostgresStore(Store):
         self.target = redact(url)
 
     @classmethod
-    async def connect(cls, url: str, *, migrate: bool = True, pool_size: int = POOL_SIZE) -> PostgresStore:
+    async def connect(cls, url: str, *, migrate: bool = True, readonly: bool = False,
+                      pool_size: int = POOL_SIZE) -> PostgresStore:
+        """`readonly`: every session of the pool is read-only (default_transaction_read_only), and
+        the schema must be current already."""
+        settings = {"application_name": "hackbot"}
+        if readonly:
+            settings["default_transaction_read_only"] = "on"
+        shown = redact(url)
         try:
-            pool = await asyncpg.create_pool(
-                url, min_size=1, max_size=pool_size, server_settings={"application_name": "hackbot"},
-                reset=_no_session_state,
-            )
-        except asyncpg.InvalidCatalogNameError as exc:
-            raise Unavailable(f"the database of {redact(url)} does not exist: create it (createdb), then start again",
-                              reason=str(exc)) from None
+            pool = await asyncpg.create_pool(url, min_size=1, max_size=pool_size, server_settings=settings,
+                                             reset=_no_session_state)
+        except asyncpg.InvalidCatalogNameError:
+            raise Unavailable(reason=f"the database of {shown} does not exist: create it (createdb), then start again"
+                              ) from None
         except asyncpg.InvalidAuthorizationSpecificationError as exc:
-            raise Unavailable(f"PostgreSQL refused the login of {redact(url)}: {exc}", reason=str(exc)) from None
+            raise Unavailable(reason=f"PostgreSQL refused the login of {shown}: {exc}") from None
         except (*_UNAVAILABLE, ValueError) as exc:
-            raise Unavailable(f"cannot connect to {redact(url)}: {exc}; is the server running?",
-                              reason=str(exc)) from None
+            raise Unavailable(reason=f"cannot connect to {shown}: {exc}") from None
         store = cls(pool, url)
         try:
-            if migrate:
+            if readonly:
+                await store.check_schema()
+            elif migrate:
                 await store.migrate()
         except BaseException:
             await pool.close()
@@ -239,14 +257,15 @@ class PostgresStore(Store):
         for attempt in range(RETRIES + 1):
             try:
                 async with self._pool.acquire() as conn:
-                    return await fn(PostgresTx(conn), *args)
+                    return await fn(PostgresTx(conn, self.target), *args)
             except _RETRY:
                 if attempt == RETRIES:
-                    raise Unavailable(reason=f"still conflicting after {RETRIES} retries") from None
+                    raise Unavailable(reason=f"transactions on {self.target} still conflict after {RETRIES} retries"
+                                      ) from None
                 await asyncio.sleep(random.uniform(pause / 2, pause))
                 pause = min(pause * 2, 0.1)
             except _UNAVAILABLE as exc:  # taking a connection from the pool failed
-                _fail(exc)
+                _fail(exc, self.target)
         raise AssertionError("unreachable")
 
     async def close(self) -> None:
@@ -262,12 +281,12 @@ class PostgresStore(Store):
         try:
             conn = await asyncpg.connect(self.url, server_settings={"application_name": "hackbot migrations"})
         except (asyncpg.PostgresError, *_UNAVAILABLE) as exc:
-            _fail(exc)
+            _fail(exc, self.target)
         try:  # a connection of its own: closing it releases the session lock whatever happened
             await conn.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK)
             return await self._migrate(conn, dry_run)
         except (asyncpg.PostgresError, *_UNAVAILABLE) as exc:
-            _fail(exc)
+            _fail(exc, self.target)
         finally:
             await conn.close()
 

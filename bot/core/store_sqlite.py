@@ -10,7 +10,6 @@ stops it with a RuntimeError rather than block the database thread.
 
 from __future__ import annotations
 
-import logging
 import sqlite3
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
@@ -32,44 +31,53 @@ from bot.core.store import (
 )
 
 T = TypeVar("T")
-log = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 30_000
 
-# primary result codes (sqlite3.Error.sqlite_errorcode & 0xff) meaning "cannot write now"
+# primary result codes (sqlite3.Error.sqlite_errorcode & 0xff) meaning "cannot write now", and
+# what each tells the organizers (participants only hear that nothing was recorded)
 _BUSY, _LOCKED, _READONLY, _IOERR, _FULL, _CANTOPEN = 5, 6, 8, 10, 13, 14
-_UNAVAILABLE = {_BUSY, _LOCKED, _READONLY, _IOERR, _FULL, _CANTOPEN}
+_UNAVAILABLE = {
+    _FULL: "the disk holding the database is full",
+    _READONLY: "the database is read-only (its file, folder or file system)",
+    _BUSY: "the database is locked by another process",
+    _LOCKED: "the database is locked",
+    _IOERR: "the disk holding the database cannot be written",
+    _CANTOPEN: "the database file cannot be opened (is it, or its folder or file system, read-only?)",
+}
 _KINDS = (("UNIQUE", "unique"), ("CHECK", "check"), ("FOREIGN KEY", "foreign_key"), ("NOT NULL", "not_null"))
 
 
-def translate(exc: sqlite3.Error) -> Exception:
-    """sqlite3's error as the Store's: IntegrityError, Unavailable, or the error itself (a bug)."""
+def translate(exc: sqlite3.Error, target: str) -> Exception:
+    """sqlite3's error as the Store's: IntegrityError, Unavailable (its reason names what is wrong
+    and the file), or the error itself (a bug, or a file that is not a database)."""
     if isinstance(exc, sqlite3.IntegrityError):
         message = str(exc)
         kind = next((kind for prefix, kind in _KINDS if message.startswith(prefix + " constraint failed")), "refused")
         return IntegrityError(kind, message)
     code = getattr(exc, "sqlite_errorcode", None)  # set on errors SQLite reported; not on sqlite3's own
-    if code is not None and code & 0xFF in _UNAVAILABLE:
-        log.warning("the database cannot write: SQLite: %s", exc)
-        return Unavailable(reason=f"SQLite: {exc}")
+    reason = _UNAVAILABLE.get(code & 0xFF) if code is not None else None
+    if reason is not None:
+        return Unavailable(reason=f"{reason} ({target}; SQLite: {exc})")
     return exc
 
 
-
-def _fail(exc: sqlite3.Error) -> NoReturn:
+def _fail(exc: sqlite3.Error, target: str) -> NoReturn:
     """Raise the Store's form of a driver error (the error itself when it has none)."""
-    error = translate(exc)
+    error = translate(exc, target)
     if error is exc:
         raise exc
     raise error from exc
 
+
 class _Transaction:
     """BEGIN IMMEDIATE ... COMMIT, or a savepoint when nested."""
 
-    __slots__ = ("_conn", "_savepoint")
+    __slots__ = ("_conn", "_savepoint", "_target")
 
-    def __init__(self, conn: sqlite3.Connection):
+    def __init__(self, conn: sqlite3.Connection, target: str):
         self._conn = conn
+        self._target = target
         self._savepoint: str | None = None
 
     async def __aenter__(self) -> None:
@@ -81,7 +89,7 @@ class _Transaction:
             else:
                 conn.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
-            _fail(exc)
+            _fail(exc, self._target)
 
     async def __aexit__(self, exc_type: object, exc: object, tb: object) -> Literal[False]:
         conn, savepoint = self._conn, self._savepoint
@@ -91,7 +99,7 @@ class _Transaction:
                 return False
             except sqlite3.Error as error:
                 self._rollback()
-                _fail(error)
+                _fail(error, self._target)
         self._rollback()
         return False
 
@@ -112,44 +120,45 @@ class _Transaction:
 
 class SqliteTx:
     dialect: ClassVar[Dialect] = "sqlite"
-    __slots__ = ("conn",)
+    __slots__ = ("conn", "target")
 
-    def __init__(self, conn: sqlite3.Connection):
+    def __init__(self, conn: sqlite3.Connection, target: str):
         self.conn = conn
+        self.target = target  # for the reasons of Unavailable
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         try:
             return self.conn.execute(sql, params).rowcount
         except sqlite3.Error as exc:
-            _fail(exc)
+            _fail(exc, self.target)
 
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         try:
             self.conn.executemany(sql, rows)
         except sqlite3.Error as exc:
-            _fail(exc)
+            _fail(exc, self.target)
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
         try:
             return self.conn.execute(sql, params).fetchall()
         except sqlite3.Error as exc:
-            _fail(exc)
+            _fail(exc, self.target)
 
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> tuple | None:
         try:
             return self.conn.execute(sql, params).fetchone()
         except sqlite3.Error as exc:
-            _fail(exc)
+            _fail(exc, self.target)
 
     async def fetchval(self, sql: str, params: Sequence[Any] = ()) -> Any:
         try:
             row = self.conn.execute(sql, params).fetchone()
         except sqlite3.Error as exc:
-            _fail(exc)
+            _fail(exc, self.target)
         return None if row is None else row[0]
 
     def transaction(self) -> _Transaction:
-        return _Transaction(self.conn)
+        return _Transaction(self.conn, self.target)
 
     async def lock(self, *key: object) -> None:
         """BEGIN IMMEDIATE took the database's one write lock already."""
@@ -174,6 +183,15 @@ def _configure(conn: sqlite3.Connection) -> None:
     _retry_locked(lambda: conn.execute("PRAGMA journal_mode = WAL"))
     conn.execute("PRAGMA synchronous = NORMAL")  # WAL + NORMAL: durable across app crashes
     conn.execute("PRAGMA foreign_keys = ON")
+
+
+def _file_uri(path: Path) -> str:
+    return path.absolute().as_uri()  # percent-encodes '?' and '#' in the path
+
+
+def _configure_readonly(conn: sqlite3.Connection) -> None:
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    conn.execute("PRAGMA query_only = ON")
 
 
 def _retry_locked(action: Callable[[], Any]) -> Any:
@@ -263,36 +281,68 @@ class SqliteStore(Store):
         self._db = db
         self.path = path
         self.target = str(path)
-        self._tx = SqliteTx(db._conn)  # noqa: SLF001 (the worker thread's connection; see the module doc)
+        self._tx = SqliteTx(db._conn, self.target)  # noqa: SLF001 (the worker thread's connection; see the module doc)
 
     @classmethod
-    async def connect(cls, path: Path, *, migrate: bool = True) -> SqliteStore:
+    async def connect(cls, path: Path, *, migrate: bool = True, readonly: bool = False) -> SqliteStore:
+        if readonly:
+            return await cls._connect_readonly(path)
         if str(path) != ":memory:":
             path.parent.mkdir(parents=True, exist_ok=True)
-        db = aiosqlite.connect(path, isolation_level=None)  # we issue BEGIN ourselves
-        # A store left open must not keep the interpreter from exiting (aiosqlite's thread is
-        # not a daemon); SQLite's transactions make an abrupt end safe.
-        db._thread.daemon = True  # noqa: SLF001
-        try:
-            await db
-        except sqlite3.OperationalError as exc:  # a folder that cannot be written, say
-            raise Unavailable(f"cannot open the database file {path}: {exc}", reason=str(exc)) from exc
-        store = cls(db, path)
+        store = await cls._open(path, str(path))
         try:
             await store._call(_configure)
             if migrate:
                 await store.migrate()
         except BaseException:
-            await db.close()
+            await store.close()
             raise
         return store
+
+    @classmethod
+    async def _open(cls, path: Path, database: str, *, uri: bool = False) -> SqliteStore:
+        db = aiosqlite.connect(database, uri=uri, isolation_level=None)  # we issue BEGIN ourselves
+        # A store left open must not keep the interpreter from exiting (aiosqlite's thread is
+        # not a daemon); SQLite's transactions make an abrupt end safe.
+        db._thread.daemon = True  # noqa: SLF001
+        try:
+            await db
+        except sqlite3.Error as exc:  # a folder that cannot be written, a file that cannot be read
+            _fail(exc, str(path))
+        return cls(db, path)
+
+    @classmethod
+    async def _connect_readonly(cls, path: Path) -> SqliteStore:
+        """An existing database, read without writing to it (no migration; its schema must be
+        current). mode=ro still needs the WAL's -shm file, which a read-only folder or file system
+        cannot hold; immutable=1 then reads the file as it is (a cleanly closed database has no WAL)."""
+        uri = _file_uri(path)
+        failure: Exception | None = None
+        for options in ("mode=ro", "mode=ro&immutable=1"):
+            try:
+                store = await cls._open(path, f"{uri}?{options}", uri=True)
+            except Unavailable as exc:
+                failure = exc
+                continue
+            try:
+                await store._call(_configure_readonly)
+                await store.check_schema()
+                return store
+            except Unavailable as exc:
+                failure = exc
+                await store.close()
+            except BaseException:
+                await store.close()
+                raise
+        assert failure is not None
+        raise failure
 
     async def _call(self, fn: Callable[..., T], *args: Any) -> T:
         """fn(conn, *args) in the database thread, sqlite3's errors translated."""
         try:
             return await self._db._execute(fn, self._tx.conn, *args)  # noqa: SLF001
         except sqlite3.Error as exc:
-            _fail(exc)
+            _fail(exc, self.target)
 
     async def run(self, fn: Callable[..., Awaitable[T]], *args: Any) -> T:
         return await self._db._execute(_drive, fn, self._tx, args)  # noqa: SLF001

@@ -90,6 +90,8 @@ async def test_db_copy_moves_an_event_from_sqlite_to_postgres(tmp_path, event_fi
         y = np.load(next((data_root / "mock").glob("00_*")) / "y_val.npy")
         await services.submissions.submit(red.team, 0, "red.csv", valid_csv(y, wrong=50), source="test")
         await services.lfg.set_profile("u9", name="Nine", experience="expert")
+        await services.store.execute("INSERT INTO team_contacts(team_id, email) VALUES (?, ?)",
+                                     (blue.team.id, "blue@example.org"))  # as `hackbot team import` keeps them
         before = (await services.leaderboard.standings(organizer=True)).to_api()
     finally:
         await services.close()
@@ -100,6 +102,7 @@ async def test_db_copy_moves_an_event_from_sqlite_to_postgres(tmp_path, event_fi
     assert "the invariants hold on both sides" in copied.stdout
     assert re.search(r"reveals\s+│\s+3\s+│\s+3\s+│\s+ok", copied.stdout)
     assert re.search(r"team_members\s+│\s+4\s+│\s+4\s+│\s+ok", copied.stdout)
+    assert re.search(r"team_contacts\s+│\s+1\s+│\s+1\s+│\s+ok", copied.stdout)
     assert SECRET not in copied.stdout + copied.stderr
 
     services = await Services.open(config, target)
@@ -112,6 +115,8 @@ async def test_db_copy_moves_an_event_from_sqlite_to_postgres(tmp_path, event_fi
         assert green.team.id > red.team.id
         assert (await services.reveals.reveal(blue.team, 3, 16)).remaining == 1
         assert (await services.lfg.profile("u9")).name == "Nine"
+        assert await services.store.fetchall("SELECT email FROM team_contacts WHERE team_id = ?",
+                                             (blue.team.id,)) == [("blue@example.org",)]
     finally:
         await services.close()
 

@@ -230,3 +230,21 @@ def test_two_events_never_share_a_uid():
     assert uid_slug("NumHack") != uid_slug("Hackathon42")
     assert uid_slug("Hackbot demo") == "hackbot-demo"
 
+
+
+@pytest.mark.parametrize(("link", "accepted"), [
+    ("https://meet.example.org/keynote", True), ("http://example.org", True), ("  https://x.org/a  ", True),
+    ("javascript:alert(1)", False), ("https://", False), ("www.example.org", False), ("ftp://example.org", False),
+])
+def test_one_link_rule_for_the_agenda_form_and_the_page(link, accepted):
+    """bot.core.schedule.web_link decides; the page makes an anchor exactly of what it accepts."""
+    from bot.core.errors import BadInput
+    from bot.core.schedule import web_link
+    from bot.web.schedule import _safe_link
+
+    if accepted:
+        assert web_link(link) == link.strip() == _safe_link(link)
+    else:
+        with pytest.raises(BadInput, match="not a web address; write it with https://"):
+            web_link(link)
+        assert _safe_link(link) is None
