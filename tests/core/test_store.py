@@ -9,6 +9,7 @@ import contextlib
 import sqlite3
 import threading
 import time
+from pathlib import Path
 
 import aiosqlite
 import pytest
@@ -359,6 +360,48 @@ async def test_a_read_only_database_records_nothing_and_says_to_try_again(servic
         await services.store.run(writable)
         await services.store._pool.expire_connections()  # noqa: SLF001
     assert (await services.reveals.reveal(team, 3, 7)).remaining == 4  # the refused one spent nothing
+
+
+def _file_bytes(path: str) -> bytes:
+    return Path(path).read_bytes()
+
+
+async def test_a_database_opened_read_only_reads_and_never_writes(tmp_path, databases, clock):
+    """Services.open(readonly=True), as the CLI's listing commands fall back to on a read-only
+    file system: the teams and the standings read; a write is refused (503) and nothing changes."""
+    config = load(write_event(tmp_path / "event"))
+    target = databases.new()
+    services = await Services.open(config, target, clock=clock)
+    try:
+        await new_team(services, "Blue")
+    finally:
+        await services.close()
+    before = _file_bytes(target) if databases.dialect == "sqlite" else None
+    readonly = await Services.open(config, target, clock=clock, readonly=True)
+    try:
+        assert [t.name for t in await readonly.teams.list()] == ["Blue"]
+        assert [r.team for r in (await readonly.leaderboard.standings(organizer=True)).rows] == ["Blue"]
+        with pytest.raises(Unavailable) as refused:
+            await readonly.teams.create("Red")
+        assert refused.value.message == Unavailable.MESSAGE
+        assert "read-only" in refused.value.reason and readonly.store.target in refused.value.reason
+    finally:
+        await readonly.close()
+    assert await count(target, "SELECT count(*) FROM teams") == 1
+    if before is not None:
+        assert _file_bytes(target) == before  # not a byte written
+
+
+async def test_a_read_only_database_missing_a_migration_says_which(databases):
+    """A read-only database cannot be migrated: opening it names the migration it lacks."""
+    target = databases.new()
+    await (await Store.open(target)).close()
+    last = migrations(databases.dialect)[-1]
+    await execute(target, "DELETE FROM schema_migrations WHERE version = ?", (last.version,))
+    with pytest.raises(Unavailable) as refused:
+        await Store.open(target, readonly=True)
+    assert f"needs migration {last.name}, which a read-only database cannot take" in refused.value.reason
+    assert await count(target, "SELECT count(*) FROM schema_migrations WHERE version = ?", (last.version,)) == 0
 
 
 async def test_a_database_locked_past_the_timeout_is_unavailable(tmp_path):
