@@ -17,9 +17,9 @@ import requests
 
 from bot.config import load_event
 from bot.core.services import Services
-from bot.core.store import migrations
+from bot.core.store import migrations, redact
 from tests.databases import count, execute
-from tests.web.conftest import free_port, hackbot_env, valid_csv
+from tests.web.conftest import EVENT_NAME, free_port, hackbot_env, valid_csv
 from tests.web.test_cli import COMMAND, hackbot, live_event
 
 SECRET = "hunter2-not-shown"
@@ -71,8 +71,10 @@ def test_db_status_and_migrate(tmp_path, event_file, databases):
     assert "0002_team_discord (version 2) was edited" in edited.stderr.replace("\n", " ")
     refused = hackbot("team", "list", *common, cwd=tmp_path)
     assert refused.returncode == 1 and "0002_team_discord" in refused.stderr and "Restore the file" in refused.stderr
+    said = f"event '{EVENT_NAME}' ({event_file}); database {redact(target)}"
     for result in (dry, pending, done, status, edited, refused):
         assert SECRET not in result.stdout + result.stderr
+        assert said in " ".join(result.stderr.split()), result.stderr  # what it acts on, as every command
 
 
 @pytest.mark.parametrize("databases", ["postgres"], indirect=True)
@@ -99,6 +101,7 @@ async def test_db_copy_moves_an_event_from_sqlite_to_postgres(tmp_path, event_fi
     target = with_password(databases.new(empty=True))
     copied = hackbot("db", "copy", "--from", str(source), "--to", target, cwd=tmp_path, timeout=120)
     assert copied.returncode == 0, copied.stderr
+    assert f"copying database {source} into {redact(target)}" in " ".join(copied.stderr.split())
     assert "the invariants hold on both sides" in copied.stdout
     assert re.search(r"reveals\s+│\s+3\s+│\s+3\s+│\s+ok", copied.stdout)
     assert re.search(r"team_members\s+│\s+4\s+│\s+4\s+│\s+ok", copied.stdout)
@@ -182,8 +185,10 @@ def test_phase_set_from_the_command_line_holds_for_the_next_request(tmp_path, ev
         assert requests.get(f"{base}/healthz", timeout=5).json()["phase"] == "mock"
         unknown = hackbot("phase", "set", "final", *common, cwd=tmp_path)
         assert unknown.returncode == 1 and "there is no phase 'final'; the phases are: mock, real" in unknown.stderr
+        said = f"event '{EVENT_NAME}' ({event_file}); database {redact(common[3])}"
         for result in (shown, forced, back, unknown):
             assert SECRET not in result.stdout + result.stderr
+            assert said in " ".join(result.stderr.split()), result.stderr
     finally:
         server.terminate()
         out, err = server.communicate(timeout=20)
