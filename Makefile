@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test chromium bench clean
+.PHONY: demo test chromium axe postgres bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit("Hackbot needs Python >= 3.11, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
@@ -25,8 +25,31 @@ chromium:
 	     (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)); \
 	  else echo "chromium is missing: the page tests will be skipped (apt-get install chromium)"; fi; }
 
+# The page tests check accessibility with axe-core from the npm registry, kept in .venv/npm and
+# installed once per major version (the stamp); without npm, those tests are skipped (failed in CI).
+AXE_CORE  := axe-core@4
+AXE_STAMP := $(VENV)/npm/.installed-$(AXE_CORE)
+axe:
+	@test -f $(AXE_STAMP) || { \
+	  if command -v npm >/dev/null 2>&1; then \
+	    echo "installing $(AXE_CORE) from npm into $(VENV)/npm for the accessibility tests"; \
+	    npm install --prefix $(VENV)/npm $(AXE_CORE) --no-audit --no-fund --loglevel=error && touch $(AXE_STAMP); \
+	  else echo "npm is missing: the accessibility tests will be skipped (apt-get install npm)"; fi; }
+
+# Every test that opens the services runs on SQLite and on PostgreSQL. The PostgreSQL tests use
+# HACKBOT_TEST_POSTGRES if set, else a server on 127.0.0.1:5432 if one answers, else a throwaway
+# cluster started from the installed binaries (tests/postgres_server.py): install Debian's
+# postgresql for that when it is missing and we may. Under CI=true they never skip.
+postgres:
+	@command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing Debian's postgresql for the PostgreSQL tests"; \
+	    (apt-get install -y -qq postgresql >/dev/null 2>&1 || \
+	     (apt-get update -qq && apt-get install -y -qq postgresql >/dev/null)); \
+	  else echo "PostgreSQL is missing: without a server on 127.0.0.1:5432 the PostgreSQL tests are skipped (apt-get install postgresql)"; fi; }
+
 # lint and types first, at zero findings (pyproject.toml holds their settings), then the tests
-test: $(STAMP) chromium
+test: $(STAMP) chromium axe postgres
 	$(BIN)/ruff check bot scoring tests benchmarks
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -q -p no:cacheprovider
@@ -39,6 +62,8 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_matchmaking.py
 	$(BIN)/python benchmarks/bench_burst.py
 	$(BIN)/python benchmarks/bench_rehearsal.py
+	$(BIN)/python benchmarks/bench_jury.py --quick
+	$(BIN)/python benchmarks/bench_rescore.py --quick
 
 clean:
 	rm -rf $(VENV) .hackbot config/demo-data .mypy_cache .ruff_cache

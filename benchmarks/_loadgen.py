@@ -108,7 +108,7 @@ def _baseline_main(conn, use_uvloop: bool) -> None:
 class Server:
     """A server in its own process; `with Server(...) as url:` starts it and stops it (SIGTERM)."""
 
-    def __init__(self, kind: str, *, config_path: Path | None = None, db_path: Path | None = None,
+    def __init__(self, kind: str, *, config_path: Path | None = None, db_path: Path | str | None = None,
                  use_uvloop: bool = False, profile_path: Path | None = None):
         parent, child = _CTX.Pipe()
         if kind == "hackbot":

@@ -1,7 +1,7 @@
 """Firing precision of the reminder runner: reminders due within one minute, real clock, real
-APScheduler, two runner processes racing on one SQLite file.
+APScheduler, two runner processes racing on one SQLite file (or one PostgreSQL database).
 
-Run: .venv/bin/python benchmarks/bench_reminders.py [--quick] [--processes N]
+Run: .venv/bin/python benchmarks/bench_reminders.py [--quick] [--processes N] [--db postgresql://.../empty_db]
 (--quick: 200 reminders within 10 s instead of 500 within 60 s.)
 
 The reminders are live schedule items written by this process before the runners start (each
@@ -19,7 +19,6 @@ import argparse
 import asyncio
 import multiprocessing
 import random
-import sqlite3
 import sys
 import tempfile
 import time
@@ -89,7 +88,17 @@ def baseline_worker(index: int, dues: list[float], until: float, barrier, queue)
         queue.put(("crash", index, repr(exc)))
 
 
-async def write_reminders(config_path: Path, db_path: Path, count: int, window: float) -> dict[int, float]:
+async def status_counts(db_path: str) -> list[tuple]:
+    from bot.core.store import Store
+
+    store = await Store.open(db_path, migrate=False)
+    try:
+        return await store.fetchall("SELECT status, count(*) FROM reminders GROUP BY status")
+    finally:
+        await store.close()
+
+
+async def write_reminders(config_path: Path, db_path: str, count: int, window: float) -> dict[int, float]:
     """`count` live items due uniformly within `window` seconds from LEAD_SECONDS from now."""
     from bot.config import load_event
     from bot.core.schedule import ScheduleService
@@ -117,12 +126,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="200 reminders within 10 s")
     parser.add_argument("--processes", type=int, default=2, help="runner processes on the one database")
+    parser.add_argument("--db", metavar="URL", help="an empty PostgreSQL database to run on (default: a SQLite file)")
     args = parser.parse_args()
     count, window = (200, 10.0) if args.quick else (500, 60.0)
     console = Console()
 
     with tempfile.TemporaryDirectory(prefix="bench-reminders-") as tmp:
-        config_path, db_path = Path(tmp) / "event.toml", Path(tmp) / "db.sqlite3"
+        config_path, db_path = Path(tmp) / "event.toml", args.db or str(Path(tmp) / "db.sqlite3")
         config_path.write_text(EVENT, encoding="utf-8")
         due = asyncio.run(write_reminders(config_path, db_path, count, window))
         first_due, until = min(due.values()), max(due.values()) + 2.0
@@ -135,8 +145,9 @@ def main() -> None:
             for i in range(args.processes)
         ]
         processes.append(ctx.Process(target=baseline_worker, args=(args.processes, baseline_dues, until, barrier, queue)))
+        where = "PostgreSQL database" if args.db else "SQLite file"
         console.print(f"{count} reminders due within {window:.0f} s; {args.processes} runner process(es) on one "
-                      f"SQLite file; waiting {until - time.time():.0f} s ...")
+                      f"{where}; waiting {until - time.time():.0f} s ...")
         for p in processes:
             p.start()
         results = {}
@@ -156,9 +167,7 @@ def main() -> None:
         ours = [(t - due[rid]) * 1e3 for rid, t in posts]
         base_ready, fired = results[args.processes]
         base = [(t - baseline_dues[k]) * 1e3 for k, t in fired]
-        conn = sqlite3.connect(db_path)
-        statuses = Counter(dict(conn.execute("SELECT status, count(*) FROM reminders GROUP BY status").fetchall()))
-        conn.close()
+        statuses = Counter(dict(asyncio.run(status_counts(db_path))))
         per_process = [len(results[i][1]) for i in range(args.processes)]
 
     table = Table(title=f"posted - due, {count} reminders within {window:.0f} s (real clock, APScheduler)")

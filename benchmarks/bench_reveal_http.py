@@ -1,9 +1,11 @@
 """Reveal throughput over real HTTP on loopback: hackbot's app vs a bare aiohttp handler.
 
-Run: .venv/bin/python benchmarks/bench_reveal_http.py [--quick]
+Run: .venv/bin/python benchmarks/bench_reveal_http.py [--quick] [--db postgresql://user@host/postgres]
 
 Three OS processes per measurement: the server (hackbot's real app from
-`bot.web.server.start_web`, over a real SQLite file; or the baseline, a bare aiohttp handler
+`bot.web.server.start_web`, over a real SQLite file, or with --db over PostgreSQL: the URL
+names a database of a server on which the benchmark creates, copies (CREATE DATABASE ...
+TEMPLATE) and drops its own databases; or the baseline, a bare aiohttp handler
 that parses the same form and returns the same JSON shape), and a load generator (aiohttp
 ClientSession, 64 workers, urlencoded bodies as `requests.post(data=...)` sends them). Both
 servers run without access log. Measurements alternate hackbot, baseline, hackbot, ... and
@@ -28,7 +30,6 @@ import argparse
 import asyncio
 import json
 import shutil
-import sqlite3
 import statistics
 import sys
 import tempfile
@@ -37,7 +38,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import numpy as np
 from rich.console import Console
@@ -49,6 +50,7 @@ from _loadgen import Phase, PhaseResult, Server, load  # noqa: E402
 
 from bot.config import EventConfig, load_event  # noqa: E402
 from bot.core.services import Services  # noqa: E402
+from bot.core.store import Store, redact  # noqa: E402
 from bot.core.synth import synthesize_event  # noqa: E402
 
 PHASE_ID = "bench"
@@ -63,10 +65,71 @@ class Event:
     config: EventConfig
     teams: list[tuple[str, str]]  # (username, password) of the benchmarked teams
     warm_teams: list[tuple[str, str]]  # extra teams that only warm the server up in (b)
-    teams_db: Path  # the teams, no reveals: copied fresh for every run of (b)
-    reread_db: Path  # the teams, and `reread_teams` teams' reveals for (a)
+    teams_db: str  # the teams, no reveals: copied fresh for every run of (b)
+    reread_db: str  # the teams, and `reread_teams` teams' reveals for (a)
     reread: list[tuple[int, int, list[int]]]  # (team index, dataset, its datums in reveal order)
     y: dict[int, np.ndarray]  # hidden labels per dataset, to check the answers
+
+
+class Databases:
+    """The benchmark's databases: SQLite files in `folder`, or databases created on the PostgreSQL
+    server of `server_url` (copied with CREATE DATABASE ... TEMPLATE, dropped at the end)."""
+
+    def __init__(self, folder: Path, server_url: str | None):
+        self.folder, self.server_url = folder, server_url
+        self.made: list[str] = []
+
+    def _admin(self, statement: str) -> None:
+        import asyncpg
+
+        async def run() -> None:
+            conn = await asyncpg.connect(self.server_url)
+            try:
+                await conn.execute(statement)
+            finally:
+                await conn.close()
+
+        asyncio.run(run())
+
+    def _url(self, name: str) -> str:
+        assert self.server_url is not None
+        parts = urlsplit(self.server_url)
+        return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, ""))
+
+    def new(self, name: str) -> str:
+        if self.server_url is None:
+            return str(self.folder / f"{name}.sqlite3")
+        name = f"bench_reveal_{name}"
+        self._admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        self._admin(f'CREATE DATABASE "{name}"')
+        self.made.append(name)
+        return self._url(name)
+
+    def copy(self, source: str, name: str) -> str:
+        if self.server_url is None:
+            target = self.folder / f"{name}.sqlite3"
+            shutil.copyfile(source, target)
+            return str(target)
+        name = f"bench_reveal_{name}"
+        self._admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        self._admin(f'CREATE DATABASE "{name}" TEMPLATE "{urlsplit(source).path.lstrip("/")}"')
+        self.made.append(name)
+        return self._url(name)
+
+    def drop_all(self) -> None:
+        for name in reversed(self.made):
+            self._admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def query(target: str, sql: str, params: tuple = ()) -> list[tuple]:
+    async def run() -> list[tuple]:
+        store = await Store.open(target, migrate=False)
+        try:
+            return await store.fetchall(sql, params)
+        finally:
+            await store.close()
+
+    return asyncio.run(run())
 
 
 def write_event(folder: Path, datasets: int, budget: int) -> Path:
@@ -90,7 +153,7 @@ def write_event(folder: Path, datasets: int, budget: int) -> Path:
     return path
 
 
-async def _populate(config: EventConfig, db: Path, n_teams: int, n_warm: int) -> tuple[list, list]:
+async def _populate(config: EventConfig, db: str, n_teams: int, n_warm: int) -> tuple[list, list]:
     services = await Services.open(config, db)
     try:
         creds = []
@@ -102,7 +165,7 @@ async def _populate(config: EventConfig, db: Path, n_teams: int, n_warm: int) ->
         await services.close()
 
 
-async def _reveal_in_process(config: EventConfig, db: Path, plan: list[tuple[str, int, list[int]]]) -> None:
+async def _reveal_in_process(config: EventConfig, db: str, plan: list[tuple[str, int, list[int]]]) -> None:
     services = await Services.open(config, db)
     try:
         for username, dataset_id, datums in plan:
@@ -113,16 +176,15 @@ async def _reveal_in_process(config: EventConfig, db: Path, plan: list[tuple[str
         await services.close()
 
 
-def build_event(folder: Path, n_teams: int, n_warm: int, datasets: int, budget: int,
+def build_event(folder: Path, dbs: Databases, n_teams: int, n_warm: int, datasets: int, budget: int,
                 reread_teams: int, rng: np.random.Generator) -> Event:
     config_path = write_event(folder, datasets, budget)
     synthesize_event(load_event(config_path, check_data=False), rows=ROWS, seed=1)
     config = load_event(config_path)
-    teams_db = folder / "teams.sqlite3"
+    teams_db = dbs.new("teams")
     teams, warm = asyncio.run(_populate(config, teams_db, n_teams, n_warm))
     assert not Path(f"{teams_db}-wal").exists() or Path(f"{teams_db}-wal").stat().st_size == 0
-    reread_db = folder / "reread.sqlite3"
-    shutil.copyfile(teams_db, reread_db)
+    reread_db = dbs.copy(teams_db, "reread")
     reread = [(t, d, rng.choice(ROWS, budget, replace=False).tolist())
               for t in range(reread_teams) for d in range(datasets)]
     asyncio.run(_reveal_in_process(config, reread_db, [(teams[t][0], d, ds) for t, d, ds in reread]))
@@ -185,7 +247,7 @@ def new_reveal_phases(ev: Event, datasets: int, budget: int, rng: np.random.Gene
     return phases, timed_requests, plan
 
 
-def check_new(ev: Event, results: dict[str, PhaseResult], db: Path, datasets: int, budget: int,
+def check_new(ev: Event, results: dict[str, PhaseResult], db: str, datasets: int, budget: int,
               timed_requests: list, plan: dict, hackbot: bool) -> list[str]:
     problems = []
     for name, want in (("warmup", 200), ("timed", 200), ("spent", 403 if hackbot else 200)):
@@ -203,17 +265,14 @@ def check_new(ev: Event, results: dict[str, PhaseResult], db: Path, datasets: in
         if status != 200 or answer != want:
             problems.append(f"(b) request {i}: got {status} {answer}, want {want}")
             break
-    conn = sqlite3.connect(db)
-    try:
-        names = {u: i for i, (u, _) in enumerate(ev.teams)}
-        rows = conn.execute(
-            "SELECT t.username, r.dataset_id, count(*), count(DISTINCT r.datum_id) FROM reveals r"
-            " JOIN teams t ON t.id = r.team_id WHERE r.phase = ? GROUP BY r.team_id, r.dataset_id",
-            (PHASE_ID,),
-        ).fetchall()
-        total = conn.execute("SELECT count(*) FROM reveals").fetchone()[0]
-    finally:
-        conn.close()
+    names = {u: i for i, (u, _) in enumerate(ev.teams)}
+    rows = query(
+        db,
+        "SELECT t.username, r.dataset_id, count(*), count(DISTINCT r.datum_id) FROM reveals r"
+        " JOIN teams t ON t.id = r.team_id WHERE r.phase = ? GROUP BY t.username, r.dataset_id",
+        (PHASE_ID,),
+    )
+    total = query(db, "SELECT count(*) FROM reveals")[0][0]
     bench_rows = [(names[u], d, n, distinct) for u, d, n, distinct in rows if u in names]
     expected = len(ev.teams) * datasets * budget
     got = sum(n for _, _, n, _ in bench_rows)
@@ -252,6 +311,8 @@ def main() -> None:
     parser.add_argument("--budget", type=int, default=5)
     parser.add_argument("--requests", type=int, help="timed re-reads per run of (a) (default 20000, quick 6000)")
     parser.add_argument("--scenarios", default="ab", help="'a', 'b' or 'ab'")
+    parser.add_argument("--db", metavar="URL", help="run hackbot over PostgreSQL: a database of a server on which "
+                                                    "the benchmark may create its own (default: SQLite files)")
     parser.add_argument("--uvloop", choices=["none", "hackbot", "both"], default="none",
                         help="trial: run the hackbot server (or both servers) on uvloop, if installed")
     parser.add_argument("--profile", type=Path, metavar="DIR",
@@ -276,13 +337,15 @@ def main() -> None:
     rows = []
     with tempfile.TemporaryDirectory(prefix="bench_reveal_http_") as tmp:
         folder = Path(tmp)
-        ev = build_event(folder, args.teams, n_warm_teams, datasets, args.budget,
+        dbs = Databases(folder, args.db)
+        ev = build_event(folder, dbs, args.teams, n_warm_teams, datasets, args.budget,
                          reread_teams=min(100, args.teams), rng=rng)
-        console.print(f"setup: {len(ev.teams)} validated teams (+{n_warm_teams} for warmup), {datasets} datasets "
-                      f"of {ROWS} rows, budget {args.budget}; {args.concurrency} connections; "
+        where = f"PostgreSQL ({redact(args.db)})" if args.db else "SQLite"
+        console.print(f"setup: {where}; {len(ev.teams)} validated teams (+{n_warm_teams} for warmup), {datasets} "
+                      f"datasets of {ROWS} rows, budget {args.budget}; {args.concurrency} connections; "
                       f"{rounds} round(s) per side, alternating; {time.perf_counter() - started:.1f} s")
 
-        def hackbot(db: Path, tag: str) -> Server:
+        def hackbot(db: str, tag: str) -> Server:
             profile = args.profile / f"hackbot_{tag}.prof" if args.profile else None
             return Server("hackbot", config_path=ev.config_path, db_path=db,
                           use_uvloop=args.uvloop != "none", profile_path=profile)
@@ -311,8 +374,7 @@ def main() -> None:
             for r in range(rounds):
                 phases, timed_requests, plan = new_reveal_phases(ev, datasets, args.budget, rng, keep_every)
                 for side in ("hackbot", "baseline") if r % 2 == 0 else ("baseline", "hackbot"):
-                    db = folder / f"new_{r}.sqlite3"
-                    shutil.copyfile(ev.teams_db, db)  # a fresh database: every budget unspent
+                    db = dbs.copy(ev.teams_db, f"new_{r}_{side}")  # a fresh database: every budget unspent
                     server = hackbot(db, f"b{r}") if side == "hackbot" else baseline()
                     with server as url:
                         results = load(url, phases, args.concurrency, server.pid)
@@ -322,6 +384,7 @@ def main() -> None:
             n_new = len(ev.teams) * datasets * args.budget
             rows.append(("(b) new reveals", "b", runs, f"{n_new} new reveals ({len(ev.teams)} teams x {datasets} "
                                                        f"datasets x {args.budget}), then {n_new // args.budget} x 403"))
+        dbs.drop_all()
 
     loop = {"none": "asyncio", "hackbot": "hackbot on uvloop", "both": "both on uvloop"}[args.uvloop]
     table = Table(title=f"POST /reveal/ over loopback, hackbot vs bare aiohttp handler "

@@ -16,6 +16,7 @@ from bot.config import EventConfig, Settings
 from bot.core.clock import Clock, system_clock
 from bot.core.reminders import ReminderRunner
 from bot.core.services import Services
+from bot.core.store import redact
 from bot.pacing import pace
 from bot.posting import discord_poster, discord_reporter, log_poster
 from bot.tree import HackbotTree
@@ -89,13 +90,16 @@ class Hackbot(commands.Bot):
     async def setup_hook(self) -> None:
         # long-lived things are built here once, never in on_ready (which fires on reconnects)
         if self.services is None:
+            if self.settings.hackbot_db is None:
+                raise ValueError("Hackbot opens its own services only with settings.hackbot_db set")
             self.services = await Services.open(self.config, self.settings.hackbot_db, clock=self.clock)
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         # persistent buttons: a click on a message sent before a restart is answered
         self.add_dynamic_items(*PERSISTENT_ITEMS)
         if self.serve_web:
-            self.web_runner = await start_web(self.services, self.settings.hackbot_host, self.settings.hackbot_port)
+            self.web_runner = await start_web(self.services, self.settings.hackbot_host, self.settings.hackbot_port,
+                                              report=discord_reporter(self))
         if self.run_reminders:
             self.reminders = ReminderRunner(
                 self.services.store, self.config, self.services.schedule, discord_poster(self),
@@ -132,7 +136,7 @@ class Hackbot(commands.Bot):
 
 async def serve(
     config: EventConfig,
-    db_path: Path,
+    db_path: str | Path,
     host: str,
     port: int,
     *,
@@ -144,12 +148,12 @@ async def serve(
     """Run the web server, and the Discord bot beside it when a token is given."""
     if discord_token:
         settings = (settings or Settings()).model_copy(
-            update={"hackbot_db": db_path, "hackbot_host": host, "hackbot_port": port}
+            update={"hackbot_db": str(db_path), "hackbot_host": host, "hackbot_port": port}
         )
         bot = Hackbot(settings, config, clock=clock)
         async with bot:
             await bot.login(discord_token)
-            log.info("web server on http://%s:%s, Discord bot logged in (database %s)", host, port, db_path)
+            log.info("web server on http://%s:%s, Discord bot logged in (database %s)", host, port, redact(db_path))
             if ready is not None:
                 ready.set()
             await bot.connect()
@@ -163,7 +167,7 @@ async def serve(
     except BaseException:
         await services.close()
         raise
-    log.info("web server on http://%s:%s (database %s)", host, port, db_path)
+    log.info("web server on http://%s:%s (database %s)", host, port, redact(db_path))
     try:
         await reminders.start()
         if ready is not None:

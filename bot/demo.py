@@ -25,7 +25,7 @@ async def seed_demo(services: Services, *, seed: int = 0) -> NewCredentials | No
     if await services.teams.list():
         return None
     rng = np.random.default_rng(seed)
-    phase = services.phases.current(services.clock())
+    phase = await services.phases.current(services.clock())
     for name, error_rates in DEMO_TEAMS.items():
         team = (await services.teams.create(name, validated=True)).team
         if phase is None:

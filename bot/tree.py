@@ -17,7 +17,7 @@ import aiohttp
 import discord
 from discord import app_commands
 
-from bot.core.errors import HackbotError
+from bot.core.errors import HackbotError, Unavailable
 from bot.discord_limits import CONTENT
 
 log = logging.getLogger(__name__)
@@ -106,6 +106,8 @@ def _missing_permission(error: discord.HTTPException, guild: discord.Guild | Non
 
 def error_message(error: Exception, guild: discord.Guild | None = None) -> str:
     original = error.original if isinstance(error, app_commands.CommandInvokeError) else error
+    if isinstance(original, Unavailable):  # the member hears that nothing was recorded; the log says why
+        log.warning("a Discord interaction recorded nothing: %s", original.reason)
     if isinstance(original, HackbotError):
         return original.message
     if isinstance(original, discord.HTTPException):

@@ -29,7 +29,7 @@ import re
 
 import numpy as np
 
-__all__ = ["LabelFileError", "parse_labels"]
+__all__ = ["LabelFileError", "ascii_int", "parse_labels"]
 
 BOM = b"\xef\xbb\xbf"
 MAX_DIGITS = 18  # 10**18 - 1 < 2**63 - 1: any 18-digit label fits in int64
@@ -37,11 +37,23 @@ _STRIP = b" \t\r"
 _FORMAT = "the file must have no header: one integer label per line"
 
 _INT = re.compile(rb"-?[0-9]+")
+_ASCII_INT = re.compile(rb"-?[0-9]{1,%d}" % MAX_DIGITS)
 _FLOAT = re.compile(rb"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 _SEPARATORS = {b",": "commas", b";": "semicolons", b"\t": "tabs", b" ": "spaces", b"|": "'|'"}
 # Strip spaces/tabs/CRs at both ends of every line without changing the line
 # count; used only when such bytes sit somewhere other than a CRLF ending.
 _EDGE_WS = re.compile(rb"[ \t\r]+(?=\n|\Z)|(?:(?<=\n)|\A)[ \t\r]+")
+
+
+def ascii_int(token: bytes | str) -> int | None:
+    """The integer `token` spells with ASCII digits only (an optional leading '-', 1 to 18 digits),
+    else None. The one rule for a label in a file and for an id in an HTTP form field: Python's
+    int() alone would also read "٠" (an Arabic-Indic zero), "0_0", " 0" and "+0"."""
+    if isinstance(token, str):
+        if not token.isascii():
+            return None
+        token = token.encode("ascii")
+    return int(token) if _ASCII_INT.fullmatch(token) else None
 
 
 class LabelFileError(ValueError):
@@ -250,14 +262,11 @@ def _too_few(n: int, got: int) -> LabelFileError:
 
 def _line_problem(line: bytes, i: int) -> str | None:
     """Why a stripped line is not a label (None if it is one)."""
-    if line.isdigit() and len(line) <= MAX_DIGITS:  # bytes.isdigit is ASCII-only
+    if ascii_int(line) is not None:
         return None
     if _INT.fullmatch(line):
-        digits = len(line.lstrip(b"-"))
-        if digits > MAX_DIGITS:
-            return (f"{_show(line)} has {digits} digits, too long to be a label "
-                    f"(at most {MAX_DIGITS}); write one class label per line")
-        return None
+        return (f"{_show(line)} has {len(line.lstrip(b'-'))} digits, too long to be a label "
+                f"(at most {MAX_DIGITS}); write one class label per line")
     if not line:
         return "the line is blank; remove blank lines; " + _FORMAT
     if b"\0" in line:

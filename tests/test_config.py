@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import tempfile
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.config import ConfigError, EventConfig, load_event, parse_duration
 
@@ -629,3 +632,114 @@ def test_demo_preset_is_always_live():
     config = load_event(CONFIG_DIR / "demo.toml", now=later, check_data=False)
     assert config.phase_at(later).id == "main"
     assert config.submissions.closes > later
+
+
+# --- files of any bytes: a message with the file, the key and the fix; never a traceback ----
+
+def test_a_latin1_file_names_the_line_and_the_fix(tmp_path):
+    path = tmp_path / "event.toml"
+    path.write_bytes('[event]\nname = "Café numérique"\n'.encode("latin-1"))
+    with pytest.raises(ConfigError) as info:
+        load_event(path)
+    (key, message), = info.value.problems
+    assert key == "(encoding)" and "line 2 is not UTF-8" in message and "save the file as UTF-8" in message
+    assert str(path) in info.value.render()
+
+
+def test_a_utf16_file_is_named_as_such(tmp_path):
+    path = tmp_path / "event.toml"
+    path.write_bytes('[event]\nname = "Test"\n'.encode("utf-16"))
+    with pytest.raises(ConfigError) as info:
+        load_event(path)
+    assert "UTF-16" in info.value.render() and "save it as UTF-8" in info.value.render()
+
+
+def test_a_utf8_byte_order_mark_is_accepted(tmp_path):
+    path = tmp_path / "event.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + MINIMAL.encode())
+    assert load_event(path).event.name == "Test event"
+
+
+@pytest.mark.parametrize(("line", "key", "words"), [
+    ('starts = 9999-12-31T23:00:00-12:00', "phases[0].starts", "out of range"),
+    ('starts = 0001-01-01T00:00:00+01:00', "phases[0].starts", "out of range"),
+    ('starts = "now+99999999999d"', "phases[0].starts", "longer than 36,500 days"),
+    ('starts = "now-99999999999999999999999d"', "phases[0].starts", "longer than 36,500 days"),
+])
+def test_times_out_of_range_are_problems(tmp_path, line, key, words):
+    problems = problems_of(tmp_path, MINIMAL + f'[[phases]]\nid = "p"\n{line}\n')
+    assert words in problems[key], problems
+
+
+def test_a_duration_too_large_is_a_problem(tmp_path):
+    problems = problems_of(tmp_path, '[event]\nname = "x"\ngrace = "99999999999999d"\n')
+    assert "longer than 36,500 days" in problems["event.grace"]
+
+
+_TOML_VALUES = st.one_of(
+    st.sampled_from([
+        '"now+99999999999d"', '"99999999999999d"', "9999-12-31T23:00:00-12:00", "0001-01-01T00:00:00+01:00",
+        "1969-12-31T23:59:59Z", "9999-12-31", "23:59:00", '"now"', '"now-1h"', '"2024-11-24 23:59 AoE"',
+        '"AoE"', '"Mars/Olympus"', "[]", "{}", '[""]', '["1h", "-1h"]', "inf", "-inf", "nan", "true", "-0",
+        "99999999999999999999", "-9223372036854775809", '"\\u0000"', '"café"', "[[1], 2]", '{ a = 1 }',
+        '"%s"' % ("x" * 5000), "0x7fffffffffffffff", "1e400",
+    ]),
+    st.integers(min_value=-(2**64), max_value=2**64).map(str),
+    st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters='"\\\n'), max_size=40)
+    .map(lambda t: f'"{t}"'),
+)
+
+
+@st.composite
+def mutated_presets(draw) -> bytes:
+    preset = draw(st.sampled_from(sorted(CONFIG_DIR.glob("*.toml"))))
+    lines = preset.read_text(encoding="utf-8").splitlines()
+    for _ in range(draw(st.integers(1, 3))):
+        kind = draw(st.sampled_from(["value", "value", "value", "delete", "duplicate", "unknown-key"]))
+        assignments = [i for i, line in enumerate(lines) if "=" in line and not line.lstrip().startswith("#")]
+        i = draw(st.sampled_from(assignments or [0]))
+        if kind == "value" and assignments:
+            lines[i] = lines[i].split("=", 1)[0] + "= " + draw(_TOML_VALUES)
+        elif kind == "delete" and lines:
+            del lines[i]
+        elif kind == "duplicate" and lines:
+            lines.insert(i, lines[i])
+        else:
+            lines.insert(i, f"{draw(st.sampled_from(['colour', 'max_sise', 'teams', 'data_dir']))} = 1")
+    data = ("\n".join(lines) + "\n").encode("utf-8")
+    encoding = draw(st.sampled_from(["utf-8"] * 6 + ["latin-1", "utf-16", "cp1252", "bytes", "truncate"]))
+    if encoding == "bytes":
+        for _ in range(draw(st.integers(1, 4))):
+            at = draw(st.integers(0, len(data) - 1))
+            data = data[:at] + bytes([draw(st.integers(0, 255))]) + data[at + 1:]
+    elif encoding == "truncate":
+        data = data[: draw(st.integers(0, len(data)))]
+    elif encoding != "utf-8":
+        data = data.decode("utf-8").encode(encoding, "replace")
+    return data
+
+
+@settings(max_examples=300)
+@given(mutated_presets())
+def test_mutated_presets_get_a_message_never_a_traceback(data):
+    """`hackbot config check` on an event file of any bytes: exit 0 with a summary, or exit 1 with
+    the file, each problem's key and its fix."""
+    from click.testing import CliRunner
+
+    from bot.cli import main
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "event.toml"
+        path.write_bytes(data)
+        try:
+            load_event(path)
+        except ConfigError as exc:
+            assert exc.problems and exc.render().startswith(str(path))
+            for key, message in exc.problems:
+                assert key.strip() and message.strip(), exc.problems
+        result = CliRunner().invoke(main, ["config", "check", str(path)])
+    assert result.exit_code in (0, 1), result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    assert "Traceback" not in result.output
+    if result.exit_code == 1:
+        assert "problem(s)" in result.output

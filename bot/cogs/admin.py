@@ -98,14 +98,14 @@ class Admin(commands.Cog):
     @organizer_only()
     async def phase_show(self, interaction: discord.Interaction) -> None:
         services = services_of(interaction)
-        await services.phases.refresh()
-        current = services.phases.current(services.clock())
+        status = await services.phases.status(services.clock())
+        current = status.current
         embed = discord.Embed(title="Phases", colour=discord.Colour.blurple())
         if current is None:
             embed.description = "No phase is open yet."
         else:
             how = "from the schedule"
-            if services.phases.override:
+            if status.override:
                 how = "set by hand (/admin phase set auto returns to the schedule)"
             embed.description = f"Current phase: **{current.id}**, {how}."
         for phase in services.config.phases:
@@ -122,15 +122,14 @@ class Admin(commands.Cog):
         services = services_of(interaction)
         guild = guild_of(interaction)
         now, auto = services.clock(), phase.strip().lower() == AUTO
-        await services.phases.refresh()
-        before = services.phases.current(now)
-        current = await services.phases.set(None if auto else phase.strip(), now)
+        change = await services.phases.set(None if auto else phase.strip(), now)
+        current = change.current
         if current is None:
             text = "Following the schedule: no phase is open yet."
         else:
             text = f"The current phase is **{current.id}**{' (from the schedule)' if auto else ''}."
         await interaction.response.send_message(text, ephemeral=True)
-        if current is None or (before is not None and before.id == current.id):
+        if not change.changed:
             return  # nothing changed: nothing to announce
         channel = spaces.find_text_channel(guild, services.config.discord.announcements_channel)
         if channel is not None:
@@ -182,7 +181,6 @@ class Admin(commands.Cog):
         await interaction.response.defer(ephemeral=True, thinking=True)
         services = services_of(interaction)
         channel = spaces.announcements_channel(interaction.guild, services.config)
-        await services.phases.refresh()
         # what everyone may see: no scores while the board is hidden
         standings = await services.leaderboard.standings(None if phase in (None, AUTO) else phase)
         await channel.send(embed=standings_embed(standings, services.config.event.name))

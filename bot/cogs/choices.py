@@ -18,7 +18,7 @@ def _matches(typed: str, *names: str) -> bool:
 
 async def phase_choices(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
     services = services_of(interaction)
-    now_phase = services.phases.current(services.clock())
+    now_phase = await services.phases.current(services.clock())
     choices = []
     for phase in services.config.phases:
         if _matches(str(current or ""), phase.id, phase.name):
@@ -33,7 +33,7 @@ async def dataset_choices(interaction: discord.Interaction, current: str) -> lis
     """The datasets of the phase picked in the same command (`phase`), else of the current one."""
     services = services_of(interaction)
     phase_id = interaction.namespace.phase  # None when the command has no such option, or it is empty
-    phase = services.config.phase(phase_id) if phase_id else services.phases.current(services.clock())
+    phase = services.config.phase(phase_id) if phase_id else await services.phases.current(services.clock())
     if phase is None:
         return []
     choices = [

@@ -49,3 +49,21 @@ class TooManyAttempts(HackbotError):
     def __init__(self, message: str, retry_after: float):
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class Unavailable(HackbotError):
+    """The database cannot record anything now: a full disk, a read-only or locked database, or the
+    PostgreSQL server unreachable or out of disk. Nothing was written; trying again later is the
+    right move (the HTTP API answers 503).
+
+    Two texts for two audiences: `message` is what participants see (a Discord reply, the HTTP
+    API's answer): that nothing was recorded and to try again, never a path or the database's
+    words. `reason` says what is wrong, for organizers: the CLI's message, the server's log and
+    the report to the organizers' channel."""
+
+    status = 503
+    MESSAGE = "nothing was recorded: the server cannot write right now; try again in a minute"
+
+    def __init__(self, message: str = MESSAGE, *, reason: str = ""):
+        super().__init__(message)
+        self.reason = reason or message

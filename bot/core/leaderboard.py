@@ -8,6 +8,7 @@ Ties rank the team whose last submission came first higher. While the event's vi
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TypeVar
 
 import numpy as np
@@ -17,7 +18,8 @@ from bot.config import Dataset, EventConfig, Phase
 from bot.core.clock import Clock
 from bot.core.errors import NotFound
 from bot.core.phases import PhaseClock
-from bot.core.store import Store
+from bot.core.store import Store, Tx
+from bot.core.visibility import scores_visible
 from scoring.ranking import DECIMALS
 
 T = TypeVar("T")
@@ -129,9 +131,10 @@ class LeaderboardService:
     def __init__(self, store: Store, config: EventConfig, phases: PhaseClock, clock: Clock):
         self.store, self.config, self.phases, self.clock = store, config, phases, clock
 
-    def phase(self, phase_id: str | None = None) -> Phase | None:
+    def _phase(self, current: Phase | None, phase_id: str | None) -> Phase | None:
+        """The asked phase; by default the current one (`current`, as PhaseClock read it), else the first."""
         if phase_id is None:
-            return self.phases.current(self.clock()) or (self.config.phases[0] if self.config.phases else None)
+            return current or (self.config.phases[0] if self.config.phases else None)
         phase = self.config.phase(phase_id)
         if phase is None:
             known = ", ".join(p.id for p in self.config.phases) or "none"
@@ -140,15 +143,9 @@ class LeaderboardService:
 
     async def standings(self, phase_id: str | None = None, *, organizer: bool = False) -> Standings:
         """The phase's leaderboard; `organizer` sees scores even while the board is hidden."""
-        phase = self.phase(phase_id)
-        visible = organizer or self.config.leaderboard.visibility == "live"
+        phase, teams, subs = await self.store.run(self._read, phase_id, self.clock())
+        visible = scores_visible(self.config, organizer=organizer)
         datasets = self.config.datasets_in_phase(phase.id) if phase else []
-        only_validated = " WHERE validated = 1" if self.config.teams.require_validation else ""
-        teams = await self.store.fetchall(f"SELECT id, name FROM teams{only_validated} ORDER BY name_key")
-        subs = await self.store.fetchall(
-            "SELECT team_id, dataset_id, accuracy, submitted_at FROM submissions WHERE phase = ?",
-            (phase.id if phase else "",),
-        )
         t_index = {team_id: i for i, (team_id, _) in enumerate(teams)}
         d_index = {ds.id: j for j, ds in enumerate(datasets)}
         acc = np.full((len(teams), len(datasets)), np.nan)
@@ -181,6 +178,17 @@ class LeaderboardService:
                 last_submitted=None if np.isinf(last[i]) else float(last[i]),
             ))
         return Standings(phase, datasets, rows, visible)
+
+    async def _read(self, tx: Tx, phase_id: str | None, now: datetime) -> tuple[Phase | None, list[tuple], list[tuple]]:
+        """The phase, its teams and its submissions, in one hop."""
+        phase = self._phase(await self.phases.current_in(tx, now) if phase_id is None else None, phase_id)
+        only_validated = " WHERE validated = 1" if self.config.teams.require_validation else ""
+        teams = await tx.fetchall(f"SELECT id, name FROM teams{only_validated} ORDER BY name_key")
+        subs = await tx.fetchall(
+            "SELECT team_id, dataset_id, accuracy, submitted_at FROM submissions WHERE phase = ?",
+            (phase.id if phase else "",),
+        )
+        return phase, teams, subs
 
     async def podium(self, top: int, phase_id: str | None = None) -> Podium:
         """The teams ranked `top` or better in the phase, with their Discord roles."""

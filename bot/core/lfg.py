@@ -13,7 +13,6 @@ import csv
 import io
 import json
 import re
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -22,9 +21,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 from bot.config import EventConfig
 from bot.core.clock import Clock
 from bot.core.errors import BadInput, NotAllowed
-from bot.core.matchmaking import LEVELS, MatchResult, Person, RecruitingTeam, match
-from bot.core.store import Store, immediate
-from bot.core.teams import Team, TeamService, insert_team, new_password
+from bot.core.matchmaking import LEVELS, MatchResult, Person, ProposedTeam, RecruitingTeam, match
+from bot.core.store import IntegrityError, Store, Tx
+from bot.core.teams import Team, TeamService, insert_team, lock_teams, member_order, new_password, size_bound
 
 MAX_SKILLS = 20
 MAX_TAG = 40  # a skill, as typed
@@ -165,13 +164,13 @@ class LfgService:
         offset, tz_name = parse_tz(timezone, self.clock())
         profile = Profile(user_id, name[:100], topics, _tags(skills), experience, offset, tz_name, open_to_existing)
 
-        def save(conn: sqlite3.Connection) -> None:
-            with immediate(conn):
-                if conn.execute("SELECT 1 FROM team_members WHERE user_id = ?", (user_id,)).fetchone():
+        async def save(tx: Tx) -> None:
+            async with tx.transaction():
+                if await tx.fetchone("SELECT 1 FROM team_members WHERE user_id = ?", (user_id,)):
                     raise NotAllowed(
                         "you are in a team already; your captain can say the team is looking for people with /team recruit"
                     )
-                _upsert(conn, profile, self.clock().timestamp())
+                await _upsert(tx, profile, self.clock().timestamp())
 
         await self.store.run(save)
         return profile
@@ -216,21 +215,21 @@ class LfgService:
         """Recruiting teams with free places, with their members' profiles where they have one."""
         max_size = self.config.teams.max_size
 
-        def read(conn: sqlite3.Connection) -> list[RecruitingTeam]:
-            teams = conn.execute(
+        async def read(tx: Tx) -> list[RecruitingTeam]:
+            teams = await tx.fetchall(
                 "SELECT t.id, t.name FROM teams t WHERE t.recruiting = 1"
                 " AND (SELECT count(*) FROM team_members m WHERE m.team_id = t.id) BETWEEN 1 AND ?",
                 (max_size - 1,),
-            ).fetchall()
+            )
             result = []
             for team_id, name in teams:
                 members = []
-                for (user_id,) in conn.execute(
-                    "SELECT user_id FROM team_members WHERE team_id = ? ORDER BY is_captain DESC, joined_at", (team_id,)
+                for (user_id,) in await tx.fetchall(
+                    f"SELECT user_id FROM team_members WHERE team_id = ? ORDER BY {member_order(tx.dialect)}", (team_id,)
                 ):
-                    row = conn.execute(
+                    row = await tx.fetchone(
                         f"SELECT {PROFILE_COLUMNS} FROM lfg_profiles p WHERE p.user_id = ?", (user_id,)
-                    ).fetchone()
+                    )
                     members.append(_profile(row).person() if row else Person(user_id))
                 result.append(RecruitingTeam(team_id, name, tuple(members)))
             return result
@@ -284,63 +283,73 @@ class LfgService:
                     )
         return applied
 
-    def _place(self, conn: sqlite3.Connection, proposed) -> PlacedTeam | str:
+    async def _place(self, tx: Tx, proposed: ProposedTeam) -> PlacedTeam | str:
+        try:
+            async with tx.transaction():
+                return await self._place_in(tx, proposed)
+        except IntegrityError as exc:
+            # the database refused a member: the team filled up, or someone joined a team, meanwhile
+            who = ", ".join(f"<@{u}>" for u in proposed.members)
+            why = "the team is full" if exc.kind == "refused" else "someone in it joined a team meanwhile"
+            return f"a proposed team ({who}) was not placed: {why}; they stay in the pool"
+
+    async def _place_in(self, tx: Tx, proposed: ProposedTeam) -> PlacedTeam | str:
         now = self.clock().timestamp()
         teams = self.config.teams
-        with immediate(conn):
-            still = [
-                u for u in proposed.members
-                if conn.execute("SELECT 1 FROM lfg_profiles WHERE user_id = ?", (u,)).fetchone()
-                and not conn.execute("SELECT 1 FROM team_members WHERE user_id = ?", (u,)).fetchone()
-            ]
-            levels = {
-                u: e for u, e in conn.execute(
-                    "SELECT user_id, experience FROM lfg_profiles WHERE user_id IN (SELECT value FROM json_each(?))",
-                    (json.dumps(proposed.members + proposed.existing_members),),
-                )
-            }
-            if proposed.existing_team is not None:
-                row = conn.execute(
-                    "SELECT id, name, username, validated FROM teams WHERE id = ?", (proposed.existing_team,)
-                ).fetchone()
-                if row is None:
-                    return f"a recruiting team (id {proposed.existing_team}) no longer exists; its people stay in the pool"
-                size = conn.execute("SELECT count(*) FROM team_members WHERE team_id = ?", (row[0],)).fetchone()[0]
-                still = still[: max(0, teams.max_size - size)]
-                if not still:
-                    return f"team {row[1]!r} filled up meanwhile; its proposed people stay in the pool"
-                for user_id in still:
-                    conn.execute(
-                        "INSERT INTO team_members(team_id, user_id, is_captain, joined_at) VALUES (?, ?, 0, ?)",
-                        (row[0], user_id, now),
-                    )
-                if size + len(still) >= teams.max_size:
-                    conn.execute("UPDATE teams SET recruiting = 0 WHERE id = ?", (row[0],))
-                team, existing = Team(row[0], row[1], row[2], bool(row[3])), True
-            else:
-                # a team of one is no match: two people at least, unless the proposal was smaller
-                if len(still) < min(max(teams.min_size, 2), len(proposed.members)):
-                    return (
-                        f"a proposed team ({', '.join(f'<@{u}>' for u in proposed.members)}) is not formed: only "
-                        f"{len(still)} of them are still looking; they stay in the pool"
-                    )
-                if not still:
-                    return "a proposed team is empty now; nobody in it is still looking"
-                # the most experienced member captains the team
-                still.sort(key=lambda u: -LEVELS.index(levels.get(u, "some")))
-                team = _insert_team(conn, proposed.shared_topics, now)
-                for rank, user_id in enumerate(still):
-                    conn.execute(
-                        "INSERT INTO team_members(team_id, user_id, is_captain, joined_at) VALUES (?, ?, ?, ?)",
-                        (team.id, user_id, int(rank == 0), now + rank * 1e-6),
-                    )
-                existing = False
-            conn.execute(
-                "DELETE FROM lfg_profiles WHERE user_id IN (SELECT value FROM json_each(?))", (json.dumps(still),)
+        if proposed.existing_team is not None:
+            await tx.lock("team", proposed.existing_team)  # /team join waits for this placement
+        still = [
+            u for u in proposed.members
+            if await tx.fetchone("SELECT 1 FROM lfg_profiles WHERE user_id = ?", (u,))
+            and not await tx.fetchone("SELECT 1 FROM team_members WHERE user_id = ?", (u,))
+        ]
+        everyone = proposed.members + proposed.existing_members
+        levels = {
+            u: e for u, e in await tx.fetchall(
+                f"SELECT user_id, experience FROM lfg_profiles WHERE user_id IN ({_marks(everyone)})", everyone,
             )
-            members = [r[0] for r in conn.execute(
-                "SELECT user_id FROM team_members WHERE team_id = ? ORDER BY is_captain DESC, joined_at", (team.id,)
-            )]
+        }
+        if proposed.existing_team is not None:
+            row = await tx.fetchone(
+                "SELECT id, name, username, validated FROM teams WHERE id = ?", (proposed.existing_team,)
+            )
+            if row is None:
+                return f"a recruiting team (id {proposed.existing_team}) no longer exists; its people stay in the pool"
+            size = await tx.fetchval("SELECT count(*) FROM team_members WHERE team_id = ?", (row[0],))
+            max_size = await size_bound(tx, self.config)
+            still = still[: max(0, max_size - size)]
+            if not still:
+                return f"team {row[1]!r} filled up meanwhile; its proposed people stay in the pool"
+            for user_id in still:
+                await tx.execute(
+                    "INSERT INTO team_members(team_id, user_id, is_captain, joined_at) VALUES (?, ?, 0, ?)",
+                    (row[0], user_id, now),
+                )
+            if size + len(still) >= max_size:
+                await tx.execute("UPDATE teams SET recruiting = 0 WHERE id = ?", (row[0],))
+            team, existing = Team(row[0], row[1], row[2], bool(row[3])), True
+        else:
+            # a team of one is no match: two people at least, unless the proposal was smaller
+            if len(still) < min(max(teams.min_size, 2), len(proposed.members)):
+                return (
+                    f"a proposed team ({', '.join(f'<@{u}>' for u in proposed.members)}) is not formed: only "
+                    f"{len(still)} of them are still looking; they stay in the pool"
+                )
+            if not still:
+                return "a proposed team is empty now; nobody in it is still looking"
+            # the most experienced member captains the team
+            still.sort(key=lambda u: -LEVELS.index(levels.get(u, "some")))
+            team = await _insert_team(tx, proposed.shared_topics, now)
+            for rank, user_id in enumerate(still):
+                await tx.execute(
+                    "INSERT INTO team_members(team_id, user_id, is_captain, joined_at) VALUES (?, ?, ?, ?)",
+                    (team.id, user_id, int(rank == 0), now + rank * 1e-6),
+                )
+            existing = False
+        await tx.execute(f"DELETE FROM lfg_profiles WHERE user_id IN ({_marks(still)})", still)
+        members = [r[0] for r in await tx.fetchall(
+            f"SELECT user_id FROM team_members WHERE team_id = ? ORDER BY {member_order(tx.dialect)}", (team.id,)
+        )]
         return PlacedTeam(team, members, still, proposed.shared_topics, levels, existing)
 
     async def import_csv(self, text: str) -> tuple[int, list[tuple[int, str]]]:
@@ -375,22 +384,29 @@ class LfgService:
             except BadInput as exc:
                 errors.append((line, exc.message))
 
-        def save(conn: sqlite3.Connection) -> int:
+        async def save(tx: Tx) -> int:
             saved = 0
             now = self.clock().timestamp()
-            with immediate(conn):
+            async with tx.transaction():
                 for profile in profiles:
-                    if conn.execute("SELECT 1 FROM team_members WHERE user_id = ?", (profile.user_id,)).fetchone():
+                    if await tx.fetchone("SELECT 1 FROM team_members WHERE user_id = ?", (profile.user_id,)):
                         continue
-                    _upsert(conn, profile, now)
+                    await _upsert(tx, profile, now)
                     saved += 1
             return saved
 
         return await self.store.run(save), errors
 
 
-def _upsert(conn: sqlite3.Connection, profile: Profile, now: float) -> None:
-    conn.execute(
+def _marks(values: Sequence[object]) -> str:
+    """`?, ?, ?` for an IN list of these values (never empty: `IN ()` is SQLite's only)."""
+    if not values:
+        raise ValueError("an IN list needs one value at least")
+    return ", ".join("?" * len(values))
+
+
+async def _upsert(tx: Tx, profile: Profile, now: float) -> None:
+    await tx.execute(
         "INSERT INTO lfg_profiles(user_id, name, topics, skills, experience, tz_offset_minutes, tz_name,"
         " open_to_existing, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
         " ON CONFLICT (user_id) DO UPDATE SET name = excluded.name, topics = excluded.topics,"
@@ -402,14 +418,15 @@ def _upsert(conn: sqlite3.Connection, profile: Profile, now: float) -> None:
     )
 
 
-def _insert_team(conn: sqlite3.Connection, shared_topics: list[str], now: float) -> Team:
+async def _insert_team(tx: Tx, shared_topics: list[str], now: float) -> Team:
     """A new team named after its first shared topic ("Anomaly detection 3"), with the same
     columns TeamService.create writes; its API password is made again with /token."""
+    await lock_teams(tx)
     stem = (shared_topics[0] if shared_topics else "Matched team")[:50]
     n = 1
     while True:
         name = f"{stem} {n}"
-        if not conn.execute("SELECT 1 FROM teams WHERE name_key = ?", (name.casefold(),)).fetchone():
+        if not await tx.fetchone("SELECT 1 FROM teams WHERE name_key = ?", (name.casefold(),)):
             break
         n += 1
-    return insert_team(conn, name, new_password(), validated=False, now=now)
+    return await insert_team(tx, name, new_password(), validated=False, now=now)

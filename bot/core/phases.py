@@ -9,7 +9,7 @@ from bot.config import Dataset, EventConfig, Phase
 from bot.core.clock import fmt_utc
 from bot.core.datasets import DatasetRegistry, HiddenLabels
 from bot.core.errors import NotAllowed, NotFound
-from bot.core.store import Store
+from bot.core.store import Store, Tx
 
 
 @dataclass(frozen=True)
@@ -19,45 +19,88 @@ class OpenDataset:
     hidden: HiddenLabels
 
 
+@dataclass(frozen=True)
+class PhaseChange:
+    """What /admin phase set and `hackbot phase set` did."""
+
+    before: Phase | None
+    current: Phase | None
+    override: Phase | None  # the phase set by hand; None: the schedule decides
+
+    @property
+    def changed(self) -> bool:
+        return self.current is not None and (self.before is None or self.before.id != self.current.id)
+
+
+@dataclass(frozen=True)
+class PhaseStatus:
+    """What /admin phase show and `hackbot phase show` print."""
+
+    current: Phase | None
+    override: Phase | None  # the phase set by hand; None: the schedule decides
+    phases: list[Phase]
+
+
 class PhaseClock:
     """The current phase: the last one whose start has passed, unless the organizers set one by
-    hand (/admin phase set). The override is kept in the database and read at start; a second
-    process on the same database sees a change after `refresh()` (called on each phase command)."""
+    hand (/admin phase set, `hackbot phase set`). The override lives in the database only and is
+    read on every use, inside the hop that needs it: a phase set in one process holds for the
+    very next request in every other process on the same database."""
 
     KEY = "phase_override"
+    # the override as a scalar subquery, for a hop that reads it along with its own row
+    OVERRIDE = f"(SELECT value FROM event_state WHERE key = '{KEY}')"
 
     def __init__(self, store: Store, config: EventConfig):
         self.store, self.config = store, config
-        self.override: str | None = None
 
-    async def refresh(self) -> None:
-        row = await self.store.fetchone("SELECT value FROM event_state WHERE key = ?", (self.KEY,))
-        self.override = row[0] if row and self.config.phase(row[0]) else None
+    async def override_in(self, tx: Tx) -> Phase | None:
+        """The phase set by hand, read in the caller's hop (an id no longer in the event file: none)."""
+        return self.override_of(await tx.fetchval(f"SELECT {self.OVERRIDE}"))
 
-    def current(self, now: datetime) -> Phase | None:
-        if self.override is not None:
-            return self.config.phase(self.override)
-        return self.config.phase_at(now)
+    def override_of(self, value: str | None) -> Phase | None:
+        """The phase of a value read with OVERRIDE."""
+        return None if value is None else self.config.phase(value)
 
-    async def set(self, phase_id: str | None, now: datetime) -> Phase | None:
-        """Force a phase (None: back to the schedule); returns the phase now current."""
-        if phase_id is None:
-            await self.store.execute("DELETE FROM event_state WHERE key = ?", (self.KEY,))
-        else:
-            if self.config.phase(phase_id) is None:
-                known = ", ".join(p.id for p in self.config.phases) or "none"
-                raise NotFound(f"there is no phase {phase_id!r}; the phases are: {known}")
-            await self.store.execute(
-                "INSERT INTO event_state(key, value, updated_at) VALUES (?, ?, ?)"
-                " ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-                (self.KEY, phase_id, now.timestamp()),
-            )
-        self.override = phase_id
-        return self.current(now)
+    def resolve(self, value: str | None, now: datetime) -> Phase | None:
+        """The current phase, from a value read with OVERRIDE."""
+        return self.override_of(value) or self.config.phase_at(now)
+
+    async def current_in(self, tx: Tx, now: datetime) -> Phase | None:
+        """The current phase, read in the caller's hop."""
+        return await self.override_in(tx) or self.config.phase_at(now)
+
+    async def current(self, now: datetime) -> Phase | None:
+        return await self.store.run(self.current_in, now)
+
+    async def status(self, now: datetime) -> PhaseStatus:
+        override = await self.store.run(self.override_in)
+        return PhaseStatus(override or self.config.phase_at(now), override, list(self.config.phases))
+
+    async def set(self, phase_id: str | None, now: datetime) -> PhaseChange:
+        """Force a phase (None: back to the schedule)."""
+        if phase_id is not None and self.config.phase(phase_id) is None:
+            known = ", ".join(p.id for p in self.config.phases) or "none"
+            raise NotFound(f"there is no phase {phase_id!r}; the phases are: {known}")
+        return await self.store.run(self._set, phase_id, now)
+
+    async def _set(self, tx: Tx, phase_id: str | None, now: datetime) -> PhaseChange:
+        async with tx.transaction():
+            before = await self.current_in(tx, now)
+            if phase_id is None:
+                await tx.execute("DELETE FROM event_state WHERE key = ?", (self.KEY,))
+            else:
+                await tx.execute(
+                    "INSERT INTO event_state(key, value, updated_at) VALUES (?, ?, ?)"
+                    " ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+                    (self.KEY, phase_id, now.timestamp()),
+                )
+        override = None if phase_id is None else self.config.phase(phase_id)
+        return PhaseChange(before, override or self.config.phase_at(now), override)
 
 
-def current_phase(config: EventConfig, phases: PhaseClock, now: datetime) -> Phase:
-    phase = phases.current(now)
+def current_phase(config: EventConfig, phase: Phase | None, now: datetime) -> Phase:
+    """The current phase (`phase`, as PhaseClock read it), or why there is none."""
     if phase is None:
         if not config.phases:
             raise NotAllowed("this event has no competition phases")
@@ -66,14 +109,15 @@ def current_phase(config: EventConfig, phases: PhaseClock, now: datetime) -> Pha
 
 
 def open_dataset(
-    config: EventConfig, registry: DatasetRegistry, phases: PhaseClock, now: datetime, dataset_id: int
+    config: EventConfig, registry: DatasetRegistry, current: Phase | None, now: datetime, dataset_id: int
 ) -> OpenDataset:
-    """The dataset as the current phase offers it, or the reason it cannot be used now."""
+    """The dataset as the current phase (`current`, as PhaseClock read it) offers it, or the
+    reason it cannot be used now."""
     dataset = config.dataset(dataset_id)
     if dataset is None:
         known = ", ".join(str(ds.id) for ds in config.datasets) or "none"
         raise NotFound(f"there is no dataset {dataset_id}; the datasets are: {known}")
-    phase = current_phase(config, phases, now)
+    phase = current_phase(config, current, now)
     closes = config.submissions.closes
     if closes is not None and now >= closes:
         raise NotAllowed(f"the competition closed at {fmt_utc(closes)}")

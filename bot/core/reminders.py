@@ -30,7 +30,6 @@ import asyncio
 import logging
 import os
 import socket
-import sqlite3
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -42,7 +41,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from bot.config import EventConfig
 from bot.core.clock import Clock, system_clock
 from bot.core.schedule import ITEM_COLUMNS, ScheduleEntry, ScheduleService, entry_from_row, fmt_offset
-from bot.core.store import Store, immediate
+from bot.core.store import Store, Tx
 
 log = logging.getLogger(__name__)
 
@@ -160,89 +159,103 @@ def _build(row: tuple, now: float | None) -> tuple[Reminder, int]:
     return reminder, attempts
 
 
-def _claim_next(conn: sqlite3.Connection, owner: str, now: float, grace: float) -> tuple[Reminder, int] | None:
+# PostgreSQL: a row another runner is claiming is skipped (SKIP LOCKED) rather than waited for,
+# so that two runners claim two different rows at once; SQLite has one writer at a time.
+_CLAIM_LOCK = {"sqlite": "", "postgres": " FOR UPDATE SKIP LOCKED"}
+
+
+async def _claim_next(tx: Tx, owner: str, now: float, grace: float) -> tuple[Reminder, int] | None:
     """Claim the earliest due row, in one guarded statement: of two processes, one gets it."""
-    claimed = conn.execute(
+    claimed = await tx.fetchall(
         "UPDATE reminders SET status = 'sending', claimed_by = ?, claimed_at = ?"
         " WHERE id = (SELECT id FROM reminders WHERE status = 'pending' AND next_try <= ? AND due >= ?"
-        "             ORDER BY due, id LIMIT 1)"
+        f"             ORDER BY due, id LIMIT 1{_CLAIM_LOCK[tx.dialect]})"
         " AND status = 'pending' RETURNING id",
         (owner, now, now, now - grace),
-    ).fetchall()
+    )
     if not claimed:
         return None
-    row = conn.execute(
+    row = await tx.fetchone(
         f"SELECT {_REMINDER_COLUMNS} FROM reminders r JOIN schedule_items i ON i.id = r.item_id WHERE r.id = ?",
         (claimed[0][0],),
-    ).fetchone()
+    )
+    assert row is not None  # reminder rows are never deleted
     return _build(row, now)
 
 
-def _finish(conn: sqlite3.Connection, reminder_id: int, owner: str, status: str, now: float, attempts: int,
-            text: str, error: str | None) -> bool:
-    return bool(conn.execute(
-        "UPDATE reminders SET status = ?, finished_at = ?, sent_at = CASE WHEN ? IN ('sent', 'late') THEN ? END,"
+async def _finish(tx: Tx, reminder_id: int, owner: str, status: str, now: float, attempts: int,
+                  text: str, error: str | None) -> bool:
+    sent_at = now if status in ("sent", "late") else None
+    return bool(await tx.execute(
+        "UPDATE reminders SET status = ?, finished_at = ?, sent_at = ?,"
         " attempts = ?, text = ?, error = ? WHERE id = ? AND status = 'sending' AND claimed_by = ?",
-        (status, now, status, now, attempts, text, error, reminder_id, owner),
-    ).rowcount)
+        (status, now, sent_at, attempts, text, error, reminder_id, owner),
+    ))
 
 
-def _retry_later(conn: sqlite3.Connection, reminder_id: int, owner: str, attempts: int, next_try: float,
-                 error: str) -> bool:
-    return bool(conn.execute(
+async def _retry_later(tx: Tx, reminder_id: int, owner: str, attempts: int, next_try: float, error: str) -> bool:
+    return bool(await tx.execute(
         "UPDATE reminders SET status = 'pending', attempts = ?, next_try = ?, error = ?, claimed_by = NULL,"
         " claimed_at = NULL WHERE id = ? AND status = 'sending' AND claimed_by = ?",
         (attempts, next_try, error, reminder_id, owner),
-    ).rowcount)
+    ))
 
 
-def _skip_overdue(conn: sqlite3.Connection, now: float, grace: float) -> list[Reminder]:
+async def _skip_overdue(tx: Tx, now: float, grace: float) -> list[Reminder]:
     """Mark skipped every pending row more than the grace overdue; return them (to report)."""
     reason = f"more than {fmt_offset(timedelta(seconds=grace)).removesuffix(' before')} overdue"
-    if conn.execute("SELECT 1 FROM reminders WHERE status = 'pending' AND due < ? LIMIT 1", (now - grace,)).fetchone() is None:
+    if await tx.fetchone("SELECT 1 FROM reminders WHERE status = 'pending' AND due < ? LIMIT 1", (now - grace,)) is None:
         return []  # the usual case, without taking the write lock
-    with immediate(conn):
-        rows = conn.execute(
+    async with tx.transaction():
+        await tx.lock("reminders")
+        rows = await tx.fetchall(
             f"SELECT {_REMINDER_COLUMNS} FROM reminders r JOIN schedule_items i ON i.id = r.item_id"
             " WHERE r.status = 'pending' AND r.due < ? ORDER BY r.due, r.id",
             (now - grace,),
-        ).fetchall()
-        skipped = [_build(row, None)[0] for row in rows]
-        conn.executemany(
-            "UPDATE reminders SET status = 'skipped', finished_at = ?, text = ?, error = ?"
-            " WHERE id = ? AND status = 'pending'",
-            [(now, r.text(), reason, r.id) for r in skipped],
         )
+        skipped = []
+        for row in rows:
+            reminder = _build(row, None)[0]
+            # guarded: a row another process claimed meanwhile is not reported as skipped
+            if await tx.execute(
+                "UPDATE reminders SET status = 'skipped', finished_at = ?, text = ?, error = ?"
+                " WHERE id = ? AND status = 'pending'",
+                (now, reminder.text(), reason, reminder.id),
+            ):
+                skipped.append(reminder)
     return skipped
 
 
-def _interrupted(conn: sqlite3.Connection, now: float, stale: float, own: str | None) -> list[tuple[Reminder, str]]:
+async def _interrupted(tx: Tx, now: float, stale: float, own: str | None) -> list[tuple[Reminder, str]]:
     """Rows left 'sending' by a process that is gone (or by `own`, a previous life of this
     runner: in a container the bot restarts with the same host name and pid): failed, never
     posted again."""
-    if conn.execute("SELECT 1 FROM reminders WHERE status = 'sending' LIMIT 1").fetchone() is None:
+    if await tx.fetchone("SELECT 1 FROM reminders WHERE status = 'sending' LIMIT 1") is None:
         return []  # the usual case, without taking the write lock
-    with immediate(conn):
-        rows = conn.execute(
+    async with tx.transaction():
+        await tx.lock("reminders")
+        rows = await tx.fetchall(
             f"SELECT {_REMINDER_COLUMNS}, r.claimed_by, r.claimed_at FROM reminders r"
             " JOIN schedule_items i ON i.id = r.item_id WHERE r.status = 'sending' ORDER BY r.due, r.id"
-        ).fetchall()
+        )
         found = []
         for *row, claimed_by, claimed_at in rows:
             if claimed_at < now - stale or claimed_by == own or owner_gone(claimed_by):
                 reminder = _build(tuple(row), claimed_at)[0]
-                conn.execute(
+                # claimed_by is set on every 'sending' row (the claim writes it)
+                changed = await tx.execute(
                     "UPDATE reminders SET status = 'failed', finished_at = ?, text = ?, error = ?"
-                    " WHERE id = ? AND status = 'sending' AND claimed_by IS ?",
+                    " WHERE id = ? AND status = 'sending' AND claimed_by = ?",
                     (now, reminder.text(), f"interrupted: {claimed_by} stopped while posting it; it may not have"
                      " been posted and was not posted again", reminder.id, claimed_by),
                 )
-                found.append((reminder, claimed_by or "?"))
+                if changed:
+                    found.append((reminder, claimed_by or "?"))
     return found
 
 
-def _next_time(conn: sqlite3.Connection) -> float | None:
-    return conn.execute("SELECT min(next_try) FROM reminders WHERE status = 'pending'").fetchone()[0]
+async def _next_time(tx: Tx) -> float | None:
+    return await tx.fetchval("SELECT min(next_try) FROM reminders WHERE status = 'pending'")
 
 
 # --- the runner ------------------------------------------------------------------------------

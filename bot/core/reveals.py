@@ -8,16 +8,16 @@ budget.
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
+from datetime import datetime
 
 from bot.config import Dataset, EventConfig
 from bot.core.clock import Clock
 from bot.core.datasets import DatasetRegistry
-from bot.core.errors import BadInput, HackbotError, NotAllowed
-from bot.core.phases import PhaseClock, open_dataset
-from bot.core.store import Store, immediate
-from bot.core.teams import Team, bad_login, check_credentials, digest
+from bot.core.errors import BadInput, NotAllowed, NotFound
+from bot.core.phases import OpenDataset, PhaseClock, open_dataset
+from bot.core.store import IntegrityError, Store, Tx
+from bot.core.teams import LOGIN_COLUMNS, Team, bad_login, digest, verify
 
 
 @dataclass(frozen=True)
@@ -58,49 +58,77 @@ class Budget:
 # Outcomes of the one-hop function, turned into errors on the event loop side.
 _BAD_LOGIN, _NOT_VALIDATED, _SPENT = "bad login", "not validated", "spent"
 
+_REVEALED = "SELECT datum_id FROM reveals WHERE phase = ? AND team_id = ? AND dataset_id = ? ORDER BY id"
+_INSERT = "INSERT INTO reveals(phase, team_id, dataset_id, datum_id, revealed_at, source) VALUES (?, ?, ?, ?, ?, ?)"
+# PostgreSQL: the check and the write as one guarded statement (one round trip, no transaction);
+# the budget trigger's counter row decides between concurrent writers of the same team. It also
+# returns the team's reveals as the statement found them (without this one).
+_INSERT_GUARDED = (
+    "WITH added AS (INSERT INTO reveals(phase, team_id, dataset_id, datum_id, revealed_at, source)"
+    " SELECT ?, ?, ?, ?, ?, ? WHERE (SELECT count(*) FROM reveals WHERE phase = ? AND team_id = ? AND dataset_id = ?) < ?"
+    " ON CONFLICT (phase, team_id, dataset_id, datum_id) DO NOTHING RETURNING id)"
+    " SELECT (SELECT count(*) FROM added),"
+    " ARRAY(SELECT datum_id FROM reveals WHERE phase = ? AND team_id = ? AND dataset_id = ? ORDER BY id)"
+)
 
-def _reveal_hop(
-    conn: sqlite3.Connection,
+
+async def _reveal_hop(
+    tx: Tx,
+    service: RevealService,
     team: Team | None,
     login: tuple[str, bytes] | None,
-    require_validation: bool,
-    phase: str,
     dataset_id: int,
     datum_id: int,
-    budget: int,
-    now: float,
+    now: datetime,
     source: str,
-) -> tuple[str, Team | None, list[int]]:
-    if login is not None:
-        team = check_credentials(conn, *login)
-        if team is None:
-            return _BAD_LOGIN, None, []
-    assert team is not None
-    if require_validation:
-        # a fresh login already read the flag; a Team held by Discord may be stale: re-read it
-        row = (team.validated,) if login is not None else conn.execute(
-            "SELECT validated FROM teams WHERE id = ?", (team.id,)
-        ).fetchone()
-        if not (row and row[0]):
-            return _NOT_VALIDATED, team, []
-    query = "SELECT datum_id FROM reveals WHERE phase = ? AND team_id = ? AND dataset_id = ? ORDER BY id"
-    key = (phase, team.id, dataset_id)
-    revealed = [r[0] for r in conn.execute(query, key)]
+) -> tuple[str, Team | None, OpenDataset | None, list[int]]:
+    """The login, the phase (the organizers' override is read here, so a phase set by another
+    process holds for this very request), the budget check and the write: one hop."""
+    override = PhaseClock.OVERRIDE
+    if login is not None:  # the team and the override in one read
+        row = await tx.fetchone(f"SELECT {LOGIN_COLUMNS}, {override} FROM teams WHERE username = ?", (login[0],))
+        team = verify(row, login[1])
+        if team is None:  # a stranger learns nothing about the event: refused as such first
+            return _BAD_LOGIN, None, None, []
+        assert row is not None
+        phase_value, validated = row[5], team.validated
+    else:  # a Team held by Discord may be stale: its validation is re-read
+        assert team is not None
+        row = await tx.fetchone(f"SELECT validated, {override} FROM teams WHERE id = ?", (team.id,))
+        if row is None:
+            raise NotFound("your team no longer exists; /team create or /team join first")
+        validated, phase_value = row
+    opened = open_dataset(service.config, service.registry, service.phases.resolve(phase_value, now), now, dataset_id)
+    n = opened.hidden.n
+    if not 0 <= datum_id < n:
+        raise BadInput(f"datum_id {datum_id} is out of range: dataset {dataset_id} has {n} rows, ids 0 to {n - 1}")
+    if service.config.teams.require_validation and not validated:
+        return _NOT_VALIDATED, team, opened, []
+    key = (opened.phase.id, team.id, dataset_id)
+    budget = opened.dataset.reveal_budget
+    revealed = [r[0] for r in await tx.fetchall(_REVEALED, key)]
     if datum_id in revealed:  # re-reading: no write, no lock
-        return "again", team, revealed
+        return "again", team, opened, revealed
     if len(revealed) >= budget:
-        return _SPENT, team, revealed
-    with immediate(conn):
-        revealed = [r[0] for r in conn.execute(query, key)]  # another process may have written
-        if datum_id in revealed:
-            return "again", team, revealed
-        if len(revealed) >= budget:
-            return _SPENT, team, revealed
-        conn.execute(
-            "INSERT INTO reveals(phase, team_id, dataset_id, datum_id, revealed_at, source) VALUES (?, ?, ?, ?, ?, ?)",
-            (*key, datum_id, now, source),
-        )
-    return "new", team, revealed
+        return _SPENT, team, opened, revealed
+    try:
+        if tx.dialect == "postgres":
+            added, revealed = await tx.fetchone(
+                _INSERT_GUARDED, (*key, datum_id, now.timestamp(), source, *key, budget, *key)
+            ) or (0, [])
+            if added:
+                return "new", team, opened, list(revealed)
+            if datum_id not in revealed and len(revealed) < budget:  # written meanwhile, after this statement began
+                revealed = [r[0] for r in await tx.fetchall(_REVEALED, key)]
+        else:  # SQLite: the write lock first (BEGIN IMMEDIATE), then the check and the write
+            async with tx.transaction():
+                revealed = [r[0] for r in await tx.fetchall(_REVEALED, key)]  # another process may have written
+                if datum_id not in revealed and len(revealed) < budget:
+                    await tx.execute(_INSERT, (*key, datum_id, now.timestamp(), source))
+                    return "new", team, opened, revealed
+    except IntegrityError:  # the database's own check refused it: another request spent the budget
+        revealed = [r[0] for r in await tx.fetchall(_REVEALED, key)]
+    return ("again" if datum_id in revealed else _SPENT), team, opened, list(revealed)
 
 
 class RevealService:
@@ -126,41 +154,32 @@ class RevealService:
     async def budgets(self, team: Team | None) -> list[Budget]:
         """The current phase's datasets with the team's remaining budget on each (the whole budget
         for someone without a team); empty before the first phase."""
-        phase = self.phases.current(self.clock())
+        return await self.store.run(self._budgets, team, self.clock())
+
+    async def _budgets(self, tx: Tx, team: Team | None, now: datetime) -> list[Budget]:
+        phase = await self.phases.current_in(tx, now)
         if phase is None:
             return []
         counts: dict[int, int] = {}
         if team is not None:
-            rows = await self.store.fetchall(
+            rows = await tx.fetchall(
                 "SELECT dataset_id, count(*) FROM reveals WHERE phase = ? AND team_id = ? GROUP BY dataset_id",
                 (phase.id, team.id),
             )
             counts = dict(rows)
         return [Budget(ds, counts.get(ds.id, 0)) for ds in self.config.datasets_in_phase(phase.id)]
 
-    async def _reveal(self, team, login, dataset_id: int, datum_id: int, source: str) -> Reveal:
-        now = self.clock()
-        try:
-            opened = open_dataset(self.config, self.registry, self.phases, now, dataset_id)
-            n = opened.hidden.n
-            if not 0 <= datum_id < n:
-                raise BadInput(
-                    f"datum_id {datum_id} is out of range: dataset {dataset_id} has {n} rows, ids 0 to {n - 1}"
-                )
-        except HackbotError:
-            # a stranger learns nothing about the event: a bad login is refused as such first
-            if login is not None and await self.store.run(check_credentials, *login) is None:
-                raise bad_login() from None
-            raise
-        budget = opened.dataset.reveal_budget
-        outcome, team, revealed = await self.store.run(
-            _reveal_hop, team, login, self.config.teams.require_validation, opened.phase.id,
-            dataset_id, datum_id, budget, now.timestamp(), source,
+    async def _reveal(self, team: Team | None, login: tuple[str, bytes] | None, dataset_id: int, datum_id: int,
+                      source: str) -> Reveal:
+        outcome, team, opened, revealed = await self.store.run(
+            _reveal_hop, self, team, login, dataset_id, datum_id, self.clock(), source
         )
         if outcome == _BAD_LOGIN:
             raise bad_login()
         if outcome == _NOT_VALIDATED:
             raise NotAllowed("your team is not validated yet; an organizer must validate it before you can reveal labels")
+        assert opened is not None
+        budget = opened.dataset.reveal_budget
         if outcome == _SPENT:
             raise NotAllowed(
                 f"{len(revealed)} of {budget} labels already revealed for dataset {dataset_id}: "

@@ -18,16 +18,16 @@ earlier), and "1h" before a time just after the spring change is one real hour b
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
+from urllib.parse import urlparse
 
 from bot.config import EventConfig, parse_duration, parse_event_time
 from bot.core.clock import Clock, fmt_utc, system_clock
 from bot.core.errors import BadInput, NotAllowed, NotFound
-from bot.core.store import Store, immediate
+from bot.core.store import Store, Tx
 
 # Countdown reminders before each automated deadline (submissions close, formation closes).
 DEADLINE_COUNTDOWN = (timedelta(hours=1), timedelta(minutes=10))
@@ -36,6 +36,19 @@ MAX_DESCRIPTION = 1000  # a Discord embed field holds 1024 characters
 EDITABLE = frozenset({"title", "at", "ends", "description", "channel", "mention", "link", "remind_before"})
 FINISHED = ("sent", "late", "skipped", "failed")
 
+
+
+def web_link(link: str | None) -> str | None:
+    """An item's link as every door takes it (the /agenda form, the web page, the calendar): an
+    http(s) address with a host, or None when empty; anything else (javascript:, a bare word) is
+    refused with what to write."""
+    link = (link or "").strip()
+    if not link:
+        return None
+    parsed = urlparse(link)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise BadInput(f"link: {link[:100]!r} is not a web address; write it with https://")
+    return link
 
 @dataclass(frozen=True)
 class ScheduleEntry:
@@ -369,15 +382,15 @@ class ScheduleService:
         ), check_past=True)
         now, grace = self.clock().timestamp(), self.grace.total_seconds()
 
-        def add(conn: sqlite3.Connection) -> int:
-            with immediate(conn):
-                item_id = conn.execute(
+        async def add(tx: Tx) -> int:
+            async with tx.transaction():
+                item_id = await tx.fetchval(
                     "INSERT INTO schedule_items(source, kind, title, at, ends, description, channel, mention, link,"
                     " remind_before, created_at, updated_at) VALUES ('live', 'event', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
                     " RETURNING id",
                     (*_field_values(fields), now, now),
-                ).fetchall()[0][0]
-                _plan(conn, item_id, "live", fields.at, fields.remind_before, self.tz, now, grace)
+                )
+                await _plan(tx, item_id, "live", fields.at, fields.remind_before, self.tz, now, grace)
                 return item_id
 
         item_id = await self.store.run(add)
@@ -396,16 +409,16 @@ class ScheduleService:
         fields = self._validate(merged, check_past="at" in changes or "ends" in changes)
         now, grace = self.clock().timestamp(), self.grace.total_seconds()
 
-        def edit(conn: sqlite3.Connection) -> None:
-            with immediate(conn):
-                changed = conn.execute(
+        async def edit(tx: Tx) -> None:
+            async with tx.transaction():
+                changed = await tx.execute(
                     "UPDATE schedule_items SET title = ?, at = ?, ends = ?, description = ?, channel = ?, mention = ?,"
                     " link = ?, remind_before = ?, updated_at = ? WHERE id = ? AND source = 'live' AND removed_at IS NULL",
                     (*_field_values(fields), now, item_id),
-                ).rowcount
+                )
                 if not changed:
                     raise NotFound(f"schedule item {item_id} was removed meanwhile")
-                _plan(conn, item_id, "live", fields.at, fields.remind_before, self.tz, now, grace)
+                await _plan(tx, item_id, "live", fields.at, fields.remind_before, self.tz, now, grace)
 
         await self.store.run(edit)
         self._changed()
@@ -416,15 +429,15 @@ class ScheduleService:
         check_live(current)
         now = self.clock().timestamp()
 
-        def remove(conn: sqlite3.Connection) -> None:
-            with immediate(conn):
-                changed = conn.execute(
+        async def remove(tx: Tx) -> None:
+            async with tx.transaction():
+                changed = await tx.execute(
                     "UPDATE schedule_items SET removed_at = ?, updated_at = ? WHERE id = ? AND removed_at IS NULL",
                     (now, now, item_id),
-                ).rowcount
+                )
                 if not changed:
                     raise NotFound(f"schedule item {item_id} was removed already")
-                _cancel_pending(conn, item_id)
+                await _cancel_pending(tx, item_id)
 
         await self.store.run(remove)
         self._changed()
@@ -446,9 +459,7 @@ class ScheduleService:
         description = (raw["description"] or "").strip()
         if len(description) > MAX_DESCRIPTION:
             raise BadInput(f"the description has {len(description)} characters; keep it under {MAX_DESCRIPTION}")
-        link = (raw["link"] or "").strip() or None
-        if link is not None and not link.startswith(("https://", "http://")):
-            raise BadInput(f"{link!r} is not a link; write it with https://")
+        link = web_link(raw["link"])
         mention = raw["mention"]
         if isinstance(mention, str):
             mention = mention.replace(",", " ").split()
@@ -476,11 +487,12 @@ def _field_values(f: _Fields) -> tuple:
 
 # --- in the database thread ------------------------------------------------------------------
 
-def _sync(conn: sqlite3.Connection, planned: list[_Planned], tz: tzinfo, now: float, grace: float) -> None:
-    with immediate(conn):
+async def _sync(tx: Tx, planned: list[_Planned], tz: tzinfo, now: float, grace: float) -> None:
+    async with tx.transaction():
+        await tx.lock("schedule sync")  # processes starting together: one plans, the next finds it done
         existing = {
             key: (id_, values)
-            for key, id_, *values in conn.execute(
+            for key, id_, *values in await tx.fetchall(
                 "SELECT key, id, title, at, ends, description, channel, mention, link, remind_before, source, kind,"
                 " removed_at FROM schedule_items WHERE key IS NOT NULL"
             )
@@ -489,31 +501,31 @@ def _sync(conn: sqlite3.Connection, planned: list[_Planned], tz: tzinfo, now: fl
             values = item.values()
             found = existing.get(item.key)
             if found is None:
-                item_id = conn.execute(
+                item_id = await tx.fetchval(
                     "INSERT INTO schedule_items(title, at, ends, description, channel, mention, link, remind_before,"
                     " source, kind, key, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
                     " RETURNING id",
                     (*values, item.key, now, now),
-                ).fetchall()[0][0]
+                )
             else:
                 item_id, old = found
                 if tuple(old) != (*values, None):  # changed, or back in the file
-                    conn.execute(
+                    await tx.execute(
                         "UPDATE schedule_items SET title = ?, at = ?, ends = ?, description = ?, channel = ?,"
                         " mention = ?, link = ?, remind_before = ?, source = ?, kind = ?, removed_at = NULL,"
                         " updated_at = ? WHERE id = ?",
                         (*values, now, item_id),
                     )
-            _plan(conn, item_id, item.source, item.at, item.remind_before, tz, now, grace)
+            await _plan(tx, item_id, item.source, item.at, item.remind_before, tz, now, grace)
         wanted = {item.key for item in planned}
         for key, (item_id, old) in existing.items():
             if key not in wanted and old[-1] is None:
-                conn.execute("UPDATE schedule_items SET removed_at = ?, updated_at = ? WHERE id = ?", (now, now, item_id))
-                _cancel_pending(conn, item_id)
+                await tx.execute("UPDATE schedule_items SET removed_at = ?, updated_at = ? WHERE id = ?", (now, now, item_id))
+                await _cancel_pending(tx, item_id)
 
 
-def _plan(
-    conn: sqlite3.Connection, item_id: int, source: str, at: datetime, remind_before: Iterable[timedelta],
+async def _plan(
+    tx: Tx, item_id: int, source: str, at: datetime, remind_before: Iterable[timedelta],
     tz: tzinfo, now: float, grace: float,
 ) -> None:
     """Make the item's reminder rows match its offsets. Only pending (or cancelled) rows change:
@@ -524,7 +536,7 @@ def _plan(
     wanted = {s: due_time(at, timedelta(seconds=s), tz).timestamp() for s in offsets}
     rows = {
         offset: (id_, status, due)
-        for id_, offset, status, due in conn.execute(
+        for id_, offset, status, due in await tx.fetchall(
             "SELECT id, offset_s, status, due FROM reminders WHERE item_id = ?", (item_id,)
         )
     }
@@ -533,7 +545,7 @@ def _plan(
         row = rows.get(offset)
         if row is None:
             if due >= too_late:
-                conn.execute(
+                await tx.execute(
                     "INSERT INTO reminders(item_id, offset_s, due, next_try) VALUES (?, ?, ?, ?)",
                     (item_id, offset, due, due),
                 )
@@ -541,23 +553,23 @@ def _plan(
         row_id, status, old_due = row
         if status == "pending" and old_due != due:
             if due >= too_late:
-                conn.execute(
+                await tx.execute(
                     "UPDATE reminders SET due = ?, next_try = ?, attempts = 0, error = NULL"
                     " WHERE id = ? AND status = 'pending'",
                     (due, due, row_id),
                 )
             else:
-                conn.execute("UPDATE reminders SET status = 'cancelled' WHERE id = ? AND status = 'pending'", (row_id,))
+                await tx.execute("UPDATE reminders SET status = 'cancelled' WHERE id = ? AND status = 'pending'", (row_id,))
         elif status == "cancelled" and due >= too_late:
-            conn.execute(
+            await tx.execute(
                 "UPDATE reminders SET status = 'pending', due = ?, next_try = ?, attempts = 0, error = NULL,"
                 " claimed_by = NULL, claimed_at = NULL WHERE id = ? AND status = 'cancelled'",
                 (due, due, row_id),
             )
     for offset, (row_id, status, _) in rows.items():
         if offset not in wanted and status == "pending":
-            conn.execute("UPDATE reminders SET status = 'cancelled' WHERE id = ? AND status = 'pending'", (row_id,))
+            await tx.execute("UPDATE reminders SET status = 'cancelled' WHERE id = ? AND status = 'pending'", (row_id,))
 
 
-def _cancel_pending(conn: sqlite3.Connection, item_id: int) -> None:
-    conn.execute("UPDATE reminders SET status = 'cancelled' WHERE item_id = ? AND status = 'pending'", (item_id,))
+async def _cancel_pending(tx: Tx, item_id: int) -> None:
+    await tx.execute("UPDATE reminders SET status = 'cancelled' WHERE item_id = ? AND status = 'pending'", (item_id,))

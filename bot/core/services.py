@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from bot.core.phases import PhaseClock
 from bot.core.ratelimit import LoginLimiter
 from bot.core.reveals import RevealService
 from bot.core.schedule import ScheduleService
-from bot.core.store import Store, immediate
+from bot.core.store import Store, Tx
 from bot.core.submissions import SubmissionService
 from bot.core.teams import TeamRoster, TeamService
 
@@ -38,18 +37,23 @@ class Services:
     lfg: LfgService
 
     @classmethod
-    async def open(cls, config: EventConfig, db_path: Path | str, *, clock: Clock = system_clock) -> Services:
+    async def open(
+        cls, config: EventConfig, db: Path | str, *, clock: Clock = system_clock, readonly: bool = False
+    ) -> Services:
+        """The services over the database: `db` is a SQLite file path or a postgresql:// URL.
+        `readonly` reads an existing database without writing to it (a read-only file system, a
+        read-only session): the CLI's listing commands."""
         registry = DatasetRegistry.load(config)
-        store = await Store.open(db_path)
+        store = await Store.open(db, readonly=readonly)
         try:
-            await store.run(_sync_datasets, config, registry)
             schedule = ScheduleService(store, config, clock)
-            await schedule.sync_from_config()
+            if not readonly:
+                await store.run(_sync_limits, config, registry)
+                await schedule.sync_from_config()
         except BaseException:
             await store.close()
             raise
         phases = PhaseClock(store, config)
-        await phases.refresh()
         teams = TeamService(store, config, clock)
         return cls(
             config=config,
@@ -71,17 +75,21 @@ class Services:
         await self.store.close()
 
 
-def _sync_datasets(conn: sqlite3.Connection, config: EventConfig, registry: DatasetRegistry) -> None:
-    """Give the database the budgets and sizes its triggers enforce."""
+async def _sync_limits(tx: Tx, config: EventConfig, registry: DatasetRegistry) -> None:
+    """Give the database the bounds its triggers enforce: reveal budgets, dataset sizes, team size."""
     rows = []
     for phase in config.phases:
         for ds in config.datasets_in_phase(phase.id):
             hidden = registry.get(phase.id, ds.id)
             if hidden is not None:
                 rows.append((phase.id, ds.id, ds.reveal_budget, hidden.n))
-    with immediate(conn):
-        conn.executemany(
+    async with tx.transaction():
+        await tx.executemany(
             "INSERT INTO phase_datasets(phase, dataset_id, reveal_budget, rows) VALUES (?, ?, ?, ?)"
             " ON CONFLICT (phase, dataset_id) DO UPDATE SET reveal_budget = excluded.reveal_budget, rows = excluded.rows",
             rows,
+        )
+        await tx.execute(
+            "INSERT INTO team_limits(id, max_size) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET max_size = excluded.max_size",
+            (config.teams.max_size,),
         )

@@ -1,151 +1,336 @@
-"""The database: one SQLite file in WAL mode, numbered migrations, one-hop transactions.
+"""The database: SQLite (a file, the embedded default) or PostgreSQL (a URL, several processes),
+behind one Store with one-hop transactions and numbered migrations.
 
-aiosqlite runs every call in one worker thread, and each call is a hop from the event loop to
-that thread and back. A rule check and its write must not be two hops (another process can
-write in between, and each hop costs ~0.1 ms), so `Store.run(fn, ...)` runs a whole function
-against the raw sqlite3 connection inside the worker thread, and `immediate(conn)` takes the
-write lock before the check is read.
+A rule check and its write are one hop: a hop function `async def fn(tx, *args)` runs against a
+`Tx`, and `Store.run(fn, *args)` runs it whole.
+- On SQLite (bot/core/store_sqlite.py) the function runs inside aiosqlite's worker thread, driven
+  to its end synchronously: the SQLite Tx methods never suspend, so the function costs one hop
+  from the event loop to that thread and back, as a plain function over sqlite3 would.
+- On PostgreSQL (bot/core/store_postgres.py) it runs on the event loop over one connection of an
+  asyncpg pool, and is run again from the start when the server reports a serialization failure
+  or a deadlock: hop functions have no effect outside the database.
+
+SQL is written once with `?` placeholders (the PostgreSQL driver rewrites them to $1..$n); where
+the dialects differ, the one function that owns the query branches on `tx.dialect`. Rows are
+plain tuples on both. Database errors come out as `IntegrityError` (a constraint or a trigger
+refused the write, with the same trigger messages on both) or `bot.core.errors.Unavailable`
+(the database cannot write now: disk full, read-only, locked too long, server unreachable).
+
+Migrations are `bot/core/migrations/NNNN_name.sql` when one text suits both dialects, else
+`NNNN_name.sqlite.sql` and `NNNN_name.postgres.sql`. Each applied file's sha256 is recorded; a
+file edited after it was applied stops start-up with a message naming it.
 """
 
 from __future__ import annotations
 
-import sqlite3
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+import hashlib
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ClassVar, Literal, Protocol, TypeVar
+from urllib.parse import urlsplit, urlunsplit
 
-import aiosqlite
+from bot.core.errors import Unavailable
 
 T = TypeVar("T")
+Dialect = Literal["sqlite", "postgres"]
+DIALECTS: tuple[Dialect, ...] = ("sqlite", "postgres")
+URL_SCHEMES = ("postgresql://", "postgres://")
 
-BUSY_TIMEOUT_MS = 30_000
+
+class IntegrityError(Exception):
+    """The database refused a write: a unique, check, foreign-key or not-null constraint, or a
+    trigger of ours ('reveal budget spent', 'datum out of range', 'team is full').
+
+    kind: "unique" | "check" | "foreign_key" | "not_null" | "refused" (one of our triggers);
+    message: the database's text (for "refused", the trigger's words, the same on both dialects).
+    """
+
+    def __init__(self, kind: str, message: str):
+        super().__init__(message)
+        self.kind, self.message = kind, message
 
 
-def _migrations() -> list[tuple[int, str, str]]:
-    found = []
+class MigrationError(Exception):
+    """The database's migrations do not match the code: an applied file was edited, or a file
+    cannot be applied. The message names the file and what to do."""
+
+
+class Tx(Protocol):
+    """A connection inside `Store.run`: what hop functions talk to."""
+
+    dialect: Dialect
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run one statement; the number of rows it changed."""
+        ...
+
+    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None: ...
+
+    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]: ...
+
+    async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> tuple | None: ...
+
+    async def fetchval(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        """The first column of the first row, or None when there is no row."""
+        ...
+
+    def transaction(self) -> AbstractAsyncContextManager[None]:
+        """A write transaction: on SQLite BEGIN IMMEDIATE (the write lock is taken before the first
+        read), on PostgreSQL BEGIN. Nested, a savepoint."""
+        ...
+
+    async def lock(self, *key: object) -> None:
+        """Inside transaction(): serialize with every other transaction that locks the same key
+        until this one ends. SQLite: nothing to do (BEGIN IMMEDIATE holds the one write lock);
+        PostgreSQL: pg_advisory_xact_lock on a stable 64-bit hash of the key."""
+        ...
+
+
+def is_url(target: str | Path) -> bool:
+    return isinstance(target, str) and target.startswith(URL_SCHEMES)
+
+
+def dialect_of(target: str | Path) -> Dialect:
+    return "postgres" if is_url(target) else "sqlite"
+
+
+def redact(target: str | Path) -> str:
+    """The target as it may be shown: a URL without its password, a path as it is."""
+    if not is_url(target):
+        return str(target)
+    parts = urlsplit(str(target))
+    if parts.password is None:
+        return str(target)
+    user = parts.username or ""
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = f"{user}:***@{host}" if user else f":***@{host}"
+    if parts.port is not None:
+        netloc += f":{parts.port}"
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+def lock_key(*key: object) -> int:
+    """A stable signed 64-bit number for a lock key (the same in every process and release)."""
+    text = "\x1f".join(str(part) for part in key).encode()
+    return int.from_bytes(hashlib.blake2b(text, digest_size=8).digest(), "big", signed=True)
+
+
+# --- migrations ----------------------------------------------------------------------------------
+
+_MIGRATION_FILE = re.compile(r"^(\d{4})_([a-z0-9_]+?)(?:\.(sqlite|postgres))?\.sql$")
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str  # "0001_competition": the same on both dialects
+    filename: str  # the file this dialect applies
+    text: str
+
+    @property
+    def checksum(self) -> str:
+        """sha256 of the file's text: renaming a file does not change it, editing it does."""
+        return hashlib.sha256(self.text.encode("utf-8")).hexdigest()
+
+
+def migrations(dialect: Dialect) -> list[Migration]:
+    """This dialect's migrations in order: its own variant of a version, else the shared file."""
+    files: dict[int, dict[str | None, tuple[str, str, str]]] = {}
     for entry in resources.files("bot.core.migrations").iterdir():
-        if entry.name.endswith(".sql"):
-            version = int(entry.name.split("_", 1)[0])
-            found.append((version, entry.name, entry.read_text(encoding="utf-8")))
-    return sorted(found)
-
-
-@contextmanager
-def immediate(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """A write transaction that holds the lock from its first read (BEGIN IMMEDIATE)."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield conn
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
-
-
-def _configure(conn: sqlite3.Connection) -> None:
-    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-    _retry_locked(lambda: conn.execute("PRAGMA journal_mode = WAL"))
-    conn.execute("PRAGMA synchronous = NORMAL")  # WAL + NORMAL: durable across app crashes
-    conn.execute("PRAGMA foreign_keys = ON")
-
-
-def _retry_locked(action: Callable[[], Any]) -> Any:
-    """Switching a fresh file to WAL ignores busy_timeout while another process holds the lock:
-    retry it for as long as busy_timeout would have waited."""
-    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
-    delay = 0.005
-    while True:
-        try:
-            return action()
-        except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) or time.monotonic() > deadline:
-                raise
-            time.sleep(delay)
-            delay = min(delay * 2, 0.2)
-
-
-def _migrate(conn: sqlite3.Connection) -> list[str]:
-    applied: list[str] = []
-    with immediate(conn):  # two processes starting together apply each migration once
-        conn.execute(
-            "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
-            "applied_at REAL NOT NULL DEFAULT (CAST(strftime('%s', 'now') AS REAL)))"
-        )
-        done = {row[0] for row in conn.execute("SELECT version FROM schema_migrations")}
-        for version, name, sql in _migrations():
-            if version in done:
-                continue
-            # executescript would COMMIT our transaction; run the statements one by one instead
-            for statement in _split_sql(sql):
-                conn.execute(statement)
-            conn.execute("INSERT INTO schema_migrations(version, name) VALUES (?, ?)", (version, name))
-            applied.append(name)
-    return applied
-
-
-def _split_sql(script: str) -> list[str]:
-    statements, current = [], ""
-    for line in script.splitlines(keepends=True):
-        if not current and (not line.strip() or line.lstrip().startswith("--")):
+        match = _MIGRATION_FILE.match(entry.name)
+        if match is None:
+            if entry.name.endswith(".sql"):
+                raise MigrationError(f"migration file {entry.name!r} is misnamed: NNNN_name[.sqlite|.postgres].sql")
             continue
-        current += line
-        if sqlite3.complete_statement(current):
-            statements.append(current.strip())
-            current = ""
-    if current.strip():
-        raise ValueError(f"incomplete SQL statement in migration: {current[:80]!r}")
-    return statements
+        version, name, variant = int(match[1]), f"{match[1]}_{match[2]}", match[3]
+        files.setdefault(version, {})[variant] = (name, entry.name, entry.read_text(encoding="utf-8"))
+    found = []
+    for version, variants in sorted(files.items()):
+        chosen = variants.get(dialect) or variants.get(None)
+        if chosen is None:
+            other = ", ".join(filename for _, filename, _ in variants.values())
+            raise MigrationError(f"migration {version:04d} ({other}) has no variant for {dialect}: add one")
+        names = {name for name, _, _ in variants.values()}
+        if len(names) > 1:
+            raise MigrationError(f"migration {version:04d} has variants of different names: {', '.join(sorted(names))}")
+        found.append(Migration(version, *chosen))
+    return found
 
 
-class Store:
-    def __init__(self, db: aiosqlite.Connection, path: Path):
-        self._db = db
-        self.path = path
-
-    @classmethod
-    async def open(cls, path: Path | str) -> Store:
-        path = Path(path)
-        if str(path) != ":memory:":
-            path.parent.mkdir(parents=True, exist_ok=True)
-        db = aiosqlite.connect(path, isolation_level=None)  # we issue BEGIN ourselves
-        # A store left open must not keep the interpreter from exiting (aiosqlite's thread is
-        # not a daemon); SQLite's transactions make an abrupt end safe.
-        db._thread.daemon = True  # noqa: SLF001
-        await db
-        store = cls(db, path)
-        try:
-            await store.run(_configure)
-            await store.run(_migrate)
-        except BaseException:
-            await db.close()
-            raise
-        return store
-
-    async def close(self) -> None:
-        await self._db.close()
-
-    async def run(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run fn(conn, *args) in the database thread: one hop for a check and its write."""
-        db = self._db
-        return await db._execute(lambda: fn(db._conn, *args))  # noqa: SLF001 (see module doc)
-
-    async def fetchall(self, sql: str, params: tuple | dict = ()) -> list[tuple]:
-        return await self.run(lambda conn: conn.execute(sql, params).fetchall())
-
-    async def fetchone(self, sql: str, params: tuple | dict = ()) -> tuple | None:
-        return await self.run(lambda conn: conn.execute(sql, params).fetchone())
-
-    async def execute(self, sql: str, params: tuple | dict = ()) -> int:
-        """One statement in autocommit; returns the number of rows changed."""
-        return await self.run(lambda conn: conn.execute(sql, params).rowcount)
+@dataclass(frozen=True)
+class AppliedMigration:
+    version: int
+    name: str
+    checksum: str | None  # None: applied by a release that kept no checksums (recorded at the next start)
+    applied_at: float
+    state: str  # "ok" | "edited" (its file changed since) | "unrecorded" | "unknown" (no such file here)
 
 
-def open_sync(path: Path | str) -> sqlite3.Connection:
-    """A plain connection with the same settings, for tests and tools outside the event loop."""
-    conn = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
-    _configure(conn)
-    _migrate(conn)
-    return conn
+@dataclass(frozen=True)
+class MigrationStatus:
+    dialect: Dialect
+    target: str  # without a password
+    applied: list[AppliedMigration]
+    pending: list[Migration]
+
+    @property
+    def edited(self) -> list[AppliedMigration]:
+        return [m for m in self.applied if m.state == "edited"]
+
+
+# Migrations that changed number when branches met: (version, name) as a database may have
+# recorded it -> (version, name) now. For a while main applied team_contacts as 0005; 0005 is the
+# team-size bound since, and team_contacts is 0006. Start-up moves such a row before comparing.
+RENUMBERED: dict[tuple[int, str], tuple[int, str]] = {(5, "0005_team_contacts"): (6, "0006_team_contacts")}
+
+
+def _stem(name: str) -> str:
+    """A recorded migration name without the file's suffix: releases before the dialect variants
+    recorded the file name ("0001_competition.sql")."""
+    return re.sub(r"(\.(sqlite|postgres))?\.sql$", "", name)
+
+
+def renumbered(applied: Iterable[tuple[int, str, str | None, float]]) -> list[tuple[int, int, str]]:
+    """(recorded version, version now, name now) of each applied row that RENUMBERED moves."""
+    rows = list(applied)
+    versions = {row[0] for row in rows}
+    moves = []
+    for version, name, _, _ in rows:
+        moved = RENUMBERED.get((version, _stem(name)))
+        if moved is not None and moved[0] not in versions:
+            moves.append((version, *moved))
+    return moves
+
+
+def compare(dialect: Dialect, target: str, applied: Iterable[tuple[int, str, str | None, float]]) -> MigrationStatus:
+    """What the database has applied against the files of this release."""
+    files = {m.version: m for m in migrations(dialect)}
+    recorded = list(applied)
+    moves = {old: (new, name) for old, new, name in renumbered(recorded)}
+    rows = []
+    done = set()
+    for version, name, checksum, applied_at in sorted(
+        (*moves.get(row[0], row[:2]), row[2], row[3]) for row in recorded
+    ):
+        done.add(version)
+        file = files.get(version)
+        if file is None:
+            state = "unknown"
+        elif _stem(name) != file.name:  # another migration than this release's of that number
+            state = "edited"
+        elif checksum is None:
+            state = "unrecorded"
+        else:
+            state = "ok" if checksum == file.checksum else "edited"
+        rows.append(AppliedMigration(version, name, checksum, applied_at, state))
+    pending = [m for v, m in sorted(files.items()) if v not in done]
+    return MigrationStatus(dialect, target, rows, pending)
+
+
+def edited_error(status: MigrationStatus) -> MigrationError:
+    names = ", ".join(f"{m.name} (version {m.version})" for m in status.edited)
+    return MigrationError(
+        f"migration {names} was edited after it was applied to {status.target}: its checksum differs. "
+        "Restore the file as it was when applied (e.g. `git checkout` it); never edit an applied "
+        "migration, add a new numbered one instead. `hackbot db status` lists the migrations."
+    )
+
+
+# --- the store -----------------------------------------------------------------------------------
+
+class Store(ABC):
+    """One database. `await Store.open(target)`: a file path (SQLite) or a postgresql:// URL."""
+
+    dialect: ClassVar[Dialect]
+    target: str  # for logs and messages: a path, or the URL without its password
+
+    @staticmethod
+    async def open(target: str | Path, *, migrate: bool = True, readonly: bool = False) -> Store:
+        """Connect, and unless `migrate` is False, check the applied migrations and apply the new ones.
+
+        `readonly` reads an existing database without ever writing to it (a read-only file or file
+        system; on PostgreSQL, a read-only session): nothing is migrated, and a database that lacks
+        a migration is refused (Unavailable) since it cannot take it."""
+        if is_url(target):
+            from bot.core.store_postgres import PostgresStore
+
+            return await PostgresStore.connect(str(target), migrate=migrate and not readonly, readonly=readonly)
+        from bot.core.store_sqlite import SqliteStore
+
+        return await SqliteStore.connect(Path(target), migrate=migrate and not readonly, readonly=readonly)
+
+    async def check_schema(self) -> None:
+        """For a database opened read-only: every migration of this release is applied, none edited."""
+        status = await self.status()
+        if status.edited:
+            raise edited_error(status)
+        if status.pending:
+            raise Unavailable(reason=(
+                f"the database {self.target} was written by an older Hackbot and needs migration "
+                f"{status.pending[0].name}, which a read-only database cannot take; run a command with "
+                "write access to it once"
+            ))
+
+    @abstractmethod
+    async def run(self, fn: Callable[..., Awaitable[T]], *args: Any) -> T:
+        """Run the hop function `fn(tx, *args)` whole: one hop for a rule check and its write."""
+
+    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
+        return await self.run(_fetchall, sql, params)
+
+    async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> tuple | None:
+        return await self.run(_fetchone, sql, params)
+
+    async def fetchval(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        return await self.run(_fetchval, sql, params)
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """One statement in autocommit; the number of rows changed."""
+        return await self.run(_execute, sql, params)
+
+    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        await self.run(_executemany, sql, list(rows))
+
+    @abstractmethod
+    async def close(self) -> None: ...
+
+    @abstractmethod
+    async def status(self) -> MigrationStatus:
+        """The applied migrations (with their state) and the pending ones; changes nothing."""
+
+    @abstractmethod
+    async def migrate(self, *, dry_run: bool = False) -> list[Migration]:
+        """Apply the pending migrations (none with dry_run) and return them. Raises
+        MigrationError, naming the file, when an applied migration was edited."""
+
+    @abstractmethod
+    async def tables(self) -> list[str]:
+        """The application's tables (no schema_migrations, no internal ones), in name order."""
+
+
+async def _fetchall(tx: Tx, sql: str, params: Sequence[Any]) -> list[tuple]:
+    return await tx.fetchall(sql, params)
+
+
+async def _fetchone(tx: Tx, sql: str, params: Sequence[Any]) -> tuple | None:
+    return await tx.fetchone(sql, params)
+
+
+async def _fetchval(tx: Tx, sql: str, params: Sequence[Any]) -> Any:
+    return await tx.fetchval(sql, params)
+
+
+async def _execute(tx: Tx, sql: str, params: Sequence[Any]) -> int:
+    return await tx.execute(sql, params)
+
+
+async def _executemany(tx: Tx, sql: str, rows: list[Sequence[Any]]) -> None:
+    async with tx.transaction():
+        await tx.executemany(sql, rows)

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import sqlite3
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import scoring
 from bot.config import EventConfig
@@ -18,8 +18,9 @@ from bot.core.clock import Clock, fmt_utc
 from bot.core.datasets import DatasetRegistry
 from bot.core.errors import AlreadyDone, BadInput, HackbotError, NotAllowed, TooLarge
 from bot.core.phases import OpenDataset, PhaseClock, open_dataset
-from bot.core.store import Store
+from bot.core.store import Store, Tx
 from bot.core.teams import Team, bad_login, check_credentials, digest
+from bot.core.visibility import scores_visible
 
 # Parsing a few MB blocks the event loop for milliseconds; past this size it runs in a thread.
 _THREAD_PARSE_BYTES = 256 * 1024
@@ -77,15 +78,15 @@ class SubmissionService:
     async def validate(self, team: Team, dataset_id: int, filename: str, data: bytes) -> Validated:
         """Every check a submission must pass, without using it."""
         now = self.clock()
-        opened = open_dataset(self.config, self.registry, self.phases, now, dataset_id)
+        opened, recorded = await self.store.run(self._open, team, dataset_id, now)
         opens = self.config.submissions.opens
         if opens is not None and now < opens:
             raise NotAllowed(f"submissions open at {fmt_utc(opens)}")
         if self.config.teams.require_validation and not team.validated:
             raise NotAllowed("your team is not validated yet; an organizer must validate it before you can submit")
         self.check_upload(filename, len(data))
-        if await self._already_submitted(team, opened):
-            raise _already(opened)
+        if recorded is not None:
+            raise self._already(opened, recorded)
         hidden = opened.hidden
         parse = (asyncio.to_thread if len(data) > _THREAD_PARSE_BYTES else _call)
         try:
@@ -101,8 +102,6 @@ class SubmissionService:
         closes = self.config.submissions.closes
         if closes is not None and now >= closes:
             raise NotAllowed(f"submissions closed at {fmt_utc(closes)}")
-        if self.phases.current(now) != opened.phase:
-            raise NotAllowed(f"phase {opened.phase.id!r} has ended; this file was not submitted")
         hidden = opened.hidden
         accuracy = scoring.accuracy(validated.predictions, hidden.y)
         worst = None
@@ -116,25 +115,29 @@ class SubmissionService:
 
         require_validation = int(self.config.teams.require_validation)
 
-        def insert(conn: sqlite3.Connection) -> str:
-            # validation re-read in the same statement: a team un-validated since its file was checked
-            inserted = conn.execute(
+        async def insert(tx: Tx) -> tuple[str, tuple | None]:
+            # the phase (an organizer may have moved it by hand) and the team's validation are read
+            # in the same hop as the write: a file checked before either changed is not recorded
+            current = await self.phases.current_in(tx, now)
+            if current is None or current.id != opened.phase.id:
+                return "phase ended", None
+            inserted = await tx.fetchone(
                 "INSERT INTO submissions(phase, team_id, dataset_id, submitted_at, rows, accuracy, worst_group,"
                 " filename, sha256, raw, source) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?"
                 " WHERE EXISTS (SELECT 1 FROM teams WHERE id = ? AND (validated = 1 OR ? = 0))"
                 " ON CONFLICT (phase, team_id, dataset_id) DO NOTHING RETURNING id",
                 (*row, validated.team.id, require_validation),
-            ).fetchone()
+            )
             if inserted:
-                return "ok"
-            exists = conn.execute(
-                "SELECT 1 FROM submissions WHERE phase = ? AND team_id = ? AND dataset_id = ?", row[:3]
-            ).fetchone()
-            return "already" if exists else "not validated"
+                return "ok", None
+            recorded = await tx.fetchone(_RECORDED, row[:3])
+            return ("already", recorded) if recorded else ("not validated", None)
 
-        outcome = await self.store.run(insert)
-        if outcome == "already":
-            raise _already(opened)
+        outcome, recorded = await self.store.run(insert)
+        if outcome == "phase ended":
+            raise NotAllowed(f"phase {opened.phase.id!r} has ended; this file was not submitted")
+        if outcome == "already" and recorded is not None:
+            raise self._already(opened, recorded)
         if outcome == "not validated":
             raise NotAllowed("your team is not validated (or no longer exists); this file was not submitted")
         return Submission(opened.dataset.id, opened.phase.id, hidden.n, accuracy, worst, now.timestamp(), sha)
@@ -150,19 +153,26 @@ class SubmissionService:
             raise bad_login()
         return await self.submit(team, dataset_id, filename, data, source="http")
 
-    async def _already_submitted(self, team: Team, opened: OpenDataset) -> bool:
-        row = await self.store.fetchone(
-            "SELECT 1 FROM submissions WHERE phase = ? AND team_id = ? AND dataset_id = ?",
-            (opened.phase.id, team.id, opened.dataset.id),
+    async def _open(self, tx: Tx, team: Team, dataset_id: int, now: datetime) -> tuple[OpenDataset, tuple | None]:
+        """The dataset as the current phase offers it, and (submitted_at, accuracy) of the team's
+        submission for it, if it has used it."""
+        opened = open_dataset(self.config, self.registry, await self.phases.current_in(tx, now), now, dataset_id)
+        recorded = await tx.fetchone(_RECORDED, (opened.phase.id, team.id, opened.dataset.id))
+        return opened, recorded
+
+    def _already(self, opened: OpenDataset, recorded: tuple) -> HackbotError:
+        """A repeat, or a retry after a cut connection: say that the first one counts, and when it
+        was recorded (with its accuracy while scores are visible), so the team need not wonder."""
+        submitted_at, accuracy = recorded
+        when = fmt_utc(datetime.fromtimestamp(submitted_at, UTC))
+        score = f" (accuracy {accuracy:.4f})" if scores_visible(self.config) else ""
+        return AlreadyDone(
+            f"your team has already submitted for dataset {opened.dataset.id} in phase {opened.phase.id!r}: "
+            f"recorded at {when}{score}, and that submission counts; only one submission per dataset is allowed"
         )
-        return row is not None
 
 
-def _already(opened: OpenDataset) -> HackbotError:
-    return AlreadyDone(
-        f"your team has already submitted for dataset {opened.dataset.id} in phase {opened.phase.id!r}; "
-        "only one submission per dataset is allowed"
-    )
+_RECORDED = "SELECT submitted_at, accuracy FROM submissions WHERE phase = ? AND team_id = ? AND dataset_id = ?"
 
 
 async def _call(fn, *args):

@@ -12,15 +12,16 @@ import hashlib
 import hmac
 import re
 import secrets
-import sqlite3
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from bot.config import EventConfig
 from bot.core.clock import Clock
 from bot.core.clock import fmt_utc as _fmt
 from bot.core.errors import AlreadyDone, BadCredentials, BadInput, NotAllowed, NotFound
-from bot.core.store import Store, immediate
+from bot.core.store import Dialect, IntegrityError, Store, Tx
 
 _DUMMY_DIGEST = hashlib.sha256(b"no such team").digest()
 
@@ -81,30 +82,58 @@ def username_for(name: str) -> str:
     return slug[:40] or "team"
 
 
-def check_credentials(conn: sqlite3.Connection, username: str, password_digest: bytes) -> Team | None:
-    """The team whose credentials these are, or None; constant time in the password."""
-    row = conn.execute(
-        "SELECT id, name, username, validated, password_digest FROM teams WHERE username = ?", (username,)
-    ).fetchone()
+# The order members joined in, for equal join times: SQLite's rowid, PostgreSQL's identity column.
+JOIN_ORDER: dict[Dialect, str] = {"sqlite": "rowid", "postgres": "seq"}
+
+
+def member_order(dialect: Dialect) -> str:
+    """ORDER BY of a team's members: the captain first, then in the order they joined."""
+    return f"is_captain DESC, joined_at, {JOIN_ORDER[dialect]}"
+
+
+LOGIN_COLUMNS = "id, name, username, validated, password_digest"  # what verify() reads, in this order
+
+
+def verify(row: Sequence[Any] | None, password_digest: bytes) -> Team | None:
+    """The team of a row selected by username with LOGIN_COLUMNS first (None: no such username),
+    if the password's digest matches; constant time in the password."""
     stored = row[4] if row else _DUMMY_DIGEST
     ok = hmac.compare_digest(stored, password_digest)
     return Team(row[0], row[1], row[2], bool(row[3])) if (row and ok) else None
 
 
-def insert_team(conn: sqlite3.Connection, name: str, password: str, *, validated: bool, now: float) -> Team:
+async def check_credentials(tx: Tx, username: str, password_digest: bytes) -> Team | None:
+    """The team whose credentials these are, or None; constant time in the password."""
+    return verify(await tx.fetchone(f"SELECT {LOGIN_COLUMNS} FROM teams WHERE username = ?", (username,)), password_digest)
+
+
+async def size_bound(tx: Tx, config: EventConfig) -> int:
+    """The team-size bound the database holds (the event file's max_size, synced on start by
+    this or another process), which its trigger enforces; the event file's before any sync."""
+    bound = await tx.fetchval("SELECT max_size FROM team_limits WHERE id = 1")
+    return config.teams.max_size if bound is None else int(bound)
+
+
+async def lock_teams(tx: Tx) -> None:
+    """Inside a transaction: one team is created at a time (its name and username are checked
+    free, then taken)."""
+    await tx.lock("teams")
+
+
+async def insert_team(tx: Tx, name: str, password: str, *, validated: bool, now: float) -> Team:
     """Write a new team row: a unique API username derived from its name, the password's digest,
     a join code. The one place a team comes into being (/team create, matchmaking); the caller
-    holds the write lock and has checked the name is free."""
+    is in a transaction, holds lock_teams, and has checked the name is free."""
     base = username_for(name)
     username, n = base, 1
-    while conn.execute("SELECT 1 FROM teams WHERE username = ?", (username,)).fetchone():
+    while await tx.fetchone("SELECT 1 FROM teams WHERE username = ?", (username,)):
         n += 1
         username = f"{base}_{n}"
-    team_id = conn.execute(
+    team_id = await tx.fetchval(
         "INSERT INTO teams(name, name_key, username, password_digest, validated, created_at, join_code)"
         " VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
         (name, name.casefold(), username, digest(password), int(validated), now, new_join_code()),
-    ).fetchone()[0]
+    )
     return Team(team_id, name, username, validated)
 
 
@@ -129,20 +158,24 @@ class TeamService:
         password = new_password()
         now = self.clock().timestamp()
 
-        def create(conn: sqlite3.Connection) -> Team:
-            with immediate(conn):
-                if conn.execute("SELECT 1 FROM teams WHERE name_key = ?", (name.casefold(),)).fetchone():
+        async def create(tx: Tx) -> Team:
+            async with tx.transaction():
+                await lock_teams(tx)
+                if await tx.fetchone("SELECT 1 FROM teams WHERE name_key = ?", (name.casefold(),)):
                     raise AlreadyDone(f"a team named {name!r} exists already; choose another name")
-                if captain is not None and conn.execute(
+                if captain is not None and await tx.fetchone(
                     "SELECT 1 FROM team_members WHERE user_id = ?", (captain,)
-                ).fetchone():
+                ):
                     raise NotAllowed("you are in a team already; leave it before creating another")
-                team = insert_team(conn, name, password, validated=validated, now=now)
+                team = await insert_team(tx, name, password, validated=validated, now=now)
                 if captain is not None:
-                    conn.execute(
-                        "INSERT INTO team_members(team_id, user_id, is_captain, joined_at) VALUES (?, ?, 1, ?)",
-                        (team.id, captain, now),
-                    )
+                    try:
+                        await tx.execute(
+                            "INSERT INTO team_members(team_id, user_id, is_captain, joined_at) VALUES (?, ?, 1, ?)",
+                            (team.id, captain, now),
+                        )
+                    except IntegrityError:  # joined another team meanwhile
+                        raise NotAllowed("you are in a team already; leave it before creating another") from None
                 return team
 
         return NewCredentials(await self.store.run(create), password)
@@ -162,7 +195,7 @@ class TeamService:
 
     async def members(self, team_id: int) -> builtins.list[str]:  # `list` is a method of this class
         rows = await self.store.fetchall(
-            "SELECT user_id FROM team_members WHERE team_id = ? ORDER BY is_captain DESC, joined_at", (team_id,)
+            f"SELECT user_id FROM team_members WHERE team_id = ? ORDER BY {member_order(self.store.dialect)}", (team_id,)
         )
         return [r[0] for r in rows]
 
@@ -199,23 +232,34 @@ class TeamService:
         """Join a team; size bounds and one team per person hold under concurrency. The first
         member of a team left empty (it kept its results) becomes its captain."""
         self._check_formation_open()
-        max_size, now = self.config.teams.max_size, self.clock().timestamp()
+        now = self.clock().timestamp()
 
-        def join(conn: sqlite3.Connection) -> None:
+        async def join(tx: Tx) -> None:
+            max_size = await size_bound(tx, self.config)
+            full = NotAllowed(f"this team is full ({max_size} members); join or create another team")
+            # the guarded INSERT decides; the lock makes concurrent joins of one team queue on
+            # PostgreSQL, and the database's team-size trigger refuses a member past the bound
+            # whatever wrote the row
             try:
-                row = conn.execute(
-                    "INSERT INTO team_members(team_id, user_id, is_captain, joined_at)"
-                    " SELECT ?, ?, NOT EXISTS (SELECT 1 FROM team_members WHERE team_id = ?), ?"
-                    " WHERE (SELECT count(*) FROM team_members WHERE team_id = ?) < ?"
-                    " AND EXISTS (SELECT 1 FROM teams WHERE id = ?) RETURNING team_id",
-                    (team_id, user_id, team_id, now, team_id, max_size, team_id),
-                ).fetchone()
-            except sqlite3.IntegrityError:
+                async with tx.transaction():
+                    await tx.lock("team", team_id)
+                    row = await tx.fetchone(
+                        "INSERT INTO team_members(team_id, user_id, is_captain, joined_at)"
+                        " SELECT ?, ?, CASE WHEN EXISTS (SELECT 1 FROM team_members WHERE team_id = ?) THEN 0 ELSE 1 END, ?"
+                        " WHERE (SELECT count(*) FROM team_members WHERE team_id = ?) < ?"
+                        " AND EXISTS (SELECT 1 FROM teams WHERE id = ?) RETURNING team_id",
+                        (team_id, user_id, team_id, now, team_id, max_size, team_id),
+                    )
+            except IntegrityError as exc:
+                if exc.kind == "refused":  # the team-size trigger
+                    raise full from None
+                if exc.kind == "foreign_key":  # removed meanwhile
+                    raise NotFound("this team no longer exists; /team list shows the teams") from None
                 raise NotAllowed("you are in a team already; leave it before joining another") from None
             if row is None:
-                if not conn.execute("SELECT 1 FROM teams WHERE id = ?", (team_id,)).fetchone():
+                if not await tx.fetchone("SELECT 1 FROM teams WHERE id = ?", (team_id,)):
                     raise NotFound("this team no longer exists; /team list shows the teams")
-                raise NotAllowed(f"this team is full ({max_size} members); join or create another team")
+                raise full
 
         await self.store.run(join)
 
@@ -245,23 +289,23 @@ class TeamRoster:
         if row is None:
             raise NotFound(f"team {team.name!r} no longer exists")
         members = await self.teams.members(team.id)
-        captain = await self.store.fetchone(
+        captain = await self.store.fetchval(
             "SELECT user_id FROM team_members WHERE team_id = ? AND is_captain = 1", (team.id,)
         )
-        return TeamInfo(team, members, captain[0] if captain else None, row[0], bool(row[1]), row[2], row[3])
+        return TeamInfo(team, members, captain, row[0], bool(row[1]), row[2], row[3])
 
     async def infos(self) -> list[TeamInfo]:
         """Every team with its members, in name order, in one hop: /team list and the Discord
         reconcile read them all at once."""
 
-        def read(conn: sqlite3.Connection) -> list[TeamInfo]:
-            teams = conn.execute(
+        async def read(tx: Tx) -> list[TeamInfo]:
+            teams = await tx.fetchall(
                 "SELECT id, name, username, validated, join_code, is_open, discord_role_id, discord_channel_id"
                 " FROM teams ORDER BY name_key"
-            ).fetchall()
+            )
             members: dict[int, list[tuple[str, bool]]] = {}
-            for team_id, user_id, is_captain in conn.execute(
-                "SELECT team_id, user_id, is_captain FROM team_members ORDER BY is_captain DESC, joined_at"
+            for team_id, user_id, is_captain in await tx.fetchall(
+                f"SELECT team_id, user_id, is_captain FROM team_members ORDER BY {member_order(tx.dialect)}"
             ):
                 members.setdefault(team_id, []).append((user_id, bool(is_captain)))
             result = []
@@ -297,29 +341,32 @@ class TeamRoster:
     async def leave(self, user_id: str) -> Departure:
         self.teams._check_formation_open()
 
-        def leave(conn: sqlite3.Connection) -> Departure:
-            with immediate(conn):
-                row = conn.execute(
+        async def leave(tx: Tx) -> Departure:
+            async with tx.transaction():
+                row = await tx.fetchone(
                     "SELECT t.id, t.name, t.username, t.validated, m.is_captain, t.discord_role_id,"
                     " t.discord_channel_id FROM team_members m JOIN teams t ON t.id = m.team_id WHERE m.user_id = ?",
                     (user_id,),
-                ).fetchone()
+                )
                 if row is None:
                     raise NotAllowed("you are not in a team")
                 team, was_captain, discord_ids = _team(row), bool(row[4]), (row[5], row[6])
-                conn.execute("DELETE FROM team_members WHERE user_id = ?", (user_id,))
-                left = conn.execute(
-                    "SELECT user_id FROM team_members WHERE team_id = ? ORDER BY joined_at, rowid", (team.id,)
-                ).fetchall()
+                await tx.lock("team", team.id)  # the last one out, and the next captain, decided once
+                if not await tx.execute("DELETE FROM team_members WHERE user_id = ?", (user_id,)):
+                    raise NotAllowed("you are not in a team")  # left meanwhile, by another request
+                left = await tx.fetchall(
+                    f"SELECT user_id FROM team_members WHERE team_id = ? ORDER BY joined_at, {JOIN_ORDER[tx.dialect]}",
+                    (team.id,),
+                )
                 if not left:
                     # a team with reveals or submissions stays on the record, with no members
-                    if not _has_results(conn, team.id):
-                        conn.execute("DELETE FROM teams WHERE id = ?", (team.id,))
+                    if not await _has_results(tx, team.id):
+                        await tx.execute("DELETE FROM teams WHERE id = ?", (team.id,))
                     return Departure(team, True, None, *discord_ids)
                 new_captain = None
                 if was_captain:
                     new_captain = left[0][0]
-                    conn.execute("UPDATE team_members SET is_captain = 1 WHERE user_id = ?", (new_captain,))
+                    await tx.execute("UPDATE team_members SET is_captain = 1 WHERE user_id = ?", (new_captain,))
                 return Departure(team, False, new_captain, *discord_ids)
 
         return await self.store.run(leave)
@@ -344,7 +391,7 @@ class TeamRoster:
             await self.store.execute(
                 "UPDATE teams SET name = ?, name_key = ? WHERE id = ?", (new_name, new_name.casefold(), team.id)
             )
-        except sqlite3.IntegrityError:
+        except IntegrityError:
             raise AlreadyDone(f"a team named {new_name!r} exists already; choose another name") from None
         return Team(team.id, new_name, team.username, team.validated)
 
@@ -373,8 +420,8 @@ class TeamRoster:
         return _team(row)
 
 
-def _has_results(conn: sqlite3.Connection, team_id: int) -> bool:
+async def _has_results(tx: Tx, team_id: int) -> bool:
     return bool(
-        conn.execute("SELECT 1 FROM reveals WHERE team_id = ? LIMIT 1", (team_id,)).fetchone()
-        or conn.execute("SELECT 1 FROM submissions WHERE team_id = ? LIMIT 1", (team_id,)).fetchone()
+        await tx.fetchone("SELECT 1 FROM reveals WHERE team_id = ? LIMIT 1", (team_id,))
+        or await tx.fetchone("SELECT 1 FROM submissions WHERE team_id = ? LIMIT 1", (team_id,))
     )

@@ -302,7 +302,7 @@ def free_port() -> int:
 class BotProcess:
     """`hackbot run` as a real subprocess, pointed at the double; its output goes to `log`."""
 
-    def __init__(self, sandbox: Sandbox, config: Path, db: Path, log: Path, *, port: int | None = None,
+    def __init__(self, sandbox: Sandbox, config: Path, db: Path | str, log: Path, *, port: int | None = None,
                  env: dict[str, str] | None = None):
         self.sandbox, self.config, self.db, self.log_path = sandbox, config, db, log
         self.port = port or free_port()
@@ -315,12 +315,13 @@ class BotProcess:
         env.update({
             "DISCORD_TOKEN": self.sandbox.token, "HACKBOT_DISCORD_API": self.sandbox.url,
             "HACKBOT_GUILD_ID": str(self.sandbox.state.guild_id), "PYTHONUNBUFFERED": "1",
+            "HACKBOT_DB": str(self.db),  # a file or a URL: in the environment, a password stays out of `ps`
         })
         env.update(self.extra_env)
         return env
 
     def _command(self, *args: str) -> list[str]:
-        return [sys.executable, "-m", "bot.cli", *args, "--config", str(self.config), "--db", str(self.db)]
+        return [sys.executable, "-m", "bot.cli", *args, "--config", str(self.config)]
 
     async def sync(self, timeout: float = 60.0) -> None:
         """`hackbot sync` against the double: registers the slash commands."""

@@ -331,11 +331,12 @@ class Rehearsal:
 async def rehearse(source: Path, folder: Path, *, speed: float | None, teams: int, size: int = 2,
                    active: int | None = None, port: int | None = None, say: Callable[[str], None] = print,
                    progress: Callable[[float, str], None] | None = None, state: SandboxState | None = None,
-                   acts: list[Act] | None = None) -> dict[str, Any]:
+                   acts: list[Act] | None = None, db: str | None = None) -> dict[str, Any]:
     """Play the event in `folder`; returns the report: the final leaderboard, the problems, the
     interactions and those that failed, the requests the double refused, the reminders posted,
     and each act's section. `state` lets a caller start from a server of its own (one close to
-    Discord's caps)."""
+    Discord's caps); `db`, an empty database to play it on (a postgresql:// URL, say), by default
+    a new file in `folder`."""
     started = time.monotonic()
     problems = event_problems(source)
     path, config, timeline = compress_event(source, folder, speed=speed)
@@ -346,7 +347,7 @@ async def rehearse(source: Path, folder: Path, *, speed: float | None, teams: in
     playing = [act for act in (acts if acts is not None else load_acts()) if act.applies(config)]
     async with Sandbox(state) as sandbox:
         organizer = sandbox.organizer("organizer", config.discord.organizer_role)
-        bot = BotProcess(sandbox, path, folder / "rehearsal.sqlite3", folder / "bot.log", port=port)
+        bot = BotProcess(sandbox, path, db or folder / "rehearsal.sqlite3", folder / "bot.log", port=port)
         await bot.sync()
         await bot.start()
         web_url = f"http://127.0.0.1:{port}/"

@@ -11,15 +11,18 @@ import json
 import logging
 import uuid
 
-from aiohttp import BodyPartReader, web
+from aiohttp import web
 
-from bot.core.errors import BadInput, HackbotError, TooLarge, TooManyAttempts
+from bot.core.errors import BadInput, HackbotError, TooLarge, TooManyAttempts, Unavailable
 from bot.core.services import Services
+from bot.core.visibility import scores_visible
+from bot.web.faults import FaultReport
+from bot.web.forms import MULTIPART_OVERHEAD, read_form
 
 log = logging.getLogger(__name__)
 
 SERVICES: web.AppKey[Services] = web.AppKey("services", Services)
-MULTIPART_OVERHEAD = 64 * 1024  # room for the form fields and part headers around the file
+FAULTS: web.AppKey[FaultReport] = web.AppKey("faults", FaultReport)
 _REVEAL_FIELDS = "send the form fields username, password, exercise_id and datum_id"
 _SUBMIT_FIELDS = "send the form fields username, password, exercise_id and the file field 'file'"
 
@@ -34,10 +37,17 @@ async def errors_as_json(request: web.Request, handler):
         return await handler(request)
     except TooManyAttempts as exc:
         return error_response(exc.status, exc.message, {"Retry-After": str(max(1, round(exc.retry_after)))})
+    except Unavailable as exc:  # the team hears that nothing was recorded; the organizers hear why
+        request.app[FAULTS].refused(exc.reason, request.method, request.path)
+        return error_response(503, f"{exc.message} (the organizers have been told)", {"Retry-After": "60"})
     except HackbotError as exc:
         return error_response(exc.status, exc.message)
-    except web.HTTPRequestEntityTooLarge as exc:
-        return error_response(413, f"the request is too large ({exc.text}); send a smaller file")
+    except web.HTTPRequestEntityTooLarge:
+        allowed = request.app[SERVICES].submissions.max_bytes + MULTIPART_OVERHEAD  # the app's client_max_size
+        return error_response(
+            413, f"the request body is larger than the {allowed:,} bytes allowed; a reveal is a few short "
+            "fields, and a submission's file must fit the event's limit",
+        )
     except web.HTTPException as exc:
         if exc.status >= 400 and request.path.startswith(("/reveal", "/submit", "/api")):
             return error_response(exc.status, exc.reason)
@@ -46,23 +56,6 @@ async def errors_as_json(request: web.Request, handler):
         error_id = uuid.uuid4().hex[:8]
         log.exception("error %s on %s %s", error_id, request.method, request.path)
         return error_response(500, f"internal error {error_id}; tell an organizer this id")
-
-
-def _int_field(form, name: str, expected: str) -> int:
-    raw = form.get(name)
-    if raw is None or (isinstance(raw, str) and not raw.strip()):
-        raise BadInput(f"missing form field {name!r}; {expected}")
-    try:
-        return int(str(raw).strip())
-    except ValueError:
-        raise BadInput(f"{name} must be an integer, got {str(raw)[:40]!r}") from None
-
-
-def _text_field(form, name: str, expected: str) -> str:
-    raw = form.get(name)
-    if not isinstance(raw, str) or not raw:
-        raise BadInput(f"missing form field {name!r}; {expected}")
-    return raw
 
 
 def _client(request: web.Request) -> str:
@@ -81,18 +74,11 @@ async def _with_login(request: web.Request, username: str, action, *args):
         raise
 
 
-async def _read_form(request: web.Request):
-    try:
-        return await request.post()
-    except (ValueError, LookupError) as exc:  # aiohttp's parse errors: bad escapes, charset, boundary
-        raise BadInput(f"the form cannot be read ({exc}); {_REVEAL_FIELDS}, urlencoded or multipart") from None
-
-
 async def reveal(request: web.Request) -> web.Response:
-    form = await _read_form(request)
-    username, password = _text_field(form, "username", _REVEAL_FIELDS), _text_field(form, "password", _REVEAL_FIELDS)
-    dataset_id = _int_field(form, "exercise_id", _REVEAL_FIELDS)
-    datum_id = _int_field(form, "datum_id", _REVEAL_FIELDS)
+    form = await read_form(request, expected=_REVEAL_FIELDS, file_limit=None)
+    username, password = form.text("username", _REVEAL_FIELDS), form.text("password", _REVEAL_FIELDS)
+    dataset_id = form.integer("exercise_id", _REVEAL_FIELDS)
+    datum_id = form.integer("datum_id", _REVEAL_FIELDS)
     services = request.app[SERVICES]
     result = await _with_login(
         request, username, services.reveals.reveal_with_login, username, password, dataset_id, datum_id
@@ -106,56 +92,20 @@ async def submit(request: web.Request) -> web.Response:
     if request.content_length is not None and request.content_length > limit + MULTIPART_OVERHEAD:
         # refused before reading the body; the form fields and part headers get some room
         raise TooLarge(f"the upload is {request.content_length:,} bytes; the file limit is {limit:,} bytes")
-    try:
-        fields, filename, data = await _read_submission(request, limit)
-    except ValueError as exc:  # aiohttp's multipart errors: no boundary, truncated body, ...
-        raise BadInput(f"the multipart form cannot be read ({exc}); {_SUBMIT_FIELDS}") from None
-    username = _text_field(fields, "username", _SUBMIT_FIELDS)
-    password = _text_field(fields, "password", _SUBMIT_FIELDS)
-    dataset_id = _int_field(fields, "exercise_id", _SUBMIT_FIELDS)
-    if data is None:
+    form = await read_form(request, expected=_SUBMIT_FIELDS, file_limit=limit)
+    username = form.text("username", _SUBMIT_FIELDS)
+    password = form.text("password", _SUBMIT_FIELDS)
+    dataset_id = form.integer("exercise_id", _SUBMIT_FIELDS)
+    if form.file is None:
         raise BadInput("missing the file field 'file'; send the CSV as multipart form data (curl -F file=@labels.csv)")
     result = await _with_login(
-        request, username, services.submissions.submit_with_login, username, password, dataset_id, filename or "", data
+        request, username, services.submissions.submit_with_login, username, password, dataset_id,
+        form.filename or "", form.file,
     )
     body = {"exercise_id": result.dataset_id, "rows": result.rows}
-    if services.config.leaderboard.visibility == "live":
+    if scores_visible(services.config):
         body["accuracy"] = result.accuracy
     return web.json_response(body)
-
-
-async def _read_submission(request: web.Request, max_bytes: int) -> tuple[dict, str | None, bytes | None]:
-    """Stream the multipart body, stopping as soon as the file, or the body, passes its limit."""
-    if not request.content_type.startswith("multipart/"):
-        raise BadInput("send the submission as multipart/form-data with a 'file' field (curl -F file=@labels.csv)")
-    reader = await request.multipart()
-    fields: dict[str, str] = {}
-    filename, data = None, None
-    body_left = max_bytes + MULTIPART_OVERHEAD  # the file plus room for the small fields
-
-    async def read_part(part: BodyPartReader, limit: int, too_large: str) -> bytes:
-        nonlocal body_left
-        chunks, size = [], 0
-        while chunk := await part.read_chunk(64 * 1024):
-            size += len(chunk)
-            body_left -= len(chunk)
-            if size > limit or body_left < 0:
-                raise TooLarge(too_large)
-            chunks.append(chunk)
-        return part.decode(b"".join(chunks))
-
-    while (part := await reader.next()) is not None:
-        if not isinstance(part, BodyPartReader) or not part.name:
-            raise BadInput(f"every part of the form needs a name; {_SUBMIT_FIELDS}")
-        if part.name == "file":
-            data = await read_part(part, max_bytes, f"the file is larger than the limit of {max_bytes:,} bytes")
-            filename = part.filename
-        else:
-            if len(fields) >= 16:
-                raise BadInput(f"too many form fields; {_SUBMIT_FIELDS}")
-            value = await read_part(part, 4096, f"form field {part.name!r} is too long")
-            fields[part.name] = value.decode("utf-8", "replace")
-    return fields, filename, data
 
 
 async def leaderboard_json(request: web.Request) -> web.Response:
@@ -167,5 +117,5 @@ async def leaderboard_json(request: web.Request) -> web.Response:
 async def healthz(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     await services.store.fetchone("SELECT 1")
-    phase = services.phases.current(services.clock())
+    phase = await services.phases.current(services.clock())
     return web.json_response({"status": "ok", "event": services.config.event.name, "phase": phase.id if phase else None})

@@ -12,12 +12,12 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 from html import escape
-from urllib.parse import urlparse
 
 from aiohttp import web
 from icalendar import Alarm, Calendar, Event, vDuration
 
-from bot.core.schedule import PostedReminder, ScheduleEntry
+from bot.core.errors import BadInput
+from bot.core.schedule import PostedReminder, ScheduleEntry, web_link
 from bot.core.teams import username_for
 from bot.web.api import SERVICES
 
@@ -102,11 +102,12 @@ def _iso(when: datetime) -> str:
 
 
 def _safe_link(link: str | None) -> str | None:
-    """Only web addresses become links: never a javascript: URL from a typed item."""
-    if not link:
+    """Only what core accepts as a web address becomes a link (never a javascript: URL); an older
+    row that core would refuse today is shown as text."""
+    try:
+        return web_link(link)
+    except BadInput:
         return None
-    parsed = urlparse(link.strip())
-    return link.strip() if parsed.scheme in ("http", "https") and parsed.netloc else None
 
 
 def _when_html(entry: ScheduleEntry, tz) -> str:

@@ -2,33 +2,74 @@
 
 from __future__ import annotations
 
+import logging
+from typing import Any
+
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from bot.core.services import Services
-from bot.web import api, pages, schedule
+from bot.web import api, openapi, pages, schedule
+from bot.web.faults import FaultReport, Report
+from bot.web.forms import MULTIPART_OVERHEAD
 
 
-def create_app(services: Services) -> web.Application:
+def create_app(services: Services, *, report: Report | None = None) -> web.Application:
     # aiohttp refuses bodies past client_max_size itself; /submit/ streams and stops earlier
     app = web.Application(
         middlewares=[api.errors_as_json],
-        client_max_size=services.submissions.max_bytes + api.MULTIPART_OVERHEAD,
+        client_max_size=services.submissions.max_bytes + MULTIPART_OVERHEAD,
     )
     app[api.SERVICES] = services
+    app[api.FAULTS] = FaultReport(report)
     app.router.add_post("/reveal/", api.reveal)
     app.router.add_post("/reveal", api.reveal)
     app.router.add_post("/submit/", api.submit)
     app.router.add_post("/submit", api.submit)
     app.router.add_get("/api/leaderboard", api.leaderboard_json)
     app.router.add_get("/healthz", api.healthz)
+    app.router.add_get("/openapi.json", openapi.openapi_json)
     app.router.add_get("/", pages.leaderboard_page)
     app.router.add_get("/schedule", schedule.schedule_page)
     app.router.add_get("/schedule.ics", schedule.schedule_ics)
     return app
 
 
-async def start_web(services: Services, host: str, port: int) -> web.AppRunner:
-    runner = web.AppRunner(create_app(services), access_log=None)
+class OneLineServerLog(logging.LoggerAdapter):
+    """aiohttp's server logger, less the 10-line tracebacks of requests that are not HTTP.
+
+    aiohttp answers a malformed request (a bad header line, a 20 KB request line, Content-Length
+    with chunked...) with 400 itself and logs the parser's traceback: a client could flood the
+    log with them. Those become one line, without the request's bytes (they could carry anything).
+    """
+
+    def exception(self, msg: object, *args: object, exc_info: Any = True, **kwargs: Any) -> None:
+        if isinstance(exc_info, HttpProcessingError):
+            self.warning(f"{msg}: malformed HTTP request answered {exc_info.code}: %s", *args, _summary(exc_info))
+            return
+        self.logger.exception(msg, *args, exc_info=exc_info, **kwargs)
+
+    def debug(self, msg: object, *args: object, **kwargs: Any) -> None:
+        exc = kwargs.get("exc_info")
+        if isinstance(exc, HttpProcessingError):
+            kwargs.pop("exc_info")
+            msg = f"{msg}: {_summary(exc)}"
+        self.logger.debug(msg, *args, **kwargs)
+
+
+def _summary(exc: HttpProcessingError) -> str:
+    """The parser's complaint without the bytes it quotes ("Invalid header token", ...)."""
+    first = (str(exc.message).strip().splitlines() or [type(exc).__name__])[0]
+    return f"{type(exc).__name__}: {first.split(': b', 1)[0].split(': bytearray', 1)[0].rstrip(':')[:120]}"
+
+
+async def start_web(services: Services, host: str, port: int, *, report: Report | None = None) -> web.AppRunner:
+    server_log = OneLineServerLog(logging.getLogger("aiohttp.server"), {})
+    runner = web.AppRunner(create_app(services, report=report), access_log=None, logger=server_log)
     await runner.setup()
-    await web.TCPSite(runner, host, port).start()
+    try:
+        await web.TCPSite(runner, host, port).start()
+    except BaseException:
+        await runner.cleanup()
+        raise
     return runner

@@ -1,5 +1,6 @@
 """Fixtures for cog tests: the real bot built without connecting, over real services on a
-temporary database, and fake Discord members and interactions (tests/cogs/fakes.py)."""
+temporary database (SQLite and PostgreSQL), and fake Discord members and interactions
+(tests/cogs/fakes.py)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-async def make_bot(tmp_path, clock):
+async def make_bot(tmp_path, clock, databases):
     """make_bot(**event_options) -> a Hackbot with its cogs loaded, not connected."""
     made: list[Hackbot] = []
 
@@ -27,7 +28,7 @@ async def make_bot(tmp_path, clock):
         n = len(made)
         path = write_event(tmp_path / f"event{n}", **options)
         config = load_event(path)
-        db = tmp_path / f"db{n}.sqlite3"
+        db = databases.new()
         services = await Services.open(config, db, clock=clock)
         settings = Settings(discord_token=None, hackbot_config=path, hackbot_db=db, hackbot_guild_id=None)
         bot = Hackbot(settings, config, services=services, clock=clock, serve_web=False, run_reminders=False)

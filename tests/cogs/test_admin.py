@@ -47,7 +47,7 @@ async def test_a_participant_is_refused_every_admin_command_with_the_role_named(
         it = await call_checked(bot, name, interaction(member()), **kwargs)
         assert len(it.replies) == 1 and it.last.ephemeral, name
         assert it.last.content == "Only organizers (the 'Organizers' role) can use this command.", name
-    assert bot.services.phases.override is None
+    assert (await bot.services.phases.status(bot.clock())).override is None
 
 
 async def test_organizers_and_server_admins_pass_the_checks(bot, guild, organizer, interaction):
@@ -115,7 +115,7 @@ async def test_phase_set_changes_the_phase_and_announces_it(bot, guild, organize
     await spaces.ensure_event_objects(guild, bot.config)
     it = await call(bot, "admin phase set", interaction(organizer), phase="real")
     assert it.last.ephemeral and "**real**" in it.last.content
-    assert bot.services.phases.current(clock()).id == "real"
+    assert (await bot.services.phases.current(clock())).id == "real"
     announcements = spaces.find_text_channel(guild, "announcements")
     assert [m.content for m in announcements.sent] == [
         "Phase 'real' is now open: new datasets, leaderboard starts from zero"
@@ -127,19 +127,20 @@ async def test_phase_set_changes_the_phase_and_announces_it(bot, guild, organize
     assert len(announcements.sent) == 1  # nothing changed, nothing announced
 
     await call(bot, "admin phase set", interaction(organizer), phase="auto")
-    assert bot.services.phases.current(clock()).id == "mock" and bot.services.phases.override is None
+    status = await bot.services.phases.status(clock())
+    assert status.current.id == "mock" and status.override is None
     assert announcements.sent[-1].content == phase_announcement(bot.config.phase("mock"))
 
 
 async def test_phase_set_refuses_an_unknown_phase(bot, organizer, interaction, clock):
     reply = (await call(bot, "admin phase set", interaction(organizer), phase="final")).last
     assert reply.ephemeral and "there is no phase 'final'" in reply.content and "mock, real" in reply.content
-    assert bot.services.phases.current(clock()).id == "mock"
+    assert (await bot.services.phases.current(clock())).id == "mock"
 
 
 async def test_phase_set_without_an_announcements_channel_says_how_to_make_it(bot, organizer, interaction, clock):
     it = await call(bot, "admin phase set", interaction(organizer), phase="real")
-    assert bot.services.phases.current(clock()).id == "real"
+    assert (await bot.services.phases.current(clock())).id == "real"
     assert it.last.ephemeral and "/admin setup" in it.last.content
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import re
 
 import pytest
 
-from bot.core.errors import BadCredentials
+from bot.core.errors import BadCredentials, Unavailable
+from bot.core.store import Tx
 from tests.cogs.conftest import call, cog_command
 from tests.cogs.fakes import FakeInteraction
 from tests.core.helpers import hidden_y
@@ -155,3 +157,32 @@ def test_the_label_survives_a_long_list_of_earlier_reveals():
     text = render_reveal(Reveal(3, 99_999, 7, list(range(10_000, 10_407 * 2, 2)), 500, True))
     assert text.startswith("Dataset 3, datum 99999: label **7**.") and len(text) <= 2000
     assert "and " in text and "more" in text and "10000, 10002" in text
+async def test_a_database_that_cannot_write_records_nothing_and_says_why_to_the_log_only(bot, member, interaction,
+                                                                                      caplog):
+    """/reveal on a database turned read-only: the member hears that nothing was recorded (no path,
+    no database words), the log says why, and the refused reveal spent nothing."""
+    alice = member()
+    await join_team(bot, alice)
+    store = bot.services.store
+    if store.dialect == "sqlite":
+        await store.execute("PRAGMA query_only = ON")
+    else:
+        name = await store.fetchval("SELECT current_database()")
+        await store.execute(f'ALTER DATABASE "{name}" SET default_transaction_read_only = on')
+        await store._pool.expire_connections()  # noqa: SLF001 (new sessions read the setting)
+    with caplog.at_level(logging.WARNING, logger="bot.tree"):
+        reply = await reveal(bot, interaction(alice), 3, 7)
+    assert reply.ephemeral and reply.content == Unavailable.MESSAGE
+    logged = [r.getMessage() for r in caplog.records if r.name == "bot.tree"]
+    assert len(logged) == 1 and "read-only" in logged[0] and store.target in logged[0]
+    if store.dialect == "sqlite":
+        await store.execute("PRAGMA query_only = OFF")
+    else:
+        async def writable(tx: Tx) -> None:
+            async with tx.transaction():
+                await tx.execute("SET TRANSACTION READ WRITE")
+                await tx.execute(f'ALTER DATABASE "{name}" RESET default_transaction_read_only')
+
+        await store.run(writable)
+        await store._pool.expire_connections()  # noqa: SLF001
+    assert "4 of 5 labels left" in (await reveal(bot, interaction(alice), 3, 7)).content

@@ -1,4 +1,5 @@
-"""Fixtures: a small two-phase event on disk, a real database file, a clock the test moves."""
+"""Fixtures: a small two-phase event on disk, a real database (SQLite and PostgreSQL: see
+tests/conftest.py), a clock the test moves."""
 
 from __future__ import annotations
 
@@ -17,14 +18,14 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-async def open_services(tmp_path, clock):
-    """open_services(**event_options) -> Services over a fresh event folder and database file."""
+async def open_services(tmp_path, clock, databases):
+    """open_services(**event_options) -> Services over a fresh event folder and database."""
     opened: list[Services] = []
 
     async def factory(**options) -> Services:
         n = len(opened)
         path = write_event(tmp_path / f"event{n}", **options)
-        services = await Services.open(load_event(path), tmp_path / f"db{n}.sqlite3", clock=clock)
+        services = await Services.open(load_event(path), databases.new(), clock=clock)
         opened.append(services)
         return services
 

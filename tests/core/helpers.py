@@ -118,12 +118,13 @@ visibility = "{visibility}"
 """
 
 
-def write_event(folder: Path, **options) -> Path:
-    """The event file in `folder`, with synthetic data for both phases; returns its path."""
+def write_event(folder: Path, *, rows: int = ROWS, **options) -> Path:
+    """The event file in `folder`, with synthetic data of `rows` target rows for both phases;
+    returns its path."""
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "event.toml"
     path.write_text(event_toml(**options), encoding="utf-8")
-    synthesize_event(load_event(path, check_data=False), rows=ROWS)
+    synthesize_event(load_event(path, check_data=False), rows=rows)
     return path
 
 

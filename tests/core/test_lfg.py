@@ -12,20 +12,21 @@ from bot.config import ConfigError, load_event
 from bot.core.errors import BadInput, NotAllowed
 from bot.core.lfg import parse_tz
 from bot.core.services import Services
+from bot.core.store import IntegrityError
 from tests.core.helpers import T0, write_event
 
 TOPICS = ["Generative everything", "Simulation-based everything", "Anomaly detection"]
 
 
 @pytest.fixture
-async def lfg_services(tmp_path, clock):
+async def lfg_services(tmp_path, clock, databases):
     opened = []
 
     async def factory(*, max_size: int = 4, extra: str = "") -> Services:
         path = write_event(tmp_path / f"event{len(opened)}", max_size=max_size)
         with path.open("a", encoding="utf-8") as f:
             f.write(f"\n[matchmaking]\ntopics = {TOPICS!r}\n{extra}".replace("'", '"'))
-        services = await Services.open(load_event(path), tmp_path / f"db{len(opened)}.sqlite3", clock=clock)
+        services = await Services.open(load_event(path), databases.new(), clock=clock)
         opened.append(services)
         return services
 
@@ -189,3 +190,30 @@ async def test_a_join_racing_with_the_confirm_leaves_nobody_in_two_teams(service
         assert rows == []
         for user in ids:
             assert await services.teams.team_of(user) is not None or await services.lfg.profile(user) is not None
+
+
+async def test_placement_and_joins_follow_the_databases_team_size_bound(services):
+    """The bound the database holds decides, not the event file this process read: another
+    process started with a smaller max_size (3 here, this one read 4) wrote it. A placement
+    proposed before (2 + 2) takes only the place left; /team join is refused past it."""
+    await join_pool(services, "cap", experience="expert")
+    rockets = await services.teams.create("Rockets", captain="cap")
+    await services.teams.add_member(rockets.team.id, "mate")
+    await services.lfg.set_recruiting("cap", True)
+    for i in range(2):
+        await join_pool(services, f"p{i}", open_to_existing=True)
+    result = await services.lfg.propose(seed=0)
+    [filling] = [t for t in result.teams if t.existing_team == rockets.team.id]
+    assert len(filling.members) == 2  # 2 + 2 = 4 by this process's event file
+    await services.store.execute("UPDATE team_limits SET max_size = 3")
+    applied = await services.lfg.apply(result)
+    [placed] = [t for t in applied.teams if t.team.id == rockets.team.id]
+    assert len(placed.members) == 3 and len(placed.newcomers) == 1
+    left = [u for u in filling.members if u not in placed.newcomers]
+    assert [p.user_id for p in await services.lfg.looking()] == left  # still in the pool
+    with pytest.raises(NotAllowed, match=r"this team is full \(3 members\)"):
+        await services.teams.add_member(rockets.team.id, "late")
+    # and the database refuses past it whatever the code checked before
+    with pytest.raises(IntegrityError, match="^team is full$"):
+        await services.store.execute("INSERT INTO team_members(team_id, user_id, joined_at) VALUES (?, 'late', 0)",
+                                      (rockets.team.id,))

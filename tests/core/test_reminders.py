@@ -39,7 +39,7 @@ class Env:
     schedule: object
     clock: Clock
     config_path: Path
-    db_path: Path
+    db: str  # a SQLite path or a PostgreSQL URL
     reports: list[str] = field(default_factory=list)
 
     async def report(self, message: str) -> None:
@@ -57,12 +57,11 @@ class Env:
 
 
 @pytest.fixture
-async def env(tmp_path):
+async def env(tmp_path, db):
     clock = Clock(START)
     config_path = write_schedule_event(tmp_path / "event")
-    db_path = tmp_path / "db.sqlite3"
-    store, config, schedule = await open_schedule(config_path, db_path, clock)
-    yield Env(store, config, schedule, clock, config_path, db_path)
+    store, config, schedule = await open_schedule(config_path, db, clock)
+    yield Env(store, config, schedule, clock, config_path, db)
     await store.close()
 
 
@@ -219,7 +218,7 @@ async def test_a_sigkilled_runner_never_causes_a_second_post(env, tmp_path):
     ctx = multiprocessing.get_context("spawn")
     process = ctx.Process(
         target=timer_runner_worker, daemon=True,
-        args=(str(env.config_path), str(env.db_path), str(out), iso(START - timedelta(seconds=0.3)), 0.01),
+        args=(str(env.config_path), env.db, str(out), iso(START - timedelta(seconds=0.3)), 0.01),
     )
     process.start()
     try:
@@ -296,7 +295,7 @@ async def test_two_processes_post_every_reminder_exactly_once(env):
     assert len(await env.due_of()) == 200
     # every 150 s of shared fake time, both processes tick at once and race for ~15 rows
     times = [iso(START + timedelta(seconds=150 * k)) for k in range(1, 15)]
-    reports = run_processes(tick_worker, [((str(env.config_path), str(env.db_path)), (times,))] * 2)
+    reports = run_processes(tick_worker, [((str(env.config_path), env.db), (times,))] * 2)
     posted = [i for report in reports for i in report]
     assert sorted(posted) == sorted(await env.due_of())  # every one, once in total
     assert sum((await env.statuses()).values()) == 200 and set(await env.statuses()) == {"sent", "late"}
@@ -402,12 +401,12 @@ async def test_a_failing_organizers_report_does_not_stop_the_reminders(env):
 
 # --- the real timer ----------------------------------------------------------------------
 
-async def test_the_timer_fires_rows_and_follows_live_changes(tmp_path):
+async def test_the_timer_fires_rows_and_follows_live_changes(tmp_path, db):
     """Real clock and APScheduler: reminders fire without anyone calling tick(), and one added
     after start gets a timer (the runner follows the schedule's changes)."""
     now = datetime.now(UTC)
     store, config, schedule = await open_schedule(
-        write_schedule_event(tmp_path / "e"), tmp_path / "db", lambda: datetime.now(UTC)
+        write_schedule_event(tmp_path / "e"), db, lambda: datetime.now(UTC)
     )
     got: list[str] = []
     done = asyncio.Event()

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import timedelta
 
 import pytest
 
 from bot.core.errors import BadCredentials, BadInput, NotAllowed, NotFound
+from bot.core.store import IntegrityError
 from tests.core.helpers import CLOSES, REAL, ROWS, T0, hidden_y, new_team
+from tests.databases import count, execute, target_of
 
 
 async def reveal_many(services, team, dataset_id, datums):
@@ -150,19 +151,18 @@ async def test_bad_login_before_the_event_learns_nothing(services, clock):
 async def test_budget_trigger_refuses_a_raw_insert(services):
     team, _ = await new_team(services, "Blue")
     await services.close()
-    conn = sqlite3.connect(services.store.path, isolation_level=None)
+    target = target_of(services.store)  # a connection of its own, no Python rule in the way
     insert = "INSERT INTO reveals(phase, team_id, dataset_id, datum_id, revealed_at, source) VALUES (?, ?, ?, ?, 0, 'raw')"
-    conn.execute(insert, ("mock", team.id, 3, 0))
-    with pytest.raises(sqlite3.IntegrityError, match="UNIQUE"):
-        conn.execute(insert, ("mock", team.id, 3, 0))  # the same datum twice
+    await execute(target, insert, ("mock", team.id, 3, 0))
+    with pytest.raises(IntegrityError) as twice:
+        await execute(target, insert, ("mock", team.id, 3, 0))  # the same datum twice
+    assert twice.value.kind == "unique"
     for datum in range(1, 5):
-        conn.execute(insert, ("mock", team.id, 3, datum))
-    with pytest.raises(sqlite3.IntegrityError, match="reveal budget spent"):
-        conn.execute(insert, ("mock", team.id, 3, 5))
-    with pytest.raises(sqlite3.IntegrityError, match="reveal budget spent"):
-        conn.execute(insert, ("mock", team.id, 3, 150))
-    with pytest.raises(sqlite3.IntegrityError, match="datum out of range"):
-        conn.execute(insert, ("real", team.id, 3, ROWS))
-    conn.execute(insert, ("real", team.id, 3, 5))  # the other phase has its own budget
-    assert conn.execute("SELECT count(*) FROM reveals WHERE phase = 'mock'").fetchone()[0] == 5
-    conn.close()
+        await execute(target, insert, ("mock", team.id, 3, datum))
+    for datum in (5, 150):
+        with pytest.raises(IntegrityError, match="^reveal budget spent$"):
+            await execute(target, insert, ("mock", team.id, 3, datum))
+    with pytest.raises(IntegrityError, match="^datum out of range$"):
+        await execute(target, insert, ("real", team.id, 3, ROWS))
+    await execute(target, insert, ("real", team.id, 3, 5))  # the other phase has its own budget
+    assert await count(target, "SELECT count(*) FROM reveals WHERE phase = 'mock'") == 5

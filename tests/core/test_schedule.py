@@ -48,11 +48,11 @@ async def reminder_rows(store: Store) -> dict[tuple[str, float], tuple[str, date
 
 
 @pytest.fixture
-async def live(tmp_path):
+async def live(tmp_path, db):
     """(ScheduleService, clock) over an event with no items, in Europe/Paris."""
     clock = Clock(START)
     store, _, schedule = await open_schedule(
-        write_schedule_event(tmp_path / "e", timezone="Europe/Paris"), tmp_path / "db.sqlite3", clock
+        write_schedule_event(tmp_path / "e", timezone="Europe/Paris"), db, clock
     )
     yield schedule, clock
     await store.close()
@@ -102,10 +102,10 @@ FILE_V2 = (
 )
 
 
-async def test_sync_from_config_twice_changes_nothing(tmp_path):
+async def test_sync_from_config_twice_changes_nothing(tmp_path, db):
     clock = Clock(START)
     path = write_schedule_event(tmp_path / "e", extra=FILE_V1)
-    store, config, schedule = await open_schedule(path, tmp_path / "db", clock)
+    store, config, schedule = await open_schedule(path, db, clock)
     try:
         before = await rows(store)
         await schedule.sync_from_config()
@@ -120,9 +120,9 @@ async def test_sync_from_config_twice_changes_nothing(tmp_path):
         await store.close()
 
 
-async def test_an_edited_event_file_replans_pending_reminders_and_never_resends(tmp_path):
+async def test_an_edited_event_file_replans_pending_reminders_and_never_resends(tmp_path, db):
     clock = Clock(START)
-    store, config, schedule = await open_schedule(write_schedule_event(tmp_path / "e", extra=FILE_V1), tmp_path / "db", clock)
+    store, config, schedule = await open_schedule(write_schedule_event(tmp_path / "e", extra=FILE_V1), db, clock)
     poster = Recorder(clock)
     try:
         clock.set(START + timedelta(hours=1))
@@ -192,7 +192,7 @@ async def test_automations_announce_phases_deadlines_and_the_formation_window(op
     assert countdown.splitlines()[:2] == ["Submissions close", f"at <t:{unix}:F> (<t:{unix}:R>)"]
 
 
-async def test_an_automation_the_event_file_already_has_is_not_doubled(tmp_path):
+async def test_an_automation_the_event_file_already_has_is_not_doubled(tmp_path, db):
     opens, closes = START + timedelta(days=1), START + timedelta(days=3)
     extra = f"""
 [teams]
@@ -211,7 +211,7 @@ title = "Project submissions due"
 at = {z(closes)}
 remind_before = ["1d", "1h"]
 """
-    store, _, schedule = await open_schedule(write_schedule_event(tmp_path / "e", extra=extra), tmp_path / "db", Clock(START))
+    store, _, schedule = await open_schedule(write_schedule_event(tmp_path / "e", extra=extra), db, Clock(START))
     try:
         items = [(e.title, e.source, e.remind_before) for e in await schedule.items()]
         assert items == [
@@ -327,11 +327,11 @@ async def test_naive_times_are_in_the_event_timezone_and_aoe_is_utc_minus_12(liv
     # spring: 23 hours before
     ("2024-03-31T10:00:00", datetime(2024, 3, 31, 8, 0, tzinfo=UTC), datetime(2024, 3, 30, 9, 0, tzinfo=UTC)),
 ])
-async def test_a_reminder_across_a_dst_change_fires_at_the_written_local_time(tmp_path, written, utc_item, utc_due):
+async def test_a_reminder_across_a_dst_change_fires_at_the_written_local_time(tmp_path, db, written, utc_item, utc_due):
     clock = Clock(utc_due - timedelta(days=2))
     extra = f'[[schedule]]\ntitle = "Ceremony"\nat = {written}\nremind_before = ["1d"]\n'
     store, config, schedule = await open_schedule(
-        write_schedule_event(tmp_path / "e", timezone="Europe/Paris", extra=extra), tmp_path / "db", clock
+        write_schedule_event(tmp_path / "e", timezone="Europe/Paris", extra=extra), db, clock
     )
     try:
         [item] = await schedule.items()
@@ -380,12 +380,12 @@ closes = "2024-11-24 23:59 AoE"
 """
 
 
-async def test_an_aoe_deadline_holds_in_the_services_whatever_the_scheduler_does(tmp_path):
+async def test_an_aoe_deadline_holds_in_the_services_whatever_the_scheduler_does(tmp_path, db):
     path = tmp_path / "event.toml"
     path.write_text(AOE_EVENT, encoding="utf-8")
     synthesize_event(load_event(path, check_data=False), rows=ROWS)
     clock = Clock(datetime(2024, 11, 25, 11, 58, tzinfo=UTC))
-    services = await Services.open(load_event(path), tmp_path / "db.sqlite3", clock=clock)  # no runner at all
+    services = await Services.open(load_event(path), db, clock=clock)  # no runner at all
     try:
         data = csv_bytes(hidden_y(services.config, "main", 0))
         blue, _ = await new_team(services, "Blue")

@@ -1,43 +1,438 @@
-"""The database file: migrations, WAL, settings; several processes opening it at once."""
+"""The Store on both dialects: migrations (checksums, an edited file, a wave-1 database upgraded in
+place, several processes at once), transactions and hop functions, errors (IntegrityError alike on
+both, Unavailable on a full disk), and the SQLite file's settings."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import sqlite3
 import threading
 import time
+from pathlib import Path
 
 import aiosqlite
 import pytest
 
-from bot.core.store import Store, _migrations, open_sync
-from tests.core.helpers import T0, write_event
+from bot.core.errors import Unavailable
+from bot.core.services import Services
+from bot.core.store import IntegrityError, MigrationError, Store, Tx, migrations, redact
+from bot.core.store_postgres import pg_sql
+from tests.core.helpers import T0, csv_bytes, hidden_y, load, new_team, write_event
 from tests.core.workers import migrate_worker, open_services_worker, run_processes
+from tests.databases import count, execute, query
+
+# The SQLite migrations that wave 1 applied, as wave 1 shipped them: an applied migration is never
+# edited, so their checksums never change (a database of wave 1 records exactly these).
+WAVE1 = {
+    1: ("0001_competition.sql", "7d11023a7515b1f4a9d55a9c83ad3d556e2bb8ffd4951334d0de011584a7cdac"),
+    2: ("0002_team_discord.sql", "2855c9205a5dda0f868c1aa68f537aa5d9659bfbd0d6b409deb474e408cca5df"),
+    3: ("0003_schedule.sql", "6fa7ed6c3b5054eb83fac91b56395f133d8090eaed2afabf29591c8d82e58e7a"),
+    4: ("0004_matchmaking.sql", "4ceb792ee6d5cc4999b413b0cc759c728b7747a37dc6af6f94dd02d75c201df6"),
+}
 
 
-def migrations() -> list[str]:
-    return [name for _, name, _ in _migrations()]  # read at test time: others add migrations
+def names(dialect: str) -> list[str]:
+    return [m.name for m in migrations(dialect)]  # read at test time: others add migrations
 
 
-def applied(path) -> list[tuple[int, str]]:
-    conn = sqlite3.connect(path)
+def dialect_of(target: str) -> str:
+    return "postgres" if target.startswith("postgresql://") else "sqlite"
+
+
+# --- migrations ------------------------------------------------------------------------------
+
+def test_each_version_has_a_file_for_each_dialect():
+    for dialect in ("sqlite", "postgres"):
+        found = migrations(dialect)
+        assert [m.version for m in found] == list(range(1, len(found) + 1))
+        assert found[0].name == "0001_competition"
+    assert names("sqlite") == names("postgres")
+    sqlite = {m.version: m for m in migrations("sqlite")}
+    for version, (_, checksum) in WAVE1.items():
+        assert sqlite[version].checksum == checksum, f"{sqlite[version].filename} was edited: restore it"
+
+
+async def test_migrations_applied_once_with_their_checksums(databases):
+    target = databases.new(empty=True)
+    store = await Store.open(target)
+    await store.close()
+    store = await Store.open(target)  # reopening applies nothing again
     try:
-        return conn.execute("SELECT version, name FROM schema_migrations ORDER BY version").fetchall()
+        status = await store.status()
+        assert [m.name for m in status.applied] == names(store.dialect) and status.pending == []
+        assert [m.checksum for m in status.applied] == [m.checksum for m in migrations(store.dialect)]
+        assert {m.state for m in status.applied} == {"ok"}
+        assert await store.migrate() == []
     finally:
-        conn.close()
+        await store.close()
 
 
-async def test_migrations_applied_once(tmp_path):
-    path = tmp_path / "sub" / "db.sqlite3"  # the folder is created
-    store = await Store.open(path)
-    await store.close()
-    store = await Store.open(path)  # reopening applies nothing again
-    await store.close()
-    conn = open_sync(path)
+async def test_an_edited_migration_stops_start_up_naming_it(db):
+    await (await Store.open(db)).close()  # migrated
+    await execute(db, "UPDATE schema_migrations SET checksum = ? WHERE version = 3", ("0" * 64,))
+    with pytest.raises(MigrationError, match=r"0003_schedule \(version 3\) was edited.*Restore the file"):
+        await Store.open(db)
+    store = await Store.open(db, migrate=False)  # `hackbot db status` still reads it
+    try:
+        status = await store.status()
+        assert [(m.name, m.state) for m in status.edited] == [("0003_schedule", "edited")]
+    finally:
+        await store.close()
+
+
+def build_wave1_database(path) -> None:
+    """A database as wave 1's Store.open left it: its schema_migrations without checksums."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA foreign_keys = ON")
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
+        "applied_at REAL NOT NULL DEFAULT (CAST(strftime('%s', 'now') AS REAL)))"
+    )
+    sqlite = {m.version: m for m in migrations("sqlite")}
+    for version, (name, _) in WAVE1.items():
+        conn.executescript(sqlite[version].text)  # byte for byte what wave 1 applied (checked above)
+        conn.execute("INSERT INTO schema_migrations(version, name) VALUES (?, ?)", (version, name))
+    conn.execute("BEGIN IMMEDIATE")
+    conn.execute("INSERT INTO phase_datasets VALUES ('mock', 3, 5, 200)")
+    conn.execute(
+        "INSERT INTO teams(id, name, name_key, username, password_digest, validated, created_at, join_code)"
+        " VALUES (7, 'Blue', 'blue', 'blue', ?, 1, 0, 'abcd1234')", (b"d" * 32,)
+    )
+    for user in ("u1", "u2", "u3", "u4"):  # a team over the bound a later event file sets
+        conn.execute("INSERT INTO team_members(team_id, user_id, joined_at) VALUES (7, ?, 0)", (user,))
+    for datum in range(5):
+        conn.execute("INSERT INTO reveals(phase, team_id, dataset_id, datum_id, revealed_at, source)"
+                     " VALUES ('mock', 7, 3, ?, 0, 'discord')", (datum,))
+    conn.execute("COMMIT")
     conn.close()
-    assert [name for _, name in applied(path)] == migrations()
-    assert migrations() and migrations()[0].startswith("0001_")
 
+
+async def test_a_wave1_database_is_upgraded_in_place(tmp_path):
+    path = tmp_path / "wave1.sqlite3"
+    build_wave1_database(path)
+    store = await Store.open(path)
+    try:
+        status = await store.status()
+        assert [m.version for m in status.applied] == [m.version for m in migrations("sqlite")]
+        assert status.pending == [] and {m.state for m in status.applied} == {"ok"}
+        recorded = {m.version: (m.name, m.checksum) for m in status.applied}
+        assert {v: recorded[v] for v in WAVE1} == WAVE1  # wave 1's names kept, its checksums recorded
+        # the data is there, and the old triggers still hold
+        assert await store.fetchval("SELECT count(*) FROM reveals") == 5
+        with pytest.raises(IntegrityError, match="^reveal budget spent$"):
+            await store.execute("INSERT INTO reveals(phase, team_id, dataset_id, datum_id, revealed_at, source)"
+                                " VALUES ('mock', 7, 3, 9, 0, 'raw')")
+    finally:
+        await store.close()
+    # the event file's bound applies from the next start on: 4 members stay, a 5th is refused
+    services = await Services.open(load(write_event(tmp_path / "event", max_size=3)), path)
+    try:
+        assert await services.teams.members(7) == ["u1", "u2", "u3", "u4"]
+        with pytest.raises(IntegrityError, match="^team is full$"):
+            await services.store.execute("INSERT INTO team_members(team_id, user_id, joined_at) VALUES (7, 'u5', 0)")
+    finally:
+        await services.close()
+
+
+# team_contacts as main applied it for a while, numbered 0005 (the same text is 0006 now)
+TEAM_CONTACTS_AS_0005 = ("0005_team_contacts.sql", "bfdd2bfa02962ce1ad5c0be51a59413d7e43aff3afdf9bde55d020ede95a45aa")
+
+
+async def test_team_contacts_applied_as_0005_is_renumbered_and_the_team_size_bound_added(tmp_path):
+    """A database of main between the HTTP work and the Store: 0001-0004 and team_contacts as
+    0005 (file names recorded, no checksums). It starts: team_contacts becomes 0006 with its
+    rows, and 0005 (the team-size bound) is applied."""
+    sqlite = {m.version: m for m in migrations("sqlite")}
+    assert sqlite[6].checksum == TEAM_CONTACTS_AS_0005[1]  # byte for byte what main applied
+    path = tmp_path / "main.sqlite3"
+    build_wave1_database(path)
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.executescript(sqlite[6].text)
+    conn.execute("INSERT INTO schema_migrations(version, name) VALUES (5, ?)", (TEAM_CONTACTS_AS_0005[0],))
+    conn.execute("INSERT INTO team_contacts(team_id, email) VALUES (7, 'blue@example.org')")
+    conn.close()
+    before = await Store.open(path, migrate=False)
+    try:
+        status = await before.status()  # read before any start: already seen as 0006, and 0005 pending
+        assert [m.name for m in status.pending] == ["0005_team_size"]
+        assert (6, "unrecorded") in {(m.version, m.state) for m in status.applied}
+    finally:
+        await before.close()
+    store = await Store.open(path)
+    try:
+        status = await store.status()
+        assert status.pending == [] and {m.state for m in status.applied} == {"ok"}
+        assert {m.version: m.name for m in status.applied}[6] == "0006_team_contacts"
+        assert await store.fetchall("SELECT team_id, email FROM team_contacts") == [(7, "blue@example.org")]
+        assert await store.fetchval("SELECT count(*) FROM team_limits") == 0  # created, filled at the next start
+    finally:
+        await store.close()
+
+
+async def test_a_migration_recorded_under_another_name_stops_start_up(tmp_path):
+    path = tmp_path / "other.sqlite3"
+    build_wave1_database(path)
+    await execute(str(path), "UPDATE schema_migrations SET name = '0002_something_else.sql' WHERE version = 2")
+    with pytest.raises(MigrationError, match="0002_something_else.sql"):
+        await Store.open(path)
+
+
+def test_processes_migrating_a_fresh_database_at_once_apply_each_migration_once(databases):
+    rounds = [databases.new(empty=True) for _ in range(6 if databases.dialect == "sqlite" else 3)]
+    reports = run_processes(migrate_worker, [((rounds,), ()) for _ in range(4)], timeout=120)
+    expected = names(databases.dialect)
+    for r, target in enumerate(rounds):
+        per_process = [report[r] for report in reports]
+        # exactly one process applied the migrations, the others found them applied
+        assert sorted(per_process, key=len) == [[], [], [], expected], f"round {r}: {per_process}"
+        applied = asyncio.run(query(target, "SELECT name FROM schema_migrations ORDER BY version"))
+        assert [name for (name,) in applied] == expected
+
+
+def test_processes_opening_services_on_a_fresh_database_at_once(tmp_path, databases):
+    config_path = str(write_event(tmp_path / "event"))
+    target = databases.new(empty=True)
+    usernames = run_processes(
+        open_services_worker, [((config_path, target, T0.isoformat()), ()) for _ in range(4)], timeout=120
+    )
+    assert sorted(usernames) == ["team_0", "team_1", "team_2", "team_3"]
+    assert asyncio.run(count(target, "SELECT count(*) FROM phase_datasets")) == 9
+    assert asyncio.run(count(target, "SELECT count(*) FROM schema_migrations")) == len(names(dialect_of(target)))
+
+
+# --- hop functions and transactions ----------------------------------------------------------
+
+async def test_a_failed_transaction_leaves_nothing_behind(db):
+    store = await Store.open(db)
+
+    async def half_done(tx: Tx) -> None:
+        async with tx.transaction():
+            await tx.execute("INSERT INTO phase_datasets VALUES ('mock', 1, 5, 10)")
+            raise RuntimeError("boom")
+
+    try:
+        with pytest.raises(RuntimeError, match="boom"):
+            await store.run(half_done)
+        assert await store.fetchall("SELECT * FROM phase_datasets") == []
+        await store.execute("INSERT INTO phase_datasets VALUES ('mock', 2, 5, 10)")  # usable again
+        assert await store.fetchall("SELECT phase, dataset_id FROM phase_datasets") == [("mock", 2)]
+    finally:
+        await store.close()
+
+
+async def test_a_nested_transaction_is_a_savepoint(db):
+    store = await Store.open(db)
+
+    async def nested(tx: Tx) -> None:
+        async with tx.transaction():
+            await tx.execute("INSERT INTO phase_datasets VALUES ('mock', 1, 5, 10)")
+            with contextlib.suppress(IntegrityError):
+                async with tx.transaction():
+                    await tx.execute("INSERT INTO phase_datasets VALUES ('mock', 2, 5, 10)")
+                    await tx.execute("INSERT INTO phase_datasets VALUES ('mock', 2, 5, 10)")  # duplicate
+            await tx.execute("INSERT INTO phase_datasets VALUES ('mock', 3, 5, 10)")
+
+    try:
+        await store.run(nested)
+        assert await store.fetchall("SELECT dataset_id FROM phase_datasets ORDER BY dataset_id") == [(1,), (3,)]
+    finally:
+        await store.close()
+
+
+async def test_a_hop_function_that_awaits_anything_else_is_stopped(tmp_path):
+    """On SQLite a hop function runs in the database thread: it must not wait on the event loop."""
+    store = await Store.open(tmp_path / "db.sqlite3")
+
+    async def sleeps(tx: Tx) -> None:
+        await tx.execute("INSERT INTO phase_datasets VALUES ('mock', 1, 5, 10)")
+        await asyncio.sleep(0)
+
+    try:
+        with pytest.raises(RuntimeError, match="awaited something other than its Tx"):
+            await store.run(sleeps)
+        assert await store.fetchval("SELECT count(*) FROM phase_datasets") == 1  # autocommitted before
+    finally:
+        await store.close()
+
+
+async def test_constraint_errors_read_the_same_on_both_dialects(services):
+    team, _ = await new_team(services, "Blue")
+    store = services.store
+    cases = [
+        ("unique", "INSERT INTO team_members(team_id, user_id, joined_at) VALUES (?, 'u1', 0)", (team.id,)),
+        ("check", "INSERT INTO phase_datasets VALUES ('x', 1, -1, 10)", ()),
+        ("foreign_key", "INSERT INTO team_members(team_id, user_id, joined_at) VALUES (999, 'u9', 0)", ()),
+        ("not_null", "INSERT INTO event_state(key, value, updated_at) VALUES ('k', NULL, 0)", ()),
+    ]
+    await store.execute("INSERT INTO team_members(team_id, user_id, joined_at) VALUES (?, 'u1', 0)", (team.id,))
+    for kind, sql, params in cases:
+        with pytest.raises(IntegrityError) as refused:
+            await store.execute(sql, params)
+        assert refused.value.kind == kind, refused.value.message
+    with pytest.raises(IntegrityError) as trigger:
+        await store.execute("INSERT INTO reveals(phase, team_id, dataset_id, datum_id, revealed_at, source)"
+                            " VALUES ('mock', ?, 3, 100000, 0, 'raw')", (team.id,))
+    assert (trigger.value.kind, trigger.value.message) == ("refused", "datum out of range")
+
+
+async def test_serialization_failures_are_run_again(databases):
+    """PostgreSQL at REPEATABLE READ refuses the second of two concurrent read-modify-writes of a
+    row; the Store runs the function again, so 10 increments give 10 (SQLite serializes them)."""
+    store = await Store.open(databases.new())
+    await store.execute("INSERT INTO event_state(key, value, updated_at) VALUES ('n', '0', 0)")
+
+    async def increment(tx: Tx) -> None:
+        async with tx.transaction():
+            if tx.dialect == "postgres":
+                await tx.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            value = int(await tx.fetchval("SELECT value FROM event_state WHERE key = 'n'"))
+            await tx.execute("SELECT pg_sleep(0.01)" if tx.dialect == "postgres" else "SELECT 1")
+            await tx.execute("UPDATE event_state SET value = ? WHERE key = 'n'", (str(value + 1),))
+
+    try:
+        await asyncio.gather(*(store.run(increment) for _ in range(10)))
+        assert await store.fetchval("SELECT value FROM event_state WHERE key = 'n'") == "10"
+    finally:
+        await store.close()
+
+
+def test_placeholders_are_numbered_outside_quotes_and_comments():
+    sql = "SELECT '?', \"a?b\", x FROM t -- what?\nWHERE a = ? AND b IN (?, ?) /* ? */ AND c = 'it''s ?'"
+    assert pg_sql(sql) == (
+        "SELECT '?', \"a?b\", x FROM t -- what?\nWHERE a = $1 AND b IN ($2, $3) /* ? */ AND c = 'it''s ?'"
+    )
+
+
+def test_a_url_is_shown_without_its_password():
+    assert redact("postgresql://event:s3cret@db.example.org:5433/hackbot?sslmode=require") == (
+        "postgresql://event:***@db.example.org:5433/hackbot?sslmode=require"
+    )
+    assert redact("postgres://event@localhost/hackbot") == "postgres://event@localhost/hackbot"
+    assert redact(".hackbot/event.sqlite3") == ".hackbot/event.sqlite3"
+
+
+# --- unavailable -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("databases", ["sqlite"], indirect=True)
+async def test_a_full_disk_records_nothing_and_says_to_try_again(open_services):
+    """SQLITE_FULL (what a full disk gives) from a low max_page_count: the submission is refused
+    with 503, nothing is written, and the same file goes through once there is room again."""
+    services = await open_services(rows=5000, max_bytes=200_000)
+    team, _ = await new_team(services, "Blue")
+    pages = await services.store.fetchval("PRAGMA page_count")
+    await services.store.execute(f"PRAGMA max_page_count = {pages}")
+    data = csv_bytes(hidden_y(services.config, "mock", 0))  # 10 kB kept raw in its row: new pages
+    with pytest.raises(Unavailable) as full:
+        await services.submissions.submit(team, 0, "p.csv", data, source="test")
+    assert full.value.status == 503
+    assert full.value.message == "nothing was recorded: the server cannot write right now; try again in a minute"
+    assert "full" in full.value.reason
+    assert await services.store.fetchval("SELECT count(*) FROM submissions") == 0
+    await services.store.execute("PRAGMA max_page_count = 1073741823")
+    accepted = await services.submissions.submit(team, 0, "p.csv", data, source="test")
+    assert accepted.accuracy == 1.0
+
+
+async def test_a_read_only_database_records_nothing_and_says_to_try_again(services):
+    """A database that turned read-only (SQLite's query_only; on PostgreSQL, a server that became
+    a standby refuses writes the same way): a reveal is refused with 503 and spends nothing."""
+    team, _ = await new_team(services, "Blue")
+    if services.store.dialect == "sqlite":
+        await services.store.execute("PRAGMA query_only = ON")
+    else:
+        name = await services.store.fetchval("SELECT current_database()")
+        await services.store.execute(f'ALTER DATABASE "{name}" SET default_transaction_read_only = on')
+        await services.store._pool.expire_connections()  # noqa: SLF001 (new sessions read the setting)
+    with pytest.raises(Unavailable) as refused:
+        await services.reveals.reveal(team, 3, 7)
+    assert refused.value.status == 503 and "nothing was recorded" in refused.value.message
+    assert "read" in refused.value.reason.lower()
+    if services.store.dialect == "sqlite":
+        await services.store.execute("PRAGMA query_only = OFF")
+    else:
+        async def writable(tx: Tx) -> None:
+            async with tx.transaction():
+                await tx.execute("SET TRANSACTION READ WRITE")
+                await tx.execute(f'ALTER DATABASE "{name}" RESET default_transaction_read_only')
+
+        await services.store.run(writable)
+        await services.store._pool.expire_connections()  # noqa: SLF001
+    assert (await services.reveals.reveal(team, 3, 7)).remaining == 4  # the refused one spent nothing
+
+
+def _file_bytes(path: str) -> bytes:
+    return Path(path).read_bytes()
+
+
+async def test_a_database_opened_read_only_reads_and_never_writes(tmp_path, databases, clock):
+    """Services.open(readonly=True), as the CLI's listing commands fall back to on a read-only
+    file system: the teams and the standings read; a write is refused (503) and nothing changes."""
+    config = load(write_event(tmp_path / "event"))
+    target = databases.new()
+    services = await Services.open(config, target, clock=clock)
+    try:
+        await new_team(services, "Blue")
+    finally:
+        await services.close()
+    before = _file_bytes(target) if databases.dialect == "sqlite" else None
+    readonly = await Services.open(config, target, clock=clock, readonly=True)
+    try:
+        assert [t.name for t in await readonly.teams.list()] == ["Blue"]
+        assert [r.team for r in (await readonly.leaderboard.standings(organizer=True)).rows] == ["Blue"]
+        with pytest.raises(Unavailable) as refused:
+            await readonly.teams.create("Red")
+        assert refused.value.message == Unavailable.MESSAGE
+        assert "read-only" in refused.value.reason and readonly.store.target in refused.value.reason
+    finally:
+        await readonly.close()
+    assert await count(target, "SELECT count(*) FROM teams") == 1
+    if before is not None:
+        assert _file_bytes(target) == before  # not a byte written
+
+
+async def test_a_read_only_database_missing_a_migration_says_which(databases):
+    """A read-only database cannot be migrated: opening it names the migration it lacks."""
+    target = databases.new()
+    await (await Store.open(target)).close()
+    last = migrations(databases.dialect)[-1]
+    await execute(target, "DELETE FROM schema_migrations WHERE version = ?", (last.version,))
+    with pytest.raises(Unavailable) as refused:
+        await Store.open(target, readonly=True)
+    assert f"needs migration {last.name}, which a read-only database cannot take" in refused.value.reason
+    assert await count(target, "SELECT count(*) FROM schema_migrations WHERE version = ?", (last.version,)) == 0
+
+
+async def test_a_database_locked_past_the_timeout_is_unavailable(tmp_path):
+    """Another process holds SQLite's write lock longer than busy_timeout: the write is refused
+    (503) rather than left hanging, and goes through once the lock is released."""
+    path = tmp_path / "db.sqlite3"
+    store = await Store.open(path)
+    other = sqlite3.connect(path, isolation_level=None)
+    try:
+        await store.execute("PRAGMA busy_timeout = 200")
+        other.execute("BEGIN IMMEDIATE")
+        with pytest.raises(Unavailable) as locked:
+            await store.execute("INSERT INTO phase_datasets VALUES ('mock', 1, 5, 10)")
+        assert "locked" in locked.value.reason
+        other.execute("ROLLBACK")
+        await store.execute("INSERT INTO phase_datasets VALUES ('mock', 1, 5, 10)")
+        assert await store.fetchval("SELECT count(*) FROM phase_datasets") == 1
+    finally:
+        other.close()
+        await store.close()
+
+
+async def test_an_unreachable_server_is_unavailable():
+    with pytest.raises(Unavailable) as refused:
+        await Store.open("postgresql://hb:secret@127.0.0.1:9/x")
+    assert refused.value.message == Unavailable.MESSAGE  # what a participant would see: no URL
+    assert "cannot connect to postgresql://hb:***@127.0.0.1:9/x" in refused.value.reason
+    assert "secret" not in refused.value.reason
+
+
+# --- the SQLite file -------------------------------------------------------------------------
 
 async def test_wal_mode_and_connection_settings(tmp_path):
     path = tmp_path / "db.sqlite3"
@@ -58,51 +453,6 @@ async def test_wal_mode_and_connection_settings(tmp_path):
         other.close()
     finally:
         await store.close()
-
-
-async def test_a_failed_transaction_leaves_nothing_behind(tmp_path):
-    from bot.core.store import immediate
-
-    store = await Store.open(tmp_path / "db.sqlite3")
-
-    def half_done(conn):
-        with immediate(conn):
-            conn.execute("INSERT INTO phase_datasets VALUES ('mock', 1, 5, 10)")
-            raise RuntimeError("boom")
-
-    try:
-        with contextlib.suppress(RuntimeError):
-            await store.run(half_done)
-        assert await store.fetchall("SELECT * FROM phase_datasets") == []
-        await store.execute("INSERT INTO phase_datasets VALUES ('mock', 2, 5, 10)")  # usable again
-    finally:
-        await store.close()
-
-
-def test_processes_migrating_a_fresh_database_at_once_apply_each_migration_once(tmp_path):
-    rounds = [str(tmp_path / f"db{r}.sqlite3") for r in range(10)]  # fresh: not even created
-    reports = run_processes(migrate_worker, [((rounds,), ()) for _ in range(4)])
-    for r, path in enumerate(rounds):
-        per_process = [report[r] for report in reports]
-        # exactly one process applied the migrations, the others found them applied
-        assert sorted(per_process, key=len) == [[], [], [], migrations()], f"round {r}: {per_process}"
-        assert [name for _, name in applied(path)] == migrations()
-        conn = sqlite3.connect(path)
-        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        conn.close()
-
-
-def test_processes_opening_services_on_a_fresh_database_at_once(tmp_path):
-    config_path = str(write_event(tmp_path / "event"))
-    db = str(tmp_path / "db.sqlite3")
-    usernames = run_processes(
-        open_services_worker, [((config_path, db, T0.isoformat()), ()) for _ in range(4)]
-    )
-    assert sorted(usernames) == ["team_0", "team_1", "team_2", "team_3"]
-    assert [name for _, name in applied(db)] == migrations()
-    conn = sqlite3.connect(db)
-    assert conn.execute("SELECT count(*) FROM phase_datasets").fetchone()[0] == 9
-    conn.close()
 
 
 @pytest.fixture
@@ -142,7 +492,7 @@ async def test_opening_a_fresh_database_waits_for_another_process_converting_it(
         other.close()
     assert time.monotonic() - started >= 0.25
     assert (await store.fetchone("PRAGMA journal_mode"))[0] == "wal"
-    assert [name for _, name in applied(path)] == migrations()
+    assert [m.name for m in (await store.status()).applied] == names("sqlite")
     await store.close()
 
 

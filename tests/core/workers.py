@@ -1,5 +1,6 @@
 """Code run in separate OS processes (multiprocessing, "spawn"): each process opens its own
-connection to the same database file, waits at a barrier, then fires.
+connections to the same database (a SQLite file or a PostgreSQL URL), waits at a barrier, then
+fires.
 
 Every worker puts exactly one message on the queue: ("ok", worker_index, results) or
 ("crash", worker_index, traceback), so that the test never hangs on a dead worker.
@@ -9,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
-import sqlite3
 import traceback
 from collections.abc import Callable
 from datetime import datetime
@@ -38,24 +38,86 @@ async def _open_services(config_path: str, db_path: str, now_iso: str):
 
 # --- the store ------------------------------------------------------------------------------
 
-def migrate_worker(index: int, db_paths: list[str], barrier, queue) -> None:
-    """For each fresh database file in turn: wait for the others, then configure and migrate
-    a connection exactly as Store.open does. Reports the migrations each round applied."""
-    from bot.core.store import _configure, _migrate
+def migrate_worker(index: int, targets: list[str], barrier, queue) -> None:
+    """For each fresh database in turn (a file not yet created, or an empty PostgreSQL database):
+    connect, wait for the others, then migrate. Reports the migrations each round applied."""
+    from bot.core.store import Store
+
+    async def round_(target: str) -> list[str]:
+        store = await Store.open(target, migrate=False)
+        try:
+            barrier.wait(BARRIER_TIMEOUT)
+            return [m.name for m in await store.migrate()]
+        finally:
+            await store.close()
 
     def work():
-        applied = []
-        for path in db_paths:
-            barrier.wait(BARRIER_TIMEOUT)
-            conn = sqlite3.connect(path, isolation_level=None)
-            try:
-                _configure(conn)
-                applied.append(_migrate(conn))
-            finally:
-                conn.close()
-        return applied
+        return [asyncio.run(round_(target)) for target in targets]
 
     _report(queue, index, work)
+
+
+def raw_reveal_worker(index: int, target: str, barrier, queue, isolation: str, rows: list[tuple]) -> None:
+    """INSERT reveal rows straight into the table, no Python rule in the way, each in a
+    transaction of the given isolation level (PostgreSQL; SQLite has one): what the database
+    itself lets in. Reports ("ok", datum) or ("refused", datum, message) per row."""
+    from bot.core.store import IntegrityError, Store
+
+    insert = "INSERT INTO reveals(phase, team_id, dataset_id, datum_id, revealed_at, source) VALUES (?, ?, ?, ?, 0, 'raw')"
+
+    async def main():
+        store = await Store.open(target, migrate=False)
+        try:
+            async def one(tx, row):
+                async with tx.transaction():
+                    if tx.dialect == "postgres":
+                        await tx.execute(f"SET TRANSACTION ISOLATION LEVEL {isolation}")
+                    await tx.execute(insert, row)
+
+            async def attempt(row):
+                try:
+                    await store.run(one, row)
+                    return ("ok", row[3])
+                except IntegrityError as exc:
+                    return ("refused", row[3], exc.message)
+
+            barrier.wait(BARRIER_TIMEOUT)
+            return await asyncio.gather(*(attempt(row) for row in rows))
+        finally:
+            await store.close()
+
+    _report(queue, index, lambda: asyncio.run(main()))
+
+
+def raw_join_worker(index: int, target: str, barrier, queue, isolation: str, team_id: int, users: list[str]) -> None:
+    """INSERT team members straight into the table (see raw_reveal_worker)."""
+    from bot.core.store import IntegrityError, Store
+
+    async def main():
+        store = await Store.open(target, migrate=False)
+        try:
+            async def one(tx, user):
+                async with tx.transaction():
+                    if tx.dialect == "postgres":
+                        await tx.execute(f"SET TRANSACTION ISOLATION LEVEL {isolation}")
+                    await tx.execute(
+                        "INSERT INTO team_members(team_id, user_id, is_captain, joined_at) VALUES (?, ?, 0, 0)",
+                        (team_id, user),
+                    )
+
+            async def attempt(user):
+                try:
+                    await store.run(one, user)
+                    return ("ok", user)
+                except IntegrityError as exc:
+                    return ("refused", user, exc.message)
+
+            barrier.wait(BARRIER_TIMEOUT)
+            return await asyncio.gather(*(attempt(u) for u in users))
+        finally:
+            await store.close()
+
+    _report(queue, index, lambda: asyncio.run(main()))
 
 
 def open_services_worker(index: int, config_path: str, db_path: str, now_iso: str, barrier, queue) -> None:

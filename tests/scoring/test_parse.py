@@ -3,7 +3,7 @@ import pytest
 from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
-from scoring import LabelFileError, parse_labels
+from scoring import LabelFileError, ascii_int, parse_labels
 from scoring.parse import _reference_parse
 
 BINARY = [0, 1]
@@ -281,3 +281,30 @@ def test_large_file_matches_reference():
     assert np.array_equal(parse_labels(data, len(labels), [3, 7, 40, 512]), labels)
     bad = data + b"\r\n41"
     assert outcome(parse_labels, bad, 50_001, [3, 7, 40, 512])[0] == 50_001
+
+
+# -- one integer rule for files and for the HTTP API's id fields ------------------------
+
+@given(st.one_of(
+    st.text(alphabet=st.characters(blacklist_characters="\n\r \t"), max_size=22),
+    st.from_regex(r"-?[0-9]{1,20}", fullmatch=True),
+    st.sampled_from(["\u0660", "\uff15", "0_0", "+0", "1e3", "0x1", "\u00b2", "\u0e51"]),
+))
+@example("\u0660")
+@example("0_0")
+@example("9" * 18)
+@example("9" * 19)
+def test_ascii_int_is_the_rule_of_a_label_line(token):
+    """A token ascii_int reads is exactly a line parse_labels takes, with the same value; a token
+    it refuses is refused in a file too (Python's int() would read '\u0660', '0_0' and '+0')."""
+    value = ascii_int(token)
+    line = token.encode("utf-8", "surrogatepass")
+    if value is None:
+        with pytest.raises(LabelFileError):
+            parse_labels(line + b"\n", 1, [0, 1])
+        if token.strip():
+            with pytest.raises(LabelFileError):
+                _reference_parse(line + b"\n", 1, [0, 1])
+    else:
+        assert token.isascii() and value == int(token)
+        assert parse_labels(line + b"\n", 1, [value]).tolist() == [value]

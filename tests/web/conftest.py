@@ -1,5 +1,6 @@
 """Fixtures of the web tests: a two-phase event on disk, a clock the test moves, and a REAL
-HTTP server on loopback (bot.web.server.start_web) over Services opened on a database file.
+HTTP server on loopback (bot.web.server.start_web) over Services opened on a database (a SQLite
+file, and a PostgreSQL database: every test runs on both).
 
 Clients talk to it over real TCP: aiohttp.ClientSession, the `curl` binary, `requests`.
 """
@@ -149,13 +150,14 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-async def start_server(tmp_path, write_event, data_root, clock):
-    """start_server(**event_options) -> Server: real aiohttp server on 127.0.0.1, ephemeral port."""
+async def start_server(tmp_path, write_event, data_root, clock, databases):
+    """start_server(**event_options) -> Server: real aiohttp server on 127.0.0.1, ephemeral port,
+    over a fresh database (SQLite and PostgreSQL: tests/conftest.py)."""
     started: list[Server] = []
 
     async def start(**options) -> Server:
         path = write_event(**options)
-        services = await Services.open(load_event(path), path.parent / "db.sqlite3", clock=clock)
+        services = await Services.open(load_event(path), databases.new(), clock=clock)
         runner = await start_web(services, "127.0.0.1", 0)
         port = runner.addresses[0][1]
         server = Server(services, clock, port, data_root, runner)

@@ -113,9 +113,10 @@ def test_datasets_synth_writes_the_hackathon42_layout(tmp_path, event_file):
         cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr
-    folders = sorted(p.name for p in out.iterdir())
+    folders = sorted(p.name for p in out.iterdir() if p.is_dir())
     assert folders == ["00_toy_dataset", "02_digits_456", "03_random_row", "12_hard_real_only"]
-    for folder in out.iterdir():
+    assert (out / ".gitignore").read_text().splitlines()[-1] == "*"  # the hidden labels ignore themselves
+    for folder in (p for p in out.iterdir() if p.is_dir()):
         names = {p.name for p in folder.iterdir()}
         assert {"X_labeled.npy", "y_labeled.npy", "X_unlabeled.npy", "X_val.npy", "y_val.npy", "groups_val.npy"} <= names
         x_val, y_val, groups = (np.load(folder / f"{n}.npy") for n in ("X_val", "y_val", "groups_val"))
@@ -124,15 +125,14 @@ def test_datasets_synth_writes_the_hackathon42_layout(tmp_path, event_file):
     assert set(np.unique(np.load(out / "02_digits_456" / "y_val.npy"))) <= {4, 5, 6}
 
     assert mock_only.returncode == 0, mock_only.stderr
-    assert sorted(p.name for p in only_real.iterdir()) == ["00_toy_dataset", "02_digits_456", "03_random_row"]
+    assert sorted(p.name for p in only_real.iterdir() if p.is_dir()) == ["00_toy_dataset", "02_digits_456", "03_random_row"]
     assert bad_phase.returncode == 1 and "no phase 'nope'" in bad_phase.stderr
     assert not (tmp_path / "x").exists()
 
 
 # --- teams, leaderboard -------------------------------------------------------------------
 
-async def test_team_create_json_password_works_against_the_services(tmp_path, event_file):
-    db = tmp_path / "cli.sqlite3"
+async def test_team_create_json_password_works_against_the_services(tmp_path, event_file, db):
     result = hackbot("team", "create", "Les Bons Élèves", "--validated", "--json",
                      "--config", str(event_file), "--db", str(db), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
@@ -226,8 +226,7 @@ def test_environment_variables_are_honoured(tmp_path, event_file):
 
 # --- run ----------------------------------------------------------------------------------
 
-def test_run_serves_the_api_and_the_page(tmp_path, event_file, data_root):
-    db = tmp_path / "run.sqlite3"
+def test_run_serves_the_api_and_the_page(tmp_path, event_file, data_root, db):
     common = ("--config", str(event_file), "--db", str(db))
     creds = json.loads(hackbot("team", "create", "Runner", "--validated", "--json", *common, cwd=tmp_path).stdout)
     port = free_port()

@@ -21,9 +21,8 @@ abc,Eve,Build,some,UTC,
 """
 
 
-def test_import_reports_bad_lines_then_match_prints_json(tmp_path):
+def test_import_reports_bad_lines_then_match_prints_json(tmp_path, db):
     (tmp_path / "people.csv").write_text(CSV, encoding="utf-8")
-    db = str(tmp_path / "numhack.sqlite3")
     options = ("--config", str(NUMHACK), "--db", db)
     done = hackbot("lfg", "import", "people.csv", *options, cwd=tmp_path)
     assert done.returncode == 2, done.stderr

@@ -57,12 +57,12 @@ link = "javascript:alert(1)"
 
 
 @pytest.fixture
-async def schedule_server(write_event, clock):
+async def schedule_server(write_event, clock, db):
     """The web test event in Europe/Paris, with the schedule above and one live item."""
     path = write_event()
     text = path.read_text(encoding="utf-8").replace('timezone = "UTC"', 'timezone = "Europe/Paris"')
     path.write_text(text + SCHEDULE, encoding="utf-8")
-    services = await Services.open(load_event(path), path.parent / "db.sqlite3", clock=clock)
+    services = await Services.open(load_event(path), db, clock=clock)
     await services.schedule.add("Live Q&A", clock() + timedelta(hours=3), ends=clock() + timedelta(hours=4),
                                 remind_before=["30m"], description="Ask us anything")
     runner = await start_web(services, "127.0.0.1", 0)
@@ -230,3 +230,21 @@ def test_two_events_never_share_a_uid():
     assert uid_slug("NumHack") != uid_slug("Hackathon42")
     assert uid_slug("Hackbot demo") == "hackbot-demo"
 
+
+
+@pytest.mark.parametrize(("link", "accepted"), [
+    ("https://meet.example.org/keynote", True), ("http://example.org", True), ("  https://x.org/a  ", True),
+    ("javascript:alert(1)", False), ("https://", False), ("www.example.org", False), ("ftp://example.org", False),
+])
+def test_one_link_rule_for_the_agenda_form_and_the_page(link, accepted):
+    """bot.core.schedule.web_link decides; the page makes an anchor exactly of what it accepts."""
+    from bot.core.errors import BadInput
+    from bot.core.schedule import web_link
+    from bot.web.schedule import _safe_link
+
+    if accepted:
+        assert web_link(link) == link.strip() == _safe_link(link)
+    else:
+        with pytest.raises(BadInput, match="not a web address; write it with https://"):
+            web_link(link)
+        assert _safe_link(link) is None

@@ -1,0 +1,368 @@
+"""The SQLite driver of the Store: one file in WAL mode, one aiosqlite worker thread.
+
+A hop function runs inside that worker thread: `SqliteStore.run` hands the thread a call that
+creates the coroutine `fn(tx, *args)` and drives it to its end with `send(None)`. The SqliteTx
+methods are `async def` around plain sqlite3 calls that never suspend, so the function completes
+at the first send: one hop from the event loop and back, however many statements it runs. A hop
+function that awaits anything else (a sleep, a network call) would suspend; the driver then
+stops it with a RuntimeError rather than block the database thread.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
+from pathlib import Path
+from typing import Any, ClassVar, Literal, NoReturn, TypeVar
+
+import aiosqlite
+
+from bot.core.errors import Unavailable
+from bot.core.store import (
+    Dialect,
+    IntegrityError,
+    Migration,
+    MigrationStatus,
+    Store,
+    compare,
+    edited_error,
+    migrations,
+    renumbered,
+)
+
+T = TypeVar("T")
+
+BUSY_TIMEOUT_MS = 30_000
+
+# primary result codes (sqlite3.Error.sqlite_errorcode & 0xff) meaning "cannot write now", and
+# what each tells the organizers (participants only hear that nothing was recorded)
+_BUSY, _LOCKED, _READONLY, _IOERR, _FULL, _CANTOPEN = 5, 6, 8, 10, 13, 14
+_UNAVAILABLE = {
+    _FULL: "the disk holding the database is full",
+    _READONLY: "the database is read-only (its file, folder or file system)",
+    _BUSY: "the database is locked by another process",
+    _LOCKED: "the database is locked",
+    _IOERR: "the disk holding the database cannot be written",
+    _CANTOPEN: "the database file cannot be opened (is it, or its folder or file system, read-only?)",
+}
+_KINDS = (("UNIQUE", "unique"), ("CHECK", "check"), ("FOREIGN KEY", "foreign_key"), ("NOT NULL", "not_null"))
+
+
+def translate(exc: sqlite3.Error, target: str) -> Exception:
+    """sqlite3's error as the Store's: IntegrityError, Unavailable (its reason names what is wrong
+    and the file), or the error itself (a bug, or a file that is not a database)."""
+    if isinstance(exc, sqlite3.IntegrityError):
+        message = str(exc)
+        kind = next((kind for prefix, kind in _KINDS if message.startswith(prefix + " constraint failed")), "refused")
+        return IntegrityError(kind, message)
+    code = getattr(exc, "sqlite_errorcode", None)  # set on errors SQLite reported; not on sqlite3's own
+    reason = _UNAVAILABLE.get(code & 0xFF) if code is not None else None
+    if reason is not None:
+        return Unavailable(reason=f"{reason} ({target}; SQLite: {exc})")
+    return exc
+
+
+def _fail(exc: sqlite3.Error, target: str) -> NoReturn:
+    """Raise the Store's form of a driver error (the error itself when it has none)."""
+    error = translate(exc, target)
+    if error is exc:
+        raise exc
+    raise error from exc
+
+
+class _Transaction:
+    """BEGIN IMMEDIATE ... COMMIT, or a savepoint when nested."""
+
+    __slots__ = ("_conn", "_savepoint", "_target")
+
+    def __init__(self, conn: sqlite3.Connection, target: str):
+        self._conn = conn
+        self._target = target
+        self._savepoint: str | None = None
+
+    async def __aenter__(self) -> None:
+        conn = self._conn
+        try:
+            if conn.in_transaction:
+                self._savepoint = f"hb_{id(self):x}"
+                conn.execute(f"SAVEPOINT {self._savepoint}")
+            else:
+                conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            _fail(exc, self._target)
+
+    async def __aexit__(self, exc_type: object, exc: object, tb: object) -> Literal[False]:
+        conn, savepoint = self._conn, self._savepoint
+        if exc_type is None:
+            try:
+                conn.execute(f"RELEASE {savepoint}" if savepoint else "COMMIT")
+                return False
+            except sqlite3.Error as error:
+                self._rollback()
+                _fail(error, self._target)
+        self._rollback()
+        return False
+
+    def _rollback(self) -> None:
+        conn, savepoint = self._conn, self._savepoint
+        if not conn.in_transaction:
+            return  # SQLite rolled back already (it does on a full disk, say)
+        try:
+            if savepoint:
+                conn.execute(f"ROLLBACK TO {savepoint}")
+                conn.execute(f"RELEASE {savepoint}")
+            else:
+                conn.execute("ROLLBACK")
+        except sqlite3.Error:
+            if conn.in_transaction and not savepoint:
+                raise
+
+
+class SqliteTx:
+    dialect: ClassVar[Dialect] = "sqlite"
+    __slots__ = ("conn", "target")
+
+    def __init__(self, conn: sqlite3.Connection, target: str):
+        self.conn = conn
+        self.target = target  # for the reasons of Unavailable
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        try:
+            return self.conn.execute(sql, params).rowcount
+        except sqlite3.Error as exc:
+            _fail(exc, self.target)
+
+    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        try:
+            self.conn.executemany(sql, rows)
+        except sqlite3.Error as exc:
+            _fail(exc, self.target)
+
+    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
+        try:
+            return self.conn.execute(sql, params).fetchall()
+        except sqlite3.Error as exc:
+            _fail(exc, self.target)
+
+    async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> tuple | None:
+        try:
+            return self.conn.execute(sql, params).fetchone()
+        except sqlite3.Error as exc:
+            _fail(exc, self.target)
+
+    async def fetchval(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        try:
+            row = self.conn.execute(sql, params).fetchone()
+        except sqlite3.Error as exc:
+            _fail(exc, self.target)
+        return None if row is None else row[0]
+
+    def transaction(self) -> _Transaction:
+        return _Transaction(self.conn, self.target)
+
+    async def lock(self, *key: object) -> None:
+        """BEGIN IMMEDIATE took the database's one write lock already."""
+
+
+def _drive(fn: Callable[..., Coroutine[Any, Any, T]], tx: SqliteTx, args: tuple) -> T:
+    """Run the coroutine fn(tx, *args) to its end, here, in the database thread."""
+    coro = fn(tx, *args)
+    try:
+        coro.send(None)
+    except StopIteration as done:
+        return done.value
+    coro.close()
+    raise RuntimeError(
+        f"{getattr(fn, '__qualname__', fn)} awaited something other than its Tx: a hop function "
+        "runs in the database thread and may only await the Tx's methods"
+    )
+
+
+def _configure(conn: sqlite3.Connection) -> None:
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    _retry_locked(lambda: conn.execute("PRAGMA journal_mode = WAL"))
+    conn.execute("PRAGMA synchronous = NORMAL")  # WAL + NORMAL: durable across app crashes
+    conn.execute("PRAGMA foreign_keys = ON")
+
+
+def _file_uri(path: Path) -> str:
+    return path.absolute().as_uri()  # percent-encodes '?' and '#' in the path
+
+
+def _configure_readonly(conn: sqlite3.Connection) -> None:
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    conn.execute("PRAGMA query_only = ON")
+
+
+def _retry_locked(action: Callable[[], Any]) -> Any:
+    """Switching a fresh file to WAL ignores busy_timeout while another process holds the lock:
+    retry it for as long as busy_timeout would have waited."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    delay = 0.005
+    while True:
+        try:
+            return action()
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.2)
+
+
+def _split_sql(script: str) -> list[str]:
+    statements, current = [], ""
+    for line in script.splitlines(keepends=True):
+        if not current and (not line.strip() or line.lstrip().startswith("--")):
+            continue
+        current += line
+        if sqlite3.complete_statement(current):
+            statements.append(current.strip())
+            current = ""
+    if current.strip():
+        raise ValueError(f"incomplete SQL statement in migration: {current[:80]!r}")
+    return statements
+
+
+_CREATE_MIGRATIONS = (
+    "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
+    "applied_at REAL NOT NULL DEFAULT (CAST(strftime('%s', 'now') AS REAL)), checksum TEXT)"
+)
+
+
+def _has_table(conn: sqlite3.Connection, name: str) -> bool:
+    return conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)).fetchone() is not None
+
+
+def _applied(conn: sqlite3.Connection) -> list[tuple[int, str, str | None, float]]:
+    if not _has_table(conn, "schema_migrations"):
+        return []
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(schema_migrations)")}
+    checksum = "checksum" if "checksum" in columns else "NULL"
+    return conn.execute(f"SELECT version, name, {checksum}, applied_at FROM schema_migrations").fetchall()
+
+
+def _migrate(conn: sqlite3.Connection, target: str, dry_run: bool) -> list[Migration]:
+    """Check and apply the migrations, all under one write lock: processes starting together apply
+    each migration once."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.execute(_CREATE_MIGRATIONS)
+        if "checksum" not in {row[1] for row in conn.execute("PRAGMA table_info(schema_migrations)")}:
+            conn.execute("ALTER TABLE schema_migrations ADD COLUMN checksum TEXT")  # a database of wave 1
+        for old_version, version, name in renumbered(_applied(conn)):
+            conn.execute("UPDATE schema_migrations SET version = ?, name = ? WHERE version = ?",
+                         (version, name, old_version))
+        status = compare("sqlite", target, _applied(conn))
+        if status.edited:
+            raise edited_error(status)
+        files = {m.version: m for m in migrations("sqlite")}
+        for applied in status.applied:
+            if applied.state == "unrecorded":  # kept no checksum: record the file's as it is now
+                conn.execute("UPDATE schema_migrations SET checksum = ? WHERE version = ?",
+                             (files[applied.version].checksum, applied.version))
+        if not dry_run:
+            for migration in status.pending:
+                # executescript would COMMIT our transaction; run the statements one by one instead
+                for statement in _split_sql(migration.text):
+                    conn.execute(statement)
+                conn.execute(
+                    "INSERT INTO schema_migrations(version, name, checksum) VALUES (?, ?, ?)",
+                    (migration.version, migration.name, migration.checksum),
+                )
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    conn.execute("ROLLBACK" if dry_run else "COMMIT")
+    return status.pending
+
+
+class SqliteStore(Store):
+    dialect: ClassVar[Dialect] = "sqlite"
+
+    def __init__(self, db: aiosqlite.Connection, path: Path):
+        self._db = db
+        self.path = path
+        self.target = str(path)
+        self._tx = SqliteTx(db._conn, self.target)  # noqa: SLF001 (the worker thread's connection; see the module doc)
+
+    @classmethod
+    async def connect(cls, path: Path, *, migrate: bool = True, readonly: bool = False) -> SqliteStore:
+        if readonly:
+            return await cls._connect_readonly(path)
+        if str(path) != ":memory:":
+            path.parent.mkdir(parents=True, exist_ok=True)
+        store = await cls._open(path, str(path))
+        try:
+            await store._call(_configure)
+            if migrate:
+                await store.migrate()
+        except BaseException:
+            await store.close()
+            raise
+        return store
+
+    @classmethod
+    async def _open(cls, path: Path, database: str, *, uri: bool = False) -> SqliteStore:
+        db = aiosqlite.connect(database, uri=uri, isolation_level=None)  # we issue BEGIN ourselves
+        # A store left open must not keep the interpreter from exiting (aiosqlite's thread is
+        # not a daemon); SQLite's transactions make an abrupt end safe.
+        db._thread.daemon = True  # noqa: SLF001
+        try:
+            await db
+        except sqlite3.Error as exc:  # a folder that cannot be written, a file that cannot be read
+            _fail(exc, str(path))
+        return cls(db, path)
+
+    @classmethod
+    async def _connect_readonly(cls, path: Path) -> SqliteStore:
+        """An existing database, read without writing to it (no migration; its schema must be
+        current). mode=ro still needs the WAL's -shm file, which a read-only folder or file system
+        cannot hold; immutable=1 then reads the file as it is (a cleanly closed database has no WAL)."""
+        uri = _file_uri(path)
+        failure: Exception | None = None
+        for options in ("mode=ro", "mode=ro&immutable=1"):
+            try:
+                store = await cls._open(path, f"{uri}?{options}", uri=True)
+            except Unavailable as exc:
+                failure = exc
+                continue
+            try:
+                await store._call(_configure_readonly)
+                await store.check_schema()
+                return store
+            except Unavailable as exc:
+                failure = exc
+                await store.close()
+            except BaseException:
+                await store.close()
+                raise
+        assert failure is not None
+        raise failure
+
+    async def _call(self, fn: Callable[..., T], *args: Any) -> T:
+        """fn(conn, *args) in the database thread, sqlite3's errors translated."""
+        try:
+            return await self._db._execute(fn, self._tx.conn, *args)  # noqa: SLF001
+        except sqlite3.Error as exc:
+            _fail(exc, self.target)
+
+    async def run(self, fn: Callable[..., Awaitable[T]], *args: Any) -> T:
+        return await self._db._execute(_drive, fn, self._tx, args)  # noqa: SLF001
+
+    async def close(self) -> None:
+        await self._db.close()
+
+    async def status(self) -> MigrationStatus:
+        return compare("sqlite", self.target, await self._call(_applied))
+
+    async def migrate(self, *, dry_run: bool = False) -> list[Migration]:
+        return await self._call(_migrate, self.target, dry_run)
+
+    async def tables(self) -> list[str]:
+        rows = await self.fetchall(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+            " AND name != 'schema_migrations' ORDER BY name"
+        )
+        return [r[0] for r in rows]
