@@ -1,7 +1,10 @@
 """End to end: the real bot (`hackbot run` as a subprocess, unmodified discord.py) against the
 local Discord double (bot/sandbox) served in this test's process, strict: a request Discord
 would refuse fails the test that caused it, naming the route and the reason. A test that
-provokes a refusal on purpose takes it (`sandbox.state.take_refusals()`) and asserts on it."""
+provokes a refusal on purpose takes it (`sandbox.state.take_refusals()`) and asserts on it.
+
+The bot runs on a SQLite file (`bot_db`); a test module that overrides `bot_db` with the `db`
+fixture's PostgreSQL URL runs the same bot on PostgreSQL (tests/e2e/test_postgres.py)."""
 
 from __future__ import annotations
 
@@ -37,8 +40,14 @@ async def sandbox():
 
 
 @pytest.fixture
-async def bot(sandbox: Sandbox, event_file: Path, tmp_path: Path):
-    process = BotProcess(sandbox, event_file, tmp_path / "hackbot.sqlite3", tmp_path / "bot.log")
+def bot_db(tmp_path: Path) -> Path | str:
+    """The bot's database: a SQLite file, or (overridden) a postgresql:// URL."""
+    return tmp_path / "hackbot.sqlite3"
+
+
+@pytest.fixture
+async def bot(sandbox: Sandbox, event_file: Path, tmp_path: Path, bot_db: Path | str):
+    process = BotProcess(sandbox, event_file, bot_db, tmp_path / "bot.log")
     await process.sync()
     await process.start()
     try:
@@ -51,7 +60,7 @@ async def bot(sandbox: Sandbox, event_file: Path, tmp_path: Path):
 
 
 @contextlib.asynccontextmanager
-async def services_on(config: Path, db: Path) -> AsyncIterator[Services]:
+async def services_on(config: Path, db: Path | str) -> AsyncIterator[Services]:
     """The event's services on the bot's database, from the test's process: to seed real-sized
     data (hundreds of teams, reveals, profiles) without hundreds of interactions."""
     services = await Services.open(load_event(config), db)
@@ -62,13 +71,13 @@ async def services_on(config: Path, db: Path) -> AsyncIterator[Services]:
 
 
 @pytest.fixture
-async def start_bot(sandbox: Sandbox, tmp_path: Path):
+async def start_bot(sandbox: Sandbox, tmp_path: Path, bot_db: Path | str):
     """start_bot(event_file) -> the bot process on that event, started after what the test seeded;
     stopped at the end with the same checks as `bot`."""
     started: list[BotProcess] = []
 
     async def start(event: Path, *, sync: bool = True) -> BotProcess:
-        process = BotProcess(sandbox, event, tmp_path / "hackbot.sqlite3", tmp_path / f"bot{len(started)}.log")
+        process = BotProcess(sandbox, event, bot_db, tmp_path / f"bot{len(started)}.log")
         if sync:
             await process.sync()
         await process.start()

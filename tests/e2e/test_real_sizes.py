@@ -30,10 +30,10 @@ def total_embed_size(message) -> int:
     return size
 
 
-async def test_lfg_list_of_300_people_is_paged_within_discords_limits(sandbox, start_bot, tmp_path):
+async def test_lfg_list_of_300_people_is_paged_within_discords_limits(sandbox, start_bot, tmp_path, bot_db):
     topics = [f"Topic number {n:02d}" for n in range(24)]
     event = write_e2e_event(tmp_path / "event", extra=f"\n[matchmaking]\ntopics = {topics!r}\n".replace("'", '"'))
-    async with services_on(event, tmp_path / "hackbot.sqlite3") as services:
+    async with services_on(event, bot_db) as services:
         for n in range(300):  # each names 8 topics: every topic lists 100 people
             await services.lfg.set_profile(str(10**17 + n), name=f"person {n}", topics=topics[n % 3 :: 3],
                                            skills="python; pytorch", experience=["newcomer", "some", "expert"][n % 3])
@@ -46,10 +46,10 @@ async def test_lfg_list_of_300_people_is_paged_within_discords_limits(sandbox, s
     await until(lambda: "Topic number 08 (100)" in listing.text(), what="the second page of topics")
 
 
-async def test_the_winners_of_200_tied_teams_are_all_named_and_pinged(sandbox, start_bot, tmp_path):
+async def test_the_winners_of_200_tied_teams_are_all_named_and_pinged(sandbox, start_bot, tmp_path, bot_db):
     event = write_e2e_event(tmp_path / "event")
     roles = {}
-    async with services_on(event, tmp_path / "hackbot.sqlite3") as services:
+    async with services_on(event, bot_db) as services:
         for n in range(200):  # nobody submitted: every team is tied at the default score
             team = (await services.teams.create(f"Team {n:03d}", captain=str(10**17 + n))).team
             role = sandbox.state.add_role(f"Team {n:03d}")
@@ -91,10 +91,10 @@ async def test_past_500_channels_team_spaces_become_threads_and_a_restart_makes_
     assert (len(sandbox.state.guild_channels()), len(sandbox.state.threads()), len(sandbox.state.roles)) == made
 
 
-async def test_a_reveal_after_407_earlier_reveals_still_shows_the_label(sandbox, start_bot, tmp_path):
+async def test_a_reveal_after_407_earlier_reveals_still_shows_the_label(sandbox, start_bot, tmp_path, bot_db):
     event = write_e2e_event(tmp_path / "event", budget=500, rows=20_000)
     alice = sandbox.user("alice")
-    async with services_on(event, tmp_path / "hackbot.sqlite3") as services:
+    async with services_on(event, bot_db) as services:
         team = (await services.teams.create("Ants", captain=str(alice.user.id), validated=True)).team
         for n in range(407):  # five-digit rows: the list alone is 2,800 characters
             await services.reveals.reveal(team, 3, 10_000 + n * 23, source="http")
@@ -130,9 +130,9 @@ async def test_a_missing_permission_is_named_not_something_went_wrong(sandbox, s
     assert refused and {(r.route, r.code) for r in refused} == {("POST /guilds/{guild}/roles", 50013)}
 
 
-async def test_posting_takes_longer_than_3_seconds_and_nobody_sees_interaction_failed(sandbox, start_bot, tmp_path):
+async def test_posting_takes_longer_than_3_seconds_and_nobody_sees_interaction_failed(sandbox, start_bot, tmp_path, bot_db):
     event = write_e2e_event(tmp_path / "event")
-    async with services_on(event, tmp_path / "hackbot.sqlite3") as services:
+    async with services_on(event, bot_db) as services:
         await services.teams.create("Ants", captain=str(10**17))
     await start_bot(event)
     announcements = str(sandbox.state.channel_named("announcements")["id"])
@@ -146,15 +146,15 @@ async def test_posting_takes_longer_than_3_seconds_and_nobody_sees_interaction_f
     assert not clicked.failed
 
 
-async def test_buttons_answer_after_a_restart(sandbox, start_bot, tmp_path):
+async def test_buttons_answer_after_a_restart(sandbox, start_bot, tmp_path, bot_db):
     event = write_e2e_event(tmp_path / "event", extra='\n[matchmaking]\ntopics = ["Vision"]\n')
-    async with services_on(event, tmp_path / "hackbot.sqlite3") as services:
+    async with services_on(event, bot_db) as services:
         for n in range(15):
             await services.teams.create(f"Team {n:02d}", captain=str(10**17 + n))
     bot = await start_bot(event)
     alice, orga = sandbox.user("alice"), member_named(sandbox, "orga")
     people = [sandbox.user(f"looking{n}") for n in range(4)]
-    async with services_on(event, tmp_path / "hackbot.sqlite3") as services:
+    async with services_on(event, bot_db) as services:
         for person in people:
             await services.lfg.set_profile(str(person.user.id), name=person.user.name, topics=["Vision"])
     board = await sandbox.answer(await sandbox.invoke(alice, "leaderboard"))
@@ -207,9 +207,9 @@ def test_a_schedule_title_over_200_characters_is_refused_by_the_event_file_check
     assert "schedule[0].title: String should have at most 200 characters" in result.output
 
 
-async def test_every_autocomplete_answers_within_discords_limits(sandbox, start_bot, tmp_path):
+async def test_every_autocomplete_answers_within_discords_limits(sandbox, start_bot, tmp_path, bot_db):
     event = write_e2e_event(tmp_path / "event", extra='\n[matchmaking]\ntopics = ["Vision"]\n')
-    async with services_on(event, tmp_path / "hackbot.sqlite3") as services:
+    async with services_on(event, bot_db) as services:
         for n in range(40):
             await services.teams.create(f"Team with a long name {n:02d} " + "x" * 30, captain=str(10**17 + n))
     await start_bot(event)
@@ -232,11 +232,11 @@ async def test_every_autocomplete_answers_within_discords_limits(sandbox, start_
     assert len(driven) >= 8, driven  # reveal, submit, leaderboard x2, team join/info, lfg tz, agenda, admin...
 
 
-async def test_a_matched_member_with_closed_dms_is_reported_to_the_organizer(sandbox, start_bot, tmp_path):
+async def test_a_matched_member_with_closed_dms_is_reported_to_the_organizer(sandbox, start_bot, tmp_path, bot_db):
     event = write_e2e_event(tmp_path / "event", extra='\n[matchmaking]\ntopics = ["Vision"]\n')
     people = [sandbox.user(f"looking{n}") for n in range(3)]
     people[0].dms_open = False
-    async with services_on(event, tmp_path / "hackbot.sqlite3") as services:
+    async with services_on(event, bot_db) as services:
         for person in people:
             await services.lfg.set_profile(str(person.user.id), name=person.user.name, topics=["Vision"])
     await start_bot(event)
