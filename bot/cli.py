@@ -1001,6 +1001,8 @@ def rehearse(config_path: Path, speed: float | None, teams: int, port: int | Non
     config = load_config(config_path, check_data=False)
     if db_path:
         check_db_path(db_path)
+    if report_path is not None and not report_path.parent.is_dir():  # said now, not after the whole rehearsal
+        fail(f"cannot write the report to {report_path}: the folder {report_path.parent} does not exist")
     with tempfile.TemporaryDirectory(prefix="hackbot-rehearsal-") as tmp:
         folder = keep_dir or Path(tmp)
         where = f"database {redact(db_path)}" if db_path else "its own database"
@@ -1031,7 +1033,10 @@ def rehearse(config_path: Path, speed: float | None, teams: int, port: int | Non
         console.print(f"refused by Discord: {request['route']} ({request['status']} {request['code']}): "
                       f"{request['reason']}", style="red", highlight=False, markup=False)
     if report_path is not None:
-        report_path.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        try:
+            report_path.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        except OSError as exc:
+            fail(f"cannot write the report to {report_path}: {exc.strerror or exc}")
         console.print(f"report: {report_path}")
     if result["problems"]:
         console.print(f"[yellow]{len(result['problems'])} problem(s) in {config_path}:[/yellow]")

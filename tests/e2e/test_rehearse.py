@@ -127,6 +127,17 @@ def test_rehearse_runs_the_event_through_the_real_bot(tmp_path, monkeypatch):
     assert acts["winners"]["posted"] is True
 
 
+def test_a_report_that_cannot_be_written_is_refused_before_the_rehearsal(tmp_path):
+    source = tmp_path / "short.toml"
+    source.write_text(SHORT)
+    missing = tmp_path / "no-such-folder" / "report.json"
+    result = CliRunner().invoke(main, ["rehearse", "--config", str(source), "--keep", str(tmp_path / "kept"),
+                                       "--report", str(missing)])
+    assert result.exit_code == 1
+    assert f"cannot write the report to {missing}" in result.output and "does not exist" in result.output
+    assert not (tmp_path / "kept").exists()  # refused at once: nothing was rehearsed
+
+
 def test_acts_are_found_as_modules_of_bot_sandbox_acts():
     assert [act.name for act in load_acts()] == ["phases", "reveals", "submissions", "teams", "winners"]
 
