@@ -11,6 +11,7 @@ from bot.core.clock import Clock, system_clock
 from bot.core.datasets import DatasetRegistry
 from bot.core.leaderboard import LeaderboardService
 from bot.core.lfg import LfgService
+from bot.core.mentoring import MentoringService
 from bot.core.phases import PhaseClock
 from bot.core.ratelimit import LoginLimiter
 from bot.core.reveals import RevealService
@@ -35,6 +36,7 @@ class Services:
     logins: LoginLimiter
     schedule: ScheduleService
     lfg: LfgService
+    mentoring: MentoringService
 
     @classmethod
     async def open(
@@ -69,6 +71,7 @@ class Services:
             logins=LoginLimiter(),
             schedule=schedule,
             lfg=LfgService(store, config, clock, teams),
+            mentoring=MentoringService(store, config, clock),
         )
 
     async def close(self) -> None:
