@@ -116,3 +116,34 @@ def perk_claim_worker(index: int, config_path: str, db_path: str, now_iso: str, 
             await services.close()
 
     _report(queue, index, lambda: asyncio.run(main()))
+
+
+def escalation_tick_worker(index: int, config_path: str, db_path: str, barrier, queue, times_iso: list[str]) -> None:
+    """A TicketRunner of its own: at each shared fake time, wait for the others, then tick.
+    Returns (time index, ticket, kind, step) per notice it sent."""
+    from bot.config import load_event
+    from bot.core.services import Services
+    from bot.core.ticket_escalation import TicketRunner
+    from tests.core.helpers import Clock
+
+    async def main():
+        clock = Clock(datetime.fromisoformat(times_iso[0]))
+        services = await Services.open(load_event(config_path), db_path, clock=clock)
+        sent: list[tuple[int, int, str, int | None]] = []
+        at = [0]
+
+        async def notify(notice) -> None:
+            sent.append((at[0], notice.ticket.number, notice.kind, notice.step))
+
+        runner = TicketRunner(services.mentoring, notify)
+        try:
+            for i, when in enumerate(times_iso):
+                clock.set(datetime.fromisoformat(when))
+                at[0] = i
+                barrier.wait(BARRIER_TIMEOUT)
+                await runner.tick()
+            return sent
+        finally:
+            await services.close()
+
+    _report(queue, index, lambda: asyncio.run(main()))
