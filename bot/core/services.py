@@ -12,6 +12,7 @@ from bot.core.datasets import DatasetRegistry
 from bot.core.leaderboard import LeaderboardService
 from bot.core.lfg import LfgService
 from bot.core.mentoring import MentoringService
+from bot.core.perks import PerkService
 from bot.core.phases import PhaseClock
 from bot.core.ratelimit import LoginLimiter
 from bot.core.reveals import RevealService
@@ -37,6 +38,7 @@ class Services:
     schedule: ScheduleService
     lfg: LfgService
     mentoring: MentoringService
+    perks: PerkService
 
     @classmethod
     async def open(
@@ -72,6 +74,7 @@ class Services:
             schedule=schedule,
             lfg=LfgService(store, config, clock, teams),
             mentoring=MentoringService(store, config, clock),
+            perks=PerkService(store, config, clock),
         )
 
     async def close(self) -> None:
