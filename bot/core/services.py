@@ -11,6 +11,7 @@ from bot.core.clock import Clock, system_clock
 from bot.core.datasets import DatasetRegistry
 from bot.core.leaderboard import LeaderboardService
 from bot.core.lfg import LfgService
+from bot.core.mentor_assignments import AssignmentService
 from bot.core.mentoring import MentoringService
 from bot.core.perks import PerkService
 from bot.core.phases import PhaseClock
@@ -39,6 +40,7 @@ class Services:
     lfg: LfgService
     mentoring: MentoringService
     perks: PerkService
+    assignments: AssignmentService
 
     @classmethod
     async def open(
@@ -75,6 +77,7 @@ class Services:
             lfg=LfgService(store, config, clock, teams),
             mentoring=MentoringService(store, config, clock),
             perks=PerkService(store, config, clock),
+            assignments=AssignmentService(store, config, clock),
         )
 
     async def close(self) -> None:
