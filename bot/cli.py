@@ -1031,5 +1031,8 @@ def rehearse(config_path: Path, speed: float | None, teams: int, port: int | Non
         sys.exit(1)
 
 
+# the help queue, perks and organizer links: their commands live beside, registered on `main`
+import bot.cli_mentoring  # noqa: E402,F401
+
 if __name__ == "__main__":
     main()

@@ -13,6 +13,7 @@ from bot.core.leaderboard import LeaderboardService
 from bot.core.lfg import LfgService
 from bot.core.mentor_assignments import AssignmentService
 from bot.core.mentoring import MentoringService
+from bot.core.organizer_links import OrganizerLinks
 from bot.core.perks import PerkService
 from bot.core.phases import PhaseClock
 from bot.core.ratelimit import LoginLimiter
@@ -41,6 +42,7 @@ class Services:
     mentoring: MentoringService
     perks: PerkService
     assignments: AssignmentService
+    organizer_links: OrganizerLinks
 
     @classmethod
     async def open(
@@ -78,6 +80,7 @@ class Services:
             mentoring=MentoringService(store, config, clock),
             perks=PerkService(store, config, clock),
             assignments=AssignmentService(store, config, clock),
+            organizer_links=OrganizerLinks(store, clock),
         )
 
     async def close(self) -> None:
