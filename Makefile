@@ -61,6 +61,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_reminders.py --quick
 	$(BIN)/python benchmarks/bench_matchmaking.py
 	$(BIN)/python benchmarks/bench_burst.py
+	$(BIN)/python benchmarks/bench_rehearsal.py
 	$(BIN)/python benchmarks/bench_jury.py --quick
 	$(BIN)/python benchmarks/bench_rescore.py --quick
 

@@ -11,11 +11,13 @@ import discord
 from aiohttp import web
 from discord.ext import commands
 
+from bot.cogs.views import PERSISTENT_ITEMS
 from bot.config import EventConfig, Settings
 from bot.core.clock import Clock, system_clock
 from bot.core.reminders import ReminderRunner
 from bot.core.services import Services
 from bot.core.store import redact
+from bot.pacing import pace
 from bot.posting import discord_poster, discord_reporter, log_poster
 from bot.tree import HackbotTree
 from bot.web.server import start_web
@@ -23,7 +25,8 @@ from bot.web.server import start_web
 log = logging.getLogger(__name__)
 
 EXTENSIONS = (
-    "bot.cogs.teams", "bot.cogs.reveal", "bot.cogs.leaderboard", "bot.cogs.schedule", "bot.cogs.admin", "bot.cogs.matchmaking",
+    "bot.cogs.teams", "bot.cogs.reveal", "bot.cogs.submit", "bot.cogs.leaderboard", "bot.cogs.winners",
+    "bot.cogs.schedule", "bot.cogs.admin", "bot.cogs.matchmaking",
 )
 
 
@@ -63,10 +66,13 @@ class Hackbot(commands.Bot):
             intents=intents(),
             tree_cls=HackbotTree,
             help_command=None,
-            allowed_mentions=discord.AllowedMentions(everyone=False, users=True, roles=True),
+            # names people chose (teams, items) never ping: a role is pinged only where a message
+            # allows that role by id (the winners, a reminder's roles)
+            allowed_mentions=discord.AllowedMentions(everyone=False, users=True, roles=False),
         )
         if settings.hackbot_discord_api:
             point_discord_at(settings.hackbot_discord_api)
+        pace(self.http)  # under Discord's global 50 requests a second, without a 429 first
         self.settings, self.config, self.clock = settings, config, clock
         self.services: Services = services  # type: ignore[assignment]  # set in setup_hook when None
         self._owns_services = services is None
@@ -89,6 +95,8 @@ class Hackbot(commands.Bot):
             self.services = await Services.open(self.config, self.settings.hackbot_db, clock=self.clock)
         for extension in EXTENSIONS:
             await self.load_extension(extension)
+        # persistent buttons: a click on a message sent before a restart is answered
+        self.add_dynamic_items(*PERSISTENT_ITEMS)
         if self.serve_web:
             self.web_runner = await start_web(self.services, self.settings.hackbot_host, self.settings.hackbot_port,
                                               report=discord_reporter(self))

@@ -978,15 +978,19 @@ def phase_set(phase_id: str, config_path: Path, db_path: str) -> None:
               help="The event file to rehearse; it is not modified.")
 @click.option("--speed", type=float, default=None,
               help="Run N times faster than real time (default: the whole timeline in about 40 s).")
-@click.option("--teams", type=click.IntRange(1, 50), default=3, show_default=True, help="The number of simulated teams.")
+@click.option("--teams", type=click.IntRange(1, 2000), default=3, show_default=True,
+              help="The number of simulated teams.")
 @click.option("--port", type=int, default=None, help="The port of the leaderboard page (default: a free one).")
 @click.option("--keep", "keep_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Keep the rehearsal's files (event copy, database, bot log) in this folder.")
 @click.option("--db", "db_path", default=None,
               help="An empty database to rehearse on, such as a postgresql:// URL (default: a new SQLite file in "
                    "the rehearsal's folder).")
+@click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the report to this file as JSON: interactions, failed ones, refused Discord requests, "
+                   "problems, reminders, the leaderboard, and each act's section.")
 def rehearse(config_path: Path, speed: float | None, teams: int, port: int | None, keep_dir: Path | None,
-             db_path: str | None) -> None:
+             db_path: str | None, report_path: Path | None) -> None:
     """Dry-run the whole event. The real bot against a local Discord, simulated teams, time compressed."""
     import tempfile
 
@@ -997,6 +1001,8 @@ def rehearse(config_path: Path, speed: float | None, teams: int, port: int | Non
     config = load_config(config_path, check_data=False)
     if db_path:
         check_db_path(db_path)
+    if report_path is not None and not report_path.parent.is_dir():  # said now, not after the whole rehearsal
+        fail(f"cannot write the report to {report_path}: the folder {report_path.parent} does not exist")
     with tempfile.TemporaryDirectory(prefix="hackbot-rehearsal-") as tmp:
         folder = keep_dir or Path(tmp)
         where = f"database {redact(db_path)}" if db_path else "its own database"
@@ -1017,17 +1023,28 @@ def rehearse(config_path: Path, speed: float | None, teams: int, port: int | Non
     for row in result["leaderboard"].get("teams", []):
         table.add_row(str(row["rank"]), row["team"], f"{row['total']:.3f}" if row["total"] is not None else "hidden")
     console.print(table)
+    refused = result["refused_discord_requests"]
     console.print(f"{result['interactions']} interactions, {len(result['failed'])} failed; "
-                  f"{result['reminders']} reminder(s) posted")
+                  f"{len(refused)} refused Discord requests; {result['reminders']} reminder(s) posted; "
+                  f"{result['wall_time_s']} s")
     for failure in result["failed"]:
         console.print(f"[red]failed interaction: {failure}[/red]", highlight=False)
+    for request in refused:
+        console.print(f"refused by Discord: {request['route']} ({request['status']} {request['code']}): "
+                      f"{request['reason']}", style="red", highlight=False, markup=False)
+    if report_path is not None:
+        try:
+            report_path.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        except OSError as exc:
+            fail(f"cannot write the report to {report_path}: {exc.strerror or exc}")
+        console.print(f"report: {report_path}")
     if result["problems"]:
         console.print(f"[yellow]{len(result['problems'])} problem(s) in {config_path}:[/yellow]")
         for problem in result["problems"]:
             console.print(f"  - {problem}", highlight=False, markup=False)
     else:
         console.print(f"[green]no problem found in {config_path}[/green]")
-    if result["failed"]:
+    if result["failed"] or refused:
         sys.exit(1)
 
 

@@ -330,7 +330,7 @@ class LeaderboardSection(Section):
 
 
 class ScheduleItem(Section):
-    title: str = Field(min_length=1)
+    title: str = Field(min_length=1, max_length=200)  # as the schedule table holds it (bot/core/schedule.MAX_TITLE)
     at: EventTime
     ends: EventTime | None = None
     description: str = ""

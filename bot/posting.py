@@ -20,12 +20,14 @@ from collections.abc import Awaitable, Callable
 import aiohttp
 import discord
 
+from bot import discord_limits as limits
 from bot.core.reminders import Poster, PostFailed, Reminder
+from bot.tree import explain
 
 log = logging.getLogger(__name__)
 
 Reporter = Callable[[str], Awaitable[None]]
-LIMIT = 2000  # characters in a Discord message
+LIMIT = limits.CONTENT
 
 
 def event_guild(bot) -> discord.Guild | None:
@@ -54,7 +56,8 @@ def _guild_or_fail(bot) -> discord.Guild:
 
 
 def _channel_name(name: str) -> str:
-    return name.strip().removeprefix("#").strip()
+    """"Hack News" or "#talks" as Discord named the channel: "hack-news", "talks"."""
+    return limits.channel_name(name.strip().removeprefix("#"))
 
 
 def find_channel(guild: discord.Guild, wanted: str | None, announcements: str) -> discord.TextChannel:
@@ -101,8 +104,7 @@ def reminder_message(reminder: Reminder, mentions: list[str]) -> str:
 
 
 def _retry_after(exc: discord.HTTPException) -> float | None:
-    headers = getattr(exc.response, "headers", None) or {}
-    value = headers.get("Retry-After")
+    value = exc.response.headers.get("Retry-After")
     if value is None:
         return None
     try:
@@ -111,11 +113,12 @@ def _retry_after(exc: discord.HTTPException) -> float | None:
         return None
 
 
-def _failure(exc: Exception, where: str) -> PostFailed:
+def _failure(exc: Exception, where: str, guild: discord.Guild | None = None) -> PostFailed:
     if isinstance(exc, discord.RateLimited):  # discord.py gave up waiting: the wait is too long
         return PostFailed(True, f"rate limited by Discord in {where}", retry_after=exc.retry_after)
     if isinstance(exc, discord.Forbidden):
-        return PostFailed(retryable=False, reason=f"no permission to post in {where} ({exc.status}): {exc.text}")
+        # what the organizers must change: the permission, named (bot.tree.explain)
+        return PostFailed(retryable=False, reason=f"not posted in {where}: {explain(exc, guild)}")
     if isinstance(exc, discord.NotFound):
         return PostFailed(retryable=False, reason=f"{where} no longer exists ({exc.status})")
     if isinstance(exc, discord.HTTPException):
@@ -138,7 +141,7 @@ def discord_poster(bot) -> Poster:
         try:
             await channel.send(reminder_message(reminder, mentions), allowed_mentions=allowed)
         except (TimeoutError, discord.HTTPException, discord.RateLimited, aiohttp.ClientError, OSError) as exc:
-            raise _failure(exc, where) from exc
+            raise _failure(exc, where, guild) from exc
         log.info("reminder %s for %r posted in %s", reminder.id, reminder.item.title, where)
 
     return post

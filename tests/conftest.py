@@ -45,7 +45,7 @@ def postgres_admin():
     _postgres_origin.append(server.origin)
     admin = Admin(server)
     try:
-        admin.template = admin.run(ensure_template(server))
+        admin.template = admin.run(ensure_template(server, admin.connection))
         yield admin
     finally:
         admin.close()

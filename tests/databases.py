@@ -41,9 +41,20 @@ async def _admin(server: Server) -> asyncpg.Connection:
     return await asyncpg.connect(server.admin_url)
 
 
-async def ensure_template(server: Server) -> str:
-    """The migrated template database of this set of migrations (made once, kept across runs)."""
+def _template_key(name: str) -> int:
+    """The advisory lock key of a template: a session holds it shared while it makes copies."""
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+
+
+async def ensure_template(server: Server, holder: asyncpg.Connection | None = None) -> str:
+    """The migrated template database of this set of migrations (made once, kept across runs).
+
+    `holder`, a connection kept for the session, holds the template's advisory lock shared: the
+    sessions of other worktrees on the same server (other migrations, so other templates) drop
+    the templates no session holds, never one in use."""
     name = _template_name()
+    if holder is not None:
+        await holder.execute("SELECT pg_advisory_lock_shared($1)", _template_key(name))
     conn = await _admin(server)
     try:
         if await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
@@ -62,7 +73,11 @@ async def ensure_template(server: Server) -> str:
             "SELECT datname FROM pg_database WHERE datname LIKE 'hb\\_tmpl\\_%' AND datname != $1 AND length(datname) = $2",
             name, len(name),
         ):
-            await conn.execute(f'DROP DATABASE IF EXISTS "{old}" WITH (FORCE)')
+            if await conn.fetchval("SELECT pg_try_advisory_lock($1)", _template_key(old)):  # no session uses it
+                try:
+                    await conn.execute(f'DROP DATABASE IF EXISTS "{old}" WITH (FORCE)')
+                finally:
+                    await conn.execute("SELECT pg_advisory_unlock($1)", _template_key(old))
         return name
     finally:
         await conn.close()
@@ -95,6 +110,11 @@ class Admin:
 
     def run(self, coro: Coroutine[Any, Any, T]) -> T:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result()
+
+    @property
+    def connection(self) -> asyncpg.Connection:
+        """The session's admin connection (for ensure_template's lock; it lives on this loop)."""
+        return self._conn
 
     async def _execute(self, statement: str) -> None:
         async with self._lock:  # one statement at a time on the one connection

@@ -19,9 +19,11 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import guild as spaces
+from bot.cogs.choices import phase_choices
 from bot.cogs.common import guild_of, organizer_group, organizer_only, services_of
-from bot.cogs.leaderboard import phase_choices, standings_embed
+from bot.cogs.leaderboard import standings_embed
 from bot.cogs.teams import team_names
+from bot.cogs.text import shown
 
 if TYPE_CHECKING:
     from bot.app import Hackbot
@@ -130,13 +132,15 @@ class Admin(commands.Cog):
         if not change.changed:
             return  # nothing changed: nothing to announce
         channel = spaces.find_text_channel(guild, services.config.discord.announcements_channel)
-        sent = None
         if channel is not None:
-            sent = await spaces.best_effort(channel.send(phase_announcement(current)), "announce a phase")
-        if sent is None:
+            sent, problem = await spaces.attempt(channel.send(phase_announcement(current)), "announce a phase", guild)
+            if sent is None:
+                await interaction.followup.send(f"It could not be announced in {channel.mention}: {problem}.",
+                                                ephemeral=True)
+        else:
             await interaction.followup.send(
-                f"It could not be announced in #{services.config.discord.announcements_channel}; "
-                "/admin setup creates the channel.",
+                f"It could not be announced: there is no #{services.config.discord.announcements_channel} channel; "
+                "/admin setup creates it.",
                 ephemeral=True,
             )
 
@@ -147,7 +151,7 @@ class Admin(commands.Cog):
     async def team_validate(self, interaction: discord.Interaction, name: str, validated: bool = True) -> None:
         team = await services_of(interaction).teams.validate(name, validated)
         state = "validated: it may reveal and submit" if validated else "no longer validated"
-        await interaction.response.send_message(f"Team **{team.name}** is {state}.", ephemeral=True)
+        await interaction.response.send_message(f"Team **{shown(team.name)}** is {state}.", ephemeral=True)
 
     @team.command(name="remove", description="Remove a team with its members, reveals, submissions, role and channel")
     @app_commands.describe(name="The team")
@@ -157,15 +161,15 @@ class Admin(commands.Cog):
         await interaction.response.defer(ephemeral=True, thinking=True)
         guild = guild_of(interaction)
         info = await services_of(interaction).roster.remove(name)
-        removed = await spaces.best_effort(
+        removed, problem = await spaces.attempt(
             spaces.remove_team_space(guild, info.team.id, info.discord_role_id, info.discord_channel_id),
-            f"delete the space of team {info.team.name}",
+            f"delete the space of team {info.team.name}", guild,
         )
-        text = f"Team **{info.team.name}** is removed ({len(info.members)} members)."
+        text = f"Team **{shown(info.team.name)}** is removed ({len(info.members)} members)."
         if removed:
             text += " Deleted " + ", ".join(removed) + "."
-        elif removed is None:
-            text += " Discord refused to delete its role or channel; delete them by hand."
+        elif problem is not None:
+            text += f" Its role or channel was not deleted: {problem}; or delete them by hand."
         await interaction.followup.send(text, ephemeral=True)
 
     @board.command(name="post", description="Post the leaderboard in the announcements channel")
@@ -173,13 +177,14 @@ class Admin(commands.Cog):
     @app_commands.autocomplete(phase=phase_or_auto_choices)
     @organizer_only()
     async def leaderboard_post(self, interaction: discord.Interaction, phase: str | None = None) -> None:
-
+        # posting may take longer than the 3 seconds Discord gives a first answer: acknowledge first
+        await interaction.response.defer(ephemeral=True, thinking=True)
         services = services_of(interaction)
         channel = spaces.announcements_channel(interaction.guild, services.config)
         # what everyone may see: no scores while the board is hidden
         standings = await services.leaderboard.standings(None if phase in (None, AUTO) else phase)
         await channel.send(embed=standings_embed(standings, services.config.event.name))
-        await interaction.response.send_message(f"Posted the leaderboard in {channel.mention}.", ephemeral=True)
+        await interaction.followup.send(f"Posted the leaderboard in {channel.mention}.", ephemeral=True)
 
 
 async def setup(bot: Hackbot) -> None:

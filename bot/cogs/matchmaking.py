@@ -15,7 +15,9 @@ the organizers' log channel.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -23,12 +25,14 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot import discord_limits as limits
 from bot import guild as spaces
+from bot.cogs import views
 from bot.cogs.common import organizer_group, organizer_only, services_of
+from bot.cogs.text import clip, fit_lines, shown
 from bot.core.lfg import AppliedMatch, PlacedTeam
 from bot.core.matchmaking import MatchResult
 from bot.core.services import Services
-from bot.tree import ReportingView
 
 if TYPE_CHECKING:
     from bot.app import Hackbot
@@ -37,7 +41,6 @@ log = logging.getLogger(__name__)
 
 PREVIEW_TEAMS = 20
 SCHEDULE_POLL = 60.0  # seconds between looks at the clock while waiting for `[matchmaking] at`
-CONFIRM_TIMEOUT = 600
 
 
 def _mention(user_id: str) -> str:
@@ -45,10 +48,12 @@ def _mention(user_id: str) -> str:
 
 
 def preview_embed(result: MatchResult, event_name: str) -> discord.Embed:
+    """The proposal: a field a team (the first PREVIEW_TEAMS, as many as fit in Discord's 6000
+    characters), the people left unplaced, the matcher's warnings."""
     placed = sum(len(t.members) for t in result.teams)
     new = [t for t in result.teams if t.existing_team is None]
     filled = [t for t in result.teams if t.existing_team is not None]
-    embed = discord.Embed(title=f"{event_name}: proposed teams", colour=discord.Colour.blurple())
+    embed = discord.Embed(title=clip(f"{event_name}: proposed teams", limits.EMBED_TITLE), colour=discord.Colour.blurple())
     ratio = f" ({result.objective / result.random_objective:.1f}x)" if result.random_objective > 0 else ""
     embed.description = (
         f"{placed} people placed: {len(new)} new team(s), {len(filled)} recruiting team(s) filled; "
@@ -56,6 +61,13 @@ def preview_embed(result: MatchResult, event_name: str) -> discord.Embed:
         f"Objective {result.objective:.0f} against {result.random_objective:.0f} for a random assignment{ratio} "
         f"and {result.greedy_objective:.0f} for a greedy one."
     )
+    tail: list[tuple[str, str]] = []
+    if result.unplaced:
+        tail.append(("Unplaced", fit_lines(list(map(_mention, result.unplaced)), limits.FIELD_VALUE)))
+    if result.warnings:
+        tail.append(("Warnings", fit_lines(result.warnings, limits.FIELD_VALUE)))
+    budget = limits.EMBED_TOTAL - len(embed) - sum(len(n) + len(v) for n, v in tail) - 60  # room for "… and N more"
+    shown_teams = 0
     for i, team in enumerate(result.teams[:PREVIEW_TEAMS], 1):
         topics = ", ".join(team.shared_topics) or "no shared topic"
         who = " ".join(map(_mention, team.members))
@@ -65,13 +77,16 @@ def preview_embed(result: MatchResult, event_name: str) -> discord.Embed:
             name = f"{i}. new team of {len(team.members)}"
         levels = ", ".join(f"{team.levels.count(level)} {level}" for level in ("newcomer", "some", "expert")
                            if team.levels.count(level))
-        embed.add_field(name=name[:256], value=f"{who}\n{topics} · {levels}"[:1024], inline=False)
-    if len(result.teams) > PREVIEW_TEAMS:
-        embed.add_field(name="…", value=f"and {len(result.teams) - PREVIEW_TEAMS} more team(s)", inline=False)
-    if result.unplaced:
-        embed.add_field(name="Unplaced", value=" ".join(map(_mention, result.unplaced))[:1024], inline=False)
-    if result.warnings:
-        embed.add_field(name="Warnings", value="\n".join(result.warnings)[:1024], inline=False)
+        value = clip(f"{who}\n{topics} · {levels}", limits.FIELD_VALUE)
+        if len(name) + len(value) > budget or len(embed.fields) + len(tail) + 2 > limits.EMBED_FIELDS:
+            break
+        budget -= len(name) + len(value)
+        embed.add_field(name=clip(name, limits.FIELD_NAME), value=value, inline=False)
+        shown_teams += 1
+    if len(result.teams) > shown_teams:
+        embed.add_field(name="…", value=f"and {len(result.teams) - shown_teams} more team(s)", inline=False)
+    for name, value in tail:
+        embed.add_field(name=name, value=value, inline=False)
     return embed
 
 
@@ -87,20 +102,26 @@ def why_text(team: PlacedTeam) -> str:
     return "; ".join(reasons) or "the pool had no closer match"
 
 
-async def _member(guild: discord.Guild, user_id: str):
-    get = getattr(guild, "get_member", None)
-    member = get(int(user_id)) if get else None
-    if member is None and hasattr(guild, "fetch_member"):
-        try:
-            member = await guild.fetch_member(int(user_id))
-        except discord.HTTPException:
-            member = None
-    return member
+async def _member(guild: discord.Guild, user_id: str) -> discord.Member | None:
+    """The member from the cache, else asked of Discord (the bot runs without the members intent)."""
+    member = guild.get_member(int(user_id))
+    if member is not None:
+        return member
+    try:
+        return await guild.fetch_member(int(user_id))
+    except discord.NotFound:
+        return None  # left the server
 
 
-async def announce(guild: discord.Guild | None, services: Services, applied: AppliedMatch) -> int:
-    """The Discord side of applied matches, best effort; returns how many members were told."""
-    told = 0
+@dataclass
+class Told:
+    told: int = 0  # members told by direct message
+    closed: int = 0  # members whose direct messages are closed (they see the team's channel)
+
+
+async def announce(guild: discord.Guild | None, services: Services, applied: AppliedMatch) -> Told:
+    """The Discord side of applied matches, best effort: spaces, direct messages, ice-breakers."""
+    told = Told()
     if guild is None:
         return told
     for placed in applied.teams:
@@ -112,32 +133,46 @@ async def announce(guild: discord.Guild | None, services: Services, applied: App
             for member in newcomers:
                 space = await spaces.best_effort(
                     spaces.add_member_access(guild, services.config, services, team, member),
-                    f"let a matched member into team {team.name}",
+                    f"let a matched member into team {team.name}", guild,
                 ) or space
         else:
             space = await spaces.best_effort(
                 spaces.ensure_team_space(guild, services.config, services, team, members=members),
-                f"set up the space of matched team {team.name}",
+                f"set up the space of matched team {team.name}", guild,
             )
         mates = " ".join(_mention(u) for u in placed.members)
         why = why_text(placed)
         for member in newcomers:
             others = " ".join(_mention(u) for u in placed.members if u != str(member.id))
-            text = (
-                f"You are matched into team **{team.name}** with {others or 'nobody else yet'}: {why}. "
-                f"Say hello in the team's channel; /team info shows your team and /token its API credentials."
+            text = clip(
+                f"You are matched into team **{shown(team.name)}** with {others or 'nobody else yet'}: {why}. "
+                f"Say hello in the team's channel; /team info shows your team and /token its API credentials.",
+                limits.CONTENT,
             )
-            if await spaces.best_effort(member.send(text), f"tell a matched member of team {team.name}") is not None:
-                told += 1
+            try:
+                await member.send(text)
+                told.told += 1
+            except discord.Forbidden:  # 50007: their privacy settings refuse server members' messages
+                told.closed += 1
+            except discord.HTTPException as exc:
+                log.warning("could not tell a matched member of team %s: %s", team.name, exc)
         if space is not None and space.channel is not None:
             welcome = "Welcome" if not placed.existing else "Welcome to the new members of"
-            icebreaker = (
-                f"{welcome} team **{team.name}**: {mates}. You were matched because {why}.\n"
+            icebreaker = clip(
+                f"{welcome} team **{shown(team.name)}**: {mates}. You were matched because {why}.\n"
                 "Ice-breaker: each of you, say where you are, what you would love to build here, and one "
-                "skill you bring (and one you want to learn)."
+                "skill you bring (and one you want to learn).", limits.CONTENT,
             )
-            await spaces.best_effort(space.channel.send(icebreaker), f"post the ice-breaker of team {team.name}")
+            await spaces.best_effort(space.channel.send(icebreaker), f"post the ice-breaker of team {team.name}", guild)
     return told
+
+
+def told_text(told: Told) -> str:
+    text = f"{told.told} member(s) told by direct message."
+    if told.closed:
+        text += (f" {told.closed} could not be: they do not accept direct messages from server members "
+                 "(they see their team in /team info and in the team's channel).")
+    return text
 
 
 def applied_text(applied: AppliedMatch) -> str:
@@ -147,37 +182,39 @@ def applied_text(applied: AppliedMatch) -> str:
     return "\n".join(lines)[:1900]
 
 
-class ConfirmMatch(ReportingView):
-    def __init__(self, result: MatchResult, organizer_id: int):
-        super().__init__(timeout=CONFIRM_TIMEOUT)
-        self.result, self.organizer_id = result, organizer_id
-        self.done = False
+def proposal_digest(result: MatchResult) -> str:
+    """What the preview showed, in 12 hex digits: a Confirm after the pool changed is refused."""
+    teams = sorted((t.existing_team or 0, sorted(t.members)) for t in result.teams)
+    return hashlib.sha256(repr((teams, sorted(result.unplaced))).encode()).hexdigest()[:12]
 
-    async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        if interaction.user.id != self.organizer_id:
-            await interaction.response.send_message("Only the organizer who ran /match run can confirm it.", ephemeral=True)
-            return False
-        return True
 
-    @discord.ui.button(label="Create these teams", style=discord.ButtonStyle.success)
-    async def confirm(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
-        if self.done:
-            await interaction.response.send_message("These teams were already handled.", ephemeral=True)
-            return
-        self.done = True
-        self.stop()
-        await interaction.response.edit_message(content="Creating the teams…", view=None)
-        services = services_of(interaction)
-        applied = await services.lfg.apply(self.result)
-        told = await announce(interaction.guild, services, applied)
-        await interaction.followup.send(applied_text(applied) + f"\n{told} member(s) told by direct message.",
-                                        ephemeral=True)
+async def confirm_clicked(interaction: discord.Interaction, args: str) -> None:
+    seed, wanted = args.split(".")
+    await interaction.response.defer()  # creating teams, roles and channels takes longer than 3 s
+    services = services_of(interaction)
+    result = await services.lfg.propose(seed=int(seed))  # the same pool and seed give the same teams
+    if proposal_digest(result) != wanted:
+        embed = preview_embed(result, services.config.event.name)
+        view = views.question_view(QUESTION, interaction.user.id, f"{seed}.{proposal_digest(result)}", yes=YES)
+        await interaction.edit_original_response(
+            content="The pool changed since this preview (people joined, left or formed teams): "
+            "nothing was created. Here is the proposal as it is now.", embed=embed, view=view,
+        )
+        return
+    await interaction.edit_original_response(content="Creating the teams…", embed=None, view=None)
+    applied = await services.lfg.apply(result)
+    told = await announce(interaction.guild, services, applied)
+    await interaction.followup.send(applied_text(applied) + "\n" + told_text(told), ephemeral=True)
 
-    @discord.ui.button(label="Cancel", style=discord.ButtonStyle.secondary)
-    async def cancel(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
-        self.done = True
-        self.stop()
-        await interaction.response.edit_message(content="Cancelled: no team was created.", embed=None, view=None)
+
+async def cancel_clicked(interaction: discord.Interaction, args: str) -> None:
+    await interaction.response.edit_message(content="Cancelled: no team was created.", embed=None,
+                                            view=views.answered_view(YES))
+
+
+QUESTION = "match"
+YES = "Create these teams"
+views.QUESTIONS[QUESTION] = views.Question(confirm_clicked, cancel_clicked, who="who ran /match run")
 
 
 class Matchmaking(commands.Cog):
@@ -225,8 +262,8 @@ class Matchmaking(commands.Cog):
             channel = spaces.find_text_channel(guild, services.config.discord.log_channel)
             if channel is not None:
                 await spaces.best_effort(
-                    channel.send("Scheduled matchmaking: " + applied_text(applied) + f"\n{told} member(s) told."),
-                    "report the scheduled matchmaking",
+                    channel.send("Scheduled matchmaking: " + applied_text(applied) + "\n" + told_text(told)),
+                    "report the scheduled matchmaking", guild,
                 )
         return applied
 
@@ -245,12 +282,12 @@ class Matchmaking(commands.Cog):
             return
         embed = preview_embed(result, services.config.event.name)
         if dry_run:
-            await interaction.followup.send(embed=embed, view=ConfirmMatch(result, interaction.user.id), ephemeral=True)
+            view = views.question_view(QUESTION, interaction.user.id, f"{seed}.{proposal_digest(result)}", yes=YES)
+            await interaction.followup.send(embed=embed, view=view, ephemeral=True)
             return
         applied = await services.lfg.apply(result)
         told = await announce(interaction.guild, services, applied)
-        await interaction.followup.send(applied_text(applied) + f"\n{told} member(s) told by direct message.",
-                                        embed=embed, ephemeral=True)
+        await interaction.followup.send(applied_text(applied) + "\n" + told_text(told), embed=embed, ephemeral=True)
 
 
 async def setup(bot: Hackbot) -> None:

@@ -11,6 +11,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot import discord_limits as limits
 from bot.cogs.common import services_of, team_of, user_key
 from bot.config import Settings
 from bot.core.reveals import Reveal
@@ -18,7 +19,7 @@ from bot.core.reveals import Reveal
 if TYPE_CHECKING:
     from bot.app import Hackbot
 
-MAX_CHOICES = 25  # Discord shows at most 25 autocomplete choices
+MAX_CHOICES = limits.CHOICES
 
 
 def api_base_url(settings: Settings) -> str:
@@ -30,12 +31,27 @@ def api_base_url(settings: Settings) -> str:
 
 
 def render_reveal(result: Reveal) -> str:
-    before = ", ".join(map(str, result.previously_revealed)) or "none"
+    """The label first, always: the list of earlier reveals is cut to fit Discord's 2000 characters
+    (the team paid for this label; it must reach them whatever came before)."""
     again = " (revealed before: this one cost nothing)" if not result.new else ""
-    return (
+    head = (
         f"Dataset {result.dataset_id}, datum {result.datum_id}: label **{result.label}**{again}. "
-        f"{result.remaining} of {result.budget} labels left. Revealed before: {before}"
+        f"{result.remaining} of {result.budget} labels left. Revealed before: "
     )
+    earlier = [str(d) for d in result.previously_revealed]
+    if not earlier:
+        return head + "none"
+    room = limits.CONTENT - len(head)
+    listed = ", ".join(earlier)
+    if len(listed) <= room:
+        return head + listed
+    kept: list[str] = []
+    for n, datum in enumerate(earlier):
+        tail = f", … and {len(earlier) - n} more (all of them: the HTTP API's \"previously revealed\")"
+        if len(", ".join([*kept, datum])) + len(tail) > room:
+            return head + ", ".join(kept) + tail
+        kept.append(datum)
+    return head + listed
 
 
 def render_token(username: str, password: str, base_url: str) -> str:

@@ -28,8 +28,8 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.cogs import views
 from bot.cogs.common import organizer_group, organizer_only, services_of
-from bot.cogs.leaderboard import page_count, send_pages
 from bot.config import parse_duration, parse_event_time
 from bot.core.errors import BadInput
 from bot.core.schedule import ScheduleEntry, check_live
@@ -337,6 +337,24 @@ def channel_and_link(channel, mention, link) -> dict:
     return options
 
 
+async def draw_schedule(interaction: discord.Interaction, args: str, page: int) -> tuple[discord.Embed, int]:
+    """A page of /schedule all: every item still to come, or with args "past" every item."""
+    services = services_of(interaction)
+    now = services.clock()
+    entries = sorted(await services.schedule.items(), key=lambda e: e.at)
+    past = args == "past"
+    if not past:
+        entries = still_to_come(entries, now)
+    pages = views.page_count(len(entries), PAGE_SIZE)
+    count = f"{len(entries)} item{'' if len(entries) == 1 else 's'}" + ("" if past else " to come")
+    footer = ([f"page {page + 1}/{pages}"] if pages > 1 else []) + [count]
+    return schedule_embed(services.config.event.name, entries, now, page=page, footer=footer), pages
+
+
+PAGER = "schedule"
+views.PAGERS[PAGER] = draw_schedule
+
+
 # --- the cog ------------------------------------------------------------------------------
 
 class Schedule(commands.Cog):
@@ -358,20 +376,7 @@ class Schedule(commands.Cog):
     @schedule.command(name="all", description="Every item still to come, a page at a time")
     @app_commands.describe(past="Also list the items already over")
     async def all_items(self, interaction: discord.Interaction, past: bool = False) -> None:
-        services = services_of(interaction)
-        now = services.clock()
-        entries = sorted(await services.schedule.items(), key=lambda e: e.at)
-        if not past:
-            entries = still_to_come(entries, now)
-        pages = page_count(len(entries), PAGE_SIZE)
-        event = services.config.event.name
-        count = f"{len(entries)} item{'' if len(entries) == 1 else 's'}" + ("" if past else " to come")
-
-        def render(page: int) -> discord.Embed:
-            footer = ([f"page {page + 1}/{pages}"] if pages > 1 else []) + [count]
-            return schedule_embed(event, entries, now, page=page, footer=footer)
-
-        await send_pages(interaction, render, pages)
+        await views.send_pages(interaction, PAGER, "past" if past else "")
 
     @agenda.command(name="add", description="Add a schedule item: a form asks for its title, time and reminders")
     @app_commands.describe(

@@ -14,8 +14,11 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot import discord_limits as limits
 from bot import guild as spaces
+from bot.cogs import views
 from bot.cogs.common import guild_of, member_of, services_of, team_of, user_key
+from bot.cogs.text import clip, fit_lines, shown
 from bot.core.errors import BadInput, NotAllowed
 from bot.core.lfg import Profile, timezone_names
 from bot.core.teams import TeamInfo
@@ -25,10 +28,9 @@ if TYPE_CHECKING:
     from bot.app import Hackbot
 
 PAGE = 25
-SPACE_FAILED = (
-    "\n(Discord refused to set up the team's role or channel just now; an organizer can repair it "
-    "with /admin setup.)"
-)
+LFG_PAGER = "lfg"
+LFG_FIELDS = 8  # topics a page of /team lfg list: each field at most 1024 characters, 6000 in all
+LFG_SHOWN = 30  # people named under a topic; the rest are counted
 
 
 def mention(user_id: str) -> str:
@@ -44,7 +46,7 @@ async def team_names(interaction: discord.Interaction, current: str) -> list[app
 
 
 def own_team_embed(info: TeamInfo, max_size: int, require_validation: bool) -> discord.Embed:
-    embed = discord.Embed(title=f"Team {info.team.name}", colour=discord.Colour.green())
+    embed = discord.Embed(title=clip(f"Team {shown(info.team.name)}", limits.EMBED_TITLE), colour=discord.Colour.green())
     embed.add_field(name="Captain", value=mention(info.captain) if info.captain else "nobody", inline=True)
     members = " ".join(map(mention, info.members)) or "none"
     embed.add_field(name=f"Members ({len(info.members)}/{max_size})", value=members, inline=False)
@@ -114,7 +116,7 @@ class LfgModal(discord.ui.Modal):
             raise BadInput(f"answer yes or no to 'open to joining an existing team' (got {answer!r})")
         profile = await services.lfg.set_profile(
             user_key(interaction.user),
-            name=getattr(interaction.user, "display_name", "") or "",
+            name=interaction.user.display_name,
             topics=self.topics_input.value,
             skills=self.skills_input.value,
             experience=self.experience_input.value.strip().lower(),
@@ -140,6 +142,48 @@ def profile_line(profile: Profile) -> str:
     return f"{topics} · {profile.experience} · {profile.tz_label} · {joining}{skills}"
 
 
+async def space_not_ready(interaction: discord.Interaction, guild: discord.Guild, team: str, problem: str,
+                          lines: list[str]) -> None:
+    """The participant learns why the team's private space is missing; the organizers are told what
+    to change in their log channel."""
+    lines.append(f"Your team's private space is not ready: {problem}.")
+    await spaces.tell_organizers(guild, services_of(interaction).config,
+                                 f"The space of team {shown(team)} could not be set up: {problem}.")
+
+
+async def draw_lfg(interaction: discord.Interaction, args: str, page: int) -> tuple[discord.Embed, int]:
+    """A page of /team lfg list: LFG_FIELDS topics, each naming up to LFG_SHOWN people; the teams
+    that recruit on the first page. Every field and the whole embed stay within Discord's limits."""
+    services = services_of(interaction)
+    grouped = list((await services.lfg.by_topic()).items())
+    recruiting = await services.lfg.recruiting_teams()
+    pages = views.page_count(len(grouped), LFG_FIELDS)
+    page = min(page, pages - 1)
+    embed = discord.Embed(title=clip(f"{services.config.event.name}: looking for a team", limits.EMBED_TITLE),
+                          colour=discord.Colour.blurple())
+    for topic, people in grouped[page * LFG_FIELDS : (page + 1) * LFG_FIELDS]:
+        named = [f"{mention(p.user_id)} ({p.experience})" for p in people[:LFG_SHOWN]]
+        value = fit_lines([", ".join(named[i : i + 5]) for i in range(0, len(named), 5)], 600,
+                          more="… and {n} more lines")
+        if len(people) > LFG_SHOWN:
+            value += f"\nand {len(people) - LFG_SHOWN} more"
+        embed.add_field(name=clip(f"{topic} ({len(people)})", limits.FIELD_NAME), value=value, inline=False)
+    if recruiting and page == 0:
+        names = [f"**{shown(t.name)}** ({len(t.members)})" for t in recruiting]
+        embed.add_field(name="Teams recruiting", value=fit_lines(names, limits.FIELD_VALUE), inline=False)
+    if not grouped and not recruiting:
+        embed.description = "Nobody is looking yet: /team lfg join puts you in the pool."
+    listings = sum(len(p) for _, p in grouped)
+    footer = [f"{len(grouped)} topic(s), {listings} listing(s)"]
+    if pages > 1:
+        footer.insert(0, f"page {page + 1}/{pages}")
+    embed.set_footer(text=" · ".join(footer))
+    return embed, pages
+
+
+views.PAGERS[LFG_PAGER] = draw_lfg
+
+
 @app_commands.guild_only()
 class Teams(commands.GroupCog, group_name="team", group_description="Form your team: create, join, leave, who is in"):
     lfg = app_commands.Group(name="lfg", description="Looking for a team: join the matchmaking pool")
@@ -156,24 +200,27 @@ class Teams(commands.GroupCog, group_name="team", group_description="Form your t
         guild, member = guild_of(interaction), member_of(interaction)
         created = await services.teams.create(name, captain=user_key(member))
         team = created.team
-        space = await spaces.best_effort(
+        space, problem = await spaces.attempt(
             spaces.ensure_team_space(guild, services.config, services, team, members=[member]),
-            f"set up the space of team {team.name}",
+            f"set up the space of team {team.name}", guild,
         )
         info = await services.roster.info(team)
         lines = [
-            f"Team **{team.name}** is created and you are its captain.",
+            f"Team **{shown(team.name)}** is created and you are its captain.",
             f"Join code: `{info.join_code}`: your teammates join with"
             f" `/team join team:{team.name} code:{info.join_code}` (or let anyone join with /team open).",
             "/token gives your team's API credentials.",
         ]
         if space is not None and space.channel is not None:
-            lines.append(f"Your private channel: {space.channel.mention}")
+            lines.append(f"Your private {'thread' if isinstance(space.channel, discord.Thread) else 'channel'}: "
+                         f"{space.channel.mention}")
             await spaces.best_effort(
-                space.channel.send(f"Welcome, team **{team.name}**! {interaction.user.mention} is the captain."),
-                "welcome a new team",
+                space.channel.send(f"Welcome, team **{shown(team.name)}**! {interaction.user.mention} is the captain."),
+                "welcome a new team", guild,
             )
-        await interaction.followup.send("\n".join(lines) + ("" if space else SPACE_FAILED), ephemeral=True)
+        if problem is not None:
+            await space_not_ready(interaction, guild, team.name, problem, lines)
+        await interaction.followup.send("\n".join(lines), ephemeral=True)
 
     @app_commands.command(name="join", description="Join a team with the code its members see in /team info")
     @app_commands.describe(team="The team to join", code="The team's join code (not needed when the team is open)")
@@ -182,16 +229,18 @@ class Teams(commands.GroupCog, group_name="team", group_description="Form your t
         services = services_of(interaction)
         guild, member = guild_of(interaction), member_of(interaction)
         joined = await services.roster.join(user_key(member), team, code)
-        await interaction.response.send_message(f"You joined team **{joined.name}**.", ephemeral=True)
-        space = await spaces.best_effort(
+        await interaction.response.send_message(f"You joined team **{shown(joined.name)}**.", ephemeral=True)
+        space, problem = await spaces.attempt(
             spaces.add_member_access(guild, services.config, services, joined, member),
-            f"let a member into team {joined.name}",
+            f"let a member into team {joined.name}", guild,
         )
-        if space is None:
-            await interaction.followup.send(SPACE_FAILED.strip(), ephemeral=True)
-        elif space.channel is not None:
+        if problem is not None:
+            lines: list[str] = []
+            await space_not_ready(interaction, guild, joined.name, problem, lines)
+            await interaction.followup.send("\n".join(lines), ephemeral=True)
+        elif space is not None and space.channel is not None:
             await spaces.best_effort(
-                space.channel.send(f"{interaction.user.mention} joined the team."), "announce a new member"
+                space.channel.send(f"{interaction.user.mention} joined the team."), "announce a new member", guild
             )
 
     @app_commands.command(name="leave", description="Leave your team; captaincy passes on, the last one out disbands")
@@ -202,15 +251,15 @@ class Teams(commands.GroupCog, group_name="team", group_description="Form your t
         team = departure.team
         action: Awaitable[object]
         if departure.disbanded:
-            message = f"You left team **{team.name}**; you were its last member, so it is disbanded."
+            message = f"You left team **{shown(team.name)}**; you were its last member, so it is disbanded."
             action = spaces.remove_team_space(guild, team.id, departure.discord_role_id, departure.discord_channel_id)
         else:
-            message = f"You left team **{team.name}**."
+            message = f"You left team **{shown(team.name)}**."
             if departure.new_captain:
                 message += f" {mention(departure.new_captain)} is its captain now."
             action = spaces.remove_member_access(guild, services.config, services, team, member)
         await interaction.response.send_message(message, ephemeral=True)
-        await spaces.best_effort(action, f"update the space of team {team.name}")
+        await spaces.best_effort(action, f"update the space of team {team.name}", guild)
 
     @app_commands.command(name="info", description="Your team (members, captain, join code), or another team's size")
     @app_commands.describe(team="Another team (default: yours)")
@@ -229,7 +278,7 @@ class Teams(commands.GroupCog, group_name="team", group_description="Form your t
         else:
             count = len(details.members)
             await interaction.response.send_message(
-                f"Team **{details.team.name}**: {count} member{'s' if count != 1 else ''}.", ephemeral=True
+                f"Team **{shown(details.team.name)}**: {count} member{'s' if count != 1 else ''}.", ephemeral=True
             )
 
     @app_commands.command(name="kick", description="Captain: remove a member from your team")
@@ -239,11 +288,11 @@ class Teams(commands.GroupCog, group_name="team", group_description="Form your t
         guild = guild_of(interaction)
         team = await services.roster.kick(user_key(interaction.user), user_key(member))
         await interaction.response.send_message(
-            f"{member.mention} is no longer in team **{team.name}**.", ephemeral=True
+            f"{member.mention} is no longer in team **{shown(team.name)}**.", ephemeral=True
         )
         await spaces.best_effort(
             spaces.remove_member_access(guild, services.config, services, team, member),
-            f"take a member out of team {team.name}",
+            f"take a member out of team {team.name}", guild,
         )
 
     @app_commands.command(name="rename", description="Captain: rename your team (its role and channel follow)")
@@ -252,10 +301,10 @@ class Teams(commands.GroupCog, group_name="team", group_description="Form your t
         services = services_of(interaction)
         guild = guild_of(interaction)
         team = await services.roster.rename(user_key(interaction.user), name)
-        await interaction.response.send_message(f"Your team is now called **{team.name}**.", ephemeral=True)
+        await interaction.response.send_message(f"Your team is now called **{shown(team.name)}**.", ephemeral=True)
         await spaces.best_effort(
             spaces.ensure_team_space(guild, services.config, services, team),
-            f"rename the space of team {team.name}",
+            f"rename the space of team {team.name}", guild,
         )
 
     @app_commands.command(name="open", description="Captain: let anyone join without the code, or close the team again")
@@ -263,9 +312,9 @@ class Teams(commands.GroupCog, group_name="team", group_description="Form your t
     async def open_team(self, interaction: discord.Interaction, open: bool = True) -> None:
         team = await services_of(interaction).roster.set_open(user_key(interaction.user), open)
         if open:
-            message = f"Team **{team.name}** is open: anyone can join it with /team join, without the code."
+            message = f"Team **{shown(team.name)}** is open: anyone can join it with /team join, without the code."
         else:
-            message = f"Team **{team.name}** is closed: joining needs the code shown by /team info."
+            message = f"Team **{shown(team.name)}** is closed: joining needs the code shown by /team info."
         await interaction.response.send_message(message, ephemeral=True)
 
     @app_commands.command(name="list", description="All teams and their sizes")
@@ -276,12 +325,13 @@ class Teams(commands.GroupCog, group_name="team", group_description="Form your t
         max_size = services.config.teams.max_size
         pages = max(1, -(-len(infos) // PAGE))
         page = min(page, pages)
-        shown = infos[(page - 1) * PAGE : page * PAGE]
-        embed = discord.Embed(title=f"{services.config.event.name}: teams", colour=discord.Colour.blurple())
+        listed = infos[(page - 1) * PAGE : page * PAGE]
+        embed = discord.Embed(title=clip(f"{services.config.event.name}: teams", limits.EMBED_TITLE),
+                              colour=discord.Colour.blurple())
         lines = []
-        for info in shown:
+        for info in listed:
             extra = " · open" if info.is_open else ""
-            lines.append(f"**{discord.utils.escape_markdown(info.team.name)}**: {len(info.members)}/{max_size}{extra}")
+            lines.append(f"**{shown(info.team.name)}**: {len(info.members)}/{max_size}{extra}")
         embed.description = "\n".join(lines) or "No team yet: /team create makes one."
         if pages > 1:
             embed.set_footer(text=f"Page {page} of {pages} ({len(infos)} teams): /team list page:{page % pages + 1}")
@@ -310,30 +360,17 @@ class Teams(commands.GroupCog, group_name="team", group_description="Form your t
 
     @lfg.command(name="list", description="Who is looking for a team, by topic, and which teams recruit")
     async def lfg_list(self, interaction: discord.Interaction) -> None:
-        services = services_of(interaction)
-        grouped = await services.lfg.by_topic()
-        recruiting = await services.lfg.recruiting_teams()
-        embed = discord.Embed(title=f"{services.config.event.name}: looking for a team", colour=discord.Colour.blurple())
-        for topic, people in list(grouped.items())[:24]:
-            shown = ", ".join(f"{mention(p.user_id)} ({p.experience})" for p in people[:30])
-            more = f" and {len(people) - 30} more" if len(people) > 30 else ""
-            embed.add_field(name=f"{topic} ({len(people)})"[:256], value=(shown + more)[:1024], inline=False)
-        if recruiting:
-            names = ", ".join(f"**{discord.utils.escape_markdown(t.name)}** ({len(t.members)})" for t in recruiting)
-            embed.add_field(name="Teams recruiting", value=names[:1024], inline=False)
-        if not grouped and not recruiting:
-            embed.description = "Nobody is looking yet: /team lfg join puts you in the pool."
-        await interaction.response.send_message(embed=embed, ephemeral=True)
+        await views.send_pages(interaction, LFG_PAGER)
 
     @app_commands.command(name="recruit", description="Captain: say your team has free places and is looking for people")
     @app_commands.describe(on="True: the matchmaking may place people in your team; False: stop")
     async def recruit(self, interaction: discord.Interaction, on: bool = True) -> None:
         team = await services_of(interaction).lfg.set_recruiting(user_key(interaction.user), on)
         if on:
-            message = (f"Team **{team.name}** is recruiting: the next matchmaking may place people looking for a "
-                       "team in it (up to the size limit).")
+            message = (f"Team **{shown(team.name)}** is recruiting: the next matchmaking may place people looking "
+                       "for a team in it (up to the size limit).")
         else:
-            message = f"Team **{team.name}** is no longer recruiting."
+            message = f"Team **{shown(team.name)}** is no longer recruiting."
         await interaction.response.send_message(message, ephemeral=True)
 
 

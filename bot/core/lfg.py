@@ -26,7 +26,8 @@ from bot.core.store import IntegrityError, Store, Tx
 from bot.core.teams import Team, TeamService, insert_team, lock_teams, member_order, new_password, size_bound
 
 MAX_SKILLS = 20
-MAX_TAG = 40
+MAX_TAG = 40  # a skill, as typed
+MAX_TOPIC = 100  # a topic: the event file allows 100 characters (config.MatchmakingSection)
 _OFFSET = re.compile(r"^(?:utc|gmt)?\s*([+-])\s*(\d{1,2})(?::?(\d{2}))?$", re.IGNORECASE)
 CSV_COLUMNS = ("discord_id", "name", "topics", "experience", "timezone", "skills")
 
@@ -109,12 +110,12 @@ def timezone_names(current: str, limit: int = 25) -> list[str]:
     return names[:limit]
 
 
-def _tags(values: Sequence[str] | str) -> list[str]:
+def _tags(values: Sequence[str] | str, limit: int = MAX_TAG) -> list[str]:
     if isinstance(values, str):
         values = re.split(r"[;,]", values)
     out: list[str] = []
     for value in values:
-        tag = " ".join(value.split())[:MAX_TAG]
+        tag = " ".join(value.split())[:limit]
         if tag and tag.casefold() not in {t.casefold() for t in out}:
             out.append(tag)
     return out[:MAX_SKILLS]
@@ -137,7 +138,7 @@ class LfgService:
 
     def check_topics(self, topics: list[str] | str) -> list[str]:
         """The topics in their configured spelling; an unknown one is refused with the list."""
-        wanted = _tags(topics)
+        wanted = _tags(topics, MAX_TOPIC)
         if not self.topics:
             return wanted
         known = {t.casefold(): t for t in self.topics}

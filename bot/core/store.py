@@ -185,40 +185,18 @@ class MigrationStatus:
         return [m for m in self.applied if m.state == "edited"]
 
 
-# Migrations that changed number when branches met: (version, name) as a database may have
-# recorded it -> (version, name) now. For a while main applied team_contacts as 0005; 0005 is the
-# team-size bound since, and team_contacts is 0006. Start-up moves such a row before comparing.
-RENUMBERED: dict[tuple[int, str], tuple[int, str]] = {(5, "0005_team_contacts"): (6, "0006_team_contacts")}
-
-
 def _stem(name: str) -> str:
     """A recorded migration name without the file's suffix: releases before the dialect variants
     recorded the file name ("0001_competition.sql")."""
     return re.sub(r"(\.(sqlite|postgres))?\.sql$", "", name)
 
 
-def renumbered(applied: Iterable[tuple[int, str, str | None, float]]) -> list[tuple[int, int, str]]:
-    """(recorded version, version now, name now) of each applied row that RENUMBERED moves."""
-    rows = list(applied)
-    versions = {row[0] for row in rows}
-    moves = []
-    for version, name, _, _ in rows:
-        moved = RENUMBERED.get((version, _stem(name)))
-        if moved is not None and moved[0] not in versions:
-            moves.append((version, *moved))
-    return moves
-
-
 def compare(dialect: Dialect, target: str, applied: Iterable[tuple[int, str, str | None, float]]) -> MigrationStatus:
     """What the database has applied against the files of this release."""
     files = {m.version: m for m in migrations(dialect)}
-    recorded = list(applied)
-    moves = {old: (new, name) for old, new, name in renumbered(recorded)}
     rows = []
     done = set()
-    for version, name, checksum, applied_at in sorted(
-        (*moves.get(row[0], row[:2]), row[2], row[3]) for row in recorded
-    ):
+    for version, name, checksum, applied_at in sorted(applied):
         done.add(version)
         file = files.get(version)
         if file is None:

@@ -28,7 +28,6 @@ from bot.core.store import (
     compare,
     edited_error,
     migrations,
-    renumbered,
 )
 
 T = TypeVar("T")
@@ -250,9 +249,6 @@ def _migrate(conn: sqlite3.Connection, target: str, dry_run: bool) -> list[Migra
         conn.execute(_CREATE_MIGRATIONS)
         if "checksum" not in {row[1] for row in conn.execute("PRAGMA table_info(schema_migrations)")}:
             conn.execute("ALTER TABLE schema_migrations ADD COLUMN checksum TEXT")  # a database of wave 1
-        for old_version, version, name in renumbered(_applied(conn)):
-            conn.execute("UPDATE schema_migrations SET version = ?, name = ? WHERE version = ?",
-                         (version, name, old_version))
         status = compare("sqlite", target, _applied(conn))
         if status.edited:
             raise edited_error(status)

@@ -21,9 +21,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Self
 
+from bot.sandbox.faults import Faults
 from bot.sandbox.server import SandboxServer
 from bot.sandbox.state import (
-    ADMINISTRATOR,
     Interaction,
     Member,
     Message,
@@ -53,8 +53,9 @@ async def until(predicate: Callable[[], Any], timeout: float = WAIT, what: str =
 class Sandbox:
     """The double plus a test driver. `async with Sandbox() as sandbox:` serves on a free port."""
 
-    def __init__(self, state: SandboxState | None = None, *, host: str = "127.0.0.1", port: int = 0):
-        self.server = SandboxServer(state, host=host, port=port)
+    def __init__(self, state: SandboxState | None = None, *, host: str = "127.0.0.1", port: int = 0,
+                 strict: bool = True):
+        self.server = SandboxServer(state or SandboxState(strict=strict), host=host, port=port)
         self.state = self.server.state
 
     async def __aenter__(self) -> Self:
@@ -72,6 +73,15 @@ class Sandbox:
     def token(self) -> str:
         return self.server.token
 
+    @property
+    def faults(self) -> Faults:
+        """Errors and delays to inject on named routes (bot/sandbox/faults.py)."""
+        return self.server.faults
+
+    async def close_gateway(self, code: int = 4000) -> None:
+        """Drop the bot's gateway connection; with a resumable code it resumes and gets what it missed."""
+        await self.server.gateway.close(code)
+
     # --- the guild ------------------------------------------------------------------------
     def user(self, name: str, *, roles: Sequence[str] = ()) -> Member:
         role_ids = []
@@ -83,9 +93,21 @@ class Sandbox:
     def organizer(self, name: str = "orga", role: str = "Organizers") -> Member:
         return self.user(name, roles=[role])
 
+    async def edit_role(self, role_id: int, **changes: Any) -> dict:
+        """An organizer changes a role in the server settings: the bot hears of it (GUILD_ROLE_UPDATE)."""
+        role = self.state.roles[role_id]
+        role.update({k: str(v) if k == "permissions" else v for k, v in changes.items()})
+        await self.server.dispatch("GUILD_ROLE_UPDATE", {"guild_id": str(self.state.guild_id), "role": role})
+        return role
+
+    async def take_from_bot(self, bits: int) -> None:
+        """The bot loses permissions: from its own role and from @everyone."""
+        for role_id in (self.state.bot_role_id, self.state.guild_id):
+            await self.edit_role(role_id, permissions=int(self.state.roles[role_id]["permissions"]) & ~bits)
+
     # --- waiting for the bot --------------------------------------------------------------
     async def wait_connected(self, identifies: int = 1, timeout: float = 30.0) -> None:
-        await until(lambda: self.server.identified >= identifies and any(s.ready for s in self.server.sessions),
+        await until(lambda: self.server.identified >= identifies and self.server.gateway.ready,
                     timeout, "the bot to connect to the gateway")
 
     async def wait_commands(self, timeout: float = 30.0) -> None:
@@ -117,19 +139,15 @@ class Sandbox:
             if general is None:
                 raise SandboxError("the sandbox guild has no #general channel: pass the channel to act in")
             channel_id = int(general["id"])
-        permissions = 0
-        for role_id in [s.guild_id, *member.roles]:
-            role = s.roles.get(role_id)
-            permissions |= int(role["permissions"]) if role else 0
-        if member.user.id == s.owner.id or permissions & ADMINISTRATOR:
-            permissions = (1 << 50) - 1
+        permissions = s.channel_permissions(member.user.id, channel_id)
         channel = s.channels.get(channel_id, {"id": str(channel_id), "type": 0, "name": "dm"})
         return {
             "id": str(snowflake()), "application_id": str(s.bot.id), "type": kind, "data": data,
             "guild_id": str(s.guild_id), "channel_id": str(channel_id), "channel": channel,
             "member": member.payload() | {"permissions": str(permissions)},
             "token": "itoken-" + secrets.token_urlsafe(24), "version": 1, "locale": "en-US", "guild_locale": "en-US",
-            "app_permissions": str((1 << 50) - 1), "entitlements": [], "authorizing_integration_owners": {"0": str(s.guild_id)},
+            "app_permissions": str(s.channel_permissions(s.bot.id, channel_id)), "entitlements": [],
+            "authorizing_integration_owners": {"0": str(s.guild_id)},
             "context": 0, "attachment_size_limit": 10 * 1024 * 1024,
             "guild": {"id": str(s.guild_id), "locale": "en-US", "features": []},
         }
@@ -168,8 +186,10 @@ class Sandbox:
             value = str(value)
         return {"type": kind, "name": spec["name"], "value": value}
 
-    def command_data(self, path: str, options: dict[str, Any]) -> dict:
-        """The `data` of a slash command, e.g. path "team create" with options {"name": "x"}."""
+    def command_data(self, path: str, options: dict[str, Any], *, focused: str | None = None) -> dict:
+        """The `data` of a slash command, e.g. path "team create" with options {"name": "x"}; with
+        `focused`, of an autocomplete: that option is what is being typed (a partial string), and
+        required options may be missing (application-commands.mdx:1054)."""
         words = path.split()
         command = next((c for c in self.state.commands if c["name"] == words[0]), None)
         if command is None:
@@ -188,10 +208,17 @@ class Sandbox:
         if unknown:
             raise SandboxError(f"/{path} has no option(s) {sorted(unknown)}")
         for spec in specs:
-            if spec["name"] in options and options[spec["name"]] is not None:
+            if spec["name"] == focused:
+                if not spec.get("autocomplete"):
+                    raise SandboxError(f"/{path}: option {focused!r} has no autocomplete")
+                leaf.append({"type": spec["type"], "name": spec["name"], "value": str(options.get(spec["name"]) or ""),
+                             "focused": True})
+            elif spec["name"] in options and options[spec["name"]] is not None:
                 leaf.append(self._option(spec, options[spec["name"]], resolved))
-            elif spec.get("required"):
+            elif spec.get("required") and focused is None:
                 raise SandboxError(f"/{path} needs option {spec['name']!r}")
+        if focused is not None and focused not in {o["name"] for o in leaf}:
+            raise SandboxError(f"/{path} has no option {focused!r}")
         top = leaf
         for entry in reversed(nest):
             entry["options"] = top
@@ -206,6 +233,19 @@ class Sandbox:
         """`/path option:value ...` as `member`; e.g. invoke(alice, "reveal", exercise_id=3, datum_id=4)."""
         payload = self._base(member, 2, self.command_data(path, options), channel_id)
         return await self._dispatch(member, 2, path, payload)
+
+    async def autocomplete(self, member: Member, path: str, option: str, typed: str = "", *,
+                           channel_id: int | None = None, timeout: float = WAIT, **options) -> list[dict]:
+        """What Discord shows under `option` of `/path` while `member` types `typed`: the choices
+        the bot answers (each {"name", "value"})."""
+        data = self.command_data(path, {**options, option: typed}, focused=option)
+        payload = self._base(member, 4, data, channel_id)
+        interaction = await self._dispatch(member, 4, f"{path} [{option}]", payload)
+        await until(lambda: interaction.response_type is not None or interaction.errors, timeout,
+                    f"the choices of /{path} {option}")
+        if interaction.choices is None:
+            raise SandboxError(f"/{path} {option}: no choices ({interaction.errors})")
+        return interaction.choices
 
     async def click(self, member: Member, message: Message, label: str) -> Interaction:
         button = next((b for b in message.buttons() if b.get("label") == label), None)

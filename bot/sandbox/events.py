@@ -12,7 +12,8 @@ from bot.core.synth import synthesize_event
 ROWS = 120
 
 
-def event_toml(*, budget: int = 3, max_size: int = 3, reminder_in: str = "now+10s", before: str = "6s") -> str:
+def event_toml(*, budget: int = 3, max_size: int = 3, reminder_in: str = "now+10s", before: str = "6s",
+               extra: str = "") -> str:
     # relative times: the phase is live whenever the bot (re)loads the file
     return f"""
 [event]
@@ -52,14 +53,14 @@ reveal_budget = {budget}
 title = "Check-in"
 at = "{reminder_in}"
 remind_before = ["{before}"]
-"""
+{extra}"""
 
 
-def write_e2e_event(folder: Path, **options) -> Path:
+def write_e2e_event(folder: Path, *, rows: int = ROWS, **options) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "event.toml"
     path.write_text(event_toml(**options), encoding="utf-8")
-    synthesize_event(load_event(path, check_data=False), rows=ROWS)
+    synthesize_event(load_event(path, check_data=False), rows=rows)
     return path
 
 

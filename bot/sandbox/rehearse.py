@@ -2,28 +2,34 @@
 
 The event file is copied with its timeline compressed N times (every time moved, every
 duration divided: the bot itself runs on the real clock, unmodified), with synthetic data.
-Then the double, the real bot (`hackbot run` in a subprocess) and K simulated teams play it:
-teams form, reveal until their budgets are spent, submit, the reminders fall, the organizers
-announce the winners. The transcript says what happened in event time; the problems found in
-the event file come at the end.
+Then the double, the real bot (`hackbot run` in a subprocess) and K simulated teams play it.
+
+What the simulated people do lives in acts (bot/sandbox/acts/, a module each: teams form,
+phases open, teams reveal until their budgets are spent, submit, the organizers announce the
+winners). Each act decides from the event file whether it applies and when it plays; the core
+loop here only runs every act's moments in time order, while the reminders fall by themselves.
+The transcript says what happened in event time; the report (`hackbot rehearse --report`) has
+the interactions, those that failed, the requests the strict double refused, the problems found
+in the event file, the reminders posted, the final leaderboard, and a section per act.
 """
 
 from __future__ import annotations
 
 import asyncio
+import importlib
 import json
 import math
-import random
+import pkgutil
 import re
+import time
 import tomllib
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import aiohttp
-import numpy as np
 
 from bot.config import (
     EventConfig,
@@ -34,6 +40,7 @@ from bot.config import (
 )
 from bot.core.synth import synthesize_event
 from bot.sandbox.client import BotProcess, Sandbox, SandboxError, free_port, until
+from bot.sandbox.state import SandboxState
 
 TIME_KEYS = {"starts", "opens", "closes", "at", "ends", "formation_opens", "formation_closes"}
 DURATION_KEYS = {"remind_before", "grace"}
@@ -215,13 +222,65 @@ class SimTeam:
         return self.members[0]
 
 
+@dataclass(frozen=True)
+class Cast:
+    """Who plays: `teams` simulated teams of `size`; only the first `active` reveal and submit
+    (None: all of them), so that thousands of teams can be formed and ranked in a rehearsal."""
+
+    teams: int
+    size: int = 2
+    active: int | None = None
+
+
+@dataclass
+class Moment:
+    """Something an act plays at a time of the event (`order` breaks ties between acts)."""
+
+    when: datetime
+    order: int
+    play: Callable[[], Awaitable[None]]
+
+
+class Act:
+    """A part of the rehearsal: bot/sandbox/acts/ holds one a module, each an `ACT`. An act says
+    whether the event file calls for it, what it plays when, and its section of the report. The
+    core loop (`rehearse`) knows none of them by name: a new act is a new module."""
+
+    name: str = "act"
+
+    def applies(self, config: EventConfig) -> bool:
+        return True
+
+    def moments(self, play: Rehearsal) -> list[Moment]:
+        return []
+
+    def report(self, play: Rehearsal) -> dict[str, Any]:
+        return {}
+
+
+def load_acts() -> list[Act]:
+    """Every module of bot/sandbox/acts/ with an ACT, in module order."""
+    import bot.sandbox.acts as package
+
+    found = []
+    for module in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
+        act = getattr(importlib.import_module(f"{package.__name__}.{module.name}"), "ACT", None)
+        if isinstance(act, Act):
+            found.append(act)
+    return found
+
+
 @dataclass
 class Rehearsal:
+    """What the acts share: the double, the event, its timeline, the cast, the teams formed."""
+
     sandbox: Sandbox
     config: EventConfig
     timeline: Timeline
     web_url: str
     say: Callable[[str], None]
+    cast: Cast
+    organizer: Any = None
     teams: list[SimTeam] = field(default_factory=list)
     seen: set[int] = field(default_factory=set)
     interactions: int = 0
@@ -232,15 +291,30 @@ class Rehearsal:
     def log(self, text: str) -> None:
         self.say(f"[{self.stamp()}] {text}")
 
+    @property
+    def active_teams(self) -> list[SimTeam]:
+        return self.teams if self.cast.active is None else self.teams[: self.cast.active]
+
     async def ask(self, member, path: str, **options) -> str:
         self.interactions += 1
         interaction = await self.sandbox.invoke(member, path, **options)
-        return await self.sandbox.reply_text(interaction, timeout=20)
+        return await self.sandbox.reply_text(interaction, timeout=30)
 
     async def wait_until(self, when: datetime) -> None:
         delay = (self.timeline.real(when) - datetime.now(UTC)).total_seconds()
         if delay > 0:
             await asyncio.sleep(delay)
+
+    def phase_window(self, phase) -> tuple[datetime, datetime]:
+        """When a phase's datasets can be played: from its start to the next phase, or to the
+        submissions' close (or the end of the timeline)."""
+        phases = self.config.phases
+        n = phases.index(phase)
+        ends = phases[n + 1].starts if n + 1 < len(phases) else self.timeline.end
+        closes = self.config.submissions.closes or self.timeline.end
+        if closes > phase.starts:
+            ends = min(ends, closes)
+        return phase.starts, ends
 
     def watch(self) -> None:
         """Print what the bot posted in the guild's channels since last time (reminders, ...)."""
@@ -253,102 +327,39 @@ class Rehearsal:
                 first = message.text().strip().splitlines()[0] if message.text().strip() else ""
                 self.log(f"#{channel}: {first[:110]}")
 
-    async def form_teams(self, k: int, size: int) -> None:
-        size = max(self.config.teams.min_size, min(size, self.config.teams.max_size))
-        for n in range(k):
-            members = [self.sandbox.user(f"team{n + 1}-{m + 1}") for m in range(size)]
-            team = SimTeam(f"Rehearsal {n + 1}", members, skill=max(0.3, 0.95 - 0.12 * n))
-            answer = await self.ask(team.captain, "team create", name=team.name)
-            code = re.search(r"Join code: `([^`]+)`", answer)
-            if code is None:
-                self.log(f"{team.name}: /team create refused: {answer.splitlines()[0]}")
-                continue
-            for member in members[1:]:
-                await self.ask(member, "team join", team=team.name, code=code.group(1))
-            self.teams.append(team)
-            self.log(f"team {team.name} formed ({len(members)} members)")
-
-    async def reveal_all(self, phase) -> None:
-        for team in self.teams:
-            spent = 0
-            for ds in self.config.datasets_in_phase(phase.id):
-                for datum in range(ds.reveal_budget + 1):  # one more than the budget: refused
-                    member = team.members[datum % len(team.members)]
-                    answer = await self.ask(member, "reveal", exercise_id=ds.id, datum_id=datum)
-                    spent += "label **" in answer
-            self.log(f"{team.name} revealed {spent} labels in phase {phase.id} (budgets spent, one more refused)")
-
-    def predictions(self, phase, ds, team: SimTeam) -> bytes:
-        folder = next(f for f in self.config.resolve(phase.data_dir).iterdir()
-                      if f.name.split("_", 1)[0].isdigit() and int(f.name.split("_", 1)[0]) == ds.id)
-        y = np.load(folder / "y_val.npy")
-        rng = random.Random(f"{team.name}{ds.id}{phase.id}")
-        labels = sorted({int(v) for v in y})
-        guesses = [int(v) if rng.random() < team.skill else rng.choice(labels) for v in y]
-        return ("\n".join(map(str, guesses)) + "\n").encode()
-
-    async def submit_all(self, phase) -> None:
-        for team in self.teams:
-            for ds in self.config.datasets_in_phase(phase.id):
-                asked = await self.sandbox.invoke(team.captain, "submit", exercise_id=ds.id,
-                                                  file=("predictions.csv", self.predictions(phase, ds, team)))
-                self.interactions += 1
-                question = await self.sandbox.answer(asked, timeout=20)
-                if not question.buttons():
-                    self.log(f"{team.name}: /submit {ds.id} refused: {question.text().splitlines()[0][:100]}")
-                    continue
-                await self.sandbox.answer(await self.sandbox.click(team.captain, question, "Submit"), timeout=20)
-                text = question.text()
-                accuracy = re.search(r"Accuracy \*\*([0-9.]+)\*\*", text)
-                shown = f"accuracy {accuracy.group(1)}" if accuracy else text.splitlines()[0][:80]
-                self.log(f"{team.name} submitted dataset {ds.id}: {shown}")
-
-    async def announce(self, organizer) -> None:
-        preview = await self.sandbox.answer(await self.sandbox.invoke(organizer, "winners announce", top=3), timeout=20)
-        if not preview.buttons():
-            self.log(f"/winners announce refused: {preview.text().splitlines()[0][:100]}")
-            return
-        await self.sandbox.answer(await self.sandbox.click(organizer, preview, "Post"), timeout=20)
-        self.log("organizers posted the winners")
-
 
 async def rehearse(source: Path, folder: Path, *, speed: float | None, teams: int, size: int = 2,
-                   port: int | None = None, say: Callable[[str], None] = print,
-                   progress: Callable[[float, str], None] | None = None, db: str | None = None) -> dict[str, Any]:
-    """Play the event in `folder`; returns the final leaderboard, the problems, and counts. `db`: an
-    empty database to play it on (a postgresql:// URL, say); by default a new file in `folder`."""
+                   active: int | None = None, port: int | None = None, say: Callable[[str], None] = print,
+                   progress: Callable[[float, str], None] | None = None, state: SandboxState | None = None,
+                   acts: list[Act] | None = None, db: str | None = None) -> dict[str, Any]:
+    """Play the event in `folder`; returns the report: the final leaderboard, the problems, the
+    interactions and those that failed, the requests the double refused, the reminders posted,
+    and each act's section. `state` lets a caller start from a server of its own (one close to
+    Discord's caps); `db`, an empty database to play it on (a postgresql:// URL, say), by default
+    a new file in `folder`."""
+    started = time.monotonic()
     problems = event_problems(source)
     path, config, timeline = compress_event(source, folder, speed=speed)
     span = timeline.end - timeline.start
     say(f"Rehearsing {config.event.name}: {span} of event time at {timeline.speed:,.0f}x "
         f"(~{span.total_seconds() / timeline.speed:.0f} s), {teams} simulated teams")
     port = port or free_port()
-    async with Sandbox() as sandbox:
+    playing = [act for act in (acts if acts is not None else load_acts()) if act.applies(config)]
+    async with Sandbox(state) as sandbox:
         organizer = sandbox.organizer("organizer", config.discord.organizer_role)
         bot = BotProcess(sandbox, path, db or folder / "rehearsal.sqlite3", folder / "bot.log", port=port)
         await bot.sync()
         await bot.start()
         web_url = f"http://127.0.0.1:{port}/"
         say(f"Leaderboard page while it runs: {web_url}   (Discord double: {sandbox.url}, bot log: {folder / 'bot.log'})")
-        play = Rehearsal(sandbox, config, timeline, web_url, say)
+        play = Rehearsal(sandbox, config, timeline, web_url, say, Cast(teams, size, active), organizer)
         ticker = asyncio.create_task(_tick(play, progress))
         try:
-            await play.wait_until(timeline.start)
-            await play.form_teams(teams, size)
-            closes = config.submissions.closes or timeline.end
-            for n, phase in enumerate(config.phases):
-                ends = config.phases[n + 1].starts if n + 1 < len(config.phases) else timeline.end
-                ends = min(ends, closes) if closes > phase.starts else ends
-                await play.wait_until(phase.starts)
-                play.log(f"phase {phase.id} ({phase.name or phase.id}) starts")
-                if not config.datasets_in_phase(phase.id):
-                    continue
-                await play.wait_until(phase.starts + (ends - phase.starts) * 0.1)
-                await play.reveal_all(phase)
-                await play.wait_until(phase.starts + (ends - phase.starts) * 0.5)
-                await play.submit_all(phase)
+            moments = sorted((m for act in playing for m in act.moments(play)), key=lambda m: (m.when, m.order))
+            for moment in moments:
+                await play.wait_until(moment.when)
+                await moment.play()
             await play.wait_until(timeline.end)
-            await play.announce(organizer)
             await asyncio.sleep(0.5)
             play.watch()
             async with aiohttp.ClientSession() as http, http.get(web_url + "api/leaderboard") as response:
@@ -357,8 +368,18 @@ async def rehearse(source: Path, folder: Path, *, speed: float | None, teams: in
             ticker.cancel()
             await bot.stop()
         failed = sandbox.state.failed_interactions()
-        return {"leaderboard": board, "problems": problems, "interactions": play.interactions,
-                "failed": [i.summary() for i in failed], "reminders": _count_reminders(sandbox, config)}
+        report: dict[str, Any] = {
+            "event": config.event.name, "teams": teams, "wall_time_s": round(time.monotonic() - started, 1),
+            "interactions": play.interactions, "failed": [i.summary() for i in failed],
+            "refused_discord_requests": [
+                {"route": r.route, "status": r.status, "code": r.code, "reason": r.reason}
+                for r in sandbox.state.refusals()
+            ],
+            "problems": problems, "reminders": _count_reminders(sandbox, config), "leaderboard": board,
+        }
+        for act in playing:
+            report.setdefault("acts", {})[act.name] = act.report(play)
+        return report
 
 
 def _count_reminders(sandbox: Sandbox, config: EventConfig) -> int:
@@ -377,4 +398,5 @@ async def _tick(play: Rehearsal, progress: Callable[[float, str], None] | None) 
         await asyncio.sleep(0.1)
 
 
-__all__ = ["SandboxError", "compress_event", "dump_toml", "event_problems", "rehearse", "until"]
+__all__ = ["Act", "Cast", "Moment", "Rehearsal", "SandboxError", "SimTeam", "compress_event", "dump_toml",
+           "event_problems", "load_acts", "rehearse", "until"]

@@ -1,28 +1,46 @@
-"""A local Discord: the subset of API v10 (REST + gateway) that Hackbot uses, over aiohttp.
+"""A local Discord: the subset of API v10 (REST + gateway) that Hackbot uses, over aiohttp, as
+strict as the real one.
 
 The real discord.py client talks to it unchanged once `point_discord_at(url)` has moved its
-base route and gateway. It answers like Discord where a bot can get it wrong: a first response
-after 3 s is refused (10062 Unknown interaction), a second first response too (40060), and a
-request can be rate limited on demand (429 with retry_after).
+base route and gateway. By default (`SandboxState.strict`) it refuses what Discord refuses, with
+Discord's status, JSON code and error shape: bodies over Discord's limits (50035 with the nested
+`errors`, bot/sandbox/validate.py), the server's caps (30013 at 500 channels, 30005 at 250 roles,
+50 channels a category), missing permissions and the role hierarchy (50013), closed DMs
+(50007), callbacks that do not fit the interaction, late (10062) or twice (40060), tokens
+past 15 minutes, rate limits (bot/sandbox/ratelimit.py). Every refusal is recorded in
+`state.refused` with its route and reason; tests inject faults per route (bot/sandbox/faults.py).
+
+A refusal is an answer that Discord counts against a bot or that loses what the bot meant to
+do: 400, 401, 403, 429, and 404 Unknown interaction / Unknown Webhook. A 404 for a member, a
+message or a channel that is not there is an answer to a question, not a refusal.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
-import secrets
 import time
-import zlib
 from typing import Any
 
-from aiohttp import BodyPartReader, WSMsgType, web
+from aiohttp import BodyPartReader, web
 
+from bot import discord_limits as limits
+from bot.sandbox import permissions as perms
+from bot.sandbox import ratelimit, validate
+from bot.sandbox.answers import API, json_response, route_of
+from bot.sandbox.faults import Faults
+from bot.sandbox.gateway import Gateway, Session
+from bot.sandbox.guild_routes import GuildRoutes
 from bot.sandbox.state import (
     ACK_DEADLINE,
+    DM,
+    EPHEMERAL,
+    PRIVATE_THREAD,
+    THREAD_TYPES,
     Interaction,
     Message,
+    Refusal,
     SandboxState,
     iso_now,
     snowflake,
@@ -30,60 +48,33 @@ from bot.sandbox.state import (
 
 log = logging.getLogger(__name__)
 
-API = "/api/v10"
-HEARTBEAT_MS = 41250
-
-
-def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
-    # exactly "application/json": discord.py compares the header verbatim (no charset)
-    return web.Response(body=json.dumps(data).encode(), status=status,
-                        headers={"Content-Type": "application/json", **(headers or {})})
-
-
-def _error(status: int, code: int, message: str) -> web.Response:
-    return _json({"code": code, "message": message}, status=status)
-
-
-class GatewaySession:
-    def __init__(self, ws: web.WebSocketResponse, compress: bool):
-        self.ws = ws
-        self.sequence = 0
-        self.ready = False
-        self.session_id = secrets.token_hex(16)
-        self._zlib = zlib.compressobj() if compress else None
-        self._lock = asyncio.Lock()
-
-    async def send(self, payload: dict[str, Any]) -> None:
-        data = json.dumps(payload)
-        async with self._lock:
-            if self.ws.closed:
-                return
-            if self._zlib is None:
-                await self.ws.send_str(data)
-            else:  # zlib-stream: one shared context, each message ends with a sync flush
-                await self.ws.send_bytes(self._zlib.compress(data.encode()) + self._zlib.flush(zlib.Z_SYNC_FLUSH))
-
-    async def dispatch(self, event: str, data: dict[str, Any]) -> None:
-        self.sequence += 1
-        await self.send({"op": 0, "t": event, "s": self.sequence, "d": data})
+REFUSED_404 = {10062, 10015}  # unknown interaction or webhook: the answer is lost
 
 
 class SandboxServer:
     """The double's HTTP face. `url` is known once started."""
 
+    token = "sandbox-token"
+
     def __init__(self, state: SandboxState | None = None, *, host: str = "127.0.0.1", port: int = 0):
         self.state = state or SandboxState()
         self.host, self.port = host, port
-        self.sessions: list[GatewaySession] = []
-        self.identified = 0  # IDENTIFYs seen: a restarted bot identifies again
+        self.gateway = Gateway(self.token, self._ready_events)
+        self.faults = Faults()
+        self.limiter = ratelimit.RateLimiter()
+        self.guild_routes = GuildRoutes(self)
         self.runner: web.AppRunner | None = None
         self.url = ""
+
+    @property
+    def identified(self) -> int:
+        return self.gateway.identified
 
     # --- life -----------------------------------------------------------------------------
     def app(self) -> web.Application:
         app = web.Application(middlewares=[self._middleware], client_max_size=64 * 1024 * 1024)
         r = app.router
-        r.add_get("/gateway", self.gateway)
+        r.add_get("/gateway", self.gateway.serve)
         r.add_get("/attachments/{id}/{name}", self.attachment)
         r.add_get("/_sandbox/state", self.debug_state)
         a = API
@@ -104,21 +95,7 @@ class SandboxServer:
         r.add_get(a + "/channels/{channel}/messages/{message}", self.get_message)
         r.add_patch(a + "/channels/{channel}/messages/{message}", self.edit_message)
         r.add_delete(a + "/channels/{channel}/messages/{message}", self.delete_message)
-        r.add_get(a + "/channels/{channel}", self.get_channel)
-        r.add_patch(a + "/channels/{channel}", self.edit_channel)
-        r.add_delete(a + "/channels/{channel}", self.delete_channel)
-        r.add_put(a + "/channels/{channel}/permissions/{target}", self.set_permission)
-        r.add_delete(a + "/channels/{channel}/permissions/{target}", self.delete_permission)
-        r.add_get(a + "/guilds/{guild}/channels", self.list_channels)
-        r.add_post(a + "/guilds/{guild}/channels", self.create_channel)
-        r.add_get(a + "/guilds/{guild}/roles", self.list_roles)
-        r.add_post(a + "/guilds/{guild}/roles", self.create_role)
-        r.add_patch(a + "/guilds/{guild}/roles/{role}", self.edit_role)
-        r.add_delete(a + "/guilds/{guild}/roles/{role}", self.delete_role)
-        r.add_get(a + "/guilds/{guild}/members/{user}", self.get_member)
-        r.add_put(a + "/guilds/{guild}/members/{user}/roles/{role}", self.add_member_role)
-        r.add_delete(a + "/guilds/{guild}/members/{user}/roles/{role}", self.remove_member_role)
-        r.add_post(a + "/users/@me/channels", self.open_dm)
+        self.guild_routes.add(r, a)
         return app
 
     async def start(self) -> str:
@@ -131,37 +108,74 @@ class SandboxServer:
         return self.url
 
     async def stop(self) -> None:
-        for session in list(self.sessions):
-            await session.ws.close()
+        await self.gateway.stop()
         if self.runner is not None:
             await self.runner.cleanup()
 
     # --- plumbing -------------------------------------------------------------------------
+    def refuse(self, request: web.Request, status: int, code: int, message: str, *, reason: str | None = None,
+               errors: dict | None = None, injected: bool = False, headers: dict[str, str] | None = None,
+               body: dict | None = None) -> web.Response:
+        """Discord's error answer, recorded (when it is a refusal) with the route and the reason."""
+        if status in (400, 401, 403, 429) or status >= 500 or (status == 404 and code in REFUSED_404) or injected:
+            self.state.refused.append(Refusal(request.method, route_of(request), request.path, status, code,
+                                              reason or message, injected))
+        payload = body or {"code": code, "message": message}
+        if errors is not None:
+            payload["errors"] = errors
+        return json_response(payload, status=status, headers=headers)
+
+    def invalid(self, request: web.Request, form: validate.Form) -> web.Response:
+        return self.refuse(request, 400, 50035, "Invalid Form Body", reason=form.reason(),
+                           body=form.body())
+
+    def missing(self, request: web.Request, bits: int, where: str = "the server") -> web.Response:
+        names = ", ".join(perms.names(bits)) or "a permission"
+        return self.refuse(request, 403, 50013, "Missing Permissions",
+                           reason=f"the bot lacks {names} in {where}")
+
+    def not_found(self, request: web.Request, code: int, message: str) -> web.Response:
+        return self.refuse(request, 404, code, message)
+
     @web.middleware
     async def _middleware(self, request: web.Request, handler) -> web.StreamResponse:
-        for n, (fragment, retry_after) in enumerate(self.state.rate_limits):
-            if request.path.startswith(API) and fragment in request.path:
-                del self.state.rate_limits[n]
+        if not request.path.startswith(API):
+            return await handler(request)
+        route = route_of(request)
+        fault = self.faults.take(route, request.path)
+        if fault is not None:
+            if fault.delay:
+                await asyncio.sleep(fault.delay)
+            if fault.status == 429:
                 self.state.requests.append((request.method, request.path, 429))
-                return _json(
-                    {"message": "You are being rate limited.", "retry_after": retry_after, "global": False},
-                    status=429,
-                    headers={"Via": "1.1 google", "Retry-After": str(retry_after), "X-RateLimit-Scope": "user"},
-                )
+                return self.refuse(request, 429, 0, "You are being rate limited.", injected=True,
+                                   body=ratelimit.body(fault.retry_after, fault.global_),
+                                   headers=ratelimit.RateLimiter._limited(fault.retry_after, scope="user"))
+            if fault.status:
+                self.state.requests.append((request.method, request.path, fault.status))
+                return self.refuse(request, fault.status, fault.code, fault.message, injected=True)
         public = (API + "/gateway", API + "/interactions/", API + "/webhooks/")  # tokens in the path
         bot_auth = request.headers.get("Authorization", "") == f"Bot {self.token}"
-        if request.path.startswith(API) and not request.path.startswith(public) and not bot_auth:
-            return _error(401, 0, "401: Unauthorized")
+        if not request.path.startswith(public) and not bot_auth:
+            return self.refuse(request, 401, 0, "401: Unauthorized")
+        headers: dict[str, str] = {}
+        if self.state.strict:
+            major = "+".join(request.match_info.get(k, "") for k in ratelimit.MAJOR)
+            verdict = self.limiter.check(route, major)
+            if not verdict.allowed:
+                self.state.requests.append((request.method, request.path, 429))
+                scope = "global" if verdict.global_ else "bucket"
+                return self.refuse(request, 429, 0, "You are being rate limited.", headers=verdict.headers,
+                                   reason=f"rate limited ({scope}): retry after {verdict.retry_after:.3f} s",
+                                   body=ratelimit.body(verdict.retry_after, verdict.global_))
+            headers = verdict.headers
         response = await handler(request)
+        response.headers.update(headers)
         self.state.requests.append((request.method, request.path, response.status))
         return response
 
-    token = "sandbox-token"
-
     async def dispatch(self, event: str, data: dict[str, Any]) -> None:
-        for session in [s for s in self.sessions if s.ready]:
-            with contextlib.suppress(ConnectionError):
-                await session.dispatch(event, data)
+        await self.gateway.dispatch(event, data)
 
     @staticmethod
     async def body(request: web.Request) -> tuple[dict[str, Any], list[tuple[str, bytes]]]:
@@ -194,80 +208,86 @@ class SandboxServer:
             "content_type": content_type, "ephemeral": False,
         }
 
+    def _mentions(self, payload: dict, *, webhook: bool) -> tuple[list[int], bool]:
+        """The roles a message pings, and whether it pings everyone (message.mdx:714-746): what the
+        content mentions, as far as allowed_mentions allows (by default: everything in a channel,
+        users only from an interaction or webhook), for roles that are mentionable or when the
+        bot has Mention Everyone."""
+        content = payload.get("content") or ""
+        allowed = payload.get("allowed_mentions")
+        if allowed is None:
+            parse = ["users"] if webhook else ["users", "roles", "everyone"]
+            allowed = {"parse": parse}
+        parse = allowed.get("parse") or []
+        listed = {int(r) for r in allowed.get("roles") or []}
+        can_ping_all = self.state.guild_permissions(self.state.bot.id) & perms.MENTION_EVERYONE
+        roles = []
+        for found in validate.MENTION_ROLE.findall(content):
+            role = self.state.roles.get(int(found))
+            if role is None or not ("roles" in parse or int(found) in listed):
+                continue
+            if role["mentionable"] or can_ping_all:
+                roles.append(int(found))
+        everyone = ("@everyone" in content or "@here" in content) and "everyone" in parse and bool(can_ping_all)
+        return list(dict.fromkeys(roles)), everyone
+
     def _message(self, channel_id: int, payload: dict, files, *, interaction: Interaction | None = None) -> Message:
+        roles, everyone = self._mentions(payload, webhook=interaction is not None)
         message = Message(
             id=snowflake(), channel_id=channel_id, author=self.state.bot, content=payload.get("content") or "",
             embeds=payload.get("embeds") or [], components=payload.get("components") or [],
             attachments=self._attach(files), flags=int(payload.get("flags") or 0),
-            interaction_id=interaction.id if interaction else None,
+            interaction_id=interaction.id if interaction else None, mention_roles=roles, mention_everyone=everyone,
         )
         if not message.ephemeral:
             self.state.messages.setdefault(channel_id, []).append(message)
         return message
 
-    @staticmethod
-    def _edit(message: Message, payload: dict, files=()) -> None:
+    def _edit(self, message: Message, payload: dict, files=()) -> None:
         for key in ("content", "embeds", "components"):
             if key in payload:
                 setattr(message, key, payload[key] if payload[key] is not None else ([] if key != "content" else ""))
+        if "content" in payload:  # message.mdx:1180: mentions are parsed again from the new content
+            message.mention_roles, message.mention_everyone = self._mentions(
+                payload, webhook=message.interaction_id is not None)
         message.edits += 1
         message.edited_timestamp = iso_now()
 
+    def _check_message(self, request: web.Request, payload: dict, files, *, edit: bool = False) -> web.Response | None:
+        if not self.state.strict:
+            return None
+        form, empty = validate.message(payload, has_files=bool(files), edit=edit)
+        if form:
+            return self.invalid(request, form)
+        if empty:
+            return self.refuse(request, 400, 50006, "Cannot send an empty message")
+        return None
+
     # --- gateway --------------------------------------------------------------------------
     async def get_gateway(self, request: web.Request) -> web.Response:
-        return _json({
+        return json_response({
             "url": self.url.replace("http", "ws", 1) + "/gateway", "shards": 1,
             "session_start_limit": {"total": 1000, "remaining": 999, "reset_after": 0, "max_concurrency": 1},
         })
 
-    async def gateway(self, request: web.Request) -> web.WebSocketResponse:
-        ws = web.WebSocketResponse(max_msg_size=0)
-        await ws.prepare(request)
-        session = GatewaySession(ws, compress=request.query.get("compress") == "zlib-stream")
-        self.sessions.append(session)
-        try:
-            await session.send({"op": 10, "d": {"heartbeat_interval": HEARTBEAT_MS}, "s": None, "t": None})
-            async for msg in ws:
-                if msg.type != WSMsgType.TEXT:
-                    if msg.type in (WSMsgType.ERROR, WSMsgType.CLOSE):
-                        break
-                    continue
-                frame = json.loads(msg.data)
-                op = frame.get("op")
-                if op == 1:  # heartbeat
-                    await session.send({"op": 11})
-                elif op == 2:  # identify
-                    if frame["d"].get("token", "").removeprefix("Bot ") != self.token:
-                        await ws.close(code=4004, message=b"Authentication failed.")
-                        break
-                    self.identified += 1
-                    await self._ready(session, request)
-                elif op == 6:  # resume
-                    session.ready = True
-                    await session.dispatch("RESUMED", {})
-        finally:
-            self.sessions.remove(session)
-        return ws
-
-    async def _ready(self, session: GatewaySession, request: web.Request) -> None:
+    async def _ready_events(self, session: Session) -> list[tuple[str, dict]]:
         s = self.state
-        await session.dispatch("READY", {
+        ready = {
             "v": 10, "user": s.bot.payload(), "guilds": [{"id": str(s.guild_id), "unavailable": True}],
-            "session_id": session.session_id, "resume_gateway_url": self.url.replace("http", "ws", 1) + "/gateway",
+            "session_id": session.id, "resume_gateway_url": self.url.replace("http", "ws", 1) + "/gateway",
             "shard": [0, 1], "application": {"id": str(s.bot.id), "flags": 0}, "private_channels": [],
             "relationships": [], "user_settings": {}, "presences": [], "guild_join_requests": [],
             "geo_ordered_rtc_regions": [],
-        })
-        await session.dispatch("GUILD_CREATE", s.guild_payload())
-        session.ready = True
+        }
+        return [("READY", ready), ("GUILD_CREATE", s.guild_payload())]
 
     # --- identity -------------------------------------------------------------------------
     async def users_me(self, request: web.Request) -> web.Response:
-        return _json(self.state.bot.payload() | {"verified": True, "mfa_enabled": False, "flags": 0})
+        return json_response(self.state.bot.payload() | {"verified": True, "mfa_enabled": False, "flags": 0})
 
     async def application(self, request: web.Request) -> web.Response:
         s = self.state
-        return _json({
+        return json_response({
             "id": str(s.bot.id), "name": "Hackbot sandbox", "description": "", "icon": None, "bot_public": False,
             "bot_require_code_grant": False, "owner": s.owner.payload(), "verify_key": "0" * 64, "flags": 0,
             "summary": "", "team": None, "rpc_origins": [], "interactions_endpoint_url": None,
@@ -275,12 +295,16 @@ class SandboxServer:
         })
 
     async def debug_state(self, request: web.Request) -> web.Response:
-        return _json(self.state.snapshot())
+        return json_response(self.state.snapshot())
 
     # --- commands -------------------------------------------------------------------------
     async def bulk_overwrite(self, request: web.Request) -> web.Response:
         # a JSON array, where every other route sends an object
         commands: list[dict[str, Any]] = await request.json() if request.can_read_body else []
+        if self.state.strict:
+            form = validate.commands(commands)
+            if form:
+                return self.invalid(request, form)
         known = {c["name"]: c["id"] for c in self.state.commands}
         registered = []
         for command in commands:
@@ -291,28 +315,53 @@ class SandboxServer:
                 "type": command.get("type", 1),
             })
         self.state.commands = registered
-        return _json(registered)
+        return json_response(registered)
 
     async def list_commands(self, request: web.Request) -> web.Response:
-        return _json(self.state.commands)
+        return json_response(self.state.commands)
 
     # --- interactions ---------------------------------------------------------------------
+    def _expired(self, interaction: Interaction) -> bool:
+        return time.monotonic() - interaction.dispatched > limits.TOKEN_LIFETIME.total_seconds()
+
     async def callback(self, request: web.Request) -> web.Response:
         interaction = self.state.interactions.get(int(request.match_info["id"]))
         payload, files = await self.body(request)
         if interaction is None or interaction.token != request.match_info["token"]:
-            return _error(404, 10062, "Unknown interaction")
+            return self.refuse(request, 404, 10062, "Unknown interaction", reason="no such interaction or token")
         elapsed = time.monotonic() - interaction.dispatched
         if interaction.response_type is not None:
             interaction.errors.append("acknowledged twice")
-            return _error(400, 40060, "Interaction has already been acknowledged.")
+            return self.refuse(request, 400, 40060, "Interaction has already been acknowledged.",
+                               reason=f"{interaction.name}: a second first response")
         if elapsed > ACK_DEADLINE:
             interaction.errors.append(f"answered after {elapsed:.2f} s")
-            return _error(404, 10062, "Unknown interaction")
-        kind = int(payload["type"])
+            return self.refuse(request, 404, 10062, "Unknown interaction",
+                               reason=f"{interaction.name}: first response after {elapsed:.2f} s (Discord allows 3)")
+        kind = payload.get("type")
         data = payload.get("data") or {}
+        if self.state.strict:
+            form = validate.Form()
+            validate.callback_type(form, interaction.kind, kind, from_message="message" in interaction.payload)
+            if not form:
+                if kind in (4, 7):
+                    form, empty = validate.message(data, has_files=bool(files), edit=kind == 7)
+                    if empty and not form:
+                        return self.refuse(request, 400, 50006, "Cannot send an empty message")
+                    form.errors = [(("data", *path), code, message) for path, code, message in form.errors]
+                elif kind == 5 and int(data.get("flags") or 0) & ~EPHEMERAL:
+                    form.add(("data", "flags"), "INTERACTION_CALLBACK_FLAGS_INVALID",
+                             "Only the EPHEMERAL flag may be set on a deferred response.")
+                elif kind == 8:
+                    validate.choices(form, data)
+                elif kind == 9:
+                    validate.modal(form, data)
+            if form:
+                interaction.errors.append(form.reason())
+                return self.invalid(request, form)
         if kind == 8:  # autocomplete results: no message
             interaction.acknowledged, interaction.response_type = elapsed, kind
+            interaction.choices = list(data.get("choices") or [])
             return web.Response(status=204)
         message_payload: dict | None = None
         if kind in (4, 5):
@@ -337,7 +386,7 @@ class SandboxServer:
         }}
         if message_payload is not None:
             answer["resource"] = {"type": kind, "message": message_payload}
-        return _json(answer)
+        return json_response(answer)
 
     def _find_message(self, message_id: int) -> Message | None:
         for interaction in self.state.interactions.values():
@@ -353,11 +402,24 @@ class SandboxServer:
     def _webhook_interaction(self, request: web.Request) -> Interaction | None:
         return self.state.by_token.get(request.match_info["token"])
 
+    def _token_refusal(self, request: web.Request, interaction: Interaction | None) -> web.Response | None:
+        if interaction is None or interaction.response_type is None:
+            return self.refuse(request, 404, 10015, "Unknown Webhook",
+                               reason="a follow-up for an interaction that was never answered")
+        if self.state.strict and self._expired(interaction):
+            # receiving-and-responding.mdx:351: tokens are valid for 15 minutes. The docs do not
+            # say what comes after; the double answers 401 50027 Invalid Webhook Token.
+            return self.refuse(request, 401, 50027, "Invalid Webhook Token",
+                               reason=f"{interaction.name}: its token expired (15 minutes)")
+        return None
+
     async def followup(self, request: web.Request) -> web.Response:
         interaction = self._webhook_interaction(request)
         payload, files = await self.body(request)
-        if interaction is None or interaction.response_type is None:
-            return _error(404, 10015, "Unknown Webhook")
+        refused = self._token_refusal(request, interaction) or self._check_message(request, payload, files)
+        if refused is not None:
+            return refused
+        assert interaction is not None
         original = interaction.original
         if interaction.response_type == 5 and original is not None and not original.edits and not original.content:
             # the first follow-up after a "thinking" defer replaces the loading message
@@ -367,7 +429,7 @@ class SandboxServer:
         else:
             message = self._message(interaction.channel_id, payload, files, interaction=interaction)
             interaction.followups.append(message)
-        return _json(message.payload(self.state.guild_id))
+        return json_response(message.payload(self.state.guild_id))
 
     def _webhook_message(self, request: web.Request) -> Message | None:
         interaction = self._webhook_interaction(request)
@@ -379,27 +441,65 @@ class SandboxServer:
         return next((m for m in interaction.messages() if str(m.id) == wanted), None) or self._find_message(int(wanted))
 
     async def get_webhook_message(self, request: web.Request) -> web.Response:
+        refused = self._token_refusal(request, self._webhook_interaction(request))
+        if refused is not None:
+            return refused
         message = self._webhook_message(request)
         if message is None or message.deleted:
-            return _error(404, 10008, "Unknown Message")
-        return _json(message.payload(self.state.guild_id))
+            return self.not_found(request, 10008, "Unknown Message")
+        return json_response(message.payload(self.state.guild_id))
 
     async def edit_webhook_message(self, request: web.Request) -> web.Response:
-        message = self._webhook_message(request)
         payload, files = await self.body(request)
+        refused = (self._token_refusal(request, self._webhook_interaction(request))
+                   or self._check_message(request, payload, files, edit=True))
+        if refused is not None:
+            return refused
+        message = self._webhook_message(request)
         if message is None or message.deleted:
-            return _error(404, 10008, "Unknown Message")
+            return self.not_found(request, 10008, "Unknown Message")
         self._edit(message, payload, files)
-        return _json(message.payload(self.state.guild_id))
+        return json_response(message.payload(self.state.guild_id))
 
     async def delete_webhook_message(self, request: web.Request) -> web.Response:
+        refused = self._token_refusal(request, self._webhook_interaction(request))
+        if refused is not None:
+            return refused
         message = self._webhook_message(request)
         if message is None or message.deleted:
-            return _error(404, 10008, "Unknown Message")
+            return self.not_found(request, 10008, "Unknown Message")
         message.deleted = True
         return web.Response(status=204)
 
-    # --- channels and messages ------------------------------------------------------------
+    # --- channel messages -------------------------------------------------------------------
+    def _send_refusal(self, request: web.Request, channel_id: int) -> web.Response | None:
+        """What stops the bot from posting in this channel: a closed DM, a missing permission."""
+        s = self.state
+        user_id = next((u for u, c in s.dm_channels.items() if c == channel_id), None)
+        if user_id is not None:
+            member = s.members.get(user_id)
+            if member is not None and not member.dms_open:
+                return self.refuse(request, 403, 50007, "Cannot send messages to this user",
+                                   reason=f"{member.user.name} does not accept direct messages from server members")
+            return None
+        if not s.strict:
+            return None
+        channel = s.channels[channel_id]
+        name = f"#{channel['name']}"
+        if channel["type"] not in (0, 5, *THREAD_TYPES):
+            return self.refuse(request, 400, 50008, "Cannot send messages in a non-text channel", reason=name)
+        have = s.channel_permissions(s.bot.id, channel_id)
+        if channel["type"] in THREAD_TYPES:
+            need = perms.VIEW_CHANNEL | perms.SEND_MESSAGES_IN_THREADS
+            if channel["type"] == PRIVATE_THREAD and s.bot.id not in s.thread_members.get(channel_id, set()) \
+                    and not have & perms.MANAGE_THREADS:
+                return self.refuse(request, 403, 50001, "Missing Access", reason=f"the bot is not in the thread {name}")
+        else:
+            need = perms.VIEW_CHANNEL | perms.SEND_MESSAGES
+        if have & need != need:
+            return self.missing(request, need & ~have, name)
+        return None
+
     def _channel(self, request: web.Request) -> int | None:
         channel_id = int(request.match_info["channel"])
         known = channel_id in self.state.channels or channel_id in self.state.dm_channels.values()
@@ -409,9 +509,12 @@ class SandboxServer:
         channel_id = self._channel(request)
         payload, files = await self.body(request)
         if channel_id is None:
-            return _error(404, 10003, "Unknown Channel")
+            return self.not_found(request, 10003, "Unknown Channel")
+        refused = self._send_refusal(request, channel_id) or self._check_message(request, payload, files)
+        if refused is not None:
+            return refused
         message = self._message(channel_id, payload, files)
-        return _json(message.payload(self.state.guild_id))
+        return json_response(message.payload(self.state.guild_id))
 
     def _channel_message(self, request: web.Request) -> Message | None:
         channel_id = int(request.match_info["channel"])
@@ -421,167 +524,26 @@ class SandboxServer:
     async def get_message(self, request: web.Request) -> web.Response:
         message = self._channel_message(request)
         if message is None:
-            return _error(404, 10008, "Unknown Message")
-        return _json(message.payload(self.state.guild_id))
+            return self.not_found(request, 10008, "Unknown Message")
+        return json_response(message.payload(self.state.guild_id))
 
     async def edit_message(self, request: web.Request) -> web.Response:
         message = self._channel_message(request)
         payload, files = await self.body(request)
         if message is None:
-            return _error(404, 10008, "Unknown Message")
+            return self.not_found(request, 10008, "Unknown Message")
+        refused = self._check_message(request, payload, files, edit=True)
+        if refused is not None:
+            return refused
         self._edit(message, payload, files)
-        return _json(message.payload(self.state.guild_id))
+        return json_response(message.payload(self.state.guild_id))
 
     async def delete_message(self, request: web.Request) -> web.Response:
         message = self._channel_message(request)
         if message is None:
-            return _error(404, 10008, "Unknown Message")
+            return self.not_found(request, 10008, "Unknown Message")
         message.deleted = True
         return web.Response(status=204)
-
-    async def get_channel(self, request: web.Request) -> web.Response:
-        channel_id = self._channel(request)
-        if channel_id is None or channel_id not in self.state.channels:
-            return _error(404, 10003, "Unknown Channel")
-        return _json(self.state.channels[channel_id])
-
-    async def list_channels(self, request: web.Request) -> web.Response:
-        return _json(list(self.state.channels.values()))
-
-    async def create_channel(self, request: web.Request) -> web.Response:
-        payload, _ = await self.body(request)
-        parent = payload.get("parent_id")
-        channel = self.state.add_channel(
-            payload["name"], type=int(payload.get("type") or 0), parent_id=int(parent) if parent else None,
-            topic=payload.get("topic"),
-            permission_overwrites=[
-                {"id": str(o["id"]), "type": o.get("type", 0), "allow": str(o.get("allow", 0)), "deny": str(o.get("deny", 0))}
-                for o in payload.get("permission_overwrites") or []
-            ],
-        )
-        await self.dispatch("CHANNEL_CREATE", channel)
-        return _json(channel, status=201)
-
-    async def edit_channel(self, request: web.Request) -> web.Response:
-        channel_id = self._channel(request)
-        payload, _ = await self.body(request)
-        if channel_id is None or channel_id not in self.state.channels:
-            return _error(404, 10003, "Unknown Channel")
-        channel = self.state.channels[channel_id]
-        for key in ("name", "topic", "parent_id", "position", "nsfw"):
-            if key in payload:
-                channel[key] = payload[key]
-        if "permission_overwrites" in payload:
-            channel["permission_overwrites"] = payload["permission_overwrites"]
-        await self.dispatch("CHANNEL_UPDATE", channel)
-        return _json(channel)
-
-    async def delete_channel(self, request: web.Request) -> web.Response:
-        channel_id = self._channel(request)
-        if channel_id is None or channel_id not in self.state.channels:
-            return _error(404, 10003, "Unknown Channel")
-        channel = self.state.channels.pop(channel_id)
-        await self.dispatch("CHANNEL_DELETE", channel)
-        return _json(channel)
-
-    async def set_permission(self, request: web.Request) -> web.Response:
-        channel_id = self._channel(request)
-        payload, _ = await self.body(request)
-        if channel_id is None or channel_id not in self.state.channels:
-            return _error(404, 10003, "Unknown Channel")
-        channel = self.state.channels[channel_id]
-        target = request.match_info["target"]
-        overwrites = [o for o in channel["permission_overwrites"] if o["id"] != target]
-        overwrites.append({"id": target, "type": int(payload.get("type", 0)),
-                           "allow": str(payload.get("allow", 0)), "deny": str(payload.get("deny", 0))})
-        channel["permission_overwrites"] = overwrites
-        await self.dispatch("CHANNEL_UPDATE", channel)
-        return web.Response(status=204)
-
-    async def delete_permission(self, request: web.Request) -> web.Response:
-        channel_id = self._channel(request)
-        if channel_id is None or channel_id not in self.state.channels:
-            return _error(404, 10003, "Unknown Channel")
-        channel = self.state.channels[channel_id]
-        target = request.match_info["target"]
-        channel["permission_overwrites"] = [o for o in channel["permission_overwrites"] if o["id"] != target]
-        await self.dispatch("CHANNEL_UPDATE", channel)
-        return web.Response(status=204)
-
-    # --- roles and members ----------------------------------------------------------------
-    async def list_roles(self, request: web.Request) -> web.Response:
-        return _json(list(self.state.roles.values()))
-
-    async def create_role(self, request: web.Request) -> web.Response:
-        payload, _ = await self.body(request)
-        role = self.state.add_role(
-            payload.get("name") or "new role", permissions=int(payload.get("permissions") or 0),
-            color=payload.get("color", 0), hoist=payload.get("hoist", False), mentionable=payload.get("mentionable", False),
-        )
-        await self.dispatch("GUILD_ROLE_CREATE", {"guild_id": str(self.state.guild_id), "role": role})
-        return _json(role)
-
-    async def edit_role(self, request: web.Request) -> web.Response:
-        payload, _ = await self.body(request)
-        role = self.state.roles.get(int(request.match_info["role"]))
-        if role is None:
-            return _error(404, 10011, "Unknown Role")
-        for key in ("name", "color", "hoist", "mentionable"):
-            if key in payload:
-                role[key] = payload[key]
-        if "permissions" in payload:
-            role["permissions"] = str(payload["permissions"])
-        await self.dispatch("GUILD_ROLE_UPDATE", {"guild_id": str(self.state.guild_id), "role": role})
-        return _json(role)
-
-    async def delete_role(self, request: web.Request) -> web.Response:
-        role_id = int(request.match_info["role"])
-        if self.state.roles.pop(role_id, None) is None:
-            return _error(404, 10011, "Unknown Role")
-        for member in self.state.members.values():
-            if role_id in member.roles:
-                member.roles.remove(role_id)
-        await self.dispatch("GUILD_ROLE_DELETE", {"guild_id": str(self.state.guild_id), "role_id": str(role_id)})
-        return web.Response(status=204)
-
-    def _member(self, request: web.Request):
-        return self.state.members.get(int(request.match_info["user"]))
-
-    async def get_member(self, request: web.Request) -> web.Response:
-        member = self._member(request)
-        if member is None:
-            return _error(404, 10007, "Unknown Member")
-        return _json(member.payload())
-
-    async def add_member_role(self, request: web.Request) -> web.Response:
-        member, role_id = self._member(request), int(request.match_info["role"])
-        if member is None:
-            return _error(404, 10007, "Unknown Member")
-        if role_id not in self.state.roles:
-            return _error(404, 10011, "Unknown Role")
-        if role_id not in member.roles:
-            member.roles.append(role_id)
-        return web.Response(status=204)
-
-    async def remove_member_role(self, request: web.Request) -> web.Response:
-        member, role_id = self._member(request), int(request.match_info["role"])
-        if member is None:
-            return _error(404, 10007, "Unknown Member")
-        if role_id in member.roles:
-            member.roles.remove(role_id)
-        return web.Response(status=204)
-
-    async def open_dm(self, request: web.Request) -> web.Response:
-        payload, _ = await self.body(request)
-        user_id = int(payload["recipient_id"])
-        member = self.state.members.get(user_id)
-        if member is None:
-            return _error(404, 10013, "Unknown User")
-        channel_id = self.state.dm_channels.setdefault(user_id, snowflake())
-        self.state.messages.setdefault(channel_id, [])
-        return _json({
-            "id": str(channel_id), "type": 1, "recipients": [member.user.payload()], "last_message_id": None,
-        })
 
     # --- attachments ----------------------------------------------------------------------
     async def attachment(self, request: web.Request) -> web.Response:
@@ -589,3 +551,6 @@ class SandboxServer:
         if found is None or found[0] != request.match_info["name"]:
             return web.Response(status=404, text="Not Found")
         return web.Response(body=found[1], content_type="application/octet-stream")
+
+
+__all__ = ["API", "DM", "SandboxServer", "json_response", "route_of"]

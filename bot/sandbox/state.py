@@ -1,7 +1,9 @@
-"""What the Discord double remembers: one guild, its roles, channels and members, the messages
-the bot posted, the slash commands it registered, and every interaction with its answers.
+"""What the Discord double remembers: one guild, its roles, channels, threads and members, the
+messages the bot posted, the slash commands it registered, every interaction with its answers,
+and every request it refused (`refused`), with the route and the reason.
 
 Plain data, read directly by tests in the same process (and dumped by GET /_sandbox/state).
+`strict` (the default) refuses what Discord refuses; only the double's own unit tests turn it off.
 """
 
 from __future__ import annotations
@@ -12,10 +14,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from bot.discord_limits import ACK_DEADLINE
+from bot.sandbox import permissions as perms
+
 EPHEMERAL = 1 << 6
-ACK_DEADLINE = 3.0  # seconds Discord gives an interaction's first response
-ADMINISTRATOR = 1 << 3
-ALL_PERMISSIONS = (1 << 50) - 1
+ADMINISTRATOR = perms.ADMINISTRATOR
+ALL_PERMISSIONS = perms.ALL
+TEXT, DM, CATEGORY, PUBLIC_THREAD, PRIVATE_THREAD = 0, 1, 4, 11, 12
+THREAD_TYPES = (PUBLIC_THREAD, PRIVATE_THREAD)
 
 _counter = itertools.count(1)
 
@@ -47,6 +53,7 @@ class Member:
     user: User
     roles: list[int] = field(default_factory=list)
     joined_at: str = field(default_factory=iso_now)
+    dms_open: bool = True  # False: "Allow direct messages from server members" is off (50007)
 
     def payload(self) -> dict[str, Any]:
         return {
@@ -66,6 +73,8 @@ class Message:
     attachments: list[dict] = field(default_factory=list)
     flags: int = 0
     interaction_id: int | None = None  # set on interaction responses and follow-ups
+    mention_roles: list[int] = field(default_factory=list)  # the roles this message pinged
+    mention_everyone: bool = False
     deleted: bool = False
     edits: int = 0
     timestamp: str = field(default_factory=iso_now)
@@ -101,7 +110,8 @@ class Message:
         data = {
             "id": str(self.id), "channel_id": str(self.channel_id), "author": self.author.payload(),
             "content": self.content, "timestamp": self.timestamp, "edited_timestamp": self.edited_timestamp,
-            "tts": False, "mention_everyone": False, "mentions": [], "mention_roles": [], "attachments": self.attachments,
+            "tts": False, "mention_everyone": self.mention_everyone, "mentions": [],
+            "mention_roles": [str(r) for r in self.mention_roles], "attachments": self.attachments,
             "embeds": self.embeds, "pinned": False, "type": 0 if self.interaction_id is None else 20,
             "flags": self.flags, "components": self.components,
         }
@@ -113,10 +123,26 @@ class Message:
 
 
 @dataclass
+class Refusal:
+    """A request the double answered with an error, as Discord would have."""
+
+    method: str
+    route: str  # the route's template, e.g. "POST /channels/{channel}/messages"
+    path: str
+    status: int
+    code: int  # Discord's JSON error code (50035, 50013, ...); 0 for a 429 or a 5xx
+    reason: str  # what a person reads: the field and the limit, the permission missing, ...
+    injected: bool = False  # asked for by a test (fault injection), not the bot's doing
+
+    def __str__(self) -> str:
+        return f"{self.route} -> {self.status} {self.code}: {self.reason}" + (" (injected)" if self.injected else "")
+
+
+@dataclass
 class Interaction:
     id: int
     token: str
-    kind: int  # 2 command, 3 component, 5 modal submit
+    kind: int  # 2 command, 3 component, 4 autocomplete, 5 modal submit
     user: User
     channel_id: int
     name: str  # command path, custom_id of the button, or of the modal
@@ -127,6 +153,7 @@ class Interaction:
     original: Message | None = None  # the message the first response made (or the one it updates)
     followups: list[Message] = field(default_factory=list)
     modal: dict | None = None
+    choices: list[dict] | None = None  # an autocomplete's answer
     errors: list[str] = field(default_factory=list)  # what Discord refused (late, twice, ...)
 
     @property
@@ -150,12 +177,14 @@ class Interaction:
 
 @dataclass
 class SandboxState:
+    strict: bool = True  # refuse what Discord refuses; False only in the double's own unit tests
     guild_id: int = field(default_factory=snowflake)
     guild_name: str = "Hackbot sandbox"
     bot: User = field(default_factory=lambda: User(snowflake(), "hackbot", bot=True))
     owner: User = field(default_factory=lambda: User(snowflake(), "owner"))
     roles: dict[int, dict] = field(default_factory=dict)
-    channels: dict[int, dict] = field(default_factory=dict)
+    channels: dict[int, dict] = field(default_factory=dict)  # threads too (type 11, 12)
+    thread_members: dict[int, set[int]] = field(default_factory=dict)  # thread id -> user ids
     members: dict[int, Member] = field(default_factory=dict)
     messages: dict[int, list[Message]] = field(default_factory=dict)  # per channel (DM channels too)
     dm_channels: dict[int, int] = field(default_factory=dict)  # user id -> DM channel id
@@ -163,14 +192,18 @@ class SandboxState:
     interactions: dict[int, Interaction] = field(default_factory=dict)
     by_token: dict[str, Interaction] = field(default_factory=dict)
     attachments: dict[int, tuple[str, bytes]] = field(default_factory=dict)
-    rate_limits: list[tuple[str, float]] = field(default_factory=list)  # (path fragment, retry_after)
     requests: list[tuple[str, str, int]] = field(default_factory=list)  # (method, path, status)
+    refused: list[Refusal] = field(default_factory=list)
+    bot_role_id: int = 0
 
     def __post_init__(self) -> None:
-        self.roles[self.guild_id] = self._role(self.guild_id, "@everyone", permissions=0x6_4400_0C41, position=0)
+        self.roles[self.guild_id] = self._role(self.guild_id, "@everyone", permissions=perms.EVERYONE_DEFAULT,
+                                               position=0)
+        # the bot's own role, above every role made after it (new roles go to the bottom)
+        self.bot_role_id = int(self.add_role("Hackbot", permissions=perms.BOT_PERMISSIONS, managed=True)["id"])
         for name in ("general", "announcements", "hackbot-log"):
             self.add_channel(name)
-        self.members[self.bot.id] = Member(self.bot)
+        self.members[self.bot.id] = Member(self.bot, [self.bot_role_id])
         self.members[self.owner.id] = Member(self.owner)
 
     # --- building the guild ---------------------------------------------------------------
@@ -179,17 +212,21 @@ class SandboxState:
         return {
             "id": str(role_id), "name": name, "color": extra.get("color", 0), "colors": {"primary_color": 0},
             "hoist": bool(extra.get("hoist", False)), "position": position, "permissions": str(permissions),
-            "managed": False, "mentionable": bool(extra.get("mentionable", False)), "flags": 0, "icon": None,
-            "unicode_emoji": None,
+            "managed": bool(extra.get("managed", False)), "mentionable": bool(extra.get("mentionable", False)),
+            "flags": 0, "icon": None, "unicode_emoji": None,
         }
 
     def add_role(self, name: str, *, permissions: int = 0, **extra) -> dict:
+        """A new role at the bottom (position 1), as Discord places a created role."""
+        for role in self.roles.values():
+            if role["position"] >= 1:
+                role["position"] += 1
         role_id = snowflake()
-        role = self._role(role_id, name, permissions=permissions, position=len(self.roles), **extra)
+        role = self._role(role_id, name, permissions=permissions, position=1, **extra)
         self.roles[role_id] = role
         return role
 
-    def add_channel(self, name: str, *, type: int = 0, parent_id: int | None = None, **extra) -> dict:
+    def add_channel(self, name: str, *, type: int = TEXT, parent_id: int | None = None, **extra) -> dict:
         channel_id = snowflake()
         channel = {
             "id": str(channel_id), "type": type, "guild_id": str(self.guild_id), "name": name,
@@ -197,6 +234,14 @@ class SandboxState:
             "parent_id": str(parent_id) if parent_id else None, "topic": extra.get("topic"), "nsfw": False,
             "rate_limit_per_user": 0, "flags": 0,
         }
+        if type in THREAD_TYPES:
+            channel.update({
+                "owner_id": str(self.bot.id), "member_count": 0, "message_count": 0,
+                "thread_metadata": {"archived": False, "auto_archive_duration": extra.get("auto_archive_duration", 10080),
+                                    "archive_timestamp": iso_now(), "locked": False, "invitable": False},
+            })
+            del channel["permission_overwrites"], channel["topic"], channel["position"]
+            self.thread_members[channel_id] = set()
         self.channels[channel_id] = channel
         self.messages.setdefault(channel_id, [])
         return channel
@@ -206,11 +251,52 @@ class SandboxState:
         self.members[member.user.id] = member
         return member
 
+    def fill(self, *, channels: int = 0, roles: int = 0) -> None:
+        """Objects of the server's own (not the bot's): a server that already has many channels
+        or roles, to meet Discord's caps sooner."""
+        for n in range(channels):
+            self.add_channel(f"existing-{n + 1}")
+        for n in range(roles):
+            self.add_role(f"Existing {n + 1}")
+
     def role_named(self, name: str) -> dict | None:
         return next((r for r in self.roles.values() if r["name"] == name), None)
 
     def channel_named(self, name: str) -> dict | None:
         return next((c for c in self.channels.values() if c["name"] == name), None)
+
+    def guild_channels(self) -> list[dict]:
+        """The channels that count towards the server's 500: threads do not."""
+        return [c for c in self.channels.values() if c["type"] not in THREAD_TYPES]
+
+    def threads(self) -> list[dict]:
+        return [c for c in self.channels.values() if c["type"] in THREAD_TYPES]
+
+    # --- permissions -------------------------------------------------------------------------
+    def top_position(self, user_id: int) -> int:
+        member = self.members.get(user_id)
+        if member is None:
+            return 0
+        return max([0, *(self.roles[r]["position"] for r in member.roles if r in self.roles)])
+
+    def guild_permissions(self, user_id: int) -> int:
+        member = self.members.get(user_id)
+        if member is None:
+            return 0
+        role_bits = [int(self.roles[r]["permissions"]) for r in member.roles if r in self.roles]
+        return perms.base(int(self.roles[self.guild_id]["permissions"]), role_bits, owner=user_id == self.owner.id)
+
+    def channel_permissions(self, user_id: int, channel_id: int) -> int:
+        channel = self.channels.get(channel_id)
+        guild_bits = self.guild_permissions(user_id)
+        if channel is None:
+            return guild_bits
+        if channel["type"] in THREAD_TYPES:  # a thread has its parent's permissions
+            return self.channel_permissions(user_id, int(channel["parent_id"]))
+        member = self.members.get(user_id)
+        roles = [str(r) for r in member.roles] if member else []
+        return perms.in_channel(guild_bits, channel.get("permission_overwrites") or [], str(self.guild_id), roles,
+                                str(user_id))
 
     def guild_payload(self) -> dict[str, Any]:
         return {
@@ -222,8 +308,10 @@ class SandboxState:
             "preferred_locale": "en-US", "public_updates_channel_id": None, "nsfw_level": 0,
             "premium_progress_bar_enabled": False, "unavailable": False, "large": False,
             "member_count": len(self.members), "joined_at": iso_now(), "emojis": [], "stickers": [],
-            "roles": list(self.roles.values()), "channels": list(self.channels.values()),
-            "members": [m.payload() for m in self.members.values()], "threads": [], "presences": [],
+            "roles": list(self.roles.values()), "channels": self.guild_channels(),
+            # GUILD_CREATE lists the active threads the bot can see (private ones it is in, or with
+            # Manage Threads); the double's threads never archive
+            "members": [m.payload() for m in self.members.values()], "threads": self.threads(), "presences": [],
             "voice_states": [], "stage_instances": [], "guild_scheduled_events": [], "soundboard_sounds": [],
         }
 
@@ -247,4 +335,15 @@ class SandboxState:
             "commands": [c["name"] for c in self.commands],
             "interactions": [i.summary() for i in self.interactions.values()],
             "failed": [str(i.id) for i in self.failed_interactions()],
+            "refused": [str(r) for r in self.refused],
         }
+
+    def refusals(self, *, injected: bool = False) -> list[Refusal]:
+        """What the double refused; by default only what the bot caused (not a test's injected faults)."""
+        return [r for r in self.refused if r.injected == injected]
+
+    def take_refusals(self) -> list[Refusal]:
+        """The refusals the bot caused so far, forgotten: for a test that provokes one on purpose."""
+        taken = self.refusals()
+        self.refused = [r for r in self.refused if r.injected]
+        return taken

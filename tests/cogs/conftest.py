@@ -4,12 +4,13 @@ temporary database (SQLite and PostgreSQL), and fake Discord members and interac
 
 from __future__ import annotations
 
+import discord
 import pytest
 
 from bot.app import Hackbot
 from bot.config import Settings, load_event
 from bot.core.services import Services
-from tests.cogs.fakes import FakeGuild, FakeInteraction, FakeMember, FakeRole
+from tests.cogs.fakes import FakeGuild, FakeInteraction, FakeMessage, FakeRole, Reply
 from tests.core.helpers import Clock, write_event
 
 
@@ -53,14 +54,14 @@ def guild() -> FakeGuild:
 @pytest.fixture
 def member(guild):
     """member(name) -> a participant of the event guild."""
-    return lambda name="alice": FakeMember(name, guild)
+    return lambda name="alice": guild.join(name)
 
 
 @pytest.fixture
 def organizer(guild, bot):
     role = FakeRole(bot.config.discord.organizer_role, guild)
     guild.roles.append(role)
-    return FakeMember("orga", guild, roles=[role])
+    return guild.join("orga", roles=[role])
 
 
 @pytest.fixture
@@ -96,3 +97,32 @@ async def run_checks(bot: Hackbot, qualified_name: str, interaction) -> bool:
     """The command's own checks (what the bot enforces whatever Discord's permissions say)."""
     command = cog_command(bot, qualified_name)
     return await command._check_can_run(interaction)
+
+
+async def press(bot: Hackbot, reply: Reply, label: str, interaction: FakeInteraction) -> FakeInteraction:
+    """A click on the button `label` of `reply`, dispatched as discord.py does: a persistent button
+    through the templates the bot registered (so it answers whatever the process saw before),
+    any other through its view; errors go where discord.py sends them."""
+    view = reply.view
+    assert view is not None, "the reply has no buttons"
+    for child in view.children:
+        button = child.item if isinstance(child, discord.ui.DynamicItem) else child
+        if isinstance(button, discord.ui.Button) and button.label == label:
+            break
+    else:
+        raise AssertionError(f"no button {label!r} (buttons: {[getattr(c, 'label', c) for c in view.children]})")
+    assert not button.disabled, f"the button {label!r} is disabled"
+    interaction.message = FakeMessage(reply)
+    if not isinstance(child, discord.ui.DynamicItem):
+        await view._scheduled_task(child, interaction)
+        return interaction
+    custom_id = button.custom_id
+    registered = bot._connection._view_store._dynamic_items
+    found = [(factory, pattern.fullmatch(custom_id)) for pattern, factory in registered.items()
+             if pattern.fullmatch(custom_id)]
+    assert found, f"no persistent button is registered for {custom_id!r}: it would die with a restart"
+    factory, match = found[0]
+    item = await factory.from_custom_id(interaction, discord.ui.Button(label=label, custom_id=custom_id), match)
+    if await item.interaction_check(interaction):
+        await item.callback(interaction)
+    return interaction

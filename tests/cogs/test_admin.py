@@ -73,11 +73,11 @@ async def test_setup_creates_what_is_missing_and_a_second_run_nothing(bot, guild
     assert it.last.ephemeral and it.last.kind == "followup"
     for item in ("role @Organizers", "role @Judges", "channel #announcements", "category Teams"):
         assert item in it.last.content
-    names = sorted([r.name for r in guild.roles] + [c.name for c in guild.channels + guild.categories])
+    names = sorted([r.name for r in guild.roles] + [c.name for c in guild.channels])
 
     again = await call(bot, "admin setup", interaction(owner))
     assert "Nothing to create" in again.last.content
-    assert sorted([r.name for r in guild.roles] + [c.name for c in guild.channels + guild.categories]) == names
+    assert sorted([r.name for r in guild.roles] + [c.name for c in guild.channels]) == names
 
 
 async def test_setup_repairs_a_team_space(bot, guild, organizer, member, interaction):

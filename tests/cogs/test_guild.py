@@ -15,25 +15,9 @@ from tests.cogs.conftest import call
 from tests.cogs.fakes import FakeGuild, FakeInteraction, FakeMember, FakeRole
 
 
-class Guild(FakeGuild):
-    """A guild whose member cache answers, as discord.py's does for members it has seen."""
-
-    def __init__(self):
-        super().__init__()
-        self.members: dict[int, FakeMember] = {}
-
-    def get_member(self, member_id: int):
-        return self.members.get(member_id)
-
-    def join(self, name: str) -> FakeMember:
-        person = FakeMember(name, self)
-        self.members[person.id] = person
-        return person
-
-
 @pytest.fixture
-def guild() -> Guild:
-    return Guild()
+def guild() -> FakeGuild:
+    return FakeGuild()
 
 
 async def create(bot, user, name: str) -> FakeInteraction:
@@ -99,16 +83,17 @@ async def test_team_channels_fill_categories_of_at_most_fifty(bot, guild):
     categories = sorted(guild.categories, key=lambda c: c.name)
     assert [c.name for c in categories] == ["Teams", "Teams 2", "Teams 3"]
     assert sorted(len(c.channels) for c in categories) == [20, 50, 50]
-    assert len(guild.channels) == 120 and len({c.name for c in guild.channels}) == 120
-    assert all(r.name.startswith("Team ") for r in guild.roles[1:]) and len(guild.roles) == 121
+    assert len(guild.text_channels) == 120 and len({c.name for c in guild.text_channels}) == 120
+    team_roles = [r for r in guild.roles if r.name.startswith("Team ")]
+    assert len(team_roles) == 120 and len(guild.roles) == 2 + 120  # @everyone and the bot's role
 
 
-async def test_past_the_role_limit_members_get_per_member_overwrites(bot, guild, monkeypatch):
-    monkeypatch.setattr(spaces, "ROLE_LIMIT", 3)
+async def test_past_the_role_headroom_members_get_per_member_overwrites(bot, guild):
+    guild.fill(roles=250 - spaces.ROLE_HEADROOM - 3 - len(guild.roles))  # room for three team roles
     captains = [guild.join(f"c{i}") for i in range(5)]
     for i, captain in enumerate(captains):
         await create(bot, captain, f"T{i}")
-    assert len(guild.roles) == 1 + 3
+    assert len(guild.roles) == 250 - spaces.ROLE_HEADROOM  # the organizers keep their headroom
     late = await info(bot, "T4")
     assert late.discord_role_id is None
     channel = guild.get_channel(late.discord_channel_id)
@@ -116,6 +101,7 @@ async def test_past_the_role_limit_members_get_per_member_overwrites(bot, guild,
     assert channel.overwrites[captains[4]].view_channel is True
     assert channel.overwrites[guild.default_role].view_channel is False
     assert captains[4].roles == [guild.default_role]
+    assert "/admin setup" not in "".join(r.text for r in (await create(bot, guild.join("c5"), "T5")).replies)
 
     bob = guild.join("bob")
     await call(bot, "team join", FakeInteraction(bot, bob), team="T4", code=late.join_code)
@@ -127,10 +113,10 @@ async def test_past_the_role_limit_members_get_per_member_overwrites(bot, guild,
 
 
 async def test_a_per_member_team_stays_one_when_roles_free_up(bot, guild, monkeypatch):
-    monkeypatch.setattr(spaces, "ROLE_LIMIT", 0)
+    monkeypatch.setattr(spaces, "ROLE_HEADROOM", 250)
     alice = guild.join("alice")
     await create(bot, alice, "Blue")
-    monkeypatch.setattr(spaces, "ROLE_LIMIT", 200)
+    monkeypatch.setattr(spaces, "ROLE_HEADROOM", 10)
     bob = guild.join("bob")
     await call(bot, "team join", FakeInteraction(bot, bob), team="Blue", code=(await info(bot, "Blue")).join_code)
     assert (await info(bot, "Blue")).discord_role_id is None
@@ -169,7 +155,7 @@ async def test_reconcile_recreates_a_deleted_role_and_gives_it_back(bot, guild):
 
 
 async def test_reconcile_restores_a_per_member_channel_with_its_members(bot, guild, monkeypatch):
-    monkeypatch.setattr(spaces, "ROLE_LIMIT", 0)
+    monkeypatch.setattr(spaces, "ROLE_HEADROOM", 250)
     alice = guild.join("alice")
     await create(bot, alice, "Blue")
     await guild.get_channel((await info(bot, "Blue")).discord_channel_id).delete()
@@ -187,7 +173,7 @@ async def test_objects_left_by_a_half_done_side_effect_are_adopted_not_duplicate
 
     await spaces.reconcile(guild, bot.config, bot.services)
     assert [r.name for r in guild.roles].count("Team Blue") == 1
-    assert [c.name for c in guild.channels].count("team-blue") == 1
+    assert [c.name for c in guild.text_channels].count("team-blue") == 1
     assert (await info(bot, "Blue")).discord_channel_id == spaces.find_text_channel(guild, "team-blue").id
 
 
@@ -224,8 +210,8 @@ async def test_a_team_disbanded_while_its_space_is_being_made_leaves_nothing_beh
     await asyncio.sleep(0.05)
     slow.set()
     await asyncio.gather(creating, leaving)
-    assert guild.roles == [guild.default_role]
-    assert guild.channels == []
+    assert guild.roles == [guild.default_role, guild.me.top_role]
+    assert guild.text_channels == []
 
 
 def test_team_role_names_never_take_an_event_role_name(bot):
@@ -235,6 +221,13 @@ def test_team_role_names_never_take_an_event_role_name(bot):
     assert spaces.role_name(config, Team(1, "Staff", "staff", False)) == "Team Staff (team)"
     assert spaces.role_name(config, Team(1, "team staff", "staff", False)) == "team staff (team)"
     assert spaces.channel_name(Team(1, "Deep Blue!", "deep_blue", False)) == "team-deep-blue"
+
+
+def test_channel_names_keep_every_script_and_never_collide_on_non_latin_names():
+    names = {spaces.channel_name(Team(n, name, f"team_{n}", False)) for n, name in enumerate(
+        ["数据", "模型", "Модель", "فريق", "🚀"])}
+    assert names == {"team-数据", "team-模型", "team-модель", "team-فريق", "team-🚀"}
+    assert spaces.channel_name(Team(9, "!!!", "team_9", False)) == "team-team-9"  # nothing kept: the username
 
 
 # --- on start --------------------------------------------------------------------------------
@@ -249,3 +242,49 @@ async def test_reconcile_runs_when_the_event_guild_becomes_available(bot, guild)
     await admin.reconcile_guild(guild)
     assert spaces.find_text_channel(guild, "announcements") is not None
     assert "on_guild_available" in [name for name, _ in admin.get_listeners()]
+
+
+# --- past Discord's 500 channels: private threads ----------------------------------------------
+
+async def test_past_the_channel_headroom_team_spaces_are_private_threads(bot, guild):
+    # room for one more team channel and its category, then the organizers' headroom
+    guild.fill(channels=500 - spaces.CHANNEL_HEADROOM - 2)
+    alice, bob, carol = guild.join("alice"), guild.join("bob"), guild.join("carol")
+    await create(bot, alice, "Blue")
+    assert guild.get_channel((await info(bot, "Blue")).discord_channel_id) is not None  # a channel still
+    await create(bot, bob, "Red")
+    red = await info(bot, "Red")
+    thread = guild.get_channel_or_thread(red.discord_channel_id)
+    assert thread in guild.threads and thread.private and thread.parent.name == spaces.THREADS_CHANNEL
+    assert thread.name == "Team Red" and thread.people == {bob.id}
+    assert any("Welcome, team **Red**" in m.content for m in thread.sent)
+    assert len(guild.channels) < 500  # never the cap: threads do not count
+    threads_channel = thread.parent
+    assert threads_channel.overwrites[guild.default_role].send_messages is False
+    assert threads_channel.overwrites[guild.default_role].create_private_threads is False
+
+    await call(bot, "team join", FakeInteraction(bot, carol), team="Red", code=red.join_code)
+    assert thread.people == {bob.id, carol.id}
+    await call(bot, "team rename", FakeInteraction(bot, bob), name="Crimson")
+    assert thread.name == "Team Crimson"
+    made = (await spaces.reconcile(guild, bot.config, bot.services)).created
+    assert not [m for m in made if "team" in m.lower() or "thread" in m]  # no team space made twice
+    await call(bot, "team leave", FakeInteraction(bot, carol))
+    assert thread.people == {bob.id}
+    await call(bot, "team leave", FakeInteraction(bot, bob))
+    assert thread.deleted and guild.threads == []
+
+
+async def test_reconcile_of_520_teams_in_a_full_server_makes_threads_and_nothing_twice(bot, guild):
+    people = [guild.join(f"p{i}") for i in range(520)]
+    for i, person in enumerate(people):
+        await bot.services.teams.create(f"Team {i:03d}", captain=str(person.id))
+    first = await spaces.reconcile(guild, bot.config, bot.services)
+    assert not first.failed
+    assert len(guild.channels) <= 500 - spaces.CHANNEL_HEADROOM + 1  # + #team-threads
+    assert len(guild.threads) > 0 and len(guild.roles) <= 250 - spaces.ROLE_HEADROOM
+    infos = await bot.services.roster.infos()
+    assert all(guild.get_channel_or_thread(i.discord_channel_id) is not None for i in infos)
+    assert len({i.discord_channel_id for i in infos}) == 520
+    again = await spaces.reconcile(guild, bot.config, bot.services)
+    assert again.created == [] and not again.failed  # a restart creates nothing again

@@ -9,15 +9,9 @@ import pytest
 
 from bot.cogs.common import NotOrganizer
 from bot.cogs.leaderboard import PAGE_SIZE, standings_embed
-from tests.cogs.conftest import call, run_checks
-from tests.cogs.fakes import FakeInteraction, FakeMember
+from tests.cogs.conftest import call, press, run_checks
+from tests.cogs.fakes import FakeInteraction
 from tests.core.helpers import csv_bytes, hidden_y, predictions_with_errors
-
-
-async def click(view, button, interaction):
-    """A click as discord.py dispatches it: interaction_check, then the callback, errors to on_error."""
-    await view._scheduled_task(button, interaction)
-    return interaction
 
 
 async def team(bot, name: str, user=None):
@@ -72,26 +66,32 @@ async def test_the_callers_row_is_shown_when_off_the_first_page_and_pages_turn(b
     assert shown[-1].startswith("`#20` **Team 19**") and shown[-1].endswith("← your team")
     assert "page 1/2" in first.embed.footer.text
 
-    pages = first.view
-    assert pages.previous.disabled and not pages.next.disabled
-    turned = (await click(pages, pages.next, FakeInteraction(bot, alice))).last
+    assert disabled(first) == {"Prev": True, "Next": False}
+    turned = (await press(bot, first, "Next", FakeInteraction(bot, alice))).last
     assert turned.kind == "edit" and "page 2/2" in turned.embed.footer.text
     shown = lines(turned)
     assert shown[0].startswith("`#11` **Team 10**") and len(shown) == PAGE_SIZE and "…" not in shown
     assert shown[-1].endswith("← your team")
-    assert pages.next.disabled and not pages.previous.disabled
-    back = (await click(pages, pages.previous, FakeInteraction(bot, alice))).last
+    assert disabled(turned) == {"Prev": False, "Next": True}
+    back = (await press(bot, turned, "Prev", FakeInteraction(bot, alice))).last
     assert "page 1/2" in back.embed.footer.text and lines(back)[0].startswith("`#1` **Team 00**")
 
 
-async def test_pages_stop_working_after_their_timeout(bot, member):
+def disabled(reply) -> dict[str, bool]:
+    return {child.item.label: child.item.disabled for child in reply.view.children}
+
+
+async def test_pages_are_drawn_from_their_buttons_alone_and_follow_the_standings(bot, member):
+    """Prev/Next hold what they show in their custom_id: a click after a restart (or in another
+    process) draws the page afresh from the database."""
     alice = member()
-    for i in range(PAGE_SIZE + 1):
-        await team(bot, f"Team {i:02d}")
-    it = await call(bot, "leaderboard", FakeInteraction(bot, alice))
-    pages = it.last.view
-    await pages.on_timeout()
-    assert it.last.kind == "edit" and all(b.disabled for b in it.last.view.children)
+    teams = [await team(bot, f"Team {i:02d}") for i in range(PAGE_SIZE + 1)]
+    first = (await call(bot, "leaderboard", FakeInteraction(bot, alice), exercise_id=0)).last
+    assert all(len(child.item.custom_id) <= 100 for child in first.view.children)
+    await submit(bot, teams[-1], 0, wrong=0)  # the last team climbs to the top meanwhile
+    turned = (await press(bot, first, "Next", FakeInteraction(bot, alice))).last
+    assert "page 2/2" in turned.embed.footer.text and "dataset 0" in turned.embed.title
+    assert "Team 10" not in turned.embed.description  # it is on page 1 now
 
 
 async def test_one_datasets_ranking(bot, three_teams):
@@ -167,14 +167,14 @@ async def test_winners_preview_is_ephemeral_and_posts_nothing_yet(bot, guild, or
     assert f"🥇 {role_of(guild, 'Blue')} · 3.200 / 7 points" in text
     assert "🥈 **Red** · 3.100 / 7 points" in text  # no role: the name in bold
     assert "Green" not in text and role_of(guild, "Green") not in text  # third is not on a top 2
-    assert [b.label for b in reply.view.children] == ["Post", "Cancel"]
+    assert [b.item.label for b in reply.view.children] == ["Post", "Cancel"]
     assert podium.sent == []
 
 
 async def test_post_announces_once_mentioning_the_winning_teams(bot, guild, organizer, podium):
-    view = (await call(bot, "winners announce", FakeInteraction(bot, organizer), top=3)).last.view
+    preview = (await call(bot, "winners announce", FakeInteraction(bot, organizer), top=3)).last
     first, second = FakeInteraction(bot, organizer), FakeInteraction(bot, organizer)
-    await asyncio.gather(click(view, view.post, first), click(view, view.post, second))
+    await asyncio.gather(press(bot, preview, "Post", first), press(bot, preview, "Post", second))
     assert len(podium.sent) == 1
     posted = podium.sent[0].content
     assert role_of(guild, "Blue") in posted and role_of(guild, "Green") in posted and "**Red**" in posted
@@ -184,18 +184,18 @@ async def test_post_announces_once_mentioning_the_winning_teams(bot, guild, orga
 
 
 async def test_cancel_posts_nothing(bot, organizer, podium):
-    view = (await call(bot, "winners announce", FakeInteraction(bot, organizer))).last.view
-    answer = (await click(view, view.cancel, FakeInteraction(bot, organizer))).last
+    preview = (await call(bot, "winners announce", FakeInteraction(bot, organizer))).last
+    answer = (await press(bot, preview, "Cancel", FakeInteraction(bot, organizer))).last
     assert "nothing was posted" in answer.content
-    late = (await click(view, view.post, FakeInteraction(bot, organizer))).last
+    late = (await press(bot, preview, "Post", FakeInteraction(bot, organizer))).last
     assert late.ephemeral and "cancelled" in late.content
     assert podium.sent == []
 
 
 async def test_only_the_organizer_who_asked_can_post(bot, guild, organizer, podium):
-    view = (await call(bot, "winners announce", FakeInteraction(bot, organizer))).last.view
-    other = FakeInteraction(bot, FakeMember("other orga", guild, roles=organizer.roles[1:]))
-    refused = (await click(view, view.post, other)).last
+    preview = (await call(bot, "winners announce", FakeInteraction(bot, organizer))).last
+    other = FakeInteraction(bot, guild.join("other orga", roles=organizer.roles[1:]))
+    refused = (await press(bot, preview, "Post", other)).last
     assert refused.ephemeral and f"Only <@{organizer.id}>" in refused.content
     assert podium.sent == []
 
@@ -211,3 +211,24 @@ async def test_equal_scores_on_a_dataset_share_a_rank(bot, three_teams):
     assert [line.split(" · ")[0] for line in lines(reply)] == [
         "`#1` **Blue**", "`#2` **Red**", "`#2` **Yellow**", "`#4` **Green**",
     ]
+
+
+async def test_a_bot_that_cannot_notify_roles_says_so_in_the_preview(bot, guild, organizer, podium):
+    import discord
+
+    guild.me.guild_permissions = discord.Permissions(discord.Permissions.all().value & ~discord.Permissions(
+        mention_everyone=True).value)
+    reply = (await call(bot, "winners announce", FakeInteraction(bot, organizer))).last
+    assert "lacks the Mention @everyone, @here and All Roles permission" in reply.embed.footer.text
+
+
+def test_a_long_announcement_is_split_at_line_ends_with_at_most_100_roles_a_message():
+    import sys
+
+    winners = sys.modules["bot.cogs.winners"]
+    lines = [f"🥇 <@&{10**18 + n}> · 2.400 / 3 points" for n in range(300)]
+    parts = winners.announcement_parts("Big event", [winners.PrizeSection("Leaderboard, phase main", lines)])
+    assert len(parts) > 1 and all(len(p) <= 2000 for p in parts)
+    assert "\n".join(parts).count("<@&") == 300  # nobody lost between messages
+    assert all(len(winners.mentioned_roles(p)) <= 100 for p in parts)
+    assert parts[0].startswith("🏆 **Big event: the winners**")

@@ -9,9 +9,10 @@ import discord
 import pytest
 
 from bot.config import MatchmakingSection
-from tests.cogs.conftest import call, run_checks
+from tests.cogs.conftest import call, press, run_checks
 from tests.cogs.fakes import FakeInteraction
 
+YES = "Create these teams"
 TOPICS = ["Build", "Train", "Analyse"]
 
 
@@ -63,11 +64,6 @@ def check_modal_payload(payload: dict) -> None:
         assert 1 <= len(text_input["label"]) <= 45
         assert len(text_input.get("placeholder") or "") <= 100
         assert len(text_input.get("value") or "") <= text_input.get("max_length", 4000)
-
-
-async def click(view, button, interaction):
-    await view._scheduled_task(button, interaction)
-    return interaction
 
 
 async def test_lfg_join_opens_a_form_and_saves_the_profile(bot, topics, member):
@@ -141,11 +137,11 @@ async def test_match_preview_then_confirm_creates_the_teams_and_tells_everyone(b
     assert preview.ephemeral and "proposed teams" in preview.text and "random assignment" in preview.text
     assert "Build" in preview.text and "Train" in preview.text
     assert await bot.services.roster.infos() == []  # a preview creates nothing
-    view = preview.view
     # only the organizer who ran it confirms
-    stranger = await click(view, view.confirm, FakeInteraction(bot, crowd[0]))
-    assert "Only the organizer" in stranger.last.text and await bot.services.roster.infos() == []
-    done = await click(view, view.confirm, FakeInteraction(bot, organizer, guild=guild))
+    stranger = await press(bot, preview, YES, FakeInteraction(bot, crowd[0]))
+    assert f"Only <@{organizer.id}>, who ran /match run" in stranger.last.text
+    assert await bot.services.roster.infos() == []
+    done = await press(bot, preview, YES, FakeInteraction(bot, organizer, guild=guild))
     assert "2 team(s) formed" in done.last.text and "6 member(s) told" in done.last.text
     infos = await bot.services.roster.infos()
     assert sorted(len(i.members) for i in infos) == [3, 3]
@@ -165,8 +161,8 @@ async def test_match_preview_then_confirm_creates_the_teams_and_tells_everyone(b
 async def test_cancel_creates_nothing(bot, topics, organizer, people):
     for person in people(4):
         await lfg_join(bot, person, topics="Build")
-    view = (await call(bot, "match run", FakeInteraction(bot, organizer))).last.view
-    done = await click(view, view.cancel, FakeInteraction(bot, organizer))
+    preview = (await call(bot, "match run", FakeInteraction(bot, organizer))).last
+    done = await press(bot, preview, "Cancel", FakeInteraction(bot, organizer))
     assert "Cancelled" in done.last.text and await bot.services.roster.infos() == []
 
 
@@ -182,10 +178,10 @@ async def test_a_join_racing_with_the_confirm_leaves_nobody_in_two_teams(bot, to
     crowd = people(6)
     for person in crowd:
         await lfg_join(bot, person, topics="Build")
-    view = (await call(bot, "match run", FakeInteraction(bot, organizer))).last.view
+    preview = (await call(bot, "match run", FakeInteraction(bot, organizer))).last
     racers = [call(bot, "team join", FakeInteraction(bot, p), team="Blue") for p in crowd[:2]]
     confirmed, *joined = await asyncio.gather(
-        click(view, view.confirm, FakeInteraction(bot, organizer, guild=guild)), *racers
+        press(bot, preview, YES, FakeInteraction(bot, organizer, guild=guild)), *racers
     )
     assert not any("Something went wrong" in r.text for it in [confirmed, *joined] for r in it.replies)
     teams_of = {}
@@ -218,3 +214,13 @@ async def test_the_event_file_can_schedule_the_matchmaking(bot, guild, people, c
     assert all(person.dms for person in crowd)
     assert "Scheduled matchmaking" in log_channel.sent[-1].content
     assert await cog.run_scheduled() is None  # once
+
+
+async def test_a_topic_over_40_characters_can_be_chosen(bot, member):
+    long_topic = "Machine learning for the physical sciences and astronomy"  # 56 characters
+    bot.services.lfg.config = bot.config.model_copy(
+        update={"matchmaking": MatchmakingSection(topics=["Build", long_topic])})
+    alice = member("alice")
+    done = await lfg_join(bot, alice, topics=long_topic.lower())
+    assert "matchmaking pool" in done.last.text, done.last.text
+    assert (await bot.services.lfg.profile(str(alice.id))).topics == [long_topic]

@@ -150,6 +150,13 @@ def test_token_curl_line_uses_the_public_url_when_set():
     assert api_base_url(public) == "https://lb.example.org"
 
 
+def test_the_label_survives_a_long_list_of_earlier_reveals():
+    from bot.cogs.reveal import render_reveal
+    from bot.core.reveals import Reveal
+
+    text = render_reveal(Reveal(3, 99_999, 7, list(range(10_000, 10_407 * 2, 2)), 500, True))
+    assert text.startswith("Dataset 3, datum 99999: label **7**.") and len(text) <= 2000
+    assert "and " in text and "more" in text and "10000, 10002" in text
 async def test_a_database_that_cannot_write_records_nothing_and_says_why_to_the_log_only(bot, member, interaction,
                                                                                       caplog):
     """/reveal on a database turned read-only: the member hears that nothing was recorded (no path,

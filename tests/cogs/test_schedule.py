@@ -22,8 +22,8 @@ from bot.cogs.schedule import NEXT_COUNT, PAGE_SIZE, ItemModal, item_choices
 from bot.core.reminders import PostFailed, Reminder, ReminderRunner
 from bot.core.schedule import ScheduleEntry
 from bot.posting import discord_poster, discord_reporter, log_poster, log_reporter
-from tests.cogs.conftest import call, run_checks
-from tests.cogs.fakes import FakeChannel, FakeGuild, FakeInteraction, FakeRole
+from tests.cogs.conftest import call, press, run_checks
+from tests.cogs.fakes import FakeChannel, FakeGuild, FakeInteraction, FakeRole, http_error
 from tests.core.helpers import CLOSES, REAL, T0
 
 AGENDA = ["agenda add", "agenda edit", "agenda remove"]
@@ -124,15 +124,14 @@ async def test_all_pages_through_every_item_to_come(bot, member, interaction, cl
     assert first.ephemeral and field_names(first) == expected[:PAGE_SIZE]
     assert first.embed.footer.text == "page 1/3 · 16 items to come"
     assert all(f.value.startswith("<t:") and ":R>)" in f.value for f in first.embed.fields)
-    pages = first.view
-    assert pages.previous.disabled and not pages.next.disabled
+    assert [b.item.disabled for b in first.view.children] == [True, False]
 
-    second = (await click(pages, pages.next, FakeInteraction(bot, alice))).last
+    second = (await press(bot, first, "Next", FakeInteraction(bot, alice))).last
     assert second.kind == "edit" and field_names(second) == expected[PAGE_SIZE : 2 * PAGE_SIZE]
-    third = (await click(pages, pages.next, FakeInteraction(bot, alice))).last
+    third = (await press(bot, second, "Next", FakeInteraction(bot, alice))).last
     assert field_names(third) == expected[2 * PAGE_SIZE :] and third.embed.footer.text.startswith("page 3/3")
-    assert pages.next.disabled and not pages.previous.disabled
-    back = (await click(pages, pages.previous, FakeInteraction(bot, alice))).last
+    assert [b.item.disabled for b in third.view.children] == [False, True]
+    back = (await press(bot, third, "Prev", FakeInteraction(bot, alice))).last
     assert field_names(back) == expected[PAGE_SIZE : 2 * PAGE_SIZE]
 
 
@@ -325,25 +324,12 @@ async def test_item_choices_name_each_item_and_filter_by_what_is_typed(bot, orga
 
 # --- the poster ---------------------------------------------------------------------------
 
-class RecordingChannel(FakeChannel):
-    """Records what discord.py would send, or fails as Discord does."""
-
-    def __init__(self, name, guild, *, fail: Exception | None = None):
-        super().__init__(name, guild)
-        guild.channels.append(self)
-        self.fail, self.calls = fail, []
-
-    async def send(self, content=None, **kwargs):
-        if self.fail is not None:
-            error, self.fail = self.fail, None
-            raise error
-        self.calls.append(kwargs)
-        return await super().send(content, **kwargs)
-
-
-def http_error(status: int, cls=discord.HTTPException, headers=None):
-    response = SimpleNamespace(status=status, reason="error", headers=headers or {})
-    return cls(response, {"message": "refused", "code": 0})
+def channel(name, guild, *, fail: Exception | None = None) -> FakeChannel:
+    """A channel of the guild that records what discord.py would send, or fails once as Discord does."""
+    made = FakeChannel(name, guild)
+    guild.texts.append(made)
+    made.fail_next = fail
+    return made
 
 
 class PosterBot:
@@ -375,7 +361,7 @@ def reminder(*, title="Keynote", channel=None, mention=(), late=False, at=None) 
 def event_guild(bot):
     guild = FakeGuild()
     guild.roles.append(FakeRole("Participants", guild))
-    return guild, RecordingChannel("announcements", guild), RecordingChannel("talks", guild)
+    return guild, channel("announcements", guild), channel("talks", guild)
 
 
 async def test_the_poster_posts_in_the_items_channel_with_its_roles_and_timestamp(bot, event_guild):
@@ -388,7 +374,7 @@ async def test_the_poster_posts_in_the_items_channel_with_its_roles_and_timestam
     lines = message.content.splitlines()
     assert lines[0] == f"<@&{participants.id}> @Mentors"  # an unknown role is named, not pinged
     assert lines[1:4] == ["Keynote", f"starts {stamp(datetime(2030, 3, 1, 14, tzinfo=UTC))}", "Room B"]
-    allowed = talks.calls[0]["allowed_mentions"]
+    allowed = message.allowed_mentions
     assert allowed.everyone is False and allowed.users is False and [r.id for r in allowed.roles] == [participants.id]
 
 
@@ -410,18 +396,18 @@ async def test_a_late_reminder_says_so(bot, event_guild):
 @pytest.mark.parametrize(
     ("error", "retryable"),
     [
-        (http_error(503, discord.DiscordServerError), True),
+        (http_error(503), True),
         (http_error(500), True),
         (http_error(429, headers={"Retry-After": "7.5"}), True),
-        (http_error(403, discord.Forbidden), False),
-        (http_error(404, discord.NotFound), False),
+        (http_error(403), False),
+        (http_error(404), False),
         (http_error(400), False),
         (discord.RateLimited(120.0), True),
     ],
 )
 async def test_discord_failures_become_post_failed(bot, event_guild, error, retryable):
     guild, announcements, _ = event_guild
-    announcements.fail = error
+    announcements.fail_next = error
     with pytest.raises(PostFailed) as failed:
         await discord_poster(PosterBot(bot.config, [guild]))(reminder())
     assert failed.value.retryable is retryable
@@ -443,7 +429,7 @@ async def test_no_channel_at_all_is_not_retried(bot):
 async def test_the_event_guild_is_the_configured_one_or_the_only_one(bot, event_guild):
     guild, announcements, _ = event_guild
     other = FakeGuild("Other server")
-    RecordingChannel("announcements", other)
+    channel("announcements", other)
     await discord_poster(PosterBot(bot.config, [other, guild], guild_id=guild.id))(reminder())
     assert len(announcements.sent) == 1
     with pytest.raises(PostFailed, match="HACKBOT_GUILD_ID") as ambiguous:
@@ -472,13 +458,13 @@ async def test_reports_go_to_the_organizers_log_channel_and_never_raise(bot, eve
     report = discord_reporter(PosterBot(bot.config, [guild]))
     await report("first")  # no log channel yet: the announcements channel, rather than nowhere
     assert announcements.sent[0].content == "⚠️ first"
-    log_channel = RecordingChannel(bot.config.discord.log_channel, guild)
+    log_channel = channel(bot.config.discord.log_channel, guild)
     await report("Reminder 'Keynote' was NOT posted")
     assert log_channel.sent[0].content == "⚠️ Reminder 'Keynote' was NOT posted"
     assert len(announcements.sent) == 1  # participants do not see organizer reports
     announcements = log_channel
-    assert announcements.calls[0]["allowed_mentions"].roles is False  # AllowedMentions.none()
-    announcements.fail = http_error(503, discord.DiscordServerError)
+    assert announcements.sent[0].allowed_mentions.roles is False  # AllowedMentions.none()
+    announcements.fail_next = http_error(503)
     await report("another")  # logged, not raised
     await discord_reporter(PosterBot(bot.config, []))("no server")
 
@@ -497,7 +483,7 @@ async def test_the_runner_retries_a_5xx_and_records_a_missing_channel_as_failed(
                             clock=clock, report=report)
     await schedule.add("Standup", clock() + timedelta(minutes=10), remind_before=["10m"])
     await schedule.add("Lost", clock() + timedelta(minutes=10), remind_before=["10m"], channel="nowhere")
-    announcements.fail = http_error(502, discord.DiscordServerError)
+    announcements.fail_next = http_error(502)
     # Standup fails with a 502 (retried later); Lost falls back to #announcements and is posted
     assert await runner.tick() == 1
     clock.advance(seconds=6)
@@ -507,9 +493,19 @@ async def test_the_runner_retries_a_5xx_and_records_a_missing_channel_as_failed(
     assert [m.content.splitlines()[0] for m in announcements.sent] == ["Lost", "Standup"]
     assert not reports
 
-    del guild.channels[:]  # the announcements channel deleted: nothing can be posted, not retried
+    del guild.texts[:]  # the announcements channel deleted: nothing can be posted, not retried
     await schedule.add("Closing", clock() + timedelta(minutes=10), remind_before=["10m"])
     assert await runner.tick() == 0
     closing = next(p for p in await schedule.posted() if p.title == "Closing")
     assert closing.status == "failed" and "no #announcements channel" in closing.reason
     assert len(reports) == 1 and "Closing" in reports[0] and "not retried" in reports[0]
+
+
+async def test_a_reminder_refused_for_a_missing_permission_names_it(bot, event_guild):
+    guild, announcements, _ = event_guild
+    announcements.fail_next = http_error(403, 50013, "Missing Permissions",
+                                         path=f"/api/v10/channels/{announcements.id}/messages")
+    with pytest.raises(PostFailed) as failed:
+        await discord_poster(PosterBot(bot.config, [guild]))(reminder())
+    assert failed.value.retryable is False
+    assert "View Channel and Send Messages permission in #announcements" in failed.value.reason

@@ -8,15 +8,9 @@ from datetime import timedelta
 
 import pytest
 
-from tests.cogs.conftest import call
+from tests.cogs.conftest import call, press
 from tests.cogs.fakes import FakeAttachment, FakeInteraction
 from tests.core.helpers import CLOSES, MAX_BYTES, csv_bytes, hidden_y, predictions_with_errors
-
-
-async def click(view, button, interaction):
-    """A click as discord.py dispatches it: interaction_check, then the callback, errors to on_error."""
-    await view._scheduled_task(button, interaction)
-    return interaction
 
 
 def good_csv(bot, dataset_id: int = 3, wrong: int = 20) -> FakeAttachment:
@@ -24,9 +18,12 @@ def good_csv(bot, dataset_id: int = 3, wrong: int = 20) -> FakeAttachment:
     return FakeAttachment("labels.csv", csv_bytes(predictions_with_errors(y, wrong)))
 
 
-def is_question(view) -> bool:
-    # by name: load_extension executes the cog module afresh, so its classes are not the test's imports
-    return type(view).__name__ == "ConfirmSubmission"
+def is_question(reply) -> bool:
+    return reply.view is not None and [b.item.label for b in reply.view.children] == ["Submit", "Cancel"]
+
+
+def greyed(reply) -> bool:
+    return all(b.disabled for b in reply.view.children)
 
 
 async def submissions(bot) -> int:
@@ -48,15 +45,14 @@ async def test_submit_asks_first_then_records_and_shows_the_accuracy(bot, alice)
     it = await ask(bot, alice, good_csv(bot))
     assert it.response.deferred == {"ephemeral": True, "thinking": True}
     question = it.last
-    assert question.ephemeral and is_question(question.view)
+    assert question.ephemeral and is_question(question)
     assert "This is your only submission for dataset 3 (2 points)" in question.content
-    assert [b.label for b in question.view.children] == ["Submit", "Cancel"]
     assert await submissions(bot) == 0  # nothing is spent by asking
 
-    answer = (await click(question.view, question.view.submit, FakeInteraction(bot, alice))).last
+    answer = (await press(bot, question, "Submit", FakeInteraction(bot, alice))).last
     assert answer.kind == "edit" and answer.ephemeral
     assert "Accuracy **0.9000**" in answer.content and "200 rows" in answer.content
-    assert all(b.disabled for b in answer.view.children)
+    assert greyed(answer)
     assert await submissions(bot) == 1
 
 
@@ -65,7 +61,7 @@ async def test_a_hidden_leaderboard_records_without_telling_the_accuracy(make_bo
     user = member()
     await bot.services.teams.create("Blue", validated=True, captain=str(user.id))
     question = (await ask(bot, user, good_csv(bot))).last
-    answer = (await click(question.view, question.view.submit, FakeInteraction(bot, user))).last
+    answer = (await press(bot, question, "Submit", FakeInteraction(bot, user))).last
     assert "Recorded" in answer.content and "hidden" in answer.content
     assert "ccuracy" not in answer.content and "0.9" not in answer.content
     assert await submissions(bot) == 1
@@ -101,13 +97,13 @@ async def test_a_malformed_file_is_refused_with_the_line_and_spends_nothing(bot,
     assert reply.ephemeral and "line 1" in reply.content and "did not use your submission" in reply.content
     assert reply.view is None and await submissions(bot) == 0
     question = (await ask(bot, alice, good_csv(bot))).last  # the submission is still there to use
-    answer = (await click(question.view, question.view.submit, FakeInteraction(bot, alice))).last
+    answer = (await press(bot, question, "Submit", FakeInteraction(bot, alice))).last
     assert "Accuracy" in answer.content
 
 
 async def test_a_second_submission_for_a_dataset_is_refused(bot, alice):
     question = (await ask(bot, alice, good_csv(bot))).last
-    await click(question.view, question.view.submit, FakeInteraction(bot, alice))
+    await press(bot, question, "Submit", FakeInteraction(bot, alice))
     reply = (await ask(bot, alice, good_csv(bot, wrong=5))).last
     assert reply.ephemeral and "already submitted for dataset 3" in reply.content
     assert reply.view is None and await submissions(bot) == 1
@@ -127,22 +123,27 @@ async def test_refusals_before_the_question(make_bot, bot, member, alice):
 
 async def test_cancel_spends_nothing(bot, alice):
     question = (await ask(bot, alice, good_csv(bot))).last
-    answer = (await click(question.view, question.view.cancel, FakeInteraction(bot, alice))).last
+    answer = (await press(bot, question, "Cancel", FakeInteraction(bot, alice))).last
     assert answer.kind == "edit" and "Cancelled: nothing was submitted" in answer.content
-    late = (await click(question.view, question.view.submit, FakeInteraction(bot, alice))).last
+    late = (await press(bot, question, "Submit", FakeInteraction(bot, alice))).last
     assert late.ephemeral and "you cancelled this" in late.content
     assert await submissions(bot) == 0
     again = (await ask(bot, alice, good_csv(bot))).last
-    assert is_question(again.view)
+    assert is_question(again)
 
 
-async def test_an_expired_question_spends_nothing(bot, alice):
+async def test_an_expired_question_spends_nothing(bot, alice, monkeypatch):
+    import sys
+
+    monkeypatch.setattr(sys.modules["bot.cogs.submit"], "CONFIRM_TIMEOUT", 0.3)
     question = (await ask(bot, alice, good_csv(bot))).last
-    view = question.view
-    await view.on_timeout()  # what discord.py calls when the timeout passes
+    asked = question.view
+    await asyncio.sleep(1.1)  # the timer expires it; the custom_id's expiry (whole seconds) has passed
+    assert pending_questions(bot) == {}  # the file is let go
     assert question.content.startswith("Expired: nothing was submitted")  # the question was edited
-    assert all(b.disabled for b in question.view.children)
-    late = (await click(view, view.submit, FakeInteraction(bot, alice))).last
+    assert greyed(question)
+    question.view = asked  # a client still showing the buttons
+    late = (await press(bot, question, "Submit", FakeInteraction(bot, alice))).last
     assert late.ephemeral and "expired" in late.content
     assert await submissions(bot) == 0
 
@@ -150,15 +151,15 @@ async def test_an_expired_question_spends_nothing(bot, alice):
 async def test_the_deadline_passing_before_the_click_refuses_the_file(bot, alice, clock):
     question = (await ask(bot, alice, good_csv(bot))).last
     clock.set(CLOSES + timedelta(seconds=1))
-    late = (await click(question.view, question.view.submit, FakeInteraction(bot, alice))).last
+    late = (await press(bot, question, "Submit", FakeInteraction(bot, alice))).last
     assert late.ephemeral and "submissions closed" in late.content
     assert await submissions(bot) == 0
 
 
 async def test_two_quick_confirms_count_once(bot, alice):
-    view = (await ask(bot, alice, good_csv(bot))).last.view
+    question = (await ask(bot, alice, good_csv(bot))).last
     first, second = FakeInteraction(bot, alice), FakeInteraction(bot, alice)
-    await asyncio.gather(click(view, view.submit, first), click(view, view.submit, second))
+    await asyncio.gather(press(bot, question, "Submit", first), press(bot, question, "Submit", second))
     assert await submissions(bot) == 1
     answers = sorted([first.last, second.last], key=lambda r: r.kind)
     assert answers[0].kind == "edit" and "Accuracy" in answers[0].content
@@ -166,32 +167,28 @@ async def test_two_quick_confirms_count_once(bot, alice):
 
 
 async def test_only_the_submitter_can_answer_the_question(bot, alice, member):
-    view = (await ask(bot, alice, good_csv(bot))).last.view
+    question = (await ask(bot, alice, good_csv(bot))).last
     bob = member("bob")
     await bot.services.teams.create("Red", validated=True, captain=str(bob.id))
-    for button in (view.submit, view.cancel):
-        refused = (await click(view, button, FakeInteraction(bot, bob))).last
+    for label in ("Submit", "Cancel"):
+        refused = (await press(bot, question, label, FakeInteraction(bot, bob))).last
         assert refused.ephemeral and f"Only <@{alice.id}>" in refused.content
-    assert await submissions(bot) == 0 and view.state == "open"
-    answer = (await click(view, view.submit, FakeInteraction(bot, alice))).last
+    assert await submissions(bot) == 0
+    answer = (await press(bot, question, "Submit", FakeInteraction(bot, alice))).last
     assert "Accuracy" in answer.content
 
 
-async def test_a_question_from_before_a_restart_answers_and_a_live_one_is_left_to_its_view(bot, member, interaction):
-    """After a restart the Submit button still answers (nothing written, run /submit again);
-    while the question is live in this process, only its own view answers the click."""
+async def test_a_question_from_before_a_restart_answers_and_spends_nothing(bot, alice):
+    """After a restart the question no longer holds the file: Submit answers (nothing written,
+    run /submit again) rather than failing."""
+    question = (await ask(bot, alice, good_csv(bot))).last
+    pending_questions(bot).clear()  # what a restart does to this process's memory
+    clicked = (await press(bot, question, "Submit", FakeInteraction(bot, alice))).last
+    assert clicked.ephemeral and "/submit again" in clicked.content and "nothing was submitted" in clicked.content
+    assert await submissions(bot) == 0
+
+
+def pending_questions(bot) -> dict:
     import sys
 
-    module = sys.modules["bot.cogs.leaderboard"]  # the extension's module, as loaded by the bot
-    stale = module.StaleConfirmation("confirm", "0123abcd")
-    clicked = interaction(member())
-    await stale.callback(clicked)
-    assert clicked.last.kind == "edit" and "/submit again" in clicked.last.content
-    assert "nothing was submitted" in clicked.last.content
-    module._LIVE_CONFIRMATIONS.add("0123abcd")
-    try:
-        live = interaction(member())
-        await module.StaleConfirmation("confirm", "0123abcd").callback(live)
-        assert live.replies == [] and not live.response.is_done()
-    finally:
-        module._LIVE_CONFIRMATIONS.discard("0123abcd")
+    return sys.modules["bot.cogs.submit"].PENDING  # the extension's module, as loaded by the bot

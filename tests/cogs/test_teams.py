@@ -6,7 +6,7 @@ import asyncio
 from datetime import timedelta
 
 from tests.cogs.conftest import call, cog_command
-from tests.cogs.fakes import FakeInteraction
+from tests.cogs.fakes import FakeInteraction, http_error
 from tests.core.helpers import T0
 
 
@@ -35,7 +35,7 @@ def role_named(guild, name: str):
 
 
 def channel_named(guild, name: str):
-    return next((c for c in guild.channels if c.name == name), None)
+    return next((c for c in guild.text_channels if c.name == name), None)
 
 
 def access(channel, target):
@@ -89,7 +89,7 @@ async def test_create_refuses_once_formation_closed(make_bot, guild, member):
     reply = (await create(bot, member())).last
     assert reply.ephemeral and "team formation closed" in reply.content
     assert await bot.services.teams.list() == []
-    assert guild.channels == []
+    assert guild.text_channels == []
 
 
 # --- join ------------------------------------------------------------------------------------
@@ -203,7 +203,7 @@ async def test_the_last_one_out_disbands_the_team_with_its_role_and_channel(bot,
     reply = (await call(bot, "team leave", as_(bot, alice))).last
     assert reply.ephemeral and "disbanded" in reply.content
     assert role.deleted and channel.deleted
-    assert role not in guild.roles and channel not in guild.channels
+    assert role not in guild.roles and channel not in guild.text_channels
     assert await bot.services.teams.list() == []
 
 
@@ -326,17 +326,23 @@ async def test_a_team_named_like_the_organizer_role_gets_no_organizer_powers(bot
 
 # --- Discord refusing a side effect does not undo the command --------------------------------
 
-async def test_a_failed_channel_creation_still_creates_the_team_and_says_so(bot, guild, member, monkeypatch):
+async def test_a_refused_channel_creation_still_creates_the_team_and_names_the_missing_permission(
+        bot, guild, member, monkeypatch):
     import discord
 
-    class Response:
-        status, reason = 403, "Forbidden"
+    from bot import guild as spaces
+
+    await spaces.ensure_event_objects(guild, bot.config)
+    guild.me.guild_permissions = discord.Permissions(discord.Permissions.all().value & ~discord.Permissions(
+        manage_channels=True).value)
 
     async def refuse(*args, **kwargs):
-        raise discord.Forbidden(Response(), "Missing Permissions")
+        raise http_error(403, 50013, "Missing Permissions", path=f"/api/v10/guilds/{guild.id}/channels")
 
     monkeypatch.setattr(guild, "create_text_channel", refuse)
     reply = (await create(bot, member())).last
-    assert reply.ephemeral and "Join code" in reply.content and "/admin setup" in reply.content
+    assert reply.ephemeral and "Join code" in reply.content
+    assert "the bot lacks the Manage Channels permission" in reply.content and "Something went wrong" not in reply.content
     assert [t.name for t in await bot.services.teams.list()] == ["Blue"]
-
+    told = spaces.find_text_channel(guild, "hackbot-log").sent[-1].content
+    assert "Blue" in told and "Manage Channels" in told and "Server Settings" in told

@@ -136,41 +136,6 @@ async def test_a_wave1_database_is_upgraded_in_place(tmp_path):
         await services.close()
 
 
-# team_contacts as main applied it for a while, numbered 0005 (the same text is 0006 now)
-TEAM_CONTACTS_AS_0005 = ("0005_team_contacts.sql", "bfdd2bfa02962ce1ad5c0be51a59413d7e43aff3afdf9bde55d020ede95a45aa")
-
-
-async def test_team_contacts_applied_as_0005_is_renumbered_and_the_team_size_bound_added(tmp_path):
-    """A database of main between the HTTP work and the Store: 0001-0004 and team_contacts as
-    0005 (file names recorded, no checksums). It starts: team_contacts becomes 0006 with its
-    rows, and 0005 (the team-size bound) is applied."""
-    sqlite = {m.version: m for m in migrations("sqlite")}
-    assert sqlite[6].checksum == TEAM_CONTACTS_AS_0005[1]  # byte for byte what main applied
-    path = tmp_path / "main.sqlite3"
-    build_wave1_database(path)
-    conn = sqlite3.connect(path, isolation_level=None)
-    conn.executescript(sqlite[6].text)
-    conn.execute("INSERT INTO schema_migrations(version, name) VALUES (5, ?)", (TEAM_CONTACTS_AS_0005[0],))
-    conn.execute("INSERT INTO team_contacts(team_id, email) VALUES (7, 'blue@example.org')")
-    conn.close()
-    before = await Store.open(path, migrate=False)
-    try:
-        status = await before.status()  # read before any start: already seen as 0006, and 0005 pending
-        assert [m.name for m in status.pending] == ["0005_team_size"]
-        assert (6, "unrecorded") in {(m.version, m.state) for m in status.applied}
-    finally:
-        await before.close()
-    store = await Store.open(path)
-    try:
-        status = await store.status()
-        assert status.pending == [] and {m.state for m in status.applied} == {"ok"}
-        assert {m.version: m.name for m in status.applied}[6] == "0006_team_contacts"
-        assert await store.fetchall("SELECT team_id, email FROM team_contacts") == [(7, "blue@example.org")]
-        assert await store.fetchval("SELECT count(*) FROM team_limits") == 0  # created, filled at the next start
-    finally:
-        await store.close()
-
-
 async def test_a_migration_recorded_under_another_name_stops_start_up(tmp_path):
     path = tmp_path / "other.sqlite3"
     build_wave1_database(path)

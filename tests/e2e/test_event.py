@@ -96,10 +96,11 @@ async def test_an_event_end_to_end(sandbox: Sandbox, bot, event_file):
 
 async def test_rate_limited_reply_is_retried(sandbox: Sandbox, bot):
     alice = sandbox.user("alice")
-    sandbox.state.rate_limits.append(("/callback", 0.3))
+    sandbox.faults.rate_limit("POST /interactions/{id}/{token}/callback", 0.3)
     reply = await sandbox.reply_text(await sandbox.invoke(alice, "team list"))
     assert "teams" in reply.lower() or "No team yet" in reply
-    assert ("POST", next(p for m, p, s in sandbox.state.requests if s == 429), 429) in sandbox.state.requests
+    [limited] = sandbox.state.refusals(injected=True)
+    assert limited.status == 429 and limited.route == "POST /interactions/{id}/{token}/callback"
 
 
 async def test_pending_confirmation_survives_a_restart(sandbox: Sandbox, bot, event_file):
@@ -142,3 +143,19 @@ async def test_an_organizer_adds_a_schedule_item_through_the_form(sandbox: Sandb
     assert "Added" in added.text() and "Office hours" in added.text()
     # the live item's reminder (5 s before) is posted by the running bot
     await sandbox.wait_for_message("announcements", lambda m: "Office hours" in m.text(), timeout=20)
+
+
+async def test_the_bot_resumes_and_gets_what_it_missed(sandbox: Sandbox, bot):
+    orga = next(m for m in sandbox.state.members.values() if m.user.name == "orga")
+    gateway = sandbox.server.gateway
+    gateway.open.clear()  # the bot cannot come back yet
+    await sandbox.close_gateway(4000)  # a resumable close, as Discord closes on trouble
+    await until(lambda: not gateway.ready, what="the connection to close")
+    announcements = sandbox.state.channel_named("announcements")
+    del sandbox.state.channels[int(announcements["id"])]  # deleted while the bot is away
+    await sandbox.server.dispatch("CHANNEL_DELETE", announcements)
+    gateway.open.set()
+    await until(lambda: gateway.resumed >= 1 and gateway.ready, timeout=30, what="the bot to resume")
+    assert sandbox.server.identified == 1 and gateway.replayed >= 1  # resumed, and the missed event sent again
+    refused = await sandbox.reply_text(await sandbox.invoke(orga, "winners announce"))
+    assert "there is no #announcements channel" in refused  # the replayed CHANNEL_DELETE reached it

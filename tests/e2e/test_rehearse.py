@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import tomllib
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from click.testing import CliRunner
 
 from bot.cli import main
 from bot.config import load_event
+from bot.sandbox import SandboxState
 from bot.sandbox import rehearse as rehearsal
-from bot.sandbox.rehearse import compress_event, dump_toml, event_problems
+from bot.sandbox.rehearse import Act, Moment, Rehearsal, compress_event, dump_toml, event_problems, load_acts, rehearse
 
 NOW = datetime(2031, 5, 1, 12, 0, tzinfo=UTC)
 
@@ -101,8 +104,9 @@ def test_rehearse_runs_the_event_through_the_real_bot(tmp_path, monkeypatch):
     monkeypatch.setattr(rehearsal, "LEAD", timedelta(seconds=4))
     source = tmp_path / "short.toml"
     source.write_text(SHORT)
+    report = tmp_path / "report.json"
     result = CliRunner().invoke(main, ["rehearse", "--config", str(source), "--speed", "600", "--teams", "2",
-                                       "--keep", str(tmp_path / "kept")])
+                                       "--keep", str(tmp_path / "kept"), "--report", str(report)])
     out = result.output
     assert result.exit_code == 0, out + (tmp_path / "kept" / "bot.log").read_text(errors="replace")[-3000:]
     assert "team Rehearsal 1 formed" in out and "team Rehearsal 2 formed" in out
@@ -111,5 +115,68 @@ def test_rehearse_runs_the_event_through_the_real_bot(tmp_path, monkeypatch):
     assert "#announcements: Halfway" in out  # the reminder, posted by the bot's own scheduler
     assert "organizers posted the winners" in out
     assert "Final leaderboard" in out and out.index("Rehearsal 1 ") < out.rindex("Rehearsal 2 ")
-    assert "0 failed" in out, out
+    assert "0 failed" in out and "0 refused Discord requests" in out, out
     assert "dataset 1 (tiny) has no data" in out  # the file names a data folder that does not exist
+    written = json.loads(report.read_text())
+    assert written["interactions"] >= 2 + 2 * 3 + 2 + 2 and written["failed"] == []
+    assert written["refused_discord_requests"] == [] and written["reminders"] == 1
+    assert any("tiny" in p for p in written["problems"])
+    assert [row["team"] for row in written["leaderboard"]["teams"]] == ["Rehearsal 1", "Rehearsal 2"]
+    acts = written["acts"]
+    assert acts["teams"]["formed"] == 2 and acts["reveals"]["labels"] == 4 and acts["submissions"]["submitted"] == 2
+    assert acts["winners"]["posted"] is True
+
+
+def test_a_report_that_cannot_be_written_is_refused_before_the_rehearsal(tmp_path):
+    source = tmp_path / "short.toml"
+    source.write_text(SHORT)
+    missing = tmp_path / "no-such-folder" / "report.json"
+    result = CliRunner().invoke(main, ["rehearse", "--config", str(source), "--keep", str(tmp_path / "kept"),
+                                       "--report", str(missing)])
+    assert result.exit_code == 1
+    assert f"cannot write the report to {missing}" in result.output and "does not exist" in result.output
+    assert not (tmp_path / "kept").exists()  # refused at once: nothing was rehearsed
+
+
+def test_acts_are_found_as_modules_of_bot_sandbox_acts():
+    assert [act.name for act in load_acts()] == ["phases", "reveals", "submissions", "teams", "winners"]
+
+
+class Mentors(Act):
+    """A later feature's simulated people, plugged in without touching the core loop."""
+
+    name = "mentors"
+
+    def __init__(self):
+        self.seen_teams = -1
+
+    def moments(self, play: Rehearsal) -> list[Moment]:
+        async def drop_by() -> None:
+            self.seen_teams = len(play.teams)
+            play.log("a mentor drops by every team")
+
+        return [Moment(play.timeline.start, 15, drop_by)]  # after the teams form (10), before phases (20)
+
+    def report(self, play: Rehearsal) -> dict[str, Any]:
+        return {"teams_visited": self.seen_teams}
+
+
+async def test_a_crowded_server_rehearsal_sends_nothing_discord_would_refuse(tmp_path, monkeypatch):
+    """The suite's size of the 2,000-team rehearsal (benchmarks/bench_rehearsal.py): 40 teams in a
+    server already at 470 channels and 235 roles, so team spaces move to threads and roles run out,
+    most teams tied on the leaderboard; plus an act of a later feature."""
+    monkeypatch.setattr(rehearsal, "LEAD", timedelta(seconds=4))
+    source = tmp_path / "short.toml"
+    source.write_text(SHORT)
+    crowded = SandboxState()
+    crowded.fill(channels=470, roles=235)
+    mentors = Mentors()
+    report = await rehearse(source, tmp_path / "run", speed=600, teams=40, size=1, active=2, state=crowded,
+                            acts=[*load_acts(), mentors], say=lambda text: None)
+    assert report["refused_discord_requests"] == [] and report["failed"] == []
+    teams = report["acts"]["teams"]
+    assert teams["formed"] == 40 and teams["in_threads"] > 0
+    assert teams["server_channels"] <= 500 and teams["server_roles"] <= 250
+    assert report["acts"]["winners"]["posted"] and report["acts"]["winners"]["teams_pinged"] > 0
+    assert report["acts"]["mentors"] == {"teams_visited": 40}
+    assert len(report["leaderboard"]["teams"]) == 40

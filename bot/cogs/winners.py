@@ -1,0 +1,202 @@
+"""/winners announce: the podium, previewed to the organizer who asked, posted on "Post".
+
+The announcement pings each winning team through its role. However many teams tie, every one
+is named: the text is split at line ends into messages of at most 2000 characters, each
+allowing pings for the roles it names only (Discord takes at most 100 role ids a message).
+
+Post and Cancel are persistent buttons (bot/cogs/views.py) whose custom_id holds how many
+places, which phase, and a digest of the previewed text: a click after a restart recomputes the
+podium and posts it only if it is still what the organizer saw.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot import discord_limits as limits
+from bot import guild as spaces
+from bot.cogs import views
+from bot.cogs.choices import phase_choices
+from bot.cogs.common import guild_of, organizer_group, organizer_only, services_of
+from bot.cogs.leaderboard import phase_title
+from bot.cogs.text import chunks, fit_lines, number, shown
+from bot.core.errors import AlreadyDone, NotAllowed
+from bot.core.leaderboard import Podium, Winner
+
+if TYPE_CHECKING:
+    from bot.app import Hackbot
+
+MEDALS = {1: "🥇", 2: "🥈", 3: "🥉"}
+QUESTION = "winners"
+YES, NO = "Post", "Cancel"
+_ROLE_MENTION = re.compile(r"<@&([0-9]+)>")
+
+
+@dataclass(frozen=True)
+class PrizeSection:
+    title: str
+    lines: list[str]  # one line a winner, with the team's role mention when it has one
+
+
+def team_mention(winner: Winner, guild: discord.Guild | None) -> str:
+    role_id = winner.discord_role_id
+    if role_id is not None and guild is not None and guild.get_role(role_id) is not None:
+        return f"<@&{role_id}>"
+    return f"**{shown(winner.team)}**"
+
+
+def leaderboard_section(podium: Podium, guild: discord.Guild | None) -> PrizeSection:
+    max_total = number(podium.standings.max_total)
+    lines = [
+        f"{MEDALS.get(w.rank, f'`#{w.rank}`')} {team_mention(w, guild)} · {w.total:.3f} / {max_total} points"
+        for w in podium.winners
+    ]
+    return PrizeSection(f"Leaderboard, {phase_title(podium.standings)}", lines)
+
+
+def prize_sections(podium: Podium, guild: discord.Guild | None) -> list[PrizeSection]:
+    """Every prize the announcement lists, in order. Today: the leaderboard podium only.
+
+    The jury's prizes (per category, on the jury criteria) and the community favourite come in
+    a later issue: each adds a section here, from its own service, after the podium.
+    """
+    return [leaderboard_section(podium, guild)]
+
+
+def announcement_parts(event_name: str, sections: list[PrizeSection]) -> list[str]:
+    """The announcement as messages of at most 2000 characters, split at line ends, in order."""
+    blocks = [f"🏆 **{shown(event_name)}: the winners**"]
+    for section in sections:
+        blocks += ["", f"**{section.title}**", *section.lines]
+    return chunks(blocks, limits.CONTENT)
+
+
+def mentioned_roles(part: str) -> list[int]:
+    return list(dict.fromkeys(int(r) for r in _ROLE_MENTION.findall(part)))
+
+
+def digest(podium: Podium) -> str:
+    """The podium the organizer saw (ranks, teams, totals), not how it is written: a team whose
+    role was repaired meanwhile is the same winner."""
+    seen = [(w.rank, w.team, round(w.total, 6)) for w in podium.winners]
+    return hashlib.sha256(repr(seen).encode()).hexdigest()[:12]
+
+
+def _args(top: int, phase_index: int | None, podium: Podium) -> str:
+    return f"{top}.{'' if phase_index is None else phase_index}.{digest(podium)}"
+
+
+# preview message id -> "posting" | "posted" | "cancelled", for clicks on a preview this process saw
+_ANSWERED: dict[int | str, str] = {}
+
+
+def _preview_key(interaction: discord.Interaction, args: str) -> int | str:
+    return interaction.message.id if interaction.message is not None else args
+
+
+async def post_clicked(interaction: discord.Interaction, args: str) -> None:
+    key = _preview_key(interaction, args)
+    state = _ANSWERED.get(key)
+    if state in ("posting", "posted"):
+        raise AlreadyDone("this announcement is posted already")
+    if state == "cancelled":
+        raise NotAllowed("this announcement was cancelled; run /winners announce again")
+    _ANSWERED[key] = "posting"  # before the first await: a second click cannot post twice
+    try:
+        # posting takes longer than the 3 seconds Discord gives a first answer: acknowledge first
+        await interaction.response.defer()
+        services = services_of(interaction)
+        guild = guild_of(interaction)
+        channel = spaces.announcements_channel(guild, services.config)
+        top, phase_index, wanted = args.split(".")
+        phase = services.config.phases[int(phase_index)].id if phase_index else None
+        podium = await services.leaderboard.podium(int(top), phase)
+        if digest(podium) != wanted:
+            del _ANSWERED[key]
+            await interaction.edit_original_response(
+                content="The standings changed since this preview: nothing was posted. "
+                "Run /winners announce again to see the podium as it is now.",
+                embed=None, view=views.answered_view(YES, NO),
+            )
+            return
+        parts = announcement_parts(services.config.event.name, prize_sections(podium, guild))
+        for part in parts:
+            allowed = discord.AllowedMentions(
+                everyone=False, users=False, roles=[discord.Object(id=r) for r in mentioned_roles(part)]
+            )
+            await channel.send(part, allowed_mentions=allowed)
+    except BaseException:
+        if _ANSWERED.get(key) == "posting":
+            del _ANSWERED[key]
+        raise
+    _ANSWERED[key] = "posted"
+    await interaction.edit_original_response(
+        content=f"Posted in {channel.mention}" + (f" ({len(parts)} messages)." if len(parts) > 1 else "."),
+        embed=None, view=views.answered_view(YES, NO),
+    )
+
+
+async def cancel_clicked(interaction: discord.Interaction, args: str) -> None:
+    key = _preview_key(interaction, args)
+    state = _ANSWERED.get(key)
+    if state in ("posting", "posted"):
+        raise AlreadyDone("this announcement is posted already")
+    _ANSWERED[key] = "cancelled"
+    await interaction.response.edit_message(content="Cancelled: nothing was posted.", embed=None,
+                                            view=views.answered_view(YES, NO))
+
+
+views.QUESTIONS[QUESTION] = views.Question(post_clicked, cancel_clicked, who="who asked for this preview")
+
+
+def preview_embed(channel: discord.TextChannel, parts: list[str], *, can_ping: bool) -> discord.Embed:
+    lines = "\n\n".join(parts).splitlines()
+    embed = discord.Embed(title=f"Preview: to be posted in #{channel.name}"[: limits.EMBED_TITLE],
+                          description=fit_lines(lines, limits.EMBED_DESCRIPTION, more="… and {n} more lines"))
+    posted_as = f"Posted as {len(parts)} messages. " if len(parts) > 1 else ""
+    if can_ping:
+        embed.set_footer(text=f"{posted_as}Role mentions ping the winning teams when posted.")
+    else:  # message.mdx:714: a role that is not mentionable notifies nobody, unless the bot may ping all roles
+        embed.set_footer(text=f"{posted_as}The bot lacks the Mention @everyone, @here and All Roles permission: the "
+                         "teams will be named but not notified. An organizer can give it to the bot's role in "
+                         "Server Settings → Roles before posting.")
+    return embed
+
+
+class Winners(commands.Cog):
+    winners = organizer_group("winners", "Announce the winners (organizers)")
+
+    def __init__(self, bot: Hackbot):
+        self.bot = bot
+
+    @winners.command(name="announce", description="Preview the podium of a phase's leaderboard, then post it")
+    @app_commands.describe(top="How many places to announce (1 to 10)", phase="Which phase (default: the current one)")
+    @app_commands.autocomplete(phase=phase_choices)
+    @organizer_only()
+    async def announce(
+        self, interaction: discord.Interaction, top: app_commands.Range[int, 1, 10] = 3, phase: str | None = None
+    ) -> None:
+        services = services_of(interaction)
+        guild = guild_of(interaction)
+        channel = spaces.announcements_channel(guild, services.config)  # refused now rather than at Post
+        podium = await services.leaderboard.podium(top, phase)
+        if not podium.winners:
+            raise NotAllowed(f"no team is on the leaderboard of {phase_title(podium.standings)}; nothing to announce")
+        parts = announcement_parts(services.config.event.name, prize_sections(podium, guild))
+        standing_phase = podium.standings.phase
+        phase_index = [p.id for p in services.config.phases].index(standing_phase.id) if standing_phase else None
+        view = views.question_view(QUESTION, interaction.user.id, _args(top, phase_index, podium), yes=YES, no=NO)
+        can_ping = guild.me.guild_permissions.mention_everyone
+        await interaction.response.send_message(embed=preview_embed(channel, parts, can_ping=can_ping), view=view,
+                                                ephemeral=True)
+
+
+async def setup(bot: Hackbot) -> None:
+    await bot.add_cog(Winners(bot))
