@@ -98,3 +98,12 @@ async def test_mentoring_report_assign_and_an_organizer_link(tmp_path, db):
         await services.close()
     revoked = hackbot("organizers", "revoke", *options, cwd=tmp_path)
     assert "1 link(s) revoked" in revoked.stdout
+
+
+def test_the_commands_are_there_when_run_as_a_module(tmp_path):
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "bot.cli", "perks", "--help"], capture_output=True, text=True,
+                          cwd=tmp_path, timeout=60)
+    assert done.returncode == 0 and "import" in done.stdout, done.stderr
