@@ -23,6 +23,7 @@ from bot.core.mentor_assignments import Pair
 from bot.core.mentoring import Claim, Ticket
 from bot.core.ticket_escalation import TicketNotice, describe
 from bot.guild import find_role, find_text_channel
+from bot.posting import event_guild
 
 log = logging.getLogger(__name__)
 
@@ -57,13 +58,6 @@ def rate_view(number: int) -> discord.ui.View:
         view.add_item(discord.ui.Button(label="★" * score, style=discord.ButtonStyle.secondary,
                                         custom_id=f"hackbot:ticket:rate:{number}:{score}"))
     return view
-
-
-def event_guild(bot: Any) -> discord.Guild | None:
-    wanted = bot.settings.hackbot_guild_id
-    if wanted:
-        return bot.get_guild(wanted)
-    return bot.guilds[0] if len(bot.guilds) == 1 else None
 
 
 def _channel(guild: discord.Guild, name: str) -> discord.TextChannel | None:
