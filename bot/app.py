@@ -11,12 +11,15 @@ import discord
 from aiohttp import web
 from discord.ext import commands
 
+from bot.cogs.mentoring import PERSISTENT_ITEMS as HELP_QUEUE_ITEMS
 from bot.cogs.views import PERSISTENT_ITEMS
 from bot.config import EventConfig, Settings
 from bot.core.clock import Clock, system_clock
 from bot.core.reminders import ReminderRunner
 from bot.core.services import Services
 from bot.core.store import redact
+from bot.core.ticket_escalation import TicketRunner
+from bot.help_queue import discord_notifier, log_notifier
 from bot.pacing import pace
 from bot.posting import discord_poster, discord_reporter, log_poster
 from bot.tree import HackbotTree
@@ -26,7 +29,7 @@ log = logging.getLogger(__name__)
 
 EXTENSIONS = (
     "bot.cogs.teams", "bot.cogs.reveal", "bot.cogs.submit", "bot.cogs.leaderboard", "bot.cogs.winners",
-    "bot.cogs.schedule", "bot.cogs.admin", "bot.cogs.matchmaking",
+    "bot.cogs.schedule", "bot.cogs.admin", "bot.cogs.matchmaking", "bot.cogs.mentoring",
 )
 
 
@@ -81,6 +84,8 @@ class Hackbot(commands.Bot):
         self.run_reminders = run_reminders
         self.reminders: ReminderRunner | None = None
         self._reminders_start: asyncio.Task | None = None
+        self.tickets: TicketRunner | None = None
+        self._tickets_start: asyncio.Task | None = None
 
     @property
     def event_guild(self) -> discord.Object | None:
@@ -96,7 +101,7 @@ class Hackbot(commands.Bot):
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         # persistent buttons: a click on a message sent before a restart is answered
-        self.add_dynamic_items(*PERSISTENT_ITEMS)
+        self.add_dynamic_items(*PERSISTENT_ITEMS, *HELP_QUEUE_ITEMS)
         if self.serve_web:
             self.web_runner = await start_web(self.services, self.settings.hackbot_host, self.settings.hackbot_port,
                                               report=discord_reporter(self))
@@ -110,10 +115,19 @@ class Hackbot(commands.Bot):
             self._reminders_start = asyncio.create_task(
                 self._start_reminders(self.reminders), name="hackbot-reminders-start"
             )
+            if self.config.mentoring is not None:  # the help queue's escalation, from the database
+                self.tickets = TicketRunner(self.services.mentoring, discord_notifier(self),
+                                            report=discord_reporter(self))
+                self._tickets_start = asyncio.create_task(self._start_tickets(self.tickets),
+                                                          name="hackbot-tickets-start")
 
     async def _start_reminders(self, reminders: ReminderRunner) -> None:
         await self.wait_until_ready()
         await reminders.start()
+
+    async def _start_tickets(self, tickets: TicketRunner) -> None:
+        await self.wait_until_ready()
+        await tickets.start()
 
     async def sync_commands(self) -> list:
         """Register the slash commands with Discord: on request only (200 creates a day per guild)."""
@@ -125,6 +139,10 @@ class Hackbot(commands.Bot):
     async def close(self) -> None:
         if self._reminders_start is not None and not self._reminders_start.done():
             self._reminders_start.cancel()
+        if self._tickets_start is not None and not self._tickets_start.done():
+            self._tickets_start.cancel()
+        if self.tickets is not None:
+            await self.tickets.stop()
         if self.reminders is not None:
             await self.reminders.stop()  # a post in progress finishes while still connected
         await super().close()
@@ -162,6 +180,7 @@ async def serve(
     # offline, the reminders go to the log and to the web page's "Posted reminders"; the runner
     # logs its organizer reports itself
     reminders = ReminderRunner(services.store, config, services.schedule, log_poster(log), clock=clock)
+    tickets = TicketRunner(services.mentoring, log_notifier(log))  # offline: the help queue's pings are logged
     try:
         runner = await start_web(services, host, port)
     except BaseException:
@@ -170,10 +189,12 @@ async def serve(
     log.info("web server on http://%s:%s (database %s)", host, port, redact(db_path))
     try:
         await reminders.start()
+        await tickets.start()
         if ready is not None:
             ready.set()
         await asyncio.Event().wait()
     finally:
+        await tickets.stop()
         await reminders.stop()
         await runner.cleanup()
         await services.close()

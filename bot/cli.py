@@ -1027,6 +1027,17 @@ def rehearse(config_path: Path, speed: float | None, teams: int, port: int | Non
     console.print(f"{result['interactions']} interactions, {len(result['failed'])} failed; "
                   f"{len(refused)} refused Discord requests; {result['reminders']} reminder(s) posted; "
                   f"{result['wall_time_s']} s")
+    acts = result.get("acts", {})
+    if "tickets" in acts:
+        t = acts["tickets"]
+        console.print(f"help tickets: {t['opened']} opened, {t['claimed']} claimed, {t['resolved']} resolved; median "
+                      f"time to claim {t['median_time_to_claim_s']} s ({t['median_time_to_claim_event']} in event time)",
+                      highlight=False)
+    if "perks" in acts:
+        p = acts["perks"]
+        console.print(f"perks: {p['claimed']} claimed, {p['distinct']} distinct codes, a repeated claim got the same "
+                      f"code: {'yes' if p['repeat_gets_same_code'] else 'NO'}; {p['low_stock_warnings']} low-stock "
+                      f"warning(s); codes in public messages: {p['codes_in_public_messages']}", highlight=False)
     for failure in result["failed"]:
         console.print(f"[red]failed interaction: {failure}[/red]", highlight=False)
     for request in refused:
@@ -1048,5 +1059,12 @@ def rehearse(config_path: Path, speed: float | None, teams: int, port: int | Non
         sys.exit(1)
 
 
+# the help queue, perks and organizer links: their commands live beside, registered on `main`
+import bot.cli_mentoring  # noqa: E402,F401
+
 if __name__ == "__main__":
-    main()
+    # `python -m bot.cli` runs this file as __main__; bot.cli_mentoring registers its commands on
+    # bot.cli's `main`, the module imported by name: run that one
+    from bot.cli import main as registered
+
+    registered()

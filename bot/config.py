@@ -844,6 +844,8 @@ class MentoringSection(Section):
     stale_after: Duration = timedelta(hours=3)  # an unclaimed ticket closes with a notice (it can be reopened)
     assign_to_teams: bool = False  # /mentor assign proposes a mentor per team
     mentor_role: str = "Mentors"
+    queue_channel: str = "mentor-queue"  # mentors and organizers: each ticket's post with its Claim button, the pings
+    help_channel: str = "help"  # everyone reads it: the private thread of each claimed ticket lives here
 
     @field_validator("tags")
     @classmethod

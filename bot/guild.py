@@ -238,6 +238,49 @@ async def ensure_event_objects(guild: discord.Guild, config: EventConfig) -> lis
             section.team_category, overwrites=_category_overwrites(guild, config), reason=REASON
         )
         created.append(f"category {category.name}")
+    if config.mentoring is not None:
+        created += await ensure_help_objects(guild, config, organizer)
+    return created
+
+
+# what the bot needs where help tickets live: post, and make private threads and add people to them
+HELP_BOT = discord.PermissionOverwrite(
+    view_channel=True, send_messages=True, embed_links=True, read_message_history=True,
+    create_private_threads=True, send_messages_in_threads=True, manage_threads=True,
+)
+
+
+async def ensure_help_objects(guild: discord.Guild, config: EventConfig, organizer: discord.Role) -> list[str]:
+    """[mentoring]: the mentors' role, the mentors' queue channel (mentors and organizers only) and
+    the help channel everyone reads (the private threads of claimed tickets live in it), each
+    created when no object of that name exists."""
+    section, created = config.mentoring, []
+    assert section is not None
+    mentors = find_role(guild, section.mentor_role)
+    if mentors is None:
+        mentors = await guild.create_role(
+            name=section.mentor_role, permissions=discord.Permissions.none(), mentionable=True, reason=REASON
+        )
+        created.append(f"role @{mentors.name}")
+    if find_text_channel(guild, section.queue_channel) is None:
+        see = discord.PermissionOverwrite(view_channel=True, send_messages=True, read_message_history=True)
+        channel = await guild.create_text_channel(
+            limits.channel_name(section.queue_channel),
+            overwrites={guild.default_role: HIDDEN, mentors: see, organizer: see, guild.me: HELP_BOT},
+            topic=f"Help tickets of {config.event.name}: claim one with its button"[: limits.CHANNEL_TOPIC],
+            reason=REASON,
+        )
+        created.append(f"channel #{channel.name}")
+    if find_text_channel(guild, section.help_channel) is None:
+        read = discord.PermissionOverwrite(view_channel=True, send_messages=False, send_messages_in_threads=True,
+                                           read_message_history=True)
+        channel = await guild.create_text_channel(
+            limits.channel_name(section.help_channel),
+            overwrites={guild.default_role: read, guild.me: HELP_BOT},
+            topic="Ask for help with /help; a mentor meets you in a private thread here"[: limits.CHANNEL_TOPIC],
+            reason=REASON,
+        )
+        created.append(f"channel #{channel.name}")
     return created
 
 

@@ -41,6 +41,19 @@ CHECKS: list[tuple[str, str]] = [
         "a reminder being sent names the process that claimed it",
         "SELECT id FROM reminders WHERE status = 'sending' AND claimed_by IS NULL",
     ),
+    (
+        "one open help ticket per team",
+        "SELECT team_id, count(*) FROM tickets WHERE status IN ('open', 'claimed') GROUP BY team_id HAVING count(*) > 1",
+    ),
+    (
+        "one claimed help ticket per mentor",
+        "SELECT claimed_by, count(*) FROM tickets WHERE status = 'claimed' GROUP BY claimed_by HAVING count(*) > 1",
+    ),
+    (  # never quotes a code: perk codes are secrets
+        "one perk code per claimant and perk",
+        "SELECT perk, claimant, count(*) FROM perk_codes WHERE claimant IS NOT NULL"
+        " GROUP BY perk, claimant HAVING count(*) > 1",
+    ),
 ]
 
 # PostgreSQL's triggers keep counters (0001, 0005): they must agree with the rows they count.

@@ -149,8 +149,10 @@ def estimated_wait(
     """The median time to claim of tickets opened in the last `recent` that share a tag with `tags`."""
     wanted = _fold(tags)
     pool = [t for t in tickets if now - recent <= t.opened_at <= now]
-    same = [t for t in pool if wanted & _fold(t.tags)] if wanted else pool
+    same = [t for t in pool if wanted & _fold(t.tags)]
     bases: tuple[tuple[Basis, list[TicketRecord]], ...] = (("same tags", same), ("all tickets", pool))
+    if not wanted:  # a ticket without tags is compared with every ticket, and says so
+        bases = bases[1:]
     for basis, group in bases:
         claimed = sum(1 for t in group if t.claimed_at is not None)
         if claimed >= min_samples:

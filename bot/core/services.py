@@ -11,6 +11,10 @@ from bot.core.clock import Clock, system_clock
 from bot.core.datasets import DatasetRegistry
 from bot.core.leaderboard import LeaderboardService
 from bot.core.lfg import LfgService
+from bot.core.mentor_assignments import AssignmentService
+from bot.core.mentoring import MentoringService
+from bot.core.organizer_links import OrganizerLinks
+from bot.core.perks import PerkService
 from bot.core.phases import PhaseClock
 from bot.core.ratelimit import LoginLimiter
 from bot.core.reveals import RevealService
@@ -35,6 +39,10 @@ class Services:
     logins: LoginLimiter
     schedule: ScheduleService
     lfg: LfgService
+    mentoring: MentoringService
+    perks: PerkService
+    assignments: AssignmentService
+    organizer_links: OrganizerLinks
 
     @classmethod
     async def open(
@@ -69,6 +77,10 @@ class Services:
             logins=LoginLimiter(),
             schedule=schedule,
             lfg=LfgService(store, config, clock, teams),
+            mentoring=MentoringService(store, config, clock),
+            perks=PerkService(store, config, clock),
+            assignments=AssignmentService(store, config, clock),
+            organizer_links=OrganizerLinks(store, clock),
         )
 
     async def close(self) -> None:

@@ -282,6 +282,7 @@ class Rehearsal:
     cast: Cast
     organizer: Any = None
     teams: list[SimTeam] = field(default_factory=list)
+    db: str = ""  # the bot's database, for acts that play an organizer's CLI command (`hackbot perks import`)
     seen: set[int] = field(default_factory=set)
     interactions: int = 0
 
@@ -347,12 +348,13 @@ async def rehearse(source: Path, folder: Path, *, speed: float | None, teams: in
     playing = [act for act in (acts if acts is not None else load_acts()) if act.applies(config)]
     async with Sandbox(state) as sandbox:
         organizer = sandbox.organizer("organizer", config.discord.organizer_role)
-        bot = BotProcess(sandbox, path, db or folder / "rehearsal.sqlite3", folder / "bot.log", port=port)
+        database = str(db or folder / "rehearsal.sqlite3")
+        bot = BotProcess(sandbox, path, database, folder / "bot.log", port=port)
         await bot.sync()
         await bot.start()
         web_url = f"http://127.0.0.1:{port}/"
         say(f"Leaderboard page while it runs: {web_url}   (Discord double: {sandbox.url}, bot log: {folder / 'bot.log'})")
-        play = Rehearsal(sandbox, config, timeline, web_url, say, Cast(teams, size, active), organizer)
+        play = Rehearsal(sandbox, config, timeline, web_url, say, Cast(teams, size, active), organizer, db=database)
         ticker = asyncio.create_task(_tick(play, progress))
         try:
             moments = sorted((m for act in playing for m in act.moments(play)), key=lambda m: (m.when, m.order))

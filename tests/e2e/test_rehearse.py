@@ -139,7 +139,8 @@ def test_a_report_that_cannot_be_written_is_refused_before_the_rehearsal(tmp_pat
 
 
 def test_acts_are_found_as_modules_of_bot_sandbox_acts():
-    assert [act.name for act in load_acts()] == ["phases", "reveals", "submissions", "teams", "winners"]
+    assert [act.name for act in load_acts()] == ["perks", "phases", "reveals", "submissions", "teams", "tickets",
+                                                 "winners"]
 
 
 class Mentors(Act):
@@ -180,3 +181,29 @@ async def test_a_crowded_server_rehearsal_sends_nothing_discord_would_refuse(tmp
     assert report["acts"]["winners"]["posted"] and report["acts"]["winners"]["teams_pinged"] > 0
     assert report["acts"]["mentors"] == {"teams_visited": 40}
     assert len(report["leaderboard"]["teams"]) == 40
+
+
+HELP_AND_PERKS = """
+[mentoring]
+tags = ["Build", "Train", "Analyse"]
+
+[[perks]]
+id = "credits"
+title = "Cloud credits"
+who = "validated_team"
+low_stock = 1
+"""
+
+
+async def test_a_rehearsal_plays_mentors_tickets_and_perks(tmp_path, monkeypatch):
+    monkeypatch.setattr(rehearsal, "LEAD", timedelta(seconds=4))
+    source = tmp_path / "short.toml"
+    source.write_text(SHORT + HELP_AND_PERKS)
+    report = await rehearse(source, tmp_path / "run", speed=600, teams=3, say=lambda text: None)
+    assert report["refused_discord_requests"] == [] and report["failed"] == []
+    tickets = report["acts"]["tickets"]
+    assert tickets["opened"] == 3 and tickets["claimed"] == 3 and tickets["resolved"] == 3, tickets
+    assert tickets["median_time_to_claim_s"] is not None and tickets["refused"] == []
+    perks = report["acts"]["perks"]
+    assert perks["claimed"] == perks["distinct"] == 3 and perks["repeat_gets_same_code"], perks
+    assert perks["low_stock_warnings"] == 2 and perks["codes_in_public_messages"] == 0
