@@ -15,11 +15,13 @@ from bot.cogs.mentoring import PERSISTENT_ITEMS as HELP_QUEUE_ITEMS
 from bot.cogs.views import PERSISTENT_ITEMS
 from bot.config import EventConfig, Settings
 from bot.core.clock import Clock, system_clock
+from bot.core.outbox import OutboxDrainer
 from bot.core.reminders import ReminderRunner
 from bot.core.services import Services
 from bot.core.store import redact
 from bot.core.ticket_escalation import TicketRunner
 from bot.help_queue import discord_notifier, log_notifier
+from bot.outbox_executors import DiscordExecutors
 from bot.pacing import pace
 from bot.posting import discord_poster, discord_reporter, log_poster
 from bot.tree import HackbotTree
@@ -86,6 +88,10 @@ class Hackbot(commands.Bot):
         self._reminders_start: asyncio.Task | None = None
         self.tickets: TicketRunner | None = None
         self._tickets_start: asyncio.Task | None = None
+        # the outbox's drainer: Discord side effects that any process wrote (bot/core/outbox.py)
+        self.executors = DiscordExecutors(self)
+        self.drainer: OutboxDrainer = None  # type: ignore[assignment]  # set in setup_hook (it needs the services)
+        self._drainer_start: asyncio.Task | None = None
 
     @property
     def event_guild(self) -> discord.Object | None:
@@ -105,10 +111,13 @@ class Hackbot(commands.Bot):
         if self.serve_web:
             self.web_runner = await start_web(self.services, self.settings.hackbot_host, self.settings.hackbot_port,
                                               report=discord_reporter(self))
+        self.drainer = OutboxDrainer(self.services.outbox, self.executors.execute, is_active=self.drains_outbox,
+                                     report=discord_reporter(self))
         if self.run_reminders:
+            self._drainer_start = asyncio.create_task(self._start_drainer(self.drainer), name="hackbot-outbox-start")
             self.reminders = ReminderRunner(
                 self.services.store, self.config, self.services.schedule, discord_poster(self),
-                clock=self.clock, report=discord_reporter(self),
+                clock=self.clock, report=discord_reporter(self), outbox=self.services.outbox,
             )
             # started once connected: posting needs the guild cache, and waiting for it here would
             # deadlock the login (setup_hook runs before the gateway connects)
@@ -120,6 +129,20 @@ class Hackbot(commands.Bot):
                                             report=discord_reporter(self))
                 self._tickets_start = asyncio.create_task(self._start_tickets(self.tickets),
                                                           name="hackbot-tickets-start")
+
+    def holds_gateway(self) -> bool:
+        """Whether this process is the one that acts on Discord. One process a database today;
+        the gateway lease (issue 10, section 4) answers here when several run."""
+        return True
+
+    def drains_outbox(self) -> bool:
+        """The drainer claims rows only while connected and holding the gateway: a standby process,
+        or one reconnecting, leaves them to the active one."""
+        return self.is_ready() and self.holds_gateway()
+
+    async def _start_drainer(self, drainer: OutboxDrainer) -> None:
+        await self.wait_until_ready()
+        await drainer.start()
 
     async def _start_reminders(self, reminders: ReminderRunner) -> None:
         await self.wait_until_ready()
@@ -145,6 +168,10 @@ class Hackbot(commands.Bot):
             await self.tickets.stop()
         if self.reminders is not None:
             await self.reminders.stop()  # a post in progress finishes while still connected
+        if self._drainer_start is not None and not self._drainer_start.done():
+            self._drainer_start.cancel()
+        if self.drainer is not None:  # None when setup_hook never ran
+            await self.drainer.stop()  # the rows under way finish and are marked while still connected
         await super().close()
         if self.web_runner is not None:
             await self.web_runner.cleanup()

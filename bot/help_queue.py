@@ -64,8 +64,9 @@ def _channel(guild: discord.Guild, name: str) -> discord.TextChannel | None:
     return find_text_channel(guild, name)
 
 
-async def post_ticket(bot: Any, guild: discord.Guild, ticket: Ticket) -> None:
-    """The ticket's post in the mentors' queue channel (made once: its ids are stored)."""
+async def post_ticket(bot: Any, guild: discord.Guild, ticket: Ticket, *, nonce: str | None = None) -> None:
+    """The ticket's post in the mentors' queue channel (made once: its ids are stored; `nonce`, the
+    outbox row's, makes a second run after a crash return the same message)."""
     section = bot.config.mentoring
     if ticket.post_message_id is not None:
         return
@@ -74,8 +75,9 @@ async def post_ticket(bot: Any, guild: discord.Guild, ticket: Ticket) -> None:
         log.warning("no #%s channel: ticket #%s is not posted (/admin setup creates it)", section.queue_channel,
                     ticket.number)
         return
+    extra: dict[str, Any] = {"nonce": nonce} if nonce is not None else {}
     message = await channel.send(ticket_text(ticket), view=claim_view(ticket.number),
-                                 allowed_mentions=discord.AllowedMentions.none())
+                                 allowed_mentions=discord.AllowedMentions.none(), **extra)
     await bot.services.mentoring.set_post(ticket.number, channel.id, message.id)
 
 

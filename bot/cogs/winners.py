@@ -93,62 +93,54 @@ def _args(top: int, phase_index: int | None, podium: Podium) -> str:
     return f"{top}.{'' if phase_index is None else phase_index}.{digest(podium)}"
 
 
-# preview message id -> "posting" | "posted" | "cancelled", for clicks on a preview this process saw
-_ANSWERED: dict[int | str, str] = {}
+ANNOUNCEMENT = "announcement"
 
 
-def _preview_key(interaction: discord.Interaction, args: str) -> int | str:
-    return interaction.message.id if interaction.message is not None else args
+def announcement_key(args: str) -> str:
+    """The announcement's idempotency key: places, phase and the podium's digest. A second Post
+    (a double click, another organizer's preview of the same podium, a click after a restart)
+    finds the key taken and posts nothing: the database guards it, not this process's memory."""
+    return f"winners:{args}"
 
 
 async def post_clicked(interaction: discord.Interaction, args: str) -> None:
-    key = _preview_key(interaction, args)
-    state = _ANSWERED.get(key)
-    if state in ("posting", "posted"):
+    services = services_of(interaction)
+    guild = guild_of(interaction)
+    channel = spaces.announcements_channel(guild, services.config)
+    key = announcement_key(args)
+    if await services.outbox.delivery(key) is not None:
         raise AlreadyDone("this announcement is posted already")
-    if state == "cancelled":
-        raise NotAllowed("this announcement was cancelled; run /winners announce again")
-    _ANSWERED[key] = "posting"  # before the first await: a second click cannot post twice
-    try:
-        # posting takes longer than the 3 seconds Discord gives a first answer: acknowledge first
-        await interaction.response.defer()
-        services = services_of(interaction)
-        guild = guild_of(interaction)
-        channel = spaces.announcements_channel(guild, services.config)
-        top, phase_index, wanted = args.split(".")
-        phase = services.config.phases[int(phase_index)].id if phase_index else None
-        podium = await services.leaderboard.podium(int(top), phase)
-        if digest(podium) != wanted:
-            del _ANSWERED[key]
-            await interaction.edit_original_response(
-                content="The standings changed since this preview: nothing was posted. "
-                "Run /winners announce again to see the podium as it is now.",
-                embed=None, view=views.answered_view(YES, NO),
-            )
-            return
-        parts = announcement_parts(services.config.event.name, prize_sections(podium, guild))
-        for part in parts:
-            allowed = discord.AllowedMentions(
-                everyone=False, users=False, roles=[discord.Object(id=r) for r in mentioned_roles(part)]
-            )
-            await channel.send(part, allowed_mentions=allowed)
-    except BaseException:
-        if _ANSWERED.get(key) == "posting":
-            del _ANSWERED[key]
-        raise
-    _ANSWERED[key] = "posted"
-    await interaction.edit_original_response(
-        content=f"Posted in {channel.mention}" + (f" ({len(parts)} messages)." if len(parts) > 1 else "."),
-        embed=None, view=views.answered_view(YES, NO),
-    )
+    # posting takes longer than the 3 seconds Discord gives a first answer: acknowledge first
+    await interaction.response.defer()
+    top, phase_index, wanted = args.split(".")
+    phase = services.config.phases[int(phase_index)].id if phase_index else None
+    podium = await services.leaderboard.podium(int(top), phase)
+    if digest(podium) != wanted:
+        await interaction.edit_original_response(
+            content="The standings changed since this preview: nothing was posted. "
+            "Run /winners announce again to see the podium as it is now.",
+            embed=None, view=views.answered_view(YES, NO),
+        )
+        return
+    parts = announcement_parts(services.config.event.name, prize_sections(podium, guild))
+    payload = {"parts": [{"content": part, "roles": mentioned_roles(part)} for part in parts]}
+    if not await services.outbox.enqueue(ANNOUNCEMENT, key, payload, lane="announcements"):
+        raise AlreadyDone("this announcement is posted already")
+    bot = interaction.client
+    drainer = bot.drainer  # type: ignore[attr-defined]
+    done = await drainer.deliver(key, bot.executors.in_guild(guild))  # type: ignore[attr-defined]
+    if done is not None and done.status == "failed":
+        content = f"Not posted: {done.error}. Fix it, then `hackbot outbox retry` posts it."
+    elif done is None or done.status != "sent":
+        content = f"Posting in {channel.mention}: the announcement is queued and goes out in a moment."
+    else:
+        content = f"Posted in {channel.mention}" + (f" ({len(parts)} messages)." if len(parts) > 1 else ".")
+    await interaction.edit_original_response(content=content, embed=None, view=views.answered_view(YES, NO))
 
 
 async def cancel_clicked(interaction: discord.Interaction, args: str) -> None:
-    key = _preview_key(interaction, args)
-    state = _ANSWERED.get(key)
-    if state in ("posting", "posted"):
+    if await services_of(interaction).outbox.delivery(announcement_key(args)) is not None:
         raise AlreadyDone("this announcement is posted already")
-    _ANSWERED[key] = "cancelled"
     await interaction.response.edit_message(content="Cancelled: nothing was posted.", embed=None,
                                             view=views.answered_view(YES, NO))
 

@@ -14,6 +14,7 @@ from bot.core.lfg import LfgService
 from bot.core.mentor_assignments import AssignmentService
 from bot.core.mentoring import MentoringService
 from bot.core.organizer_links import OrganizerLinks
+from bot.core.outbox import Outbox
 from bot.core.perks import PerkService
 from bot.core.phases import PhaseClock
 from bot.core.ratelimit import LoginLimiter
@@ -43,6 +44,7 @@ class Services:
     perks: PerkService
     assignments: AssignmentService
     organizer_links: OrganizerLinks
+    outbox: Outbox
 
     @classmethod
     async def open(
@@ -62,7 +64,8 @@ class Services:
             await store.close()
             raise
         phases = PhaseClock(store, config)
-        teams = TeamService(store, config, clock)
+        outbox = Outbox(store)
+        teams = TeamService(store, config, clock, outbox)
         return cls(
             config=config,
             store=store,
@@ -81,6 +84,7 @@ class Services:
             perks=PerkService(store, config, clock),
             assignments=AssignmentService(store, config, clock),
             organizer_links=OrganizerLinks(store, clock),
+            outbox=outbox,
         )
 
     async def close(self) -> None:
