@@ -156,11 +156,12 @@ def team_lane(team_id: int) -> str:
 
 
 async def enqueue_team(tx: Tx, kind: str, team_id: int, now: float, **payload: object) -> None:
-    """A team's Discord side effect, in the transaction of the change. The key names the change
-    (kind, team, person, time): the change happens once, so its side effect is enqueued once."""
-    who = payload.get("user_id") or ""
-    await enqueue(tx, kind, f"{kind}:{team_id}:{who}:{now!r}", {"team_id": team_id, **payload},
-                  lane=team_lane(team_id))
+    """A team's Discord side effect, in the transaction of the change: the change commits once, so
+    its side effect is enqueued once. The key names the change and is unique by a random part (a
+    team id can come back on SQLite after a delete, and a clock can read the same time twice)."""
+    who = payload.get("user_id") or payload.get("captain") or ""
+    await enqueue(tx, kind, f"{kind}:{team_id}:{who}:{secrets.token_hex(8)}",
+                  {"team_id": team_id, "at": now, **payload}, lane=team_lane(team_id))
 
 
 class TeamService:
