@@ -10,7 +10,8 @@ winners). Each act decides from the event file whether it applies and when it pl
 loop here only runs every act's moments in time order, while the reminders fall by themselves.
 The transcript says what happened in event time; the report (`hackbot rehearse --report`) has
 the interactions, those that failed, the requests the strict double refused, the problems found
-in the event file, the reminders posted, the final leaderboard, and a section per act.
+in the event file, the reminders posted, the final leaderboard, the outbox (Discord side
+effects written, sent, failed, and the time to drain them), and a section per act.
 """
 
 from __future__ import annotations
@@ -362,6 +363,7 @@ async def rehearse(source: Path, folder: Path, *, speed: float | None, teams: in
                 await play.wait_until(moment.when)
                 await moment.play()
             await play.wait_until(timeline.end)
+            outbox = await drained_outbox(database)
             await asyncio.sleep(0.5)
             play.watch()
             async with aiohttp.ClientSession() as http, http.get(web_url + "api/leaderboard") as response:
@@ -378,10 +380,37 @@ async def rehearse(source: Path, folder: Path, *, speed: float | None, teams: in
                 for r in sandbox.state.refusals()
             ],
             "problems": problems, "reminders": _count_reminders(sandbox, config), "leaderboard": board,
+            "outbox": outbox,
         }
         for act in playing:
             report.setdefault("acts", {})[act.name] = act.report(play)
         return report
+
+
+async def drained_outbox(database: str, *, within: float = 120.0) -> dict[str, Any]:
+    """The outbox once the bot has sent everything (or `within` seconds have passed): rows written,
+    sent, failed (with the reasons) and left, and the time from the first row written to the
+    last one done (bot/core/outbox.py)."""
+    from bot.core.outbox import Outbox
+    from bot.core.store import Store
+
+    store = await Store.open(database, migrate=False)
+    try:
+        outbox = Outbox(store)
+        deadline = time.monotonic() + within
+        status = await outbox.status()
+        while not status.drained and time.monotonic() < deadline:
+            await asyncio.sleep(0.2)
+            status = await outbox.status()
+    finally:
+        await store.close()
+    counts = status.counts
+    return {
+        "enqueued": sum(counts.values()), "sent": counts["sent"], "failed": counts["failed"],
+        "left": counts["pending"] + counts["sending"],
+        "time_to_drain_s": None if status.time_to_drain is None else round(status.time_to_drain, 2),
+        "failures": [f"{f.kind} {f.key}: {f.error}" for f in status.failed],
+    }
 
 
 def _count_reminders(sandbox: Sandbox, config: EventConfig) -> int:
