@@ -25,6 +25,8 @@ def status_json(status: OutboxStatus) -> dict:
         "drained": status.drained,
         "oldest_waiting_s": None if status.oldest_pending is None else round(time.time() - status.oldest_pending, 1),
         "time_to_drain_s": None if status.time_to_drain is None else round(status.time_to_drain, 3),
+        "wait_p50_s": None if status.wait_p50 is None else round(status.wait_p50, 3),
+        "wait_max_s": None if status.wait_max is None else round(status.wait_max, 3),
         "failed": [{"key": f.key, "kind": f.kind, "attempts": f.attempts, "error": f.error} for f in status.failed],
     }
 

@@ -108,6 +108,8 @@ class OutboxStatus:
     failed: list[FailedRow]  # newest first
     first_created: float | None
     last_finished: float | None
+    wait_p50: float | None = None  # seconds from written to sent, over the rows sent
+    wait_max: float | None = None
 
     @property
     def drained(self) -> bool:
@@ -272,7 +274,10 @@ async def _status(tx: Tx, failed_limit: int) -> OutboxStatus:
         "SELECT key, kind, attempts, coalesce(last_error, ''), finished_at FROM outbox WHERE status = 'failed'"
         " ORDER BY finished_at DESC, id DESC LIMIT ?", (failed_limit,))]
     first, last = span if span is not None else (None, None)
-    return OutboxStatus(counts, oldest, failed, first, last)
+    waits = sorted(w for (w,) in await tx.fetchall(
+        "SELECT finished_at - created_at FROM outbox WHERE status = 'sent'"))
+    p50 = waits[len(waits) // 2] if waits else None
+    return OutboxStatus(counts, oldest, failed, first, last, p50, waits[-1] if waits else None)
 
 
 async def _retry_failed(tx: Tx, now: float, key: str | None) -> int:

@@ -255,6 +255,9 @@ class Act:
     def moments(self, play: Rehearsal) -> list[Moment]:
         return []
 
+    async def settle(self, play: Rehearsal) -> None:
+        """At the end of the timeline: finish what the act left running in the background."""
+
     def report(self, play: Rehearsal) -> dict[str, Any]:
         return {}
 
@@ -363,6 +366,8 @@ async def rehearse(source: Path, folder: Path, *, speed: float | None, teams: in
                 await play.wait_until(moment.when)
                 await moment.play()
             await play.wait_until(timeline.end)
+            for act in playing:
+                await act.settle(play)
             outbox = await drained_outbox(database)
             await asyncio.sleep(0.5)
             play.watch()
@@ -389,8 +394,9 @@ async def rehearse(source: Path, folder: Path, *, speed: float | None, teams: in
 
 async def drained_outbox(database: str, *, within: float = 120.0) -> dict[str, Any]:
     """The outbox once the bot has sent everything (or `within` seconds have passed): rows written,
-    sent, failed (with the reasons) and left, and the time from the first row written to the
-    last one done (bot/core/outbox.py)."""
+    sent, failed (with the reasons) and left; the time from the first row written to the last one
+    done (the rehearsal's span, rows being written all along), and each row's wait from written to
+    sent, median and longest (bot/core/outbox.py)."""
     from bot.core.outbox import Outbox
     from bot.core.store import Store
 
@@ -409,6 +415,8 @@ async def drained_outbox(database: str, *, within: float = 120.0) -> dict[str, A
         "enqueued": sum(counts.values()), "sent": counts["sent"], "failed": counts["failed"],
         "left": counts["pending"] + counts["sending"],
         "time_to_drain_s": None if status.time_to_drain is None else round(status.time_to_drain, 2),
+        "wait_p50_s": None if status.wait_p50 is None else round(status.wait_p50, 3),
+        "wait_max_s": None if status.wait_max is None else round(status.wait_max, 3),
         "failures": [f"{f.kind} {f.key}: {f.error}" for f in status.failed],
     }
 

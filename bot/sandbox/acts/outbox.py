@@ -22,13 +22,19 @@ class OutboxPost(Act):
     def __init__(self) -> None:
         self.answers: list[str] = []
         self.seconds: float | None = None
+        self.task: asyncio.Task | None = None
 
     def applies(self, config: EventConfig) -> bool:
         return True
 
     def moments(self, play: Rehearsal) -> list[Moment]:
         span = play.timeline.end - play.timeline.start
-        return [Moment(play.timeline.start + span * 0.5, 60, lambda: self.post(play))]
+        return [Moment(play.timeline.start + span * 0.2, 60, lambda: self.start(play))]
+
+    async def start(self, play: Rehearsal) -> None:
+        # in the background: two command-line processes take seconds of real time, hours of
+        # compressed event time, and the other acts go on meanwhile
+        self.task = asyncio.create_task(self.post(play), name="rehearsal-outbox-post")
 
     async def post(self, play: Rehearsal) -> None:
         channel = play.config.discord.announcements_channel
@@ -48,6 +54,10 @@ class OutboxPost(Act):
             self.seconds = round(loop.time() - started, 2)
         except SandboxError:  # the report says it never came
             play.log("the notice written to the outbox was not posted within 30 s")
+
+    async def settle(self, play: Rehearsal) -> None:
+        if self.task is not None:
+            await self.task
 
     @staticmethod
     def _posted(play: Rehearsal) -> int:
