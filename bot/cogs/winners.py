@@ -24,7 +24,7 @@ from bot import discord_limits as limits
 from bot import guild as spaces
 from bot.cogs import views
 from bot.cogs.choices import phase_choices
-from bot.cogs.common import guild_of, organizer_group, organizer_only, services_of
+from bot.cogs.common import guild_of, hackbot_of, organizer_group, organizer_only, services_of
 from bot.cogs.leaderboard import phase_title
 from bot.cogs.text import chunks, fit_lines, number, shown
 from bot.core.errors import AlreadyDone, NotAllowed
@@ -103,6 +103,15 @@ def announcement_key(args: str) -> str:
     return f"winners:{args}"
 
 
+# previews cancelled in this process (their buttons are gone once the cancel is shown; this
+# answers a Post clicked in the same instant)
+_CANCELLED: set[int | str] = set()
+
+
+def _preview_key(interaction: discord.Interaction, args: str) -> int | str:
+    return interaction.message.id if interaction.message is not None else args
+
+
 async def post_clicked(interaction: discord.Interaction, args: str) -> None:
     services = services_of(interaction)
     guild = guild_of(interaction)
@@ -110,12 +119,13 @@ async def post_clicked(interaction: discord.Interaction, args: str) -> None:
     key = announcement_key(args)
     if await services.outbox.delivery(key) is not None:
         raise AlreadyDone("this announcement is posted already")
-    # posting takes longer than the 3 seconds Discord gives a first answer: acknowledge first
-    await interaction.response.defer()
+    if _preview_key(interaction, args) in _CANCELLED:
+        raise NotAllowed("this announcement was cancelled; run /winners announce again")
     top, phase_index, wanted = args.split(".")
     phase = services.config.phases[int(phase_index)].id if phase_index else None
     podium = await services.leaderboard.podium(int(top), phase)
     if digest(podium) != wanted:
+        await interaction.response.defer()
         await interaction.edit_original_response(
             content="The standings changed since this preview: nothing was posted. "
             "Run /winners announce again to see the podium as it is now.",
@@ -124,11 +134,13 @@ async def post_clicked(interaction: discord.Interaction, args: str) -> None:
         return
     parts = announcement_parts(services.config.event.name, prize_sections(podium, guild))
     payload = {"parts": [{"content": part, "roles": mentioned_roles(part)} for part in parts]}
+    # the key decides, in the database: of two clicks (or two processes), one writes the row
     if not await services.outbox.enqueue(ANNOUNCEMENT, key, payload, lane="announcements"):
         raise AlreadyDone("this announcement is posted already")
-    bot = interaction.client
-    drainer = bot.drainer  # type: ignore[attr-defined]
-    done = await drainer.deliver(key, bot.executors.in_guild(guild))  # type: ignore[attr-defined]
+    # posting takes longer than the 3 seconds Discord gives a first answer: acknowledge first
+    await interaction.response.defer()
+    bot = hackbot_of(interaction)
+    done = await bot.drainer.deliver(key, bot.executors.in_guild(guild))
     if done is not None and done.status == "failed":
         content = f"Not posted: {done.error}. Fix it, then `hackbot outbox retry` posts it."
     elif done is None or done.status != "sent":
@@ -141,6 +153,7 @@ async def post_clicked(interaction: discord.Interaction, args: str) -> None:
 async def cancel_clicked(interaction: discord.Interaction, args: str) -> None:
     if await services_of(interaction).outbox.delivery(announcement_key(args)) is not None:
         raise AlreadyDone("this announcement is posted already")
+    _CANCELLED.add(_preview_key(interaction, args))
     await interaction.response.edit_message(content="Cancelled: nothing was posted.", embed=None,
                                             view=views.answered_view(YES, NO))
 
