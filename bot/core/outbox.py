@@ -366,7 +366,9 @@ class DrainStats:
 class OutboxDrainer:
     """Claims rows and runs them through `execute`, while `is_active()` (the gateway lease: the
     drainer of a standby process claims nothing). Rows of one lane run in order, one at a time;
-    up to `concurrency` lanes at once, up to `batch` rows held. start()/stop() from the bot's
+    up to `concurrency` lanes at once, up to `batch` rows held. Many lanes at once is what keeps
+    Discord's limits busy: a channel takes 5 posts every 5 s, so a drain of many channels waits
+    on each bucket side by side (the global 45 a second is bot/pacing.py's). start()/stop() from the bot's
     setup_hook and close; `drain()` runs until nothing is due (tests, benchmarks, the CLI)."""
 
     def __init__(
@@ -376,8 +378,8 @@ class OutboxDrainer:
         *,
         is_active: Callable[[], bool] = lambda: True,
         owner: str | None = None,
-        batch: int = 50,
-        concurrency: int = 8,
+        batch: int = 200,
+        concurrency: int = 50,
         poll: float = POLL_SECONDS,
         report: Report | None = None,
     ):
