@@ -54,6 +54,8 @@ RECOVER_SECONDS = 30.0
 POLL_SECONDS = 0.5  # how often an idle drainer looks for rows other processes wrote
 NONCE_CHARS = 25  # Discord: a message nonce is at most 25 characters
 
+REPORT_KIND, REPORT_LANE = "report", "reports"  # a line for the organizers' log channel
+
 _LOCK = {"sqlite": "", "postgres": " FOR UPDATE SKIP LOCKED"}
 _COLUMNS = "id, key, kind, lane, payload, attempts, created_at"
 
