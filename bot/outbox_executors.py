@@ -273,9 +273,11 @@ async def _message(ex: DiscordExecutors, guild: discord.Guild, row: OutboxRow) -
 @handles("dm")
 async def _dm(ex: DiscordExecutors, guild: discord.Guild, row: OutboxRow) -> Result:
     p = row.payload
-    user = ex.bot.get_user(int(p["user_id"])) or await ex.bot.fetch_user(int(p["user_id"]))
+    member = await ex.member(guild, p["user_id"])
+    if member is None:
+        raise DeliveryFailed(False, f"user {p['user_id']} is no longer in the server")
     try:
-        message = await ex.send(user, row, p["content"])
+        message = await ex.send(member, row, p["content"])
         return {"dm": True, "message_id": message.id}
     except discord.Forbidden as exc:
         if exc.code != DM_CLOSED:

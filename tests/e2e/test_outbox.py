@@ -108,3 +108,47 @@ async def test_a_bot_killed_mid_drain_loses_nothing_and_posts_nothing_twice(sand
     # the reconcile an organizer runs finds nothing missing
     answer = await sandbox.reply_text(await sandbox.invoke(boss, "admin setup"), timeout=30)
     assert "Nothing to create" in answer, answer
+
+
+async def test_each_kind_of_side_effect_on_the_strict_double(sandbox, start_bot, event_file, bot_db):
+    """DMs (closed ones fall back on the team's channel), roles, a private thread, an edit; a
+    permanent refusal is marked failed with Discord's reason, once, never retried."""
+    open_dms, closed_dms, loner = sandbox.user("open"), sandbox.user("closed"), sandbox.user("loner")
+    sandbox.state.members[closed_dms.user.id].dms_open = False
+    sandbox.state.members[loner.user.id].dms_open = False
+    crew = int(sandbox.state.add_role("Crew")["id"])
+    general = int(sandbox.state.channel_named("general")["id"])
+    await start_bot(event_file)
+    async with services_on(event_file, bot_db) as services:
+        team = (await services.teams.create("Owls", captain=str(closed_dms.user.id))).team
+        outbox = services.outbox
+        await outbox.enqueue("dm", "dm:open", {"user_id": str(open_dms.user.id), "content": "psst, open"})
+        await outbox.enqueue("dm", "dm:closed", {"user_id": str(closed_dms.user.id), "content": "psst, closed",
+                                                 "team_id": team.id}, lane=f"team:{team.id}")
+        await outbox.enqueue("dm", "dm:loner", {"user_id": str(loner.user.id), "content": "psst, nobody"})
+        await outbox.enqueue("role.add", "role:add", {"user_id": str(open_dms.user.id), "role_id": crew})
+        await outbox.enqueue("thread.create", "thread", {"channel_id": general, "name": "ticket 7 · Owls",
+                                                         "user_ids": [str(open_dms.user.id)], "content": "hello"})
+        await outbox.enqueue("message", "to-edit", {"channel_id": general, "content": "first words"})
+        status = await wait_drained(event_file, bot_db)
+        edited = (await outbox.delivery("to-edit")).result
+        await outbox.enqueue("message.edit", "edit", {"channel_id": general, "message_id": edited["message_id"],
+                                                      "content": "second words"})
+        await outbox.enqueue("role.remove", "role:remove", {"user_id": str(open_dms.user.id), "role_id": crew})
+        status = await wait_drained(event_file, bot_db)
+        loner_row = await outbox.delivery("dm:loner")
+        attempts = await services.store.fetchval("SELECT attempts FROM outbox WHERE key = 'dm:loner'")
+        closed_row = await outbox.delivery("dm:closed")
+    assert status.counts["failed"] == 1 and loner_row.status == "failed" and attempts == 1
+    assert "does not accept direct messages" in loner_row.error
+    refused = sandbox.state.take_refusals()  # the two closed DMs, on purpose
+    assert [r.code for r in refused] == [50007, 50007]
+    dm_channel = sandbox.state.dm_channels[open_dms.user.id]
+    assert [m.content for m in sandbox.state.messages[dm_channel]] == ["psst, open"]
+    assert closed_row.status == "sent" and closed_row.result["dm"] is False
+    told = [m.content for m in sandbox.state.channel_messages("team-owls")]
+    assert any(str(closed_dms.user.id) in text and "psst, closed" in text for text in told)
+    assert crew not in sandbox.state.members[open_dms.user.id].roles  # added, then removed
+    thread = next(c for c in sandbox.state.threads() if c["name"] == "ticket 7 · Owls")
+    assert open_dms.user.id in sandbox.state.thread_members[int(thread["id"])]
+    assert [m.content for m in sandbox.state.channel_messages("general") if "words" in m.content] == ["second words"]
