@@ -371,6 +371,7 @@ async def _announcement(ex: DiscordExecutors, guild: discord.Guild, row: OutboxR
         allowed = discord.AllowedMentions(everyone=False, users=False,
                                           roles=[discord.Object(id=int(r)) for r in part.get("roles", [])])
         ids.append((await ex.send(channel, row, part["content"], part=n, allowed=allowed)).id)
+    log.info("announcement %s posted in #%s (%d message(s))", row.key, channel.name, len(ids))
     return {"channel_id": channel.id, "message_ids": ids}
 
 

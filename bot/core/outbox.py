@@ -243,13 +243,15 @@ async def _fail(tx: Tx, row_id: int, owner: str, now: float, error: str) -> bool
     ))
 
 
-async def _recover(tx: Tx, now: float, stale: float, own: str | None) -> int:
-    """Claims whose drainer is gone (a dead process of this host, this drainer's past life, or
-    older than `stale`) go back to 'pending': the executors make a second run harmless."""
+async def _recover(tx: Tx, now: float, stale: float, own: str | None, born: float) -> int:
+    """Claims whose drainer is gone (a dead process of this host, this drainer's past life: its
+    name's claims from before `born`, or older than `stale`) go back to 'pending': the executors
+    make a second run harmless."""
     rows = await tx.fetchall("SELECT id, claimed_by, claimed_at FROM outbox WHERE status = 'sending'")
     back = 0
     for row_id, claimed_by, claimed_at in rows:
-        if claimed_by == own or claimed_at < now - stale or owner_gone(claimed_by):
+        past_life = claimed_by == own and claimed_at < born  # a container restarted with the same pid
+        if past_life or claimed_at < now - stale or owner_gone(claimed_by):
             back += await tx.execute(
                 "UPDATE outbox SET status = 'pending', claimed_by = NULL, claimed_at = NULL, next_attempt_at = ?,"
                 " last_error = ? WHERE id = ? AND status = 'sending' AND claimed_by = ?",
@@ -389,6 +391,7 @@ class OutboxDrainer:
         self.owner = owner or default_owner()
         self.batch, self.poll, self._report_to = batch, poll, report
         self.stats = DrainStats()
+        self.born = time.time()  # claims of this name made before are a past life's; after, ours
         self._lanes: dict[str, deque[OutboxRow]] = {}
         self._held = 0
         self._slots = asyncio.Semaphore(concurrency)
@@ -431,7 +434,7 @@ class OutboxDrainer:
 
     async def recover(self, *, own: str | None = None) -> int:
         self._recovered_at = time.monotonic()
-        back = await self.store.run(_recover, time.time(), SENDING_STALE, own)
+        back = await self.store.run(_recover, time.time(), SENDING_STALE, own, self.born)
         if back:
             log.warning("outbox: %d side effect(s) interrupted by a stopped drainer are due again", back)
             self.stats.recovered += back

@@ -294,3 +294,17 @@ async def test_a_drainer_killed_mid_drain_loses_nothing_and_posts_nothing_twice(
 def test_a_nonce_fits_discord_and_is_the_same_in_every_process():
     assert len(nonce("team.space:12:1:1700000000.0")) == 25
     assert nonce("a") == nonce("a") != nonce("b")
+
+
+async def test_a_drainer_starting_puts_back_its_past_lifes_claims_but_not_its_own(store):
+    await add(store, 2)
+    outbox = Outbox(store)
+    recorder = Recorder()
+    first = OutboxDrainer(outbox, recorder, owner="host:1")
+    await store.execute("UPDATE outbox SET status = 'sending', claimed_by = 'host:1', claimed_at = ?",
+                        (time.time(),))  # claimed by this drainer (the interaction's fast path, say)
+    assert await first.recover(own="host:1") == 0  # its own claims, under way: never run twice
+    again = OutboxDrainer(outbox, recorder, owner="host:1")  # the same name after a restart
+    assert await again.recover(own="host:1") == 2
+    await again.drain()
+    assert sorted(r.key for r in recorder.runs) == ["post:0", "post:1"]
