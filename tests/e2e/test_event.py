@@ -26,6 +26,8 @@ async def make_team(sandbox: Sandbox, captain, name: str, *members) -> None:
     for member in members:
         joined = await sandbox.invoke(member, "team join", team=name, code=code)
         assert f"You joined team **{name}**" in await sandbox.reply_text(joined)
+        # answered first; then let into the team's space, announced there when done
+        await sandbox.wait_for_message(f"team-{name.lower()}", lambda m, who=member: f"<@{who.user.id}> joined" in m.text())
 
 
 async def submit_and_confirm(sandbox: Sandbox, user, exercise_id: int, labels) -> str:
