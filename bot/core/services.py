@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.config import EventConfig
+from bot.core.board import BoardService
 from bot.core.clock import Clock, system_clock
 from bot.core.datasets import DatasetRegistry
 from bot.core.leaderboard import LeaderboardService
@@ -43,6 +44,7 @@ class Services:
     perks: PerkService
     assignments: AssignmentService
     organizer_links: OrganizerLinks
+    board: BoardService
 
     @classmethod
     async def open(
@@ -63,6 +65,7 @@ class Services:
             raise
         phases = PhaseClock(store, config)
         teams = TeamService(store, config, clock)
+        leaderboard = LeaderboardService(store, config, phases, clock)
         return cls(
             config=config,
             store=store,
@@ -73,7 +76,7 @@ class Services:
             roster=TeamRoster(teams),
             reveals=RevealService(store, config, registry, phases, clock),
             submissions=SubmissionService(store, config, registry, phases, clock),
-            leaderboard=LeaderboardService(store, config, phases, clock),
+            leaderboard=leaderboard,
             logins=LoginLimiter(),
             schedule=schedule,
             lfg=LfgService(store, config, clock, teams),
@@ -81,6 +84,7 @@ class Services:
             perks=PerkService(store, config, clock),
             assignments=AssignmentService(store, config, clock),
             organizer_links=OrganizerLinks(store, clock),
+            board=BoardService(store, config, registry, phases, leaderboard, clock),
         )
 
     async def close(self) -> None:
