@@ -225,7 +225,7 @@ class BoardService:
     async def _version(tx: Tx) -> tuple[int | None, str | None]:
         """The change counter and the phase override, in one hop (no counter on an old read-only copy)."""
         try:
-            row = await tx.fetchone(f"SELECT (SELECT n FROM board_version WHERE id = 1), {PhaseClock.OVERRIDE}")
+            row = await tx.fetchone(f"SELECT coalesce((SELECT n FROM board_version WHERE id = 1), 0), {PhaseClock.OVERRIDE}")
         except Exception:  # noqa: BLE001 -- a database older than migration 0014 (read-only CLI)
             return None, None
         assert row is not None

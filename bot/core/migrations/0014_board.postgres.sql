@@ -2,7 +2,7 @@
 -- team added, renamed, validated or removed, the phase set by hand) bumps board_version.n in the
 -- same transaction, so that every process of an event computes the standings once per change
 -- and serves them from its cache until the counter moves. Kept by the triggers below only
--- (statement-level: a bulk import bumps it once).
+-- (statement-level: a bulk import bumps it once); they make the row again if it is gone.
 
 CREATE TABLE board_version (
     id BIGINT PRIMARY KEY CHECK (id = 1),
@@ -12,7 +12,7 @@ INSERT INTO board_version(id, n) VALUES (1, 1);
 
 CREATE FUNCTION board_version_bump() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    UPDATE board_version SET n = n + 1 WHERE id = 1;
+    INSERT INTO board_version AS v (id, n) VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET n = v.n + 1;
     RETURN NULL;
 END
 $$;
@@ -25,7 +25,7 @@ CREATE TRIGGER board_version_teams AFTER INSERT OR DELETE OR UPDATE OF name, val
 CREATE FUNCTION board_version_phase() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF (TG_OP <> 'INSERT' AND OLD.key = 'phase_override') OR (TG_OP <> 'DELETE' AND NEW.key = 'phase_override') THEN
-        UPDATE board_version SET n = n + 1 WHERE id = 1;
+        INSERT INTO board_version AS v (id, n) VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET n = v.n + 1;
     END IF;
     RETURN NULL;
 END
