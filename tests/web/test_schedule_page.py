@@ -23,7 +23,7 @@ from bot.config import load_event
 from bot.core.reminders import ReminderRunner
 from bot.core.schedule import due_time, merged
 from bot.core.services import Services
-from bot.posting import log_poster
+from bot.posting import discord_time, log_poster
 from bot.web.schedule import render_schedule, uid_slug
 from bot.web.server import start_web
 from tests.web.conftest import EVENT_NAME, Server
@@ -182,8 +182,8 @@ async def test_page_lists_items_to_come_and_past_in_the_events_timezone(schedule
 async def test_the_offline_run_shows_its_reminders_on_the_page(schedule_server, caplog):
     """No Discord: the runner posts through log_poster; the page shows what was posted."""
     services, clock = schedule_server.services, schedule_server.clock
-    runner = ReminderRunner(services.store, services.config, services.schedule,
-                            log_poster(logging.getLogger("hackbot.offline")), clock=clock)
+    runner = ReminderRunner(services.store, services.config, services.schedule,  # as bot.app's offline run
+                            log_poster(logging.getLogger("hackbot.offline")), clock=clock, time_format=discord_time)
     with caplog.at_level(logging.INFO, logger="hackbot.offline"):
         clock.set(KEYNOTE_AT - timedelta(minutes=55))  # the 1h reminder, 5 min late (within the grace)
         assert await runner.tick() == 1
@@ -211,7 +211,8 @@ async def test_the_offline_run_shows_its_reminders_on_the_page(schedule_server, 
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed at /usr/bin/chromium")
 async def test_page_in_chromium_shows_the_viewers_own_time(schedule_server, tmp_path):
     services, clock = schedule_server.services, schedule_server.clock
-    runner = ReminderRunner(services.store, services.config, services.schedule, log_poster(), clock=clock)
+    runner = ReminderRunner(services.store, services.config, services.schedule, log_poster(), clock=clock,
+                            time_format=discord_time)
     clock.set(KEYNOTE_AT - timedelta(minutes=55))
     assert await runner.tick() == 1
     dom = await chromium(tmp_path / "profile", "--virtual-time-budget=5000", "--dump-dom",
