@@ -131,8 +131,10 @@ async def my_project(request: web.Request) -> web.Response:
 # --- the gallery ---------------------------------------------------------------------------------
 
 _CSS = """
-:root { color-scheme: light dark; --line: #d0d7de; --muted: #596069; }
-body { font: 16px/1.5 system-ui, sans-serif; margin: 1.5rem auto; max-width: 1100px; padding: 0 1rem; }
+:root { color-scheme: light dark; --line: #d0d7de; --muted: #596069; --bg: #ffffff; --fg: #1f2328;
+        --link: #0550ae; }
+body { background: var(--bg); color: var(--fg); font: 16px/1.5 system-ui, sans-serif; margin: 1.5rem auto;
+       max-width: 1100px; padding: 0 1rem; }
 h1 { font-size: 1.7rem; margin: 0 0 .3rem; }
 .sub { color: var(--muted); }
 nav ul { list-style: none; padding: 0; display: flex; flex-wrap: wrap; gap: .5rem; }
@@ -143,7 +145,10 @@ nav a[aria-current] { font-weight: 700; }
 .card h2 { font-size: 1.15rem; margin: 0 0 .3rem; }
 .meta { color: var(--muted); font-size: .95rem; }
 .summary { white-space: pre-wrap; }
-@media (prefers-color-scheme: dark) { :root { --muted: #a0a8b0; } a { color: #8cb4ff; } }
+a { color: var(--link); }
+@media (prefers-color-scheme: dark) {
+  :root { --muted: #a0a8b0; --bg: #0d1117; --fg: #e6edf3; --link: #8cb4ff; --line: #30363d; }
+}
 """
 
 
