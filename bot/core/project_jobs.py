@@ -35,6 +35,7 @@ class TickResult:
 class ProjectRunner:
     def __init__(self, service: ProjectService, notify: Notify, *, poll: float = POLL_SECONDS):
         self.service, self.notify, self.poll = service, notify, poll
+        self.clock = service.clock
         self._task: asyncio.Task | None = None
         self._lock = asyncio.Lock()
 
@@ -69,13 +70,17 @@ class ProjectRunner:
 
     async def _loop(self) -> None:
         while True:
+            delay = self.poll
             try:
                 await self.tick()
+                due = await self.service.next_due()
+                if due is not None:  # wake at the next deadline or reminder, not a poll later
+                    delay = min(self.poll, max(0.05, (due - self.clock()).total_seconds() + 0.05))
             except asyncio.CancelledError:
                 raise
             except Exception:  # noqa: BLE001 - the database or GitHub may be back at the next poll
                 log.exception("the projects' scheduled work failed; trying again in %.0f s", self.poll)
-            await asyncio.sleep(self.poll)
+            await asyncio.sleep(delay)
 
 
 def log_notify(logger: logging.Logger | None = None) -> Notify:

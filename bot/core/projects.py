@@ -620,6 +620,24 @@ class ProjectService:
                 due.append(DraftReminder(project, before, deadline))
         return due
 
+    async def next_due(self) -> datetime | None:
+        """The next moment scheduled work falls due (a re-check, a deadline, a draft reminder), for
+        the runner's timer; None when nothing is ahead."""
+        section = self.config.projects
+        if section is None:
+            return None
+        now = self.clock().timestamp()
+        times: list[float] = []
+        recheck = await self.store.fetchval("SELECT min(recheck_at) FROM projects WHERE recheck_at IS NOT NULL")
+        if recheck is not None:
+            times.append(recheck)
+        own = await self.store.fetchall("SELECT deadline FROM projects WHERE deadline IS NOT NULL")
+        deadlines = [r[0] for r in own] + ([section.closes.timestamp()] if section.closes else [])
+        times += deadlines
+        times += [d - b.total_seconds() for d in deadlines for b in section.remind_drafts_before]
+        ahead = [t for t in times if t > now]
+        return _ts(min(ahead)) if ahead else None
+
     # --- export -----------------------------------------------------------------------------------
 
     async def export_rows(self) -> list[dict[str, Any]]:
