@@ -10,6 +10,7 @@ recorded, the eligible pool, refusals, and whether the gallery showed anything b
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -43,10 +44,12 @@ class Projects(Act):
     def moments(self, play: Rehearsal) -> list[Moment]:
         section = play.config.projects
         assert section is not None and section.closes is not None
-        span = section.closes - (section.opens or play.timeline.start)
-        hand_in = (section.opens or play.timeline.start) + span * 0.5
-        return [Moment(hand_in, 40, lambda: self.hand_in(play)),
-                Moment(section.closes + span * 0.02 + timedelta(seconds=1), 45, lambda: self.moderate(play))]
+        # the rehearsal's event file holds real times: the moments are in event time
+        closes = play.timeline.event(section.closes)
+        opens = play.timeline.event(section.opens) if section.opens else play.timeline.start
+        span = closes - opens
+        return [Moment(opens + span * 0.05, 40, lambda: self.hand_in(play)),
+                Moment(closes + span * 0.3, 45, lambda: self.moderate(play))]
 
     def _repo(self, play: Rehearsal, team: SimTeam, n: int) -> str:
         name = f"rehearsal-{n + 1}/project"
@@ -79,26 +82,31 @@ class Projects(Act):
         assert section is not None
         prizes = {p.id: p.title for p in play.config.prizes}
         teams = play.active_teams
-        for n, team in enumerate(teams):
-            values = {"Title": f"{team.name} project", "Summary: what it does, for whom": f"What {team.name} built.",
-                      "Repository URL": self._repo(play, team, n) + ".git", "Demo video URL": f"https://youtu.be/rehearsal{n}"}
-            category = section.categories[n % len(section.categories)] if section.categories else None
-            opt_ins = [prizes.get(p, p)[:100] for p in section.opt_in_prizes] if n % 2 == 0 else []
-            draft_first = n == len(teams) - 1 and len(teams) > 1
-            text = await self._form(play, team, "project submit", "Save as draft…" if draft_first else "Submit…",
-                                    values, category, opt_ins)
-            if draft_first and "draft is saved" in text:
-                self.drafted += 1
-                text = await self._form(play, team, "project edit", "Submit…", values, None, [])
-            if "Your project is submitted" in text:
-                self.submitted.append(team.name)
-                self.warnings += text.count("⚠️")
-            else:
-                self.refused.append(f"{team.name}: {text.splitlines()[0][:160]}")
+        # every team at once: the compressed window between opens and the deadline lasts seconds
+        await asyncio.gather(*(self._hand_in_one(play, team, n, len(teams), prizes) for n, team in enumerate(teams)))
         play.log(f"{len(self.submitted)} project(s) submitted ({self.drafted} saved as a draft first)")
         async with aiohttp.ClientSession() as http, http.get(play.web_url + "projects") as response:
             page = await response.text()
         self.gallery_before = any(f"{name} project" in page for name in self.submitted)
+
+    async def _hand_in_one(self, play: Rehearsal, team: SimTeam, n: int, count: int, prizes: dict[str, str]) -> None:
+        section = play.config.projects
+        assert section is not None
+        values = {"Title": f"{team.name} project", "Summary: what it does, for whom": f"What {team.name} built.",
+                  "Repository URL": self._repo(play, team, n) + ".git", "Demo video URL": f"https://youtu.be/rehearsal{n}"}
+        category = section.categories[n % len(section.categories)] if section.categories else None
+        opt_ins = [prizes.get(p, p)[:100] for p in section.opt_in_prizes] if n % 2 == 0 else []
+        draft_first = n == count - 1 and count > 1
+        text = await self._form(play, team, "project submit", "Save as draft…" if draft_first else "Submit…",
+                                values, category, opt_ins)
+        if draft_first and "draft is saved" in text:
+            self.drafted += 1
+            text = await self._form(play, team, "project edit", "Submit…", values, None, [])
+        if "Your project is submitted" in text:
+            self.submitted.append(team.name)
+            self.warnings += text.count("⚠️")
+        else:
+            self.refused.append(f"{team.name}: {text.splitlines()[0][:160]}")
 
     async def moderate(self, play: Rehearsal) -> None:
         queue = await play.ask(play.organizer, "admin projects")
