@@ -23,6 +23,7 @@ from bot.core.schedule import ScheduleService
 from bot.core.store import Store, Tx
 from bot.core.submissions import SubmissionService
 from bot.core.teams import TeamRoster, TeamService
+from bot.core.votes import VoteService, sync_votes
 
 
 @dataclass
@@ -45,6 +46,7 @@ class Services:
     assignments: AssignmentService
     organizer_links: OrganizerLinks
     projects: ProjectService
+    votes: VoteService
 
     @classmethod
     async def open(
@@ -60,6 +62,7 @@ class Services:
             if not readonly:
                 await store.run(_sync_limits, config, registry)
                 await schedule.sync_from_config()
+                await store.run(sync_votes, config)
         except BaseException:
             await store.close()
             raise
@@ -91,6 +94,7 @@ class Services:
             assignments=AssignmentService(store, config, clock),
             organizer_links=OrganizerLinks(store, clock),
             projects=projects,
+            votes=VoteService(store, config, clock),
         )
 
     async def close(self) -> None:
