@@ -45,3 +45,29 @@ def write_project_event(folder: Path, extra: str = PROJECTS) -> Path:
 
 
 WORK = OPENS + timedelta(hours=2)
+
+
+def edit_worker(index: int, config_path: str, db_path: str, now_iso: str, barrier, queue, team_id: int,
+                author: str, version: int) -> None:
+    """One member's edit of the version it read, at the same moment as the other processes'."""
+    import asyncio
+
+    from bot.core.projects import ProjectInput
+    from tests.core.workers import BARRIER_TIMEOUT, _open_services, _outcome, _report
+
+    async def main():
+        services = await _open_services(config_path, db_path, now_iso)
+        try:
+            barrier.wait(BARRIER_TIMEOUT)
+            try:
+                saved = await services.projects.save(
+                    team_id, author, ProjectInput(f"Edited by {author}", repo="https://github.com/crew/p",
+                                                  demo="https://youtu.be/x", category="Train"),
+                    submit=None, expected_version=version)
+                return ("ok", author, saved.project.version)
+            except Exception as exc:  # noqa: BLE001
+                return (*_outcome(exc), author)
+        finally:
+            await services.close()
+
+    _report(queue, index, lambda: asyncio.run(main()))

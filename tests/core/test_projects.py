@@ -5,6 +5,7 @@ snapshot, the draft reminders sent once, the gallery hidden before the deadline,
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
@@ -20,7 +21,8 @@ from bot.core.services import Services
 from bot.core.store import IntegrityError
 from bot.sandbox.github import GitHubDouble, GitHubState
 from tests.core.helpers import Clock
-from tests.core.project_helpers import CLOSES, OPENS, WORK, write_project_event
+from tests.core.project_helpers import CLOSES, OPENS, WORK, edit_worker, write_project_event
+from tests.core.workers import run_processes
 
 REPO = "https://github.com/crew/project"
 DEMO = "https://youtu.be/dQw4w9WgXcQ"
@@ -309,3 +311,27 @@ async def test_export_json_and_devpost_csv_leave_drafts_out(env):
     assert [(r["Project Title"], r["Video Demo Link"], r["Opt-In Prizes"]) for r in rows] == [("Galaxy sorter", DEMO, "modal")]
     with pytest.raises(BadInput, match="json or devpost-csv"):
         await services.projects.export("xml")
+
+
+async def test_members_editing_at_once_from_four_processes_one_wins_the_others_are_told(tmp_path, db, clock):
+    path = write_project_event(tmp_path / "event")
+    services = await Services.open(load_event(path), db, clock=clock)
+    try:
+        crew = await team(services, members=("100", "101", "102"))
+        p = (await services.projects.save(crew.id, "100", good(), submit=True, expected_version=None)).project
+    finally:
+        await services.close()
+    authors = ["100", "101", "102", "100"]
+    results = await asyncio.to_thread(run_processes, edit_worker, [
+        ((str(path), db, clock().isoformat()), (crew.id, author, p.version)) for author in authors])
+    won = [r for r in results if r[0] == "ok"]
+    lost = [r for r in results if r[0] == "EditConflict"]
+    assert len(won) == 1 and len(lost) == 3, results
+    assert all("the project changed while you edited it" in r[1] for r in lost)
+    services = await Services.open(load_event(path), db, clock=clock)
+    try:
+        now = await services.projects.of_team(crew.id)
+        history = await services.projects.history(now.id)
+        assert now.version == 2 and now.title == f"Edited by {won[0][1]}" and [v.author for v in history] == ["100", won[0][1]]
+    finally:
+        await services.close()
