@@ -17,6 +17,7 @@ from bot.core.mentoring import MentoringService
 from bot.core.organizer_links import OrganizerLinks
 from bot.core.perks import PerkService
 from bot.core.phases import PhaseClock
+from bot.core.projects import ProjectService
 from bot.core.ratelimit import LoginLimiter
 from bot.core.reveals import RevealService
 from bot.core.schedule import ScheduleService
@@ -45,6 +46,7 @@ class Services:
     perks: PerkService
     assignments: AssignmentService
     organizer_links: OrganizerLinks
+    projects: ProjectService
     votes: VoteService
     board: BoardService
 
@@ -66,6 +68,13 @@ class Services:
         except BaseException:
             await store.close()
             raise
+        projects = ProjectService(store, config, clock)
+        if not readonly:
+            try:
+                await projects.sync_limits()
+            except BaseException:
+                await store.close()
+                raise
         phases = PhaseClock(store, config)
         teams = TeamService(store, config, clock)
         leaderboard = LeaderboardService(store, config, phases, clock)
@@ -87,6 +96,7 @@ class Services:
             perks=PerkService(store, config, clock),
             assignments=AssignmentService(store, config, clock),
             organizer_links=OrganizerLinks(store, clock),
+            projects=projects,
             votes=VoteService(store, config, clock),
             board=BoardService(store, config, registry, phases, leaderboard, clock),
         )
