@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.config import EventConfig
+from bot.core.board import BoardService
 from bot.core.clock import Clock, system_clock
 from bot.core.datasets import DatasetRegistry
 from bot.core.leaderboard import LeaderboardService
@@ -17,6 +18,7 @@ from bot.core.organizer_links import OrganizerLinks
 from bot.core.outbox import Outbox
 from bot.core.perks import PerkService
 from bot.core.phases import PhaseClock
+from bot.core.projects import ProjectService
 from bot.core.ratelimit import LoginLimiter
 from bot.core.reveals import RevealService
 from bot.core.schedule import ScheduleService
@@ -46,7 +48,9 @@ class Services:
     assignments: AssignmentService
     organizer_links: OrganizerLinks
     outbox: Outbox
+    projects: ProjectService
     votes: VoteService
+    board: BoardService
 
     @classmethod
     async def open(
@@ -66,9 +70,17 @@ class Services:
         except BaseException:
             await store.close()
             raise
+        projects = ProjectService(store, config, clock)
+        if not readonly:
+            try:
+                await projects.sync_limits()
+            except BaseException:
+                await store.close()
+                raise
         phases = PhaseClock(store, config)
         outbox = Outbox(store)
         teams = TeamService(store, config, clock, outbox)
+        leaderboard = LeaderboardService(store, config, phases, clock)
         return cls(
             config=config,
             store=store,
@@ -79,7 +91,7 @@ class Services:
             roster=TeamRoster(teams),
             reveals=RevealService(store, config, registry, phases, clock),
             submissions=SubmissionService(store, config, registry, phases, clock),
-            leaderboard=LeaderboardService(store, config, phases, clock),
+            leaderboard=leaderboard,
             logins=LoginLimiter(),
             schedule=schedule,
             lfg=LfgService(store, config, clock, teams),
@@ -88,7 +100,9 @@ class Services:
             assignments=AssignmentService(store, config, clock),
             organizer_links=OrganizerLinks(store, clock),
             outbox=outbox,
+            projects=projects,
             votes=VoteService(store, config, clock),
+            board=BoardService(store, config, registry, phases, leaderboard, clock),
         )
 
     async def close(self) -> None:
