@@ -43,16 +43,21 @@ YES, NO = "Submit", "Cancel"
 
 
 def render_submitted(submission: Submission, dataset_points: float, live: bool, filename: str) -> str:
+    """The reply to a recorded submission. `live`: the reply may carry the score (the dataset's
+    visibility; blind: never)."""
     head = f"Submitted for dataset {submission.dataset_id}: `{filename}`, {submission.rows} rows."
-    if not live:
-        return f"{head} Recorded; scores stay hidden until the organizers announce the results."
+    left = "" if submission.left is None else f" Submissions left on this dataset: {submission.left}."
+    if not live or submission.score is None:
+        return f"{head} Recorded; scores stay hidden until the organizers announce the results.{left}"
+    score = submission.score
+    name = "Public accuracy" if submission.split else "Accuracy"  # the private part is never shown
     text = (
-        f"{head} Accuracy **{submission.accuracy:.4f}** "
-        f"({points(dataset_points)} × {submission.accuracy:.4f} = {dataset_points * submission.accuracy:.3f})."
+        f"{head} {name} **{score:.4f}** "
+        f"({points(dataset_points)} × {score:.4f} = {dataset_points * score:.3f})."
     )
-    if submission.worst_group is not None:
+    if submission.worst_group is not None and not submission.split:
         text += f" Worst group accuracy: {submission.worst_group:.4f}."
-    return text
+    return text + left
 
 
 def _filename(name: str) -> str:
@@ -83,6 +88,14 @@ class PendingSubmission:
 
     def prompt(self) -> str:
         ds = self.validated.opened.dataset
+        quota = self.validated.quota
+        if not ds.submissions.one_shot:
+            left = "" if quota is None or quota.left is None else f" You have {quota.left} left on this dataset."
+            return (
+                f"Submit for dataset {ds.id} ({points(ds.points)}): `{_filename(self.validated.filename)}`, "
+                f"{self.validated.opened.hidden.n} rows, checked and valid.{left} Submit it? "
+                f"This question expires {discord.utils.format_dt(self.expires_at, 'R')}."
+            )
         return (
             f"This is your only submission for dataset {ds.id} ({points(ds.points)}): "
             f"`{_filename(self.validated.filename)}`, {self.validated.opened.hidden.n} rows, checked and valid. "
@@ -135,8 +148,8 @@ async def submit_clicked(interaction: discord.Interaction, args: str) -> None:
     finally:
         pending.confirming -= 1
     pending.state = "submitted"
-    live = pending.services.config.leaderboard.visibility == "live"
-    text = render_submitted(submission, pending.validated.opened.dataset.points, live, _filename(pending.validated.filename))
+    text = render_submitted(submission, pending.validated.opened.dataset.points, submission.score_visible,
+                            _filename(pending.validated.filename))
     await interaction.response.edit_message(content=text, view=views.answered_view(YES, NO))
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from bot.config import EventConfig
 from bot.core.clock import Clock, system_clock
 from bot.core.datasets import DatasetRegistry
+from bot.core.labels import LabelBook
 from bot.core.leaderboard import LeaderboardService
 from bot.core.lfg import LfgService
 from bot.core.mentor_assignments import AssignmentService
@@ -43,6 +44,7 @@ class Services:
     perks: PerkService
     assignments: AssignmentService
     organizer_links: OrganizerLinks
+    labels: LabelBook
 
     @classmethod
     async def open(
@@ -63,6 +65,7 @@ class Services:
             raise
         phases = PhaseClock(store, config)
         teams = TeamService(store, config, clock)
+        labels = LabelBook(config, registry)
         return cls(
             config=config,
             store=store,
@@ -71,8 +74,9 @@ class Services:
             phases=phases,
             teams=teams,
             roster=TeamRoster(teams),
-            reveals=RevealService(store, config, registry, phases, clock),
-            submissions=SubmissionService(store, config, registry, phases, clock),
+            reveals=RevealService(store, config, registry, phases, clock, labels),
+            submissions=SubmissionService(store, config, registry, phases, clock, labels),
+            labels=labels,
             leaderboard=LeaderboardService(store, config, phases, clock),
             logins=LoginLimiter(),
             schedule=schedule,
@@ -88,17 +92,22 @@ class Services:
 
 
 async def _sync_limits(tx: Tx, config: EventConfig, registry: DatasetRegistry) -> None:
-    """Give the database the bounds its triggers enforce: reveal budgets, dataset sizes, team size."""
+    """Give the database the bounds its triggers enforce: reveal budgets, dataset sizes, submission
+    limits, team size."""
     rows = []
     for phase in config.phases:
         for ds in config.datasets_in_phase(phase.id):
             hidden = registry.get(phase.id, ds.id)
             if hidden is not None:
-                rows.append((phase.id, ds.id, ds.reveal_budget, hidden.n))
+                policy = ds.submissions
+                rows.append((phase.id, ds.id, ds.reveal_budget, hidden.n, policy.total, policy.per_day,
+                             int(policy.count_failed)))
     async with tx.transaction():
         await tx.executemany(
-            "INSERT INTO phase_datasets(phase, dataset_id, reveal_budget, rows) VALUES (?, ?, ?, ?)"
-            " ON CONFLICT (phase, dataset_id) DO UPDATE SET reveal_budget = excluded.reveal_budget, rows = excluded.rows",
+            "INSERT INTO phase_datasets(phase, dataset_id, reveal_budget, rows, total_limit, per_day, count_failed)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (phase, dataset_id) DO UPDATE SET"
+            " reveal_budget = excluded.reveal_budget, rows = excluded.rows, total_limit = excluded.total_limit,"
+            " per_day = excluded.per_day, count_failed = excluded.count_failed",
             rows,
         )
         await tx.execute(
