@@ -8,6 +8,7 @@ from pathlib import Path
 
 from bot.config import EventConfig
 from bot.core.clock import Clock, system_clock
+from bot.core.controls import ControlsService
 from bot.core.datasets import DatasetRegistry
 from bot.core.labels import LabelBook
 from bot.core.leaderboard import LeaderboardService
@@ -45,6 +46,7 @@ class Services:
     assignments: AssignmentService
     organizer_links: OrganizerLinks
     labels: LabelBook
+    controls: ControlsService
 
     @classmethod
     async def open(
@@ -66,6 +68,7 @@ class Services:
         phases = PhaseClock(store, config)
         teams = TeamService(store, config, clock)
         labels = LabelBook(config, registry)
+        leaderboard = LeaderboardService(store, config, phases, clock)
         return cls(
             config=config,
             store=store,
@@ -77,7 +80,8 @@ class Services:
             reveals=RevealService(store, config, registry, phases, clock, labels),
             submissions=SubmissionService(store, config, registry, phases, clock, labels),
             labels=labels,
-            leaderboard=LeaderboardService(store, config, phases, clock),
+            controls=ControlsService(store, config, registry, phases, clock, labels, leaderboard),
+            leaderboard=leaderboard,
             logins=LoginLimiter(),
             schedule=schedule,
             lfg=LfgService(store, config, clock, teams),
