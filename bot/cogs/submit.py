@@ -24,10 +24,12 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot import discord_limits as limits
 from bot.cogs import views
 from bot.cogs.choices import dataset_choices
 from bot.cogs.common import services_of, team_of
 from bot.cogs.text import clip, points
+from bot.core.controls import OwnSubmission
 from bot.core.errors import AlreadyDone, NotAllowed
 from bot.core.services import Services
 from bot.core.submissions import Submission, Validated
@@ -193,6 +195,47 @@ class Submissions(commands.Cog):
         asyncio.get_running_loop().call_later(CONFIRM_TIMEOUT, _expire_later, pending)
 
 
+def render_own(dataset_id: int, own: list[OwnSubmission], closes: datetime | None) -> str:
+    """The team's submissions on a dataset, numbered as /final-pick takes them."""
+    if not own:
+        return f"Your team has no submission for dataset {dataset_id} yet."
+    lines = [f"Your team's submissions for dataset {dataset_id} (pick one with `/final-pick {dataset_id} <number>`):"]
+    for s in own:
+        score = "" if s.score is None else f" · public accuracy {s.score:.4f}"
+        mark = " · **picked**" if s.picked else ""
+        lines.append(f"`{s.number}` · {discord.utils.format_dt(datetime.fromtimestamp(s.submitted_at, UTC), 'f')}"
+                     f"{score}{mark}")
+    if closes is not None:
+        lines.append(f"Picks close {discord.utils.format_dt(closes, 'R')}.")
+    return clip("\n".join(lines), limits.CONTENT)
+
+
+class FinalPick(commands.Cog):
+    def __init__(self, bot: Hackbot):
+        self.bot = bot
+
+    @app_commands.command(name="final-pick",
+                          description="Choose which of your submissions counts for a dataset (where the event asks you to)")
+    @app_commands.describe(exercise_id="The dataset", number="Which submission (1 = your first); leave empty to list them")
+    @app_commands.autocomplete(exercise_id=dataset_choices)
+    async def final_pick(self, interaction: discord.Interaction, exercise_id: int,
+                         number: app_commands.Range[int, 1, 10_000] | None = None) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        services = services_of(interaction)
+        team = await team_of(interaction)
+        dataset = services.config.dataset(exercise_id)
+        closes = services.controls.pick_closes(dataset) if dataset is not None else None
+        if number is None:
+            own = await services.controls.own(team, exercise_id)
+            await interaction.followup.send(render_own(exercise_id, own, closes), ephemeral=True)
+            return
+        pick = await services.controls.final_pick(team, exercise_id, number)
+        score = "" if pick.score is None else f" (public accuracy {pick.score:.4f})"
+        until = "" if pick.closes is None else f" You can change it until {discord.utils.format_dt(pick.closes, 'f')}."
+        await interaction.followup.send(
+            f"Submission {pick.number} now counts for dataset {pick.dataset_id}{score}.{until}", ephemeral=True)
+
+
 def _expire_later(pending: PendingSubmission) -> None:
     task = asyncio.create_task(pending.expire(), name="hackbot-submit-expiry")
     _EXPIRING.add(task)
@@ -201,3 +244,4 @@ def _expire_later(pending: PendingSubmission) -> None:
 
 async def setup(bot: Hackbot) -> None:
     await bot.add_cog(Submissions(bot))
+    await bot.add_cog(FinalPick(bot))
