@@ -488,7 +488,7 @@ def _when(value) -> str:
 
 @main.group()
 def team() -> None:
-    """Create, import, list and validate teams."""
+    """Create, list, validate and disqualify teams."""
 
 
 @team.command("create")
@@ -580,9 +580,14 @@ def leaderboard(phase: str | None, as_json: bool, config_path: Path, db_path: st
                   title=f"phase {standings.phase.id if standings.phase else '-'}")
     for row in standings.rows:
         cells = [f"[bold]{c.score:.3f}[/bold]" if c.submitted else f"[dim]{c.score:.3f}[/dim]" for c in row.cells]
-        table.add_row(str(row.rank), escape(row.team), f"{row.total:.3f}", *cells)
+        name = escape(row.team) if row.kind == "team" else f"[dim]{escape(row.team)} ({row.kind}"
+        if row.kind != "team":
+            name += f": {escape(row.note)})[/dim]" if row.note else ")[/dim]"
+        table.add_row(str(row.rank) if row.rank is not None else "-", name, f"{row.total:.3f}", *cells)
     console.print(table)
     console.print("[bold]bold[/bold]: submitted   [dim]dim[/dim]: default score")
+    if standings.board is not None and standings.board.note:
+        console.print(standings.board.note)
 
 
 # --- datasets -----------------------------------------------------------------------------
@@ -1060,6 +1065,7 @@ def rehearse(config_path: Path, speed: float | None, teams: int, port: int | Non
 
 
 # the help queue, perks and organizer links: their commands live beside, registered on `main`
+import bot.cli_controls  # noqa: E402,F401  (baselines, label fixes, disqualification, integrity, exports)
 import bot.cli_mentoring  # noqa: E402,F401
 
 if __name__ == "__main__":
