@@ -1026,7 +1026,8 @@ def rehearse(config_path: Path, speed: float | None, teams: int, port: int | Non
     for column in ("rank", "team", "total"):
         table.add_column(column)
     for row in result["leaderboard"].get("teams", []):
-        table.add_row(str(row["rank"]), row["team"], f"{row['total']:.3f}" if row["total"] is not None else "hidden")
+        rank = str(row["rank"]) if row["rank"] is not None else row.get("kind", "-")  # a baseline is never ranked
+        table.add_row(rank, row["team"], f"{row['total']:.3f}" if row["total"] is not None else "hidden")
     console.print(table)
     refused = result["refused_discord_requests"]
     console.print(f"{result['interactions']} interactions, {len(result['failed'])} failed; "

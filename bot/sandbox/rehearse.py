@@ -42,7 +42,8 @@ from bot.core.synth import synthesize_event
 from bot.sandbox.client import BotProcess, Sandbox, SandboxError, free_port, until
 from bot.sandbox.state import SandboxState
 
-TIME_KEYS = {"starts", "opens", "closes", "at", "ends", "formation_opens", "formation_closes"}
+TIME_KEYS = {"starts", "opens", "closes", "at", "ends", "formation_opens", "formation_closes", "freeze",
+             "final_pick_closes"}
 DURATION_KEYS = {"remind_before", "grace"}
 MIN_GRACE = timedelta(seconds=10)  # a compressed grace window shorter than a poll would skip everything
 LEAD = timedelta(seconds=8)  # real time before the event's first moment: the bot starts meanwhile
