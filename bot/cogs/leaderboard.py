@@ -141,6 +141,16 @@ async def draw_board(interaction: discord.Interaction, args: str, page: int) -> 
     team = await services.teams.team_of(user_key(interaction.user))
     own = team.name if team else None
     event = services.config.event.name
+    if team is not None and standings.board is not None and standings.board.frozen:
+        # during a freeze a team still sees its own latest scores, without a rank
+        latest = await services.controls.latest(team)
+        if latest:
+            shown_latest = ", ".join(f"dataset {d}: {v:.4f}" for d, v in sorted(latest.items()))
+            embed = (standings_embed(standings, event, page=page, highlight_team=own) if dataset_id is None
+                     else dataset_embed(standings, dataset_id, event, page=page, highlight_team=own))
+            embed.set_footer(text=clip(f"{embed.footer.text} · your latest scores: {shown_latest}", limits.FOOTER_TEXT))
+            rows = standings.rows if dataset_id is None else standings.dataset(dataset_id)[1]
+            return embed, views.page_count(len(rows), PAGE_SIZE)
     if dataset_id is None:
         return standings_embed(standings, event, page=page, highlight_team=own), views.page_count(len(standings.rows), PAGE_SIZE)
     embed = dataset_embed(standings, dataset_id, event, page=page, highlight_team=own)  # refuses a dataset not in the phase

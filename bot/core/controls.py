@@ -165,6 +165,24 @@ class ControlsService:
                                   r[4] is not None) for k, r in enumerate(rows, 1)]
         return await self.store.run(read)
 
+    async def latest(self, team: Team) -> dict[int, float]:
+        """The team's latest visible score per dataset of the current phase: what it sees of its own
+        work during a freeze (no rank)."""
+        async def read(tx: Tx) -> dict[int, float]:
+            phase = await self.phases.current_in(tx, self.clock())
+            if phase is None:
+                return {}
+            rows = await tx.fetchall(
+                "SELECT dataset_id, accuracy, public FROM submissions WHERE id IN (SELECT max(id) FROM submissions"
+                " WHERE phase = ? AND team_id = ? GROUP BY dataset_id)", (phase.id, team.id))
+            found = {}
+            for dataset_id, full, public in rows:
+                ds = self.config.dataset(dataset_id)
+                if ds is not None and reply_shows_score(self.config, ds, phase.id):
+                    found[int(dataset_id)] = float(public if ds.private_fraction > 0 and public is not None else full)
+            return found
+        return await self.store.run(read)
+
     async def final_pick(self, team: Team, dataset_id: int, number: int) -> Pick:
         """Pick the team's `number`-th submission on a dataset to count (counts = "final_pick"),
         until the picks close; a new pick replaces the previous one."""

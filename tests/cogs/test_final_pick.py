@@ -63,3 +63,19 @@ async def test_baselines_and_disqualified_teams_on_the_leaderboard(bot, member):
     assert "`#1` **Blue**" in text
     assert "never ranked" in reply.embed.footer.text
     assert "shared labels" not in str(reply.embed.to_dict())  # the reason is for organizers
+
+
+async def test_during_the_freeze_a_team_sees_its_own_latest_score_without_a_rank(make_bot, member, clock):
+    from datetime import timedelta
+
+    from tests.core.helpers import T0
+    freeze = T0 + timedelta(hours=2)
+    bot = await make_bot(controls={3: f'submissions = "unlimited"\ncounts = "last"\nfreeze = {freeze:%Y-%m-%dT%H:%M:%SZ}'})
+    user = await team_user(bot, member)
+    await submit(bot, user, 3, 20)  # 0.90 before the freeze
+    clock.set(freeze + timedelta(minutes=5))
+    await submit(bot, user, 3, 10)  # 0.95 after it
+    reply = (await call(bot, "leaderboard", FakeInteraction(bot, user))).last
+    footer = reply.embed.footer.text
+    assert "the board is frozen" in footer and "your latest scores: dataset 3: 0.9500" in footer
+    assert "3.700 / 7" in reply.embed.description  # 2 points x 0.90 as at the freeze (0.95: 3.800) + defaults
