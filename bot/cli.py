@@ -488,7 +488,7 @@ def _when(value) -> str:
 
 @main.group()
 def team() -> None:
-    """Create, list, validate and disqualify teams."""
+    """Create, validate, merge, disqualify teams."""
 
 
 @team.command("create")

@@ -196,3 +196,24 @@ def export(what: str, as_csv: bool, out: Path | None, phase: str | None, config_
     except OSError as exc:
         fail(f"cannot write {out}: {exc.strerror or exc}")
     say(f"wrote {out}")
+
+
+# --- team merges --------------------------------------------------------------------------
+
+@team.command("merge")
+@click.argument("into")
+@click.argument("absorbed", metavar="FROM")
+@event_options
+def team_merge(into: str, absorbed: str, config_path: Path, db_path: str) -> None:
+    """Merge team FROM into team INTO.
+
+    An organizer approves the merge by running it.
+
+    FROM's members, reveals and submissions move to INTO, before the merge deadline ([teams] merges_close).
+    Refused, with the reason, when the merged team would pass the team size, a submission limit or a reveal
+    budget, or when both teams used a one-shot submission on the same dataset."""
+    merged = with_services(config_path, db_path, lambda s: s.merges.merge(into, absorbed))
+    console.print(f"team [bold]{escape(merged.absorbed)}[/bold] is merged into [bold]{escape(merged.into)}[/bold]: "
+                  f"{merged.members} members, {merged.reveals} reveal(s) and {merged.submissions} submission(s) moved")
+    if merged.discord_role_id or merged.discord_channel_id:
+        say(f"{merged.absorbed}'s Discord role and channel are left as they were: remove them in Discord")

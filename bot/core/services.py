@@ -15,6 +15,7 @@ from bot.core.leaderboard import LeaderboardService
 from bot.core.lfg import LfgService
 from bot.core.mentor_assignments import AssignmentService
 from bot.core.mentoring import MentoringService
+from bot.core.merges import MergeService
 from bot.core.organizer_links import OrganizerLinks
 from bot.core.perks import PerkService
 from bot.core.phases import PhaseClock
@@ -49,6 +50,7 @@ class Services:
     votes: VoteService
     labels: LabelBook
     controls: ControlsService
+    merges: MergeService
 
     @classmethod
     async def open(
@@ -84,6 +86,7 @@ class Services:
             submissions=SubmissionService(store, config, registry, phases, clock, labels),
             labels=labels,
             controls=ControlsService(store, config, registry, phases, clock, labels, leaderboard),
+            merges=MergeService(store, config, clock),
             leaderboard=leaderboard,
             logins=LoginLimiter(),
             schedule=schedule,

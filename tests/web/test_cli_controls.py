@@ -83,3 +83,8 @@ async def test_baseline_label_fix_disqualify_integrity_and_exports(tmp_path, dat
     assert again.returncode == 0 and "ranked again" in again.stdout
     missing = hackbot("team", "disqualify", "Nobody", "--reason", "x", *args, cwd=tmp_path)
     assert missing.returncode == 1 and "there is no team 'Nobody'" in missing.stderr
+    merged = hackbot("team", "merge", "Blue", "Green", *args, cwd=tmp_path)
+    assert merged.returncode == 0, merged.stderr
+    assert "team Green is merged into Blue: 0 members, 1 reveal(s) and 1 submission(s) moved" in merged.stdout
+    itself = hackbot("team", "merge", "Blue", "blue", *args, cwd=tmp_path)
+    assert itself.returncode == 1 and "name two different teams" in itself.stderr
