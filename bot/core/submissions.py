@@ -30,7 +30,7 @@ from bot.core.phases import OpenDataset, PhaseClock, open_dataset
 from bot.core.store import IntegrityError, Store, Tx
 from bot.core.submission_rules import Quota, limit_day, quota
 from bot.core.teams import Team, bad_login, check_credentials, digest
-from bot.core.visibility import reply_shows_score, scores_visible
+from bot.core.visibility import reply_shows_score
 
 # Parsing a few MB blocks the event loop for milliseconds; past this size it runs in a thread.
 _THREAD_PARSE_BYTES = 256 * 1024
@@ -238,15 +238,17 @@ class SubmissionService:
         was recorded (with its accuracy while scores are visible), so the team need not wonder."""
         submitted_at, accuracy = recorded
         when = fmt_utc(datetime.fromtimestamp(submitted_at, UTC))
-        score = f" (accuracy {accuracy:.4f})" if scores_visible(self.config) else ""
+        shown = reply_shows_score(self.config, opened.dataset, opened.phase.id)  # blind: no score, ever
+        score = f" (accuracy {accuracy:.4f})" if shown else ""
         return AlreadyDone(
             f"your team has already submitted for dataset {opened.dataset.id} in phase {opened.phase.id!r}: "
             f"recorded at {when}{score}, and that submission counts; only one submission per dataset is allowed"
         )
 
 
-_RECORDED = ("SELECT submitted_at, accuracy FROM submissions WHERE phase = ? AND team_id = ? AND dataset_id = ?"
-             " ORDER BY id LIMIT 1")
+# the score a participant may see: the public one (all rows when the dataset has no private part)
+_RECORDED = ("SELECT submitted_at, coalesce(public, accuracy) FROM submissions WHERE phase = ? AND team_id = ?"
+             " AND dataset_id = ? ORDER BY id LIMIT 1")
 # counted attempts (scored, and refused where counted): today's limit day, then the phase
 _USED = (
     "SELECT (SELECT count(*) FROM submissions WHERE day_start = ? AND phase = ? AND team_id = ? AND dataset_id = ?)"

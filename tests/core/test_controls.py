@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from bot.core import invariants
-from bot.core.errors import BadInput, NotAllowed, TooManyAttempts
+from bot.core.errors import AlreadyDone, BadInput, NotAllowed, TooManyAttempts
 from scoring.split import private_mask
 from tests.core.helpers import CLOSES, T0, csv_bytes, hidden_y, new_team, predictions_with_errors
 
@@ -152,6 +152,9 @@ async def test_blind_mode_gives_no_score_to_the_submitter(open_services):
     team, _ = await new_team(services, "Blue")
     blind = await submit(services, team, 0, file_with(services, 0, 20))
     assert not blind.score_visible
+    with pytest.raises(AlreadyDone) as again:  # one-shot: the repeat names the first, without its score
+        await submit(services, team, 0, file_with(services, 0, 20))
+    assert "accuracy" not in again.value.message and "0.9" not in again.value.message
     hidden = await submit(services, team, 3, file_with(services, 3, 20))
     assert hidden.score_visible  # a dataset's own "hidden" hides the board, not the team's reply
     standings = await services.leaderboard.standings()
