@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.config import EventConfig
+from bot.core.board import BoardService
 from bot.core.clock import Clock, system_clock
 from bot.core.controls import ControlsService
 from bot.core.datasets import DatasetRegistry
@@ -19,6 +20,7 @@ from bot.core.merges import MergeService
 from bot.core.organizer_links import OrganizerLinks
 from bot.core.perks import PerkService
 from bot.core.phases import PhaseClock
+from bot.core.projects import ProjectService
 from bot.core.ratelimit import LoginLimiter
 from bot.core.reveals import RevealService
 from bot.core.schedule import ScheduleService
@@ -47,7 +49,9 @@ class Services:
     perks: PerkService
     assignments: AssignmentService
     organizer_links: OrganizerLinks
+    projects: ProjectService
     votes: VoteService
+    board: BoardService
     labels: LabelBook
     controls: ControlsService
     merges: MergeService
@@ -70,6 +74,13 @@ class Services:
         except BaseException:
             await store.close()
             raise
+        projects = ProjectService(store, config, clock)
+        if not readonly:
+            try:
+                await projects.sync_limits()
+            except BaseException:
+                await store.close()
+                raise
         phases = PhaseClock(store, config)
         teams = TeamService(store, config, clock)
         labels = LabelBook(config, registry)
@@ -95,7 +106,9 @@ class Services:
             perks=PerkService(store, config, clock),
             assignments=AssignmentService(store, config, clock),
             organizer_links=OrganizerLinks(store, clock),
+            projects=projects,
             votes=VoteService(store, config, clock),
+            board=BoardService(store, config, registry, phases, leaderboard, clock),
         )
 
     async def close(self) -> None:
