@@ -93,7 +93,7 @@ class MatchNote:
                 return (f"a proposed team ({who}) is not formed: only {self.still} of them are still looking; "
                         "they stay in the pool")
             case _:
-                return MatchNote("empty")
+                return "a proposed team is empty now; nobody in it is still looking"
 
 
 @dataclass

@@ -74,7 +74,7 @@ class Services:
             reveals=RevealService(store, config, registry, phases, clock),
             submissions=SubmissionService(store, config, registry, phases, clock),
             leaderboard=LeaderboardService(store, config, phases, clock),
-            logins=LoginLimiter(),
+            logins=LoginLimiter(store),
             schedule=schedule,
             lfg=LfgService(store, config, clock, teams),
             mentoring=MentoringService(store, config, clock),

@@ -66,8 +66,8 @@ async def test_a_paused_holder_finds_its_renewal_refused_even_if_nobody_took_ove
 async def test_a_dead_holder_of_this_machine_is_replaced_at_once(db):
     store = await Store.open(db)
     try:
-        proc = subprocess.Popen([sys.executable, "-c", "pass"])
-        proc.wait()
+        proc = await asyncio.create_subprocess_exec(sys.executable, "-c", "pass")
+        await proc.wait()
         dead = GatewayLease(store, ttl=60)
         dead.holder = dead.holder.replace(f"pid {os.getpid()} ", f"pid {proc.pid} ")
         assert await dead.try_acquire() == 1
@@ -103,8 +103,8 @@ class Worker:
         self.errors.close()
 
 
-async def until(predicate, timeout: float, what: str, workers: list[Worker]) -> None:
-    deadline = time.monotonic() + timeout
+async def until(predicate, seconds: float, what: str, workers: list[Worker]) -> None:
+    deadline = time.monotonic() + seconds
     while not predicate():
         if time.monotonic() > deadline:
             logs = "\n".join(f"--- {w.log.name}\n{w.log.read_text()}" for w in workers)
