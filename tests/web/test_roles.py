@@ -91,8 +91,8 @@ def test_four_web_processes_on_postgresql_answer_as_one(event_file, databases, d
         done = subprocess.run([*COMMAND, "phase", "set", "real", "--config", str(event_file)], cwd=tmp_path,
                               env=hackbot_env(HACKBOT_DB=spread_db), capture_output=True, text=True, timeout=60)
         assert done.returncode == 0, done.stderr
-        for process in processes:
-            status, body = reveal(process.url, *spread_team, 12, process.port % 7)
+        for i, process in enumerate(processes):  # dataset 12's budget is 3: the 4th re-reads datum 0
+            status, body = reveal(process.url, *spread_team, 12, i % 3)
             assert status == 200, (process.url, body)
         assert {requests.get(f"{p.url}/healthz", timeout=5).json()["phase"] for p in processes} == {"real"}
 
