@@ -22,6 +22,7 @@ from bot.core.schedule import ScheduleService
 from bot.core.store import Store, Tx
 from bot.core.submissions import SubmissionService
 from bot.core.teams import TeamRoster, TeamService
+from bot.core.votes import VoteService, sync_votes
 
 
 @dataclass
@@ -43,6 +44,7 @@ class Services:
     perks: PerkService
     assignments: AssignmentService
     organizer_links: OrganizerLinks
+    votes: VoteService
 
     @classmethod
     async def open(
@@ -58,6 +60,7 @@ class Services:
             if not readonly:
                 await store.run(_sync_limits, config, registry)
                 await schedule.sync_from_config()
+                await store.run(sync_votes, config)
         except BaseException:
             await store.close()
             raise
@@ -81,6 +84,7 @@ class Services:
             perks=PerkService(store, config, clock),
             assignments=AssignmentService(store, config, clock),
             organizer_links=OrganizerLinks(store, clock),
+            votes=VoteService(store, config, clock),
         )
 
     async def close(self) -> None:
