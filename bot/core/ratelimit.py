@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from bot.core.errors import TooManyAttempts
 from bot.core.store import Store, Tx
@@ -36,6 +37,27 @@ _CHECK = (
 )
 # the team limit's retry: when the team's team_limit-th newest failure leaves the window
 _NTH_NEWEST = "SELECT failed_at FROM login_failures WHERE username = ? AND failed_at > ? ORDER BY failed_at DESC LIMIT 1 OFFSET ?"
+
+
+@dataclass(frozen=True)
+class LoginGate:
+    """The limiter's fast path, read inside the login's own statement: how many logins this
+    client failed on a username within the window. Zero (the common case) means `check` could
+    not refuse, so the login goes on without a hop of its own; otherwise the caller stops and
+    asks `check` (LoginGated)."""
+
+    client: str
+    since: float
+
+    SQL = "(SELECT count(*) FROM login_failures WHERE username = ? AND client = ? AND failed_at > ?)"
+
+    def params(self, username: str) -> tuple[str, str, float]:
+        client, username = _keys(self.client, username)
+        return (username, client, self.since)
+
+
+class LoginGated(Exception):
+    """A login stopped by the gate: this client failed on this username lately; `check` decides."""
 
 
 def _keys(client: str, username: str) -> tuple[str, str]:
@@ -70,6 +92,9 @@ class LoginLimiter:
     ):
         self.store = store
         self.pair_limit, self.team_limit, self.window, self.clock = pair_limit, team_limit, window, clock
+
+    def gate(self, client: str) -> LoginGate:
+        return LoginGate(client, self.clock() - self.window)
 
     async def check(self, client: str, username: str) -> None:
         """Raise TooManyAttempts if this client may not try this team's login now."""

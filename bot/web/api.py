@@ -15,6 +15,7 @@ import uuid
 from aiohttp import web
 
 from bot.core.errors import BadInput, HackbotError, TooLarge, TooManyAttempts, Unavailable
+from bot.core.ratelimit import LoginGated
 from bot.core.services import Services
 from bot.core.visibility import scores_visible
 from bot.web.faults import FaultReport
@@ -100,12 +101,20 @@ def client_address(request: web.Request) -> str:
     return peer
 
 
-async def _with_login(request: web.Request, username: str, action, *args):
-    """Run a login-checked action(*args) under the failed-login rate limit."""
+async def _with_login(request: web.Request, username: str, action, *args, gated: bool = False):
+    """Run a login-checked action(*args) under the failed-login rate limit. `gated`: the action
+    takes the limiter's gate (`gate=`) and reads it in its own login statement, so a client
+    without recent failures costs no hop of the limiter's; one with failures is checked then."""
     services = request.app[SERVICES]
     client = client_address(request)
-    await services.logins.check(client, username)
     try:
+        if gated:
+            try:
+                return await action(*args, gate=services.logins.gate(client))
+            except LoginGated:
+                await services.logins.check(client, username)
+                return await action(*args)
+        await services.logins.check(client, username)
         return await action(*args)
     except HackbotError as exc:
         if exc.status == 401:
@@ -120,7 +129,7 @@ async def reveal(request: web.Request) -> web.Response:
     datum_id = form.integer("datum_id", _REVEAL_FIELDS)
     services = request.app[SERVICES]
     result = await _with_login(
-        request, username, services.reveals.reveal_with_login, username, password, dataset_id, datum_id
+        request, username, services.reveals.reveal_with_login, username, password, dataset_id, datum_id, gated=True
     )
     return web.json_response(result.to_api())
 

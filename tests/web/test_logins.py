@@ -297,3 +297,16 @@ def test_trusted_proxies_setting_is_parsed_or_refused_by_name():
     assert parse_proxies(None) == () and parse_proxies("  ") == ()
     with pytest.raises(ValueError, match="'nginx' is neither an IP address nor a network"):
         parse_proxies("127.0.0.1,nginx")
+
+
+async def test_an_unknown_username_is_limited_as_a_known_one(server):
+    """The limiter's gate is read in the login statement: a username that does not exist meets
+    the same limit (a 429 after the same failures), so the limit does not tell them apart."""
+    known, _ = await server.team("Known For Limits")
+    url = f"{server.url}/reveal/"
+    answers = {}
+    async with aiohttp.ClientSession() as s:
+        for user in (known, "nobody_by_that_name"):
+            answers[user] = [(await post(url, reveal_form(user, f"typo{i}", 3, 1), session=s))[0]
+                             for i in range(server.services.logins.pair_limit + 2)]
+    assert answers[known] == answers["nobody_by_that_name"] == [401] * server.services.logins.pair_limit + [429] * 2
