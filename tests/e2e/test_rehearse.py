@@ -147,7 +147,7 @@ def test_a_report_that_cannot_be_written_is_refused_before_the_rehearsal(tmp_pat
 
 
 def test_acts_are_found_as_modules_of_bot_sandbox_acts():
-    assert [act.name for act in load_acts()] == ["outbox_post", "perks", "phases", "projects", "reveals", "submissions",
+    assert [act.name for act in load_acts()] == ["controls", "outbox_post", "perks", "phases", "projects", "reveals",
                                                  "teams", "tickets", "winners"]
 
 
