@@ -15,7 +15,6 @@ ALTER TABLE submissions DROP CONSTRAINT submissions_phase_team_id_dataset_id_key
 ALTER TABLE submissions ADD COLUMN day_start DOUBLE PRECISION;
 UPDATE submissions SET day_start = submitted_at;
 ALTER TABLE submissions ALTER COLUMN day_start SET NOT NULL;
-ALTER TABLE submissions ALTER COLUMN day_start SET DEFAULT 0;  -- a row written without its day (by hand): one bucket
 ALTER TABLE submissions ADD COLUMN public DOUBLE PRECISION CHECK (public BETWEEN 0 AND 1);
 ALTER TABLE submissions ADD COLUMN private DOUBLE PRECISION CHECK (private BETWEEN 0 AND 1);
 ALTER TABLE submissions ADD COLUMN worst_public DOUBLE PRECISION CHECK (worst_public BETWEEN 0 AND 1);

@@ -22,7 +22,7 @@ CREATE TABLE submissions_v7 (
     team_id        INTEGER NOT NULL REFERENCES teams(id) ON DELETE CASCADE,
     dataset_id     INTEGER NOT NULL,
     submitted_at   REAL    NOT NULL,
-    day_start      REAL    NOT NULL DEFAULT 0,  -- 0: a row written without its day (by hand) counts in one bucket
+    day_start      REAL    NOT NULL,
     rows           INTEGER NOT NULL,
     accuracy       REAL    NOT NULL CHECK (accuracy BETWEEN 0 AND 1),
     worst_group    REAL             CHECK (worst_group BETWEEN 0 AND 1),
