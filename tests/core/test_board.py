@@ -31,8 +31,8 @@ async def test_every_change_the_board_shows_moves_the_counter_and_nothing_else_d
     assert await moved("UPDATE teams SET name = 'Raw Two', name_key = 'raw two' WHERE id = ?", (team_id,))
     assert not await moved("UPDATE teams SET discord_role_id = 5 WHERE id = ?", (team_id,))  # not on the board
     assert await moved(
-        "INSERT INTO submissions(phase, team_id, dataset_id, submitted_at, rows, accuracy, worst_group, filename,"
-        " sha256, raw, source) VALUES ('mock', ?, 0, 1, 1, 0.5, NULL, 'a.csv', ?, ?, 'raw')",
+        "INSERT INTO submissions(phase, team_id, dataset_id, submitted_at, day_start, rows, accuracy, worst_group,"
+        " filename, sha256, raw, source) VALUES ('mock', ?, 0, 1, 0, 1, 0.5, NULL, 'a.csv', ?, ?, 'raw')",
         (team_id, "0" * 64, b"1\n"))
     assert await moved("UPDATE submissions SET accuracy = 0.75 WHERE team_id = ?", (team_id,))  # a rescore
     assert not await moved("INSERT INTO event_state(key, value, updated_at) VALUES ('other', 'x', 0)")
