@@ -128,7 +128,8 @@ async def synthetic_board(
             raw = ("\n".join(map(str, pred.tolist())) + "\n").encode()
             acc = float(np.mean(pred == hidden.y))
             worst = None if hidden.groups is None else float(scoring_worst(pred, hidden.y, hidden.groups))
-            sub_rows.append((phase_id, name.casefold(), ds.id, now - rng.uniform(0, 86400), hidden.n, acc, worst, "labels.csv",
+            at = now - rng.uniform(0, 86400)
+            sub_rows.append((phase_id, name.casefold(), ds.id, at, at - at % 86400, hidden.n, acc, worst, "labels.csv",
                              hashlib.sha256(raw).hexdigest(), raw, "synthetic"))
 
     async def write(tx: Tx) -> None:
@@ -138,8 +139,8 @@ async def synthetic_board(
                 " VALUES (?, ?, ?, ?, 1, ?)", team_rows)
             ids = dict(await tx.fetchall("SELECT name_key, id FROM teams"))
             await tx.executemany(
-                "INSERT INTO submissions(phase, team_id, dataset_id, submitted_at, rows, accuracy, worst_group,"
-                " filename, sha256, raw, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO submissions(phase, team_id, dataset_id, submitted_at, day_start, rows, accuracy,"
+                " worst_group, filename, sha256, raw, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [(row[0], ids[row[1]], *row[2:]) for row in sub_rows])
 
     await store.run(write)
