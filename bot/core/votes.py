@@ -718,13 +718,14 @@ async def _record(tx: Tx, vote: Vote, voter: str, door: str, picked: tuple[int, 
     titles = tuple(names[c] for c in picked)
     if status == "refused":
         return _Attempt("refused", eligibility.message, tuple(reasons), state=state, choices=titles)
-    replaced = await tx.fetchval("SELECT 1 FROM ballots WHERE vote = ? AND voter = ?", (vote.id, voter)) is not None
-    await tx.execute(
+    replacements = await tx.fetchval(  # one statement: of two first ballots at once, one inserts, one replaces
         "INSERT INTO ballots(vote, voter, log_id, door, choices, status, cast_at, first_cast_at)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (vote, voter) DO UPDATE SET log_id = excluded.log_id,"
-        " door = excluded.door, choices = excluded.choices, status = excluded.status, cast_at = excluded.cast_at",
+        " door = excluded.door, choices = excluded.choices, status = excluded.status, cast_at = excluded.cast_at,"
+        " replacements = ballots.replacements + 1 RETURNING replacements",
         (vote.id, voter, log_id, door, json.dumps(list(picked)), status, now.timestamp(), now.timestamp()),
     )
+    replaced = int(replacements) > 0
     return _Attempt(status, eligibility.message, tuple(reasons), replaced, titles, state)
 
 
