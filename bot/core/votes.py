@@ -111,8 +111,12 @@ class VoteState:
         return "open" if self.now >= self.opens_at else "not open"
 
     @property
-    def results_visible(self) -> bool:
-        return self.closed_at is not None or (self.vote.results == "live" and self.phase == "open")
+    def results_public(self) -> bool:
+        """Whether anyone may see the ranking: live results; after the close, a vote that decides no
+        prize. A prize's vote is revealed with the winners (no winner is public before its reveal)."""
+        if self.vote.results == "live" and self.phase != "not open":
+            return True
+        return self.closed_at is not None and self.vote.prize is None
 
 
 @dataclass(frozen=True)
@@ -440,14 +444,16 @@ class VoteService:
 
         return await self.store.run(hop)
 
-    async def status(self, vote_id: str) -> VoteStatus:
-        """Turnout, and the results once they may be shown (after the close, or live)."""
+    async def status(self, vote_id: str, *, organizer: bool = False) -> VoteStatus:
+        """Turnout, and the ranking when it may be shown: to organizers once the vote is closed; to
+        everyone when `results_public`."""
         state = await self.state(vote_id)
+        visible = state.results_public or (organizer and state.closed_at is not None)
 
         async def hop(tx: Tx) -> tuple[dict[str, int], tuple[Result, ...] | None]:
             turnout = dict(await tx.fetchall("SELECT status, count(*) FROM ballots WHERE vote = ? GROUP BY status",
                                              (state.vote.id,)))
-            if not state.results_visible:
+            if not visible:
                 return turnout, None
             names = {p.id: (p.title, p.team_name) for p in await ballot_pool(tx, state.vote)}
             if state.closed_at is not None:
@@ -464,11 +470,10 @@ class VoteService:
         turnout, results = await self.store.run(hop)
         return VoteStatus(state, int(turnout.get("counted", 0)), int(turnout.get("unverified", 0)), results)
 
-    async def results(self, vote_id: str) -> tuple[Result, ...]:
-        status = await self.status(vote_id)
+    async def results(self, vote_id: str, *, organizer: bool = False) -> tuple[Result, ...]:
+        status = await self.status(vote_id, organizer=organizer)
         if status.results is None:
-            raise NotAllowed(f"the results of {status.state.vote.title} are hidden until the vote closes "
-                             f"({fmt_utc(status.state.closes_at)})")
+            raise NotAllowed(hidden_text(status.state))
         return status.results
 
     # --- opening and closing ---
@@ -731,3 +736,10 @@ async def _record(tx: Tx, vote: Vote, voter: str, door: str, picked: tuple[int, 
 
 def seconds_left(state: VoteState) -> int:
     return max(0, math.ceil((state.closes_at - state.now).total_seconds()))
+
+
+def hidden_text(state: VoteState) -> str:
+    """Why the ranking is not shown, in words for everyone."""
+    if state.closed_at is None:
+        return f"the results of {state.vote.title} are hidden until the vote closes ({fmt_utc(state.closes_at)})"
+    return f"{state.vote.title} closed at {fmt_utc(state.closed_at)}; its result is revealed with the winners"

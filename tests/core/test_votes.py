@@ -205,4 +205,8 @@ async def test_results_stay_hidden_until_the_close(open_vote, clock):
     with pytest.raises(NotAllowed, match="hidden until the vote closes"):
         await services.votes.results("fav")
     await services.votes.close("fav", by="organizer")
-    assert [(r.title, r.rank, r.points) for r in await services.votes.results("fav")] == [("Project 000", 1, 1)]
+    # the vote decides a prize: public only with the winners; the organizers see it now
+    with pytest.raises(NotAllowed, match="closed at .*; its result is revealed with the winners"):
+        await services.votes.results("fav")
+    assert [(r.title, r.rank, r.points) for r in await services.votes.results("fav", organizer=True)] == [
+        ("Project 000", 1, 1)]
