@@ -13,6 +13,7 @@ from discord.ext import commands
 
 from bot.cogs.mentoring import PERSISTENT_ITEMS as HELP_QUEUE_ITEMS
 from bot.cogs.views import PERSISTENT_ITEMS
+from bot.cogs.votes import PERSISTENT_ITEMS as VOTE_ITEMS
 from bot.config import EventConfig, Settings
 from bot.core.clock import Clock, system_clock
 from bot.core.reminders import ReminderRunner
@@ -29,7 +30,7 @@ log = logging.getLogger(__name__)
 
 EXTENSIONS = (
     "bot.cogs.teams", "bot.cogs.reveal", "bot.cogs.submit", "bot.cogs.leaderboard", "bot.cogs.winners",
-    "bot.cogs.schedule", "bot.cogs.admin", "bot.cogs.matchmaking", "bot.cogs.mentoring",
+    "bot.cogs.schedule", "bot.cogs.admin", "bot.cogs.matchmaking", "bot.cogs.mentoring", "bot.cogs.votes",
 )
 
 
@@ -101,7 +102,7 @@ class Hackbot(commands.Bot):
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         # persistent buttons: a click on a message sent before a restart is answered
-        self.add_dynamic_items(*PERSISTENT_ITEMS, *HELP_QUEUE_ITEMS)
+        self.add_dynamic_items(*PERSISTENT_ITEMS, *HELP_QUEUE_ITEMS, *VOTE_ITEMS)
         if self.serve_web:
             self.web_runner = await start_web(self.services, self.settings.hackbot_host, self.settings.hackbot_port,
                                               report=discord_reporter(self))
