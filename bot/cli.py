@@ -1059,8 +1059,9 @@ def rehearse(config_path: Path, speed: float | None, teams: int, port: int | Non
         sys.exit(1)
 
 
-# the help queue, perks and organizer links: their commands live beside, registered on `main`
+# the help queue, perks, organizer links and votes: their commands live beside, registered on `main`
 import bot.cli_mentoring  # noqa: E402,F401
+import bot.cli_votes  # noqa: E402,F401
 
 if __name__ == "__main__":
     # `python -m bot.cli` runs this file as __main__; bot.cli_mentoring registers its commands on
