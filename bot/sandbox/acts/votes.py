@@ -79,6 +79,9 @@ class Votes(Act):
         self.qr_code = False
         self.report_json: dict[str, Any] = {}
         self.problems: list[str] = []
+        self.codes: list[str] = []
+        self.opened = ""
+        self.insider: Any = None
 
     def applies(self, config: EventConfig) -> bool:
         return bool(config.votes) and config.projects is not None
@@ -92,7 +95,18 @@ class Votes(Act):
         due = projects.closes if projects is not None else None
         start = timeline.event(due) + timedelta(minutes=1) if due else timeline.start + (timeline.end - timeline.start) * 0.8
         start = min(max(start, timeline.start), timeline.event(vote.opens))
-        return [Moment(start, 60, lambda: self.play(play))]
+        # the attendee list is imported once the teams have formed (10), long before the vote
+        return [Moment(timeline.start, 12, lambda: self.prepare(play)), Moment(start, 60, lambda: self.play(play))]
+
+    async def prepare(self, play: Rehearsal) -> None:
+        """Import the attendee list: four attendees outside the server, and a team member whose
+        Discord id the list gives (so the code is theirs, and their team is known)."""
+        if not play.teams:
+            return
+        self.insider = play.teams[0].members[0]
+        attendees = [(f"Attendee {k}", f"attendee{k}@example.org", "") for k in range(ATTENDEES)]
+        attendees.append(("Team member", "member@example.org", str(self.insider.user.id)))
+        self.codes = await self._import_codes(play, play.config.votes[0].id, attendees)
 
     async def play(self, play: Rehearsal) -> None:
         try:
@@ -107,16 +121,14 @@ class Votes(Act):
         categories = config.projects.categories if config.projects else []
         self.stand_ins = await rehearsal_stand_in_projects(play.db, [t.name for t in play.teams], categories)
         teams = play.teams
-        if len(teams) < 2:
-            self.problems.append("the vote needs two teams with projects")
+        if len(teams) < 2 or len(self.codes) <= ATTENDEES:
+            self.problems.append("the vote needs two teams with projects and the attendees' codes")
             return
-        insider = teams[0].members[0]  # votes with a code for their own team: refused
-        attendees = [(f"Attendee {k}", f"attendee{k}@example.org", "") for k in range(ATTENDEES)]
-        attendees.append(("Team member", "member@example.org", str(insider.user.id)))
-        codes = await self._import_codes(play, vote.id, attendees)
+        codes = self.codes
 
         opened = await play.ask(organizer, "vote open", vote=vote.id)
         play.log(f"organizers: /vote open: {opened.splitlines()[0][:100]}")
+        self.opened = opened.splitlines()[0][:300] if opened else ""
         post = next((m for m in reversed(sandbox.state.channel_messages(config.discord.announcements_channel))
                      if vote.title in m.text() and m.buttons()), None)
         self.announcement = post is not None
@@ -240,7 +252,7 @@ class Votes(Act):
     def report(self, play: Rehearsal) -> dict[str, Any]:
         return {
             "stand_in_projects": self.stand_ins, "codes_imported": self.imported,
-            "announcement": self.announcement, "qr_code": self.qr_code,
+            "opened": self.opened, "announcement": self.announcement, "qr_code": self.qr_code,
             "ballots_taken": self.cast, "refused": self.refusals,
             "results_hidden_while_open": self.hidden_while_open,
             "results_hidden_after_close": self.hidden_after_close,
