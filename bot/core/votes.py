@@ -35,7 +35,7 @@ import math
 import secrets
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -211,7 +211,6 @@ class _Attempt:
     replaced: bool = False
     choices: tuple[str, ...] = ()
     state: VoteState | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 # --- small helpers ----------------------------------------------------------------------------

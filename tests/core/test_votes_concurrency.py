@@ -9,6 +9,7 @@ from collections import Counter
 import pytest
 
 from bot.config import load_event
+from bot.core import invariants
 from bot.core.services import Services
 from tests.core.vote_helpers import DURING, add_projects, old_account, write_vote_event
 from tests.core.vote_workers import ballot_worker
@@ -23,6 +24,7 @@ async def event(tmp_path, clock, db):
     config_path = write_vote_event(tmp_path / "event", kind="approval", max_choices=3)
     services = await Services.open(load_event(config_path), db, clock=clock)
     yield str(config_path), db, clock.now.isoformat(), services
+    assert await invariants.check(services.store) == []
     await services.close()
 
 
