@@ -1038,6 +1038,11 @@ def rehearse(config_path: Path, speed: float | None, teams: int, port: int | Non
         console.print(f"perks: {p['claimed']} claimed, {p['distinct']} distinct codes, a repeated claim got the same "
                       f"code: {'yes' if p['repeat_gets_same_code'] else 'NO'}; {p['low_stock_warnings']} low-stock "
                       f"warning(s); codes in public messages: {p['codes_in_public_messages']}", highlight=False)
+    if "votes" in acts:
+        v = acts["votes"]
+        reasons = ", ".join(f"{r['voter']} ({r['door']})" for r in v["refused"]) or "none"
+        console.print(f"vote: {len(v['ballots_taken'])} ballot(s) taken; refused with their reason: {reasons}; "
+                      f"results hidden while open: {v['results_hidden_while_open']}", highlight=False)
     for failure in result["failed"]:
         console.print(f"[red]failed interaction: {failure}[/red]", highlight=False)
     for request in refused:
