@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.config import EventConfig
+from bot.core.board import BoardService
 from bot.core.clock import Clock, system_clock
 from bot.core.datasets import DatasetRegistry
 from bot.core.leaderboard import LeaderboardService
@@ -16,6 +17,7 @@ from bot.core.mentoring import MentoringService
 from bot.core.organizer_links import OrganizerLinks
 from bot.core.perks import PerkService
 from bot.core.phases import PhaseClock
+from bot.core.projects import ProjectService
 from bot.core.ratelimit import LoginLimiter
 from bot.core.reveals import RevealService
 from bot.core.schedule import ScheduleService
@@ -44,7 +46,9 @@ class Services:
     perks: PerkService
     assignments: AssignmentService
     organizer_links: OrganizerLinks
+    projects: ProjectService
     votes: VoteService
+    board: BoardService
 
     @classmethod
     async def open(
@@ -64,8 +68,16 @@ class Services:
         except BaseException:
             await store.close()
             raise
+        projects = ProjectService(store, config, clock)
+        if not readonly:
+            try:
+                await projects.sync_limits()
+            except BaseException:
+                await store.close()
+                raise
         phases = PhaseClock(store, config)
         teams = TeamService(store, config, clock)
+        leaderboard = LeaderboardService(store, config, phases, clock)
         return cls(
             config=config,
             store=store,
@@ -76,7 +88,7 @@ class Services:
             roster=TeamRoster(teams),
             reveals=RevealService(store, config, registry, phases, clock),
             submissions=SubmissionService(store, config, registry, phases, clock),
-            leaderboard=LeaderboardService(store, config, phases, clock),
+            leaderboard=leaderboard,
             logins=LoginLimiter(),
             schedule=schedule,
             lfg=LfgService(store, config, clock, teams),
@@ -84,7 +96,9 @@ class Services:
             perks=PerkService(store, config, clock),
             assignments=AssignmentService(store, config, clock),
             organizer_links=OrganizerLinks(store, clock),
+            projects=projects,
             votes=VoteService(store, config, clock),
+            board=BoardService(store, config, registry, phases, leaderboard, clock),
         )
 
     async def close(self) -> None:

@@ -1,6 +1,6 @@
 """The public vote ([[votes]], NumHack's Community Favorite): the organizers import the attendee
 list (`hackbot vote codes import`, as they run it), open the vote with /vote open once the
-projects are in (its announcement: link, QR code, Vote button), members of the server vote with
+projects act has ruled the projects eligible (its announcement: link, QR code, Vote button), members of the server vote with
 /vote cast and the Vote button's form, attendees vote on the web page with their codes; then
 /vote close and `hackbot vote report`.
 
@@ -42,34 +42,10 @@ def _old_id(serial: int) -> int:
     return (ms << 22) | serial
 
 
-async def rehearsal_stand_in_projects(db: str, teams: list[str], categories: list[str]) -> int:
-    """REHEARSAL ONLY, until the projects act (issue 11) plays /project submit: one submitted,
-    eligible project per simulated team that has none, written straight into `projects` so the
-    vote has a ballot. Returns how many it wrote."""
-    store = await Store.open(db)
-    try:
-        made = 0
-        for n, name in enumerate(teams):
-            team_id = await store.fetchval("SELECT id FROM teams WHERE name = ?", (name,))
-            if team_id is None or await store.fetchval("SELECT 1 FROM projects WHERE team_id = ?", (team_id,)):
-                continue
-            await store.execute(
-                "INSERT INTO projects(team_id, status, title, summary, category, moderation, created_by, created_at,"
-                " updated_by, updated_at, submitted_at) VALUES (?, 'submitted', ?, 'rehearsal stand-in', ?,"
-                " 'eligible', 'rehearsal', 0, 'rehearsal', 0, 0)",
-                (team_id, f"{name} project", categories[n % len(categories)] if categories else None),
-            )
-            made += 1
-        return made
-    finally:
-        await store.close()
-
-
 class Votes(Act):
     name = "votes"
 
     def __init__(self) -> None:
-        self.stand_ins = 0
         self.imported = ""
         self.cast: list[str] = []  # how each accepted ballot went in
         self.refusals: list[dict[str, str]] = []  # who, door, what they were told
@@ -92,8 +68,13 @@ class Votes(Act):
         # the rehearsal's event file holds real times; moments are in event time. The organizers
         # open the vote once the projects are in, earlier than the file says: a compressed
         # timeline leaves the vote's own window a second or two of real time.
-        due = projects.closes if projects is not None else None
-        start = timeline.event(due) + timedelta(minutes=1) if due else timeline.start + (timeline.end - timeline.start) * 0.8
+        # after the projects act (bot/sandbox/acts/projects.py) has ruled the projects eligible
+        if projects is not None and projects.closes is not None:
+            closes = timeline.event(projects.closes)
+            opens = timeline.event(projects.opens) if projects.opens else timeline.start
+            start = closes + (closes - opens) * 0.3 + timedelta(minutes=1)
+        else:
+            start = timeline.start + (timeline.end - timeline.start) * 0.8
         start = min(max(start, timeline.start), timeline.event(vote.opens))
         # the attendee list is imported once the teams have formed (10), long before the vote
         return [Moment(timeline.start, 12, lambda: self.prepare(play)), Moment(start, 60, lambda: self.play(play))]
@@ -118,11 +99,13 @@ class Votes(Act):
     async def _play(self, play: Rehearsal) -> None:
         config, sandbox, organizer = play.config, play.sandbox, play.organizer
         vote = config.votes[0]
-        categories = config.projects.categories if config.projects else []
-        self.stand_ins = await rehearsal_stand_in_projects(play.db, [t.name for t in play.teams], categories)
         teams = play.teams
         if len(teams) < 2 or len(self.codes) <= ATTENDEES:
             self.problems.append("the vote needs two teams with projects and the attendees' codes")
+            return
+        own = await self._project_of(play, teams[0].name)
+        if own is None:
+            self.problems.append(f"{teams[0].name} has no eligible project (the projects act did not hand it in)")
             return
         codes = self.codes
 
@@ -161,7 +144,6 @@ class Votes(Act):
         self._took(await play.ask(fresh, "vote cast", vote=vote.id, choice=ids[0]), "an account made today", "discord")
 
         # attendees on the web page with their codes; a code used twice; a team member for their own team
-        own = await self._project_of(play, teams[0].name)
         other = next(i for i in ids if int(i) != own)
         async with aiohttp.ClientSession() as http:
             for k in range(ATTENDEES):
@@ -205,11 +187,13 @@ class Votes(Act):
         by_email = {row["email"]: row["code"] for row in rows}
         return [by_email.get(email, "") for _, email, _ in attendees]
 
-    async def _project_of(self, play: Rehearsal, team: str) -> int:
+    async def _project_of(self, play: Rehearsal, team: str) -> int | None:
         store = await Store.open(play.db, readonly=True)
         try:
-            return int(await store.fetchval(
-                "SELECT p.id FROM projects p JOIN teams t ON t.id = p.team_id WHERE t.name = ?", (team,)))
+            found = await store.fetchval(
+                "SELECT p.id FROM projects p JOIN teams t ON t.id = p.team_id WHERE t.name = ?"
+                " AND p.status = 'submitted' AND p.moderation = 'eligible'", (team,))
+            return None if found is None else int(found)
         finally:
             await store.close()
 
@@ -251,7 +235,7 @@ class Votes(Act):
 
     def report(self, play: Rehearsal) -> dict[str, Any]:
         return {
-            "stand_in_projects": self.stand_ins, "codes_imported": self.imported,
+            "codes_imported": self.imported,
             "opened": self.opened, "announcement": self.announcement, "qr_code": self.qr_code,
             "ballots_taken": self.cast, "refused": self.refusals,
             "results_hidden_while_open": self.hidden_while_open,
