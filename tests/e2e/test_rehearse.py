@@ -213,7 +213,8 @@ async def test_a_rehearsal_plays_mentors_tickets_and_perks(tmp_path, monkeypatch
 
 VOTE = """
 [projects]
-closes = "now+30m"
+opens = "now"
+closes = "now+40m"
 categories = ["Build", "Train"]
 
 [[prizes]]
@@ -224,7 +225,7 @@ source = "vote"
 [[votes]]
 id = "community"
 title = "Community Favorite"
-opens = "now+35m"
+opens = "now+55m"
 closes = "now+24h"
 kind = "approval"
 max_choices = 2
@@ -237,10 +238,11 @@ async def test_a_rehearsal_plays_the_vote_with_its_stuffers_refused(tmp_path, mo
     monkeypatch.setattr(rehearsal, "LEAD", timedelta(seconds=4))
     source = tmp_path / "short.toml"
     source.write_text(SHORT + VOTE)
-    report = await rehearse(source, tmp_path / "run", speed=600, teams=3, say=lambda text: None)
+    # slower than the other short rehearsals: the teams hand their projects in before the vote
+    report = await rehearse(source, tmp_path / "run", speed=60, teams=3, say=lambda text: None)
     assert report["refused_discord_requests"] == [] and report["failed"] == []
     votes = report["acts"]["votes"]
-    assert votes["problems"] == [] and votes["announcement"] and votes["qr_code"], votes
+    assert votes["problems"] == [] and votes["announcement"] and votes["qr_code"], (votes, report["acts"]["projects"])
     assert len(votes["ballots_taken"]) == 10  # 6 members (one by the Vote button), 4 attendees with codes
     told = {r["voter"]: r["told"] for r in votes["refused"]}
     assert "this vote needs accounts at least 7 days old" in told["an account made today"]

@@ -58,6 +58,7 @@ class Votes(Act):
         self.codes: list[str] = []
         self.opened = ""
         self.insider: Any = None
+        self.importing: asyncio.Task[list[str]] | None = None
 
     def applies(self, config: EventConfig) -> bool:
         return bool(config.votes) and config.projects is not None
@@ -87,7 +88,8 @@ class Votes(Act):
         self.insider = play.teams[0].members[0]
         attendees = [(f"Attendee {k}", f"attendee{k}@example.org", "") for k in range(ATTENDEES)]
         attendees.append(("Team member", "member@example.org", str(self.insider.user.id)))
-        self.codes = await self._import_codes(play, play.config.votes[0].id, attendees)
+        # in the background: an organizer's command takes seconds, the other acts' moments go on meanwhile
+        self.importing = asyncio.create_task(self._import_codes(play, play.config.votes[0].id, attendees))
 
     async def play(self, play: Rehearsal) -> None:
         try:
@@ -100,6 +102,8 @@ class Votes(Act):
         config, sandbox, organizer = play.config, play.sandbox, play.organizer
         vote = config.votes[0]
         teams = play.teams
+        if self.importing is not None:
+            self.codes = await self.importing
         if len(teams) < 2 or len(self.codes) <= ATTENDEES:
             self.problems.append("the vote needs two teams with projects and the attendees' codes")
             return
