@@ -99,7 +99,7 @@ class Services:
             controls=ControlsService(store, config, registry, phases, clock, labels, leaderboard),
             merges=MergeService(store, config, clock),
             leaderboard=leaderboard,
-            logins=LoginLimiter(),
+            logins=LoginLimiter(store),
             schedule=schedule,
             lfg=LfgService(store, config, clock, teams),
             mentoring=MentoringService(store, config, clock),
