@@ -180,12 +180,12 @@ async def vote_post(request: web.Request) -> web.Response:
     address = request.remote or "unknown"
     limit_key = f"vote:{vote.id}"
     try:
-        services.logins.check(address, limit_key)  # unknown codes from one address: slowed down like logins
+        await services.logins.check(address, limit_key)  # unknown codes from one address: slowed down like logins
         form = await request.post()
         receipt = await services.votes.cast_code(vote.id, str(form.get("code", "")), _choices(form, vote.kind), address)
     except BallotRefused as exc:
         if any(r.code == "code_unknown" for r in exc.reasons):
-            services.logins.failed(address, limit_key)
+            await services.logins.failed(address, limit_key)
         return await _view(request, ("bad", _capital(exc.message)), exc.status)
     except HackbotError as exc:
         return await _view(request, ("bad", _capital(exc.message)), exc.status)
