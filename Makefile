@@ -74,6 +74,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_rehearsal.py
 	$(BIN)/python benchmarks/bench_jury.py --quick
 	$(BIN)/python benchmarks/bench_rescore.py --quick
+	$(BIN)/python benchmarks/bench_outbox.py --runs 1
 
 clean:
 	rm -rf $(VENV) .hackbot config/demo-data .mypy_cache .ruff_cache

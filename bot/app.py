@@ -25,12 +25,14 @@ from bot.config import EventConfig, Settings
 from bot.core.clock import Clock, system_clock
 from bot.core.github import GitHubRepoChecker, github_checker
 from bot.core.lease import GatewayLease
+from bot.core.outbox import OutboxDrainer
 from bot.core.project_jobs import ProjectRunner, log_notify
 from bot.core.reminders import ReminderRunner
 from bot.core.services import Services
 from bot.core.store import redact
 from bot.core.ticket_escalation import TicketRunner
 from bot.help_queue import discord_notifier, log_notifier
+from bot.outbox_executors import DiscordExecutors
 from bot.pacing import pace
 from bot.posting import discord_poster, discord_reporter, discord_time, log_poster
 from bot.tree import HackbotTree
@@ -114,6 +116,10 @@ class Hackbot(commands.Bot):
         self._reminders_start: asyncio.Task | None = None
         self.tickets: TicketRunner | None = None
         self._tickets_start: asyncio.Task | None = None
+        # the outbox's drainer: Discord side effects that any process wrote (bot/core/outbox.py)
+        self.executors = DiscordExecutors(self)
+        self.drainer: OutboxDrainer = None  # type: ignore[assignment]  # set in setup_hook (it needs the services)
+        self._drainer_start: asyncio.Task | None = None
         self.project_jobs: ProjectRunner | None = None
         self._project_jobs_start: asyncio.Task | None = None
         self.lease: GatewayLease | None = None  # set while this bot holds the gateway (hold_gateway)
@@ -149,10 +155,14 @@ class Hackbot(commands.Bot):
         if self.serve_web:
             self.web_runner = await start_web(self.services, self.settings.hackbot_host, self.settings.hackbot_port,
                                               report=discord_reporter(self))
+        self.drainer = OutboxDrainer(self.services.outbox, self.executors.execute, is_active=self.drains_outbox,
+                                     report=discord_reporter(self))
         if self.run_reminders:
+            self._drainer_start = asyncio.create_task(self._start_drainer(self.drainer), name="hackbot-outbox-start")
             self.reminders = ReminderRunner(
                 self.services.store, self.config, self.services.schedule, discord_poster(self),
                 clock=self.clock, report=discord_reporter(self), time_format=discord_time,
+                outbox=self.services.outbox,
             )
             # started once connected: posting needs the guild cache, and waiting for it here would
             # deadlock the login (setup_hook runs before the gateway connects)
@@ -168,6 +178,20 @@ class Hackbot(commands.Bot):
                 self.project_jobs = ProjectRunner(self.services.projects, project_notify(self))
                 self._project_jobs_start = asyncio.create_task(self._start_project_jobs(self.project_jobs),
                                                                name="hackbot-projects-start")
+
+    def holds_gateway(self) -> bool:
+        """Whether this process may act on Discord: it holds a valid gateway lease (a paused process
+        whose lease expired claims no outbox row), or runs without one (a single process, tests)."""
+        return self.lease is None or self.lease.valid()
+
+    def drains_outbox(self) -> bool:
+        """The drainer claims rows only while connected and holding the gateway: a standby process,
+        or one reconnecting, leaves them to the active one."""
+        return self.is_ready() and self.holds_gateway()
+
+    async def _start_drainer(self, drainer: OutboxDrainer) -> None:
+        await self.wait_until_ready()
+        await drainer.start()
 
     async def _start_reminders(self, reminders: ReminderRunner) -> None:
         await self.wait_until_ready()
@@ -201,6 +225,10 @@ class Hackbot(commands.Bot):
             await self.project_jobs.stop()
         if self.reminders is not None:
             await self.reminders.stop()  # a post in progress finishes while still connected
+        if self._drainer_start is not None and not self._drainer_start.done():
+            self._drainer_start.cancel()
+        if self.drainer is not None:  # None when setup_hook never ran
+            await self.drainer.stop()  # the rows under way finish and are marked while still connected
         await super().close()
         if self.web_runner is not None:
             await self.web_runner.cleanup()

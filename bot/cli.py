@@ -1100,7 +1100,7 @@ def phase_set(phase_id: str, config_path: Path, db_path: str) -> None:
                    "the rehearsal's folder).")
 @click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write the report to this file as JSON: interactions, failed ones, refused Discord requests, "
-                   "problems, reminders, the leaderboard, and each act's section.")
+                   "problems, reminders, the leaderboard, the outbox, and each act's section.")
 def rehearse(config_path: Path, speed: float | None, teams: int, port: int | None, keep_dir: Path | None,
              db_path: str | None, report_path: Path | None) -> None:
     """Dry-run the whole event. The real bot against a local Discord, simulated teams, time compressed."""
@@ -1140,6 +1140,13 @@ def rehearse(config_path: Path, speed: float | None, teams: int, port: int | Non
     console.print(f"{result['interactions']} interactions, {len(result['failed'])} failed; "
                   f"{len(refused)} refused Discord requests; {result['reminders']} reminder(s) posted; "
                   f"{result['wall_time_s']} s")
+    box = result["outbox"]
+    drained = (f"each sent {box['wait_p50_s']} s after it was written (median; longest {box['wait_max_s']} s)"
+               if box["left"] == 0 and box["wait_p50_s"] is not None else f"{box['left']} left")
+    console.print(f"outbox: {box['enqueued']} Discord side effects written, {box['sent']} sent, {box['failed']} failed;"
+                  f" {drained}", highlight=False)
+    for failure in box["failures"]:
+        console.print(f"  - {failure}", highlight=False, markup=False)
     acts = result.get("acts", {})
     if "tickets" in acts:
         t = acts["tickets"]
@@ -1177,10 +1184,11 @@ def rehearse(config_path: Path, speed: float | None, teams: int, port: int | Non
         sys.exit(1)
 
 
-# the help queue, perks, organizer links, controls, projects and votes: their commands live beside,
-# registered on `main`
+# the help queue, perks, organizer links, the outbox, controls, projects and votes: their commands live
+# beside, registered on `main`
 import bot.cli_controls  # noqa: E402,F401  (baselines, label fixes, disqualification, integrity, exports)
 import bot.cli_mentoring  # noqa: E402,F401
+import bot.cli_outbox  # noqa: E402,F401
 import bot.cli_projects  # noqa: E402,F401
 import bot.cli_votes  # noqa: E402,F401
 

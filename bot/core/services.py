@@ -18,6 +18,7 @@ from bot.core.mentor_assignments import AssignmentService
 from bot.core.mentoring import MentoringService
 from bot.core.merges import MergeService
 from bot.core.organizer_links import OrganizerLinks
+from bot.core.outbox import Outbox
 from bot.core.perks import PerkService
 from bot.core.phases import PhaseClock
 from bot.core.projects import ProjectService
@@ -49,6 +50,7 @@ class Services:
     perks: PerkService
     assignments: AssignmentService
     organizer_links: OrganizerLinks
+    outbox: Outbox
     projects: ProjectService
     votes: VoteService
     board: BoardService
@@ -82,7 +84,8 @@ class Services:
                 await store.close()
                 raise
         phases = PhaseClock(store, config)
-        teams = TeamService(store, config, clock)
+        outbox = Outbox(store)
+        teams = TeamService(store, config, clock, outbox)
         labels = LabelBook(config, registry)
         leaderboard = LeaderboardService(store, config, phases, clock)
         return cls(
@@ -106,6 +109,7 @@ class Services:
             perks=PerkService(store, config, clock),
             assignments=AssignmentService(store, config, clock),
             organizer_links=OrganizerLinks(store, clock),
+            outbox=outbox,
             projects=projects,
             votes=VoteService(store, config, clock),
             board=BoardService(store, config, registry, phases, leaderboard, clock),

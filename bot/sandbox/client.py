@@ -393,6 +393,18 @@ class BotProcess:
         except OSError:
             return ""
 
+    async def kill(self) -> None:
+        """SIGKILL, as a crash or an OOM killer would: nothing of the bot's runs after it."""
+        if self.process is None:
+            return
+        if self.process.returncode is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            await self.process.wait()
+        _LIVE.discard(self.process.pid)
+        self.process = None
+        if self._log is not None:
+            self._log.close()
+
     async def stop(self, timeout: float = 15.0) -> None:
         if self.process is None:
             return
