@@ -20,6 +20,7 @@ from bot.cogs.mentoring import PERSISTENT_ITEMS as HELP_QUEUE_ITEMS
 from bot.cogs.projects import PERSISTENT_ITEMS as PROJECT_ITEMS
 from bot.cogs.projects import discord_notify as project_notify
 from bot.cogs.views import PERSISTENT_ITEMS
+from bot.cogs.votes import PERSISTENT_ITEMS as VOTE_ITEMS
 from bot.config import EventConfig, Settings
 from bot.core.clock import Clock, system_clock
 from bot.core.github import GitHubRepoChecker, github_checker
@@ -44,6 +45,7 @@ log = logging.getLogger(__name__)
 EXTENSIONS = (
     "bot.cogs.teams", "bot.cogs.reveal", "bot.cogs.submit", "bot.cogs.leaderboard", "bot.cogs.winners",
     "bot.cogs.schedule", "bot.cogs.admin", "bot.cogs.matchmaking", "bot.cogs.mentoring", "bot.cogs.projects",
+    "bot.cogs.votes",
 )
 ROLES = ("all", "web", "bot")
 
@@ -149,7 +151,7 @@ class Hackbot(commands.Bot):
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         # persistent buttons: a click on a message sent before a restart is answered
-        self.add_dynamic_items(*PERSISTENT_ITEMS, *HELP_QUEUE_ITEMS, *PROJECT_ITEMS)
+        self.add_dynamic_items(*PERSISTENT_ITEMS, *HELP_QUEUE_ITEMS, *PROJECT_ITEMS, *VOTE_ITEMS)
         if self.serve_web:
             self.web_runner = await start_web(self.services, self.settings.hackbot_host, self.settings.hackbot_port,
                                               report=discord_reporter(self))

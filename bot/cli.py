@@ -1158,6 +1158,11 @@ def rehearse(config_path: Path, speed: float | None, teams: int, port: int | Non
         console.print(f"perks: {p['claimed']} claimed, {p['distinct']} distinct codes, a repeated claim got the same "
                       f"code: {'yes' if p['repeat_gets_same_code'] else 'NO'}; {p['low_stock_warnings']} low-stock "
                       f"warning(s); codes in public messages: {p['codes_in_public_messages']}", highlight=False)
+    if "votes" in acts:
+        v = acts["votes"]
+        reasons = ", ".join(f"{r['voter']} ({r['door']})" for r in v["refused"]) or "none"
+        console.print(f"vote: {len(v['ballots_taken'])} ballot(s) taken; refused with their reason: {reasons}; "
+                      f"results hidden while open: {v['results_hidden_while_open']}", highlight=False)
     for failure in result["failed"]:
         console.print(f"[red]failed interaction: {failure}[/red]", highlight=False)
     for request in refused:
@@ -1179,11 +1184,13 @@ def rehearse(config_path: Path, speed: float | None, teams: int, port: int | Non
         sys.exit(1)
 
 
-# the help queue, perks, organizer links and the outbox: their commands live beside, registered on `main`
+# the help queue, perks, organizer links, the outbox, controls, projects and votes: their commands live
+# beside, registered on `main`
 import bot.cli_controls  # noqa: E402,F401  (baselines, label fixes, disqualification, integrity, exports)
 import bot.cli_mentoring  # noqa: E402,F401
 import bot.cli_outbox  # noqa: E402,F401
 import bot.cli_projects  # noqa: E402,F401
+import bot.cli_votes  # noqa: E402,F401
 
 if __name__ == "__main__":
     # `python -m bot.cli` runs this file as __main__; bot.cli_mentoring registers its commands on

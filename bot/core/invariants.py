@@ -66,6 +66,17 @@ CHECKS: list[tuple[str, str]] = [
         "SELECT perk, claimant, count(*) FROM perk_codes WHERE claimant IS NOT NULL"
         " GROUP BY perk, claimant HAVING count(*) > 1",
     ),
+    (
+        "no ballot stands from after its vote's close",
+        "SELECT b.vote, b.voter, b.cast_at FROM ballots b JOIN vote_state v ON v.id = b.vote"
+        " WHERE b.cast_at >= COALESCE(v.closed_at, v.closes_at)",
+    ),
+    (  # never quotes a code: only how many ballots a spent code's holder has beyond one
+        "a spent ballot code's holder has one standing ballot, an unspent one none from the web",
+        "SELECT c.vote, count(b.voter) FROM vote_codes c LEFT JOIN ballots b ON b.vote = c.vote AND b.voter = c.voter"
+        " AND b.door = 'web' GROUP BY c.id, c.vote, c.used_at HAVING count(b.voter) > 1"
+        " OR (c.used_at IS NULL AND count(b.voter) > 0)",
+    ),
 ]
 
 # PostgreSQL's triggers keep counters (0001, 0005): they must agree with the rows they count.

@@ -35,7 +35,7 @@ import math
 import secrets
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -111,8 +111,12 @@ class VoteState:
         return "open" if self.now >= self.opens_at else "not open"
 
     @property
-    def results_visible(self) -> bool:
-        return self.closed_at is not None or (self.vote.results == "live" and self.phase == "open")
+    def results_public(self) -> bool:
+        """Whether anyone may see the ranking: live results; after the close, a vote that decides no
+        prize. A prize's vote is revealed with the winners (no winner is public before its reveal)."""
+        if self.vote.results == "live" and self.phase != "not open":
+            return True
+        return self.closed_at is not None and self.vote.prize is None
 
 
 @dataclass(frozen=True)
@@ -207,7 +211,6 @@ class _Attempt:
     replaced: bool = False
     choices: tuple[str, ...] = ()
     state: VoteState | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 # --- small helpers ----------------------------------------------------------------------------
@@ -440,14 +443,16 @@ class VoteService:
 
         return await self.store.run(hop)
 
-    async def status(self, vote_id: str) -> VoteStatus:
-        """Turnout, and the results once they may be shown (after the close, or live)."""
+    async def status(self, vote_id: str, *, organizer: bool = False) -> VoteStatus:
+        """Turnout, and the ranking when it may be shown: to organizers once the vote is closed; to
+        everyone when `results_public`."""
         state = await self.state(vote_id)
+        visible = state.results_public or (organizer and state.closed_at is not None)
 
         async def hop(tx: Tx) -> tuple[dict[str, int], tuple[Result, ...] | None]:
             turnout = dict(await tx.fetchall("SELECT status, count(*) FROM ballots WHERE vote = ? GROUP BY status",
                                              (state.vote.id,)))
-            if not state.results_visible:
+            if not visible:
                 return turnout, None
             names = {p.id: (p.title, p.team_name) for p in await ballot_pool(tx, state.vote)}
             if state.closed_at is not None:
@@ -464,11 +469,10 @@ class VoteService:
         turnout, results = await self.store.run(hop)
         return VoteStatus(state, int(turnout.get("counted", 0)), int(turnout.get("unverified", 0)), results)
 
-    async def results(self, vote_id: str) -> tuple[Result, ...]:
-        status = await self.status(vote_id)
+    async def results(self, vote_id: str, *, organizer: bool = False) -> tuple[Result, ...]:
+        status = await self.status(vote_id, organizer=organizer)
         if status.results is None:
-            raise NotAllowed(f"the results of {status.state.vote.title} are hidden until the vote closes "
-                             f"({fmt_utc(status.state.closes_at)})")
+            raise NotAllowed(hidden_text(status.state))
         return status.results
 
     # --- opening and closing ---
@@ -718,15 +722,23 @@ async def _record(tx: Tx, vote: Vote, voter: str, door: str, picked: tuple[int, 
     titles = tuple(names[c] for c in picked)
     if status == "refused":
         return _Attempt("refused", eligibility.message, tuple(reasons), state=state, choices=titles)
-    replaced = await tx.fetchval("SELECT 1 FROM ballots WHERE vote = ? AND voter = ?", (vote.id, voter)) is not None
-    await tx.execute(
+    replacements = await tx.fetchval(  # one statement: of two first ballots at once, one inserts, one replaces
         "INSERT INTO ballots(vote, voter, log_id, door, choices, status, cast_at, first_cast_at)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (vote, voter) DO UPDATE SET log_id = excluded.log_id,"
-        " door = excluded.door, choices = excluded.choices, status = excluded.status, cast_at = excluded.cast_at",
+        " door = excluded.door, choices = excluded.choices, status = excluded.status, cast_at = excluded.cast_at,"
+        " replacements = ballots.replacements + 1 RETURNING replacements",
         (vote.id, voter, log_id, door, json.dumps(list(picked)), status, now.timestamp(), now.timestamp()),
     )
+    replaced = int(replacements) > 0
     return _Attempt(status, eligibility.message, tuple(reasons), replaced, titles, state)
 
 
 def seconds_left(state: VoteState) -> int:
     return max(0, math.ceil((state.closes_at - state.now).total_seconds()))
+
+
+def hidden_text(state: VoteState) -> str:
+    """Why the ranking is not shown, in words for everyone."""
+    if state.closed_at is None:
+        return f"the results of {state.vote.title} are hidden until the vote closes ({fmt_utc(state.closes_at)})"
+    return f"{state.vote.title} closed at {fmt_utc(state.closed_at)}; its result is revealed with the winners"

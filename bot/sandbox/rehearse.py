@@ -360,8 +360,9 @@ async def rehearse(source: Path, folder: Path, *, speed: float | None, teams: in
     async with Sandbox(state) as sandbox:
         organizer = sandbox.organizer("organizer", config.discord.organizer_role)
         database = str(db or folder / "rehearsal.sqlite3")
+        # the links the bot posts (the vote's page and its QR code) point at its own web server
         bot = BotProcess(sandbox, path, database, folder / "bot.log", port=port,
-                         env={"HACKBOT_GITHUB_API": github_url})
+                         env={"HACKBOT_GITHUB_API": github_url, "HACKBOT_PUBLIC_URL": f"http://127.0.0.1:{port}"})
         await bot.sync()
         await bot.start()
         web_url = f"http://127.0.0.1:{port}/"

@@ -109,6 +109,19 @@ def description() -> dict[str, Any]:
                     "503": _LOGIN_ERRORS["503"],
                 },
             }},
+            "/api/votes/{vote}": {"get": {
+                "summary": "A public vote: its times and turnout; the ranking only once it may be shown "
+                           "(live results, or after the close of a vote that decides no prize).",
+                "operationId": "vote",
+                "parameters": [{"name": "vote", "in": "path", "required": True, "schema": {"type": "string"},
+                                "description": "The vote's id in the event file's [[votes]]."}],
+                "responses": {
+                    "200": {"description": "The vote.", "content": {"application/json": {"schema": {
+                        "$ref": "#/components/schemas/Vote"}}}},
+                    "404": _error("No such vote."),
+                    "503": _LOGIN_ERRORS["503"],
+                },
+            }},
             "/healthz": {"get": {
                 "summary": "Health check: the database answers.",
                 "operationId": "healthz",
@@ -185,6 +198,25 @@ def description() -> dict[str, Any]:
                     }},
                 },
                 "required": ["phase", "visibility", "datasets", "teams"],
+            },
+            "Vote": {
+                "type": "object",
+                "properties": {
+                    "vote": {"type": "string"}, "title": {"type": "string"},
+                    "kind": {"enum": ["approval", "single", "ranked"]},
+                    "phase": {"enum": ["not open", "open", "closed"]},
+                    "opens": {"type": "string"}, "closes": {"type": "string"},
+                    "closed_at": {"type": ["string", "null"]},
+                    "turnout": {"type": "object", "properties": {
+                        "ballots": {"type": "integer"}, "counted": {"type": "integer"},
+                        "unverified": {"type": "integer"}}, "required": ["ballots", "counted", "unverified"]},
+                    "results": {"type": ["array", "null"], "items": {"type": "object", "properties": {
+                        "rank": {"type": "integer"}, "project": {"type": "integer"}, "title": {"type": "string"},
+                        "team": {"type": "string"}, "points": {"type": "integer"}, "votes": {"type": "integer"}},
+                        "required": ["rank", "project", "title", "team", "points", "votes"]}},
+                    "hidden": {"type": "string", "description": "Why the ranking is not shown (when it is not)."},
+                },
+                "required": ["vote", "title", "kind", "phase", "opens", "closes", "closed_at", "turnout", "results"],
             },
             "Health": {
                 "type": "object",

@@ -9,7 +9,7 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
 from bot.core.services import Services
-from bot.web import api, openapi, organizers, pages, projects, schedule
+from bot.web import api, openapi, organizers, pages, projects, schedule, votes
 from bot.web.faults import FaultReport, Report
 from bot.web.forms import MULTIPART_OVERHEAD
 
@@ -41,6 +41,9 @@ def create_app(services: Services, *, report: Report | None = None,
     app.router.add_get("/api/projects/mine", projects.my_project)
     app.router.add_get("/projects", projects.gallery_page)
     app.router.add_get("/projects/{id}", projects.project_page)
+    app.router.add_get("/vote/{vote}", votes.vote_page)
+    app.router.add_post("/vote/{vote}", votes.vote_post)
+    app.router.add_get("/api/votes/{vote}", votes.vote_json)
     return app
 
 

@@ -205,4 +205,22 @@ async def test_results_stay_hidden_until_the_close(open_vote, clock):
     with pytest.raises(NotAllowed, match="hidden until the vote closes"):
         await services.votes.results("fav")
     await services.votes.close("fav", by="organizer")
-    assert [(r.title, r.rank, r.points) for r in await services.votes.results("fav")] == [("Project 000", 1, 1)]
+    # the vote decides a prize: public only with the winners; the organizers see it now
+    with pytest.raises(NotAllowed, match="closed at .*; its result is revealed with the winners"):
+        await services.votes.results("fav")
+    assert [(r.title, r.rank, r.points) for r in await services.votes.results("fav", organizer=True)] == [
+        ("Project 000", 1, 1)]
+
+
+async def test_a_burst_of_new_accounts_is_flagged_and_still_counted(open_vote, clock):
+    services = await open_vote(kind="single", max_choices=None)
+    (a, _), (b, _) = await add_projects(services, 2)
+    for k in range(5):  # accounts 10 days old: past the 7-day rule, under the 30-day "new account" of the flags
+        await services.votes.cast_discord("fav", snowflake(DURING - timedelta(days=10), k), OLD_MEMBER, [a])
+        clock.advance(seconds=10)
+    await services.votes.cast_discord("fav", old_account(99), OLD_MEMBER, [b])
+    report = await services.votes.report("fav")
+    by_id = {p.project: p for p in report.projects}
+    assert (by_id[a].counted, by_id[a].flagged) == (5, 5) and (by_id[b].counted, by_id[b].flagged) == (1, 0)
+    assert [f.code for f in report.flags] == ["new_account_burst"]
+    assert "5 accounts younger than 30 days voted for Project 000 within 40 s" in report.flags[0].message

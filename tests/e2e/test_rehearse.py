@@ -148,7 +148,7 @@ def test_a_report_that_cannot_be_written_is_refused_before_the_rehearsal(tmp_pat
 
 def test_acts_are_found_as_modules_of_bot_sandbox_acts():
     assert [act.name for act in load_acts()] == ["controls", "outbox_post", "perks", "phases", "projects", "reveals",
-                                                 "teams", "tickets", "winners"]
+                                                 "submissions", "teams", "tickets", "votes", "winners"]
 
 
 class Mentors(Act):
@@ -215,3 +215,47 @@ async def test_a_rehearsal_plays_mentors_tickets_and_perks(tmp_path, monkeypatch
     perks = report["acts"]["perks"]
     assert perks["claimed"] == perks["distinct"] == 3 and perks["repeat_gets_same_code"], perks
     assert perks["low_stock_warnings"] == 2 and perks["codes_in_public_messages"] == 0
+
+
+VOTE = """
+[projects]
+opens = "now"
+closes = "now+40m"
+categories = ["Build", "Train"]
+
+[[prizes]]
+id = "community"
+title = "Community Favorite"
+source = "vote"
+
+[[votes]]
+id = "community"
+title = "Community Favorite"
+opens = "now+55m"
+closes = "now+24h"
+kind = "approval"
+max_choices = 2
+codes = true
+prize = "community"
+"""
+
+
+async def test_a_rehearsal_plays_the_vote_with_its_stuffers_refused(tmp_path, monkeypatch):
+    monkeypatch.setattr(rehearsal, "LEAD", timedelta(seconds=4))
+    source = tmp_path / "short.toml"
+    source.write_text(SHORT + VOTE)
+    # slower than the other short rehearsals: the teams hand their projects in before the vote
+    report = await rehearse(source, tmp_path / "run", speed=60, teams=3, say=lambda text: None)
+    assert report["refused_discord_requests"] == [] and report["failed"] == []
+    votes = report["acts"]["votes"]
+    assert votes["problems"] == [] and votes["announcement"] and votes["qr_code"], (votes, report["acts"]["projects"])
+    assert len(votes["ballots_taken"]) == 10  # 6 members (one by the Vote button), 4 attendees with codes
+    told = {r["voter"]: r["told"] for r in votes["refused"]}
+    assert "this vote needs accounts at least 7 days old" in told["an account made today"]
+    assert "this ballot code was already used at" in told["a code used a second time"]
+    assert "you cannot vote for your own team's project" in told["a team member voting for their own team"]
+    assert votes["results_hidden_while_open"] and votes["results_hidden_after_close"]
+    counted = votes["report"]
+    assert counted["phase"] == "closed" and counted["standing"] == 10 and counted["ballots_cast"] == 13
+    assert {"account_too_new", "code_used", "own_team"} <= set(counted["refused"])
+    assert sum(p["counted"] for p in counted["projects"]) == 5 * 2 + 1 + 4  # two choices each in Discord, one by form and web

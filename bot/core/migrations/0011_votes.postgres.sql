@@ -39,6 +39,7 @@ CREATE TABLE ballots (
     status        TEXT COLLATE "C" NOT NULL CHECK (status IN ('counted', 'unverified')),
     cast_at       DOUBLE PRECISION NOT NULL,
     first_cast_at DOUBLE PRECISION NOT NULL,
+    replacements  BIGINT NOT NULL DEFAULT 0 CHECK (replacements >= 0),
     PRIMARY KEY (vote, voter)
 );
 

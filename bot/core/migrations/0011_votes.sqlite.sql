@@ -51,6 +51,7 @@ CREATE TABLE ballots (
     status        TEXT    NOT NULL CHECK (status IN ('counted', 'unverified')),
     cast_at       REAL    NOT NULL,
     first_cast_at REAL    NOT NULL,
+    replacements  INTEGER NOT NULL DEFAULT 0 CHECK (replacements >= 0),
     PRIMARY KEY (vote, voter)
 );
 
