@@ -25,7 +25,7 @@ from bot.core.store import redact
 from bot.core.ticket_escalation import TicketRunner
 from bot.help_queue import discord_notifier, log_notifier
 from bot.pacing import pace
-from bot.posting import discord_poster, discord_reporter, log_poster
+from bot.posting import discord_poster, discord_reporter, discord_time, log_poster
 from bot.tree import HackbotTree
 from bot.web.server import start_web
 
@@ -128,7 +128,7 @@ class Hackbot(commands.Bot):
         if self.run_reminders:
             self.reminders = ReminderRunner(
                 self.services.store, self.config, self.services.schedule, discord_poster(self),
-                clock=self.clock, report=discord_reporter(self),
+                clock=self.clock, report=discord_reporter(self), time_format=discord_time,
             )
             # started once connected: posting needs the guild cache, and waiting for it here would
             # deadlock the login (setup_hook runs before the gateway connects)
@@ -215,7 +215,9 @@ async def serve(
     projects = ProjectRunner(services.projects, log_notify(log))
     # offline, the reminders go to the log and to the web page's "Posted reminders"; the runner
     # logs its organizer reports itself
-    reminders = ReminderRunner(services.store, config, services.schedule, log_poster(log), clock=clock)
+    # the texts kept as Discord would have shown them: the schedule page shows them in each reader's time
+    reminders = ReminderRunner(services.store, config, services.schedule, log_poster(log), clock=clock,
+                               time_format=discord_time)
     tickets = TicketRunner(services.mentoring, log_notifier(log))  # offline: the help queue's pings are logged
     try:
         runner = await start_web(services, host, port)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.config import EventConfig
+from bot.core.board import BoardService
 from bot.core.clock import Clock, system_clock
 from bot.core.datasets import DatasetRegistry
 from bot.core.leaderboard import LeaderboardService
@@ -47,6 +48,7 @@ class Services:
     organizer_links: OrganizerLinks
     projects: ProjectService
     votes: VoteService
+    board: BoardService
 
     @classmethod
     async def open(
@@ -75,6 +77,7 @@ class Services:
                 raise
         phases = PhaseClock(store, config)
         teams = TeamService(store, config, clock)
+        leaderboard = LeaderboardService(store, config, phases, clock)
         return cls(
             config=config,
             store=store,
@@ -85,7 +88,7 @@ class Services:
             roster=TeamRoster(teams),
             reveals=RevealService(store, config, registry, phases, clock),
             submissions=SubmissionService(store, config, registry, phases, clock),
-            leaderboard=LeaderboardService(store, config, phases, clock),
+            leaderboard=leaderboard,
             logins=LoginLimiter(),
             schedule=schedule,
             lfg=LfgService(store, config, clock, teams),
@@ -95,6 +98,7 @@ class Services:
             organizer_links=OrganizerLinks(store, clock),
             projects=projects,
             votes=VoteService(store, config, clock),
+            board=BoardService(store, config, registry, phases, leaderboard, clock),
         )
 
     async def close(self) -> None:

@@ -374,6 +374,7 @@ async def rehearse(source: Path, folder: Path, *, speed: float | None, teams: in
             play.watch()
             async with aiohttp.ClientSession() as http, http.get(web_url + "api/leaderboard") as response:
                 board = await response.json()
+            page = await _board_page(web_url)
         finally:
             ticker.cancel()
             await bot.stop()
@@ -387,10 +388,23 @@ async def rehearse(source: Path, folder: Path, *, speed: float | None, teams: in
                 for r in sandbox.state.refusals()
             ],
             "problems": problems, "reminders": _count_reminders(sandbox, config), "leaderboard": board,
+            "board_page": page,
         }
         for act in playing:
             report.setdefault("acts", {})[act.name] = act.report(play)
         return report
+
+
+async def _board_page(web_url: str) -> dict[str, Any]:
+    """The leaderboard page as a phone fetches it: its size gzipped, and whether asking again with
+    its ETag is answered 304 (the board served from the cache while nothing changed)."""
+    async with aiohttp.ClientSession(auto_decompress=False) as http:
+        async with http.get(web_url, headers={"Accept-Encoding": "gzip"}) as first:
+            body, etag = await first.read(), first.headers.get("ETag", "")
+            gzipped = first.headers.get("Content-Encoding") == "gzip"
+        async with http.get(web_url, headers={"Accept-Encoding": "gzip", "If-None-Match": etag}) as again:
+            revalidated = again.status == 304
+    return {"status": first.status, "bytes": len(body), "gzip": gzipped, "etag_304": revalidated}
 
 
 def _count_reminders(sandbox: Sandbox, config: EventConfig) -> int:

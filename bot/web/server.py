@@ -30,6 +30,8 @@ def create_app(services: Services, *, report: Report | None = None) -> web.Appli
     app.router.add_get("/healthz", api.healthz)
     app.router.add_get("/openapi.json", openapi.openapi_json)
     app.router.add_get("/", pages.leaderboard_page)
+    app.router.add_get("/favicon.svg", pages.favicon)
+    app.router.add_get("/favicon.ico", pages.favicon)
     app.router.add_get("/schedule", schedule.schedule_page)
     app.router.add_get("/schedule.ics", schedule.schedule_ics)
     app.router.add_get("/organizers/mentoring", organizers.organizers_page)
