@@ -8,6 +8,7 @@ from pathlib import Path
 
 from bot.config import EventConfig
 from bot.core.board import BoardService
+from bot.core.bundles import BundleService
 from bot.core.clock import Clock, system_clock
 from bot.core.datasets import DatasetRegistry
 from bot.core.leaderboard import LeaderboardService
@@ -47,6 +48,7 @@ class Services:
     assignments: AssignmentService
     organizer_links: OrganizerLinks
     projects: ProjectService
+    bundles: BundleService
     votes: VoteService
     board: BoardService
 
@@ -97,6 +99,7 @@ class Services:
             assignments=AssignmentService(store, config, clock),
             organizer_links=OrganizerLinks(store, clock),
             projects=projects,
+            bundles=BundleService(store, config, clock),
             votes=VoteService(store, config, clock),
             board=BoardService(store, config, registry, phases, leaderboard, clock),
         )

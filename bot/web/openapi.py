@@ -74,6 +74,16 @@ _PROJECT_INPUT = {
     },
     "required": ["title"],
 }
+_BUNDLE_FORM = {
+    "type": "object",
+    "properties": {
+        "username": _TEXT, "password": _TEXT,
+        "file": {"type": "string", "contentMediaType": "application/zip", "description": "The zip of your code."},
+        "exercise_id": {**_ID, "description": "The dataset the explanation is for. " + _DIGITS},
+        "explanation": _TEXT,
+    },
+    "required": ["username", "password"],
+}
 _PROJECT = {
     "type": "object",
     "properties": {
@@ -167,6 +177,18 @@ def description() -> dict[str, Any]:
                     "404": _error("The team has no project yet."),
                     "429": _LOGIN_ERRORS["429"],
                     "503": _LOGIN_ERRORS["503"],
+                },
+            }},
+            "/api/bundles": {"post": {
+                "summary": "Hackathon42: the team's code as a zip and/or one dataset's explanation "
+                           "(organizers and judges see them).",
+                "operationId": "saveBundle",
+                "security": [{"basic": []}],
+                "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": _BUNDLE_FORM}}},
+                "responses": {
+                    "200": {"description": "Stored.", "content": {"application/json": {"schema": {"type": "object"}}}},
+                    **_LOGIN_ERRORS,
+                    "403": _error("Not allowed: the event takes no bundles, or they closed at the deadline."),
                 },
             }},
             "/healthz": {"get": {

@@ -129,6 +129,25 @@ async def my_project(request: web.Request) -> web.Response:
     return web.json_response(project_json(project))
 
 
+_BUNDLE_FIELDS = ("send multipart fields username, password, and file (the .zip of your code) and/or "
+                  "exercise_id with explanation")
+
+
+async def post_bundle(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    bundles = services.bundles
+    limit = bundles.section.max_bytes
+    form = await read_form(request, expected=_BUNDLE_FIELDS, file_limit=limit)
+    team = await _login(request, dict(form.fields))
+    dataset_id = form.integer("exercise_id", _BUNDLE_FIELDS) if form.fields.get("exercise_id") else None
+    upload = (form.filename or "", form.file) if form.file is not None else None
+    saved = await bundles.save(team.id, f"api:{team.username}", file=upload, dataset_id=dataset_id,
+                               explanation=form.fields.get("explanation"))
+    return web.json_response({"sha256": saved.sha256, "filename": saved.filename, "size": saved.size,
+                              "explained": sorted(saved.explanations), "missing": saved.missing(bundles.datasets()),
+                              "version": saved.version})
+
+
 # --- the gallery ---------------------------------------------------------------------------------
 
 _CSS = """

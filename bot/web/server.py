@@ -37,6 +37,7 @@ def create_app(services: Services, *, report: Report | None = None) -> web.Appli
     app.router.add_get("/organizers/mentoring", organizers.organizers_page)
     app.router.add_post("/api/projects", projects.post_project)
     app.router.add_get("/api/projects/mine", projects.my_project)
+    app.router.add_post("/api/bundles", projects.post_bundle)
     app.router.add_get("/projects", projects.gallery_page)
     app.router.add_get("/projects/{id}", projects.project_page)
     return app
