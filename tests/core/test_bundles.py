@@ -111,3 +111,28 @@ async def test_post_api_bundles(env):
             assert res.status == 401
     finally:
         await runner.cleanup()
+
+
+def test_the_cli_lists_and_writes_the_bundles_for_the_jury(tmp_path, db):
+    import asyncio
+
+    from click.testing import CliRunner
+
+    from bot.cli import main
+
+    path = write_project_event(tmp_path / "event", BUNDLES)
+
+    async def prepare() -> None:
+        services = await Services.open(load_event(path), db, clock=Clock(WORK))
+        try:
+            ants = (await services.teams.create("Ants", captain="1")).team
+            await services.bundles.save(ants.id, "1", file=("code.zip", a_zip()), dataset_id=0, explanation="kNN")
+        finally:
+            await services.close()
+
+    asyncio.run(prepare())
+    out = tmp_path / "jury"
+    result = CliRunner().invoke(main, ["projects", "bundles", "--out", str(out), "--config", str(path), "--db", db])
+    assert result.exit_code == 0, result.output
+    assert "Ants" in result.output and (out / "Ants" / "code.zip").read_bytes() == a_zip()
+    assert (out / "Ants" / "explanation-0.txt").read_text() == "kNN\n"
