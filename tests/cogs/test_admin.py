@@ -21,6 +21,8 @@ ADMIN_COMMANDS = [
     ("admin team validate", {"name": "Blue"}),
     ("admin team remove", {"name": "Blue"}),
     ("admin leaderboard post", {}),
+    ("admin projects", {}),
+    ("admin moderate", {"team": "Blue", "verdict": "eligible"}),
 ]
 
 
