@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test chromium axe postgres bench clean
+.PHONY: demo test chromium axe postgres nginx bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit("Hackbot needs Python >= 3.11, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
@@ -48,8 +48,18 @@ postgres:
 	     (apt-get update -qq && apt-get install -y -qq postgresql >/dev/null)); \
 	  else echo "PostgreSQL is missing: without a server on 127.0.0.1:5432 the PostgreSQL tests are skipped (apt-get install postgresql)"; fi; }
 
+# The reverse-proxy test runs deploy/nginx/hackbot.conf in a real nginx; install Debian's when
+# it is missing and we may. Under CI=true that test never skips.
+nginx:
+	@command -v nginx >/dev/null 2>&1 || test -x /usr/sbin/nginx || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing Debian's nginx for the reverse-proxy test"; \
+	    (apt-get install -y -qq nginx >/dev/null 2>&1 || \
+	     (apt-get update -qq && apt-get install -y -qq nginx >/dev/null)); \
+	  else echo "nginx is missing: the reverse-proxy test will be skipped (apt-get install nginx)"; fi; }
+
 # lint and types first, at zero findings (pyproject.toml holds their settings), then the tests
-test: $(STAMP) chromium axe postgres
+test: $(STAMP) chromium axe postgres nginx
 	$(BIN)/ruff check bot scoring tests benchmarks
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -q -p no:cacheprovider
@@ -64,6 +74,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_rehearsal.py
 	$(BIN)/python benchmarks/bench_jury.py --quick
 	$(BIN)/python benchmarks/bench_rescore.py --quick
+	$(BIN)/python benchmarks/bench_outbox.py --runs 1
 
 clean:
 	rm -rf $(VENV) .hackbot config/demo-data .mypy_cache .ruff_cache

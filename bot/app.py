@@ -1,5 +1,10 @@
 """Composition root: builds the store, the services, the web app and the Discord bot, and runs
-them side by side in one process over the same services and the same database."""
+them side by side in one process over the same services and the same database.
+
+Roles (`hackbot run --role`): `web` serves the HTTP API and the pages only (any number of such
+processes over one database); `bot` holds the Discord gateway, under the gateway lease
+(bot/core/lease.py): at most one process is connected at a time, the others stand by and take
+over when the holder dies; `all` (the default) is both in one process."""
 
 from __future__ import annotations
 
@@ -18,15 +23,20 @@ from bot.cogs.views import PERSISTENT_ITEMS
 from bot.config import EventConfig, Settings
 from bot.core.clock import Clock, system_clock
 from bot.core.github import GitHubRepoChecker, github_checker
+from bot.core.lease import GatewayLease
+from bot.core.outbox import OutboxDrainer
 from bot.core.project_jobs import ProjectRunner, log_notify
 from bot.core.reminders import ReminderRunner
 from bot.core.services import Services
 from bot.core.store import redact
 from bot.core.ticket_escalation import TicketRunner
 from bot.help_queue import discord_notifier, log_notifier
+from bot.outbox_executors import DiscordExecutors
 from bot.pacing import pace
 from bot.posting import discord_poster, discord_reporter, discord_time, log_poster
 from bot.tree import HackbotTree
+from bot.web.api import parse_proxies
+from bot.web.faults import Report
 from bot.web.server import start_web
 
 log = logging.getLogger(__name__)
@@ -35,6 +45,7 @@ EXTENSIONS = (
     "bot.cogs.teams", "bot.cogs.reveal", "bot.cogs.submit", "bot.cogs.leaderboard", "bot.cogs.winners",
     "bot.cogs.schedule", "bot.cogs.admin", "bot.cogs.matchmaking", "bot.cogs.mentoring", "bot.cogs.projects",
 )
+ROLES = ("all", "web", "bot")
 
 
 def point_discord_at(api_base: str) -> None:
@@ -103,8 +114,25 @@ class Hackbot(commands.Bot):
         self._reminders_start: asyncio.Task | None = None
         self.tickets: TicketRunner | None = None
         self._tickets_start: asyncio.Task | None = None
+        # the outbox's drainer: Discord side effects that any process wrote (bot/core/outbox.py)
+        self.executors = DiscordExecutors(self)
+        self.drainer: OutboxDrainer = None  # type: ignore[assignment]  # set in setup_hook (it needs the services)
+        self._drainer_start: asyncio.Task | None = None
         self.project_jobs: ProjectRunner | None = None
         self._project_jobs_start: asyncio.Task | None = None
+        self.lease: GatewayLease | None = None  # set while this bot holds the gateway (hold_gateway)
+
+    async def gateway_acquired(self, lease: GatewayLease) -> None:
+        """Called once this process holds the gateway lease, before it connects to Discord: the
+        place to start what only the gateway holder may run (the outbox drainer). Work done under
+        the lease checks `lease.valid()` before each Discord call and shows its epoch in its
+        writes (`bot.core.lease.fence`, `lease.fence_params()`)."""
+        self.lease = lease
+
+    async def gateway_lost(self, epoch: int) -> None:
+        """Called when the lease of `epoch` is lost (taken over, or expired while this process was
+        paused), before the bot disconnects: stop what `gateway_acquired` started."""
+        self.lease = None
 
     @property
     def event_guild(self) -> discord.Object | None:
@@ -125,10 +153,14 @@ class Hackbot(commands.Bot):
         if self.serve_web:
             self.web_runner = await start_web(self.services, self.settings.hackbot_host, self.settings.hackbot_port,
                                               report=discord_reporter(self))
+        self.drainer = OutboxDrainer(self.services.outbox, self.executors.execute, is_active=self.drains_outbox,
+                                     report=discord_reporter(self))
         if self.run_reminders:
+            self._drainer_start = asyncio.create_task(self._start_drainer(self.drainer), name="hackbot-outbox-start")
             self.reminders = ReminderRunner(
                 self.services.store, self.config, self.services.schedule, discord_poster(self),
                 clock=self.clock, report=discord_reporter(self), time_format=discord_time,
+                outbox=self.services.outbox,
             )
             # started once connected: posting needs the guild cache, and waiting for it here would
             # deadlock the login (setup_hook runs before the gateway connects)
@@ -144,6 +176,20 @@ class Hackbot(commands.Bot):
                 self.project_jobs = ProjectRunner(self.services.projects, project_notify(self))
                 self._project_jobs_start = asyncio.create_task(self._start_project_jobs(self.project_jobs),
                                                                name="hackbot-projects-start")
+
+    def holds_gateway(self) -> bool:
+        """Whether this process may act on Discord: it holds a valid gateway lease (a paused process
+        whose lease expired claims no outbox row), or runs without one (a single process, tests)."""
+        return self.lease is None or self.lease.valid()
+
+    def drains_outbox(self) -> bool:
+        """The drainer claims rows only while connected and holding the gateway: a standby process,
+        or one reconnecting, leaves them to the active one."""
+        return self.is_ready() and self.holds_gateway()
+
+    async def _start_drainer(self, drainer: OutboxDrainer) -> None:
+        await self.wait_until_ready()
+        await drainer.start()
 
     async def _start_reminders(self, reminders: ReminderRunner) -> None:
         await self.wait_until_ready()
@@ -177,13 +223,84 @@ class Hackbot(commands.Bot):
             await self.project_jobs.stop()
         if self.reminders is not None:
             await self.reminders.stop()  # a post in progress finishes while still connected
+        if self._drainer_start is not None and not self._drainer_start.done():
+            self._drainer_start.cancel()
+        if self.drainer is not None:  # None when setup_hook never ran
+            await self.drainer.stop()  # the rows under way finish and are marked while still connected
         await super().close()
         if self.web_runner is not None:
             await self.web_runner.cleanup()
-        if self.services is not None:
+        if self._owns_services and self.services is not None:  # else serve() closes them
             await close_github(self.services)
-        if self._owns_services and self.services is not None:
             await self.services.close()
+
+
+class _GatewayReport:
+    """The web's fault reports, sent to Discord by this process's bot while it holds the gateway
+    (logged only otherwise: FaultReport logs every report itself)."""
+
+    def __init__(self) -> None:
+        self.bot: Hackbot | None = None
+
+    async def __call__(self, text: str) -> None:
+        bot = self.bot
+        if bot is not None and bot.lease is not None and bot.lease.valid():
+            await discord_reporter(bot)(text)
+
+
+async def hold_gateway(
+    services: Services,
+    settings: Settings,
+    config: EventConfig,
+    discord_token: str,
+    *,
+    clock: Clock = system_clock,
+    ready: asyncio.Event | None = None,
+    report: _GatewayReport | None = None,
+    lease: GatewayLease | None = None,
+) -> None:
+    """Hold the Discord gateway whenever this process holds the lease: wait for it (standing by
+    while another process holds it), connect, renew it, and disconnect the moment it is lost,
+    then stand by again. Returns (or raises) only when the bot's connection ends by itself."""
+    lease = lease or GatewayLease(services.store, ttl=settings.hackbot_lease_ttl)
+    try:
+        while True:
+            epoch = await lease.try_acquire()
+            if epoch is None:
+                if ready is not None:
+                    ready.set()  # standing by is running
+                epoch = await lease.acquire()
+            else:
+                log.info("holding the gateway lease (epoch %d)", epoch)
+            bot = Hackbot(settings, config, services=services, clock=clock, serve_web=False)
+            async with bot:
+                await bot.login(discord_token)
+                log.info("Discord bot logged in, gateway lease epoch %d (database %s)", epoch,
+                         redact(services.store.target))
+                await bot.gateway_acquired(lease)
+                if report is not None:
+                    report.bot = bot
+                if ready is not None:
+                    ready.set()
+                connect = asyncio.create_task(bot.connect(), name="hackbot-gateway")
+                lost = asyncio.create_task(lease.keep(), name="hackbot-lease")
+                try:
+                    await asyncio.wait({connect, lost}, return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    for task in (connect, lost):
+                        if not task.done():
+                            task.cancel()
+                if report is not None:
+                    report.bot = None
+                if lost.done() and not lost.cancelled():
+                    await bot.gateway_lost(lost.result())
+                    log.warning("disconnected from Discord: the gateway lease (epoch %d) was lost; standing by", epoch)
+                    continue  # `async with` closes this bot; a new one connects at the next lease
+                await bot.gateway_lost(epoch)
+                connect.result()  # the connection's own end: its error, or a clean close
+                return
+    finally:
+        await lease.release()
 
 
 async def serve(
@@ -196,46 +313,51 @@ async def serve(
     settings: Settings | None = None,
     clock: Clock = system_clock,
     ready: asyncio.Event | None = None,
+    role: str = "all",
 ) -> None:
-    """Run the web server, and the Discord bot beside it when a token is given."""
-    if discord_token:
-        settings = (settings or Settings()).model_copy(
-            update={"hackbot_db": str(db_path), "hackbot_host": host, "hackbot_port": port}
-        )
-        bot = Hackbot(settings, config, clock=clock)
-        async with bot:
-            await bot.login(discord_token)
-            log.info("web server on http://%s:%s, Discord bot logged in (database %s)", host, port, redact(db_path))
-            if ready is not None:
-                ready.set()
-            await bot.connect()
-        return
+    """Run this process's role: the web server (`all`, `web`), and the Discord bot under the
+    gateway lease when a token is given (`all`, `bot`)."""
+    if role not in ROLES:
+        raise ValueError(f"role {role!r} is not one of {', '.join(ROLES)}")
+    gateway = bool(discord_token) and role in ("all", "bot")
+    if role == "bot" and not discord_token:
+        raise ValueError("the bot role needs DISCORD_TOKEN")
+    settings = (settings or Settings()).model_copy(
+        update={"hackbot_db": str(db_path), "hackbot_host": host, "hackbot_port": port}
+    )
+    proxies = parse_proxies(settings.hackbot_trusted_proxies)
     services = await Services.open(config, db_path, clock=clock)
-    use_github(services, settings or Settings(), clock)
-    projects = ProjectRunner(services.projects, log_notify(log))
-    # offline, the reminders go to the log and to the web page's "Posted reminders"; the runner
-    # logs its organizer reports itself
-    # the texts kept as Discord would have shown them: the schedule page shows them in each reader's time
-    reminders = ReminderRunner(services.store, config, services.schedule, log_poster(log), clock=clock,
-                               time_format=discord_time)
-    tickets = TicketRunner(services.mentoring, log_notifier(log))  # offline: the help queue's pings are logged
+    use_github(services, settings, clock)  # the web's project checks and the bot's both ask GitHub
+    runner: web.AppRunner | None = None
+    offline: list[ReminderRunner | TicketRunner | ProjectRunner] = []
+    report = _GatewayReport() if gateway else None
     try:
-        runner = await start_web(services, host, port)
-    except BaseException:
-        await services.close()
-        raise
-    log.info("web server on http://%s:%s (database %s)", host, port, redact(db_path))
-    try:
-        await reminders.start()
-        await tickets.start()
-        await projects.start()
+        if role in ("all", "web"):
+            web_report: Report | None = report
+            runner = await start_web(services, host, port, report=web_report, trusted_proxies=proxies)
+            log.info("web server on http://%s:%s (role %s, database %s)", host, port, role, redact(db_path))
+        if gateway:
+            assert discord_token is not None
+            await hold_gateway(services, settings, config, discord_token, clock=clock, ready=ready, report=report)
+            return
+        if role == "all":
+            # offline, the reminders go to the log and to the web page's "Posted reminders" (the
+            # texts kept as Discord would have shown them: the schedule page shows them in each
+            # reader's time); the runner logs its organizer reports itself; the help queue's pings
+            # and the projects' notices are logged
+            offline = [ReminderRunner(services.store, config, services.schedule, log_poster(log), clock=clock,
+                                      time_format=discord_time),
+                       TicketRunner(services.mentoring, log_notifier(log)),
+                       ProjectRunner(services.projects, log_notify(log))]
+            for runner_ in offline:
+                await runner_.start()
         if ready is not None:
             ready.set()
         await asyncio.Event().wait()
     finally:
-        await projects.stop()
+        for runner_ in reversed(offline):
+            await runner_.stop()
+        if runner is not None:
+            await runner.cleanup()
         await close_github(services)
-        await tickets.stop()
-        await reminders.stop()
-        await runner.cleanup()
         await services.close()

@@ -60,6 +60,8 @@ ENVIRONMENT = (
     ("HACKBOT_DISCORD_API", "A Discord double to talk to instead of Discord (bot/sandbox)."),
     ("GITHUB_TOKEN", "A GitHub token for the project checks (optional: raises GitHub's rate limit)."),
     ("HACKBOT_GITHUB_API", "A GitHub double to talk to instead of api.github.com (bot/sandbox)."),
+    ("HACKBOT_TRUSTED_PROXIES", "Proxies whose X-Forwarded-For names the client, e.g. 127.0.0.1 (login limits)."),
+    ("HACKBOT_LEASE_TTL", "Seconds the gateway holder may go unrenewed before a standby takes over (15)."),
 )
 _HOSTNAME = re.compile(r"(?=.{1,253}$)(?!-)[A-Za-z0-9-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9-]{1,63}(?<!-))*\.?")
 
@@ -225,7 +227,7 @@ def keep_out_of_git(folder: Path) -> None:
 
 
 _EPILOG = "\b\nEnvironment (also read from a .env file in the current folder):\n" + "\n".join(
-    f"  {name:<20} {text}" for name, text in ENVIRONMENT
+    f"  {name:<24} {text}" for name, text in ENVIRONMENT
 )
 
 
@@ -265,19 +267,31 @@ def listen_problem(exc: OSError, host: str, port: int) -> str:
 
 
 def serve_event(config: EventConfig, db_path: str, host: str, port: int, settings: Settings,
-                banner: Callable[[], Awaitable[None]] | None = None) -> None:
+                banner: Callable[[], Awaitable[None]] | None = None, role: str = "all") -> None:
     """Run the web server (and the bot): stop with a message and exit 1 if it cannot start."""
     from bot.app import serve
+    from bot.web.api import parse_proxies
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        parse_proxies(settings.hackbot_trusted_proxies)
+    except ValueError as exc:
+        fail(str(exc))
     token = settings.discord_token.get_secret_value() if settings.discord_token else None
-    if token is None:
+    if role == "bot" and token is None:
+        fail("--role bot holds the Discord gateway and needs DISCORD_TOKEN; set it, or run --role web for the "
+             "web server and the HTTP API only")
+    if token is None and role != "web":
         say("DISCORD_TOKEN is not set: running the web server and the HTTP API only.")
+    if role == "web":
+        say("role web: the web server and the HTTP API only; the Discord gateway is left to a `--role bot` process.")
+    elif role == "bot":
+        say("role bot: the Discord gateway under the database's lease (one holder at a time), no web server.")
     ready = asyncio.Event()
 
     async def main_task() -> None:
         task = asyncio.create_task(
-            serve(config, db_path, host, port, discord_token=token, settings=settings, ready=ready)
+            serve(config, db_path, host, port, discord_token=token, settings=settings, ready=ready, role=role)
         )
         waiting = asyncio.create_task(ready.wait())
         await asyncio.wait({task, waiting}, return_when=asyncio.FIRST_COMPLETED)
@@ -287,7 +301,11 @@ def serve_event(config: EventConfig, db_path: str, host: str, port: int, setting
             return
         if banner:
             await banner()
-        console.print(f"[bold green]Leaderboard:[/bold green] http://{host}:{port}/   (Ctrl-C to stop)")
+        if role == "bot":
+            console.print("[bold green]Bot process running[/bold green] (the gateway when it holds the lease; "
+                          "Ctrl-C to stop)")
+        else:
+            console.print(f"[bold green]Leaderboard:[/bold green] http://{host}:{port}/   (Ctrl-C to stop)")
         await task
 
     try:
@@ -326,12 +344,16 @@ def listen_options(fn):
 @main.command()
 @event_options
 @listen_options
-def run(config_path: Path, db_path: str, host: str, port: int, settings: Settings) -> None:
+@click.option("--role", type=click.Choice(["all", "web", "bot"]), default="all", show_default=True,
+              help="What this process runs: all of it; web, the web server and the HTTP API only (run as many "
+                   "as you like on one database); or bot, the Discord gateway only (one holds it at a time, the "
+                   "others stand by and take over within 30 s when it dies).")
+def run(config_path: Path, db_path: str, host: str, port: int, settings: Settings, role: str) -> None:
     """Run the event. The web server and the HTTP API, and the Discord bot when DISCORD_TOKEN is set."""
     config = load_config(config_path)
     check_db_path(db_path)
     announce(config, config_path, db_path)
-    serve_event(config, db_path, host, port, settings)
+    serve_event(config, db_path, host, port, settings, role=role)
 
 
 @main.command()
@@ -732,7 +754,7 @@ def match_command(dry_run: bool, seed: int, as_json: bool, config_path: Path, db
         out = result.as_json()
         if applied is not None:
             out["created"] = [{"team": t.team.name, "members": t.members} for t in applied.teams]
-            out["notes"] = applied.notes
+            out["notes"] = [note.text() for note in applied.notes]
         click.echo(json.dumps(out))
         return
     table = Table("#", "team", "members", "shared topics", "experience")
@@ -752,7 +774,7 @@ def match_command(dry_run: bool, seed: int, as_json: bool, config_path: Path, db
     if applied is not None:
         console.print(f"{len(applied.teams)} team(s) created or filled")
         for note in applied.notes:
-            console.print(f"  {escape(note)}", highlight=False)
+            console.print(f"  {escape(note.text())}", highlight=False)
     else:
         console.print("dry run: nothing created")
 
@@ -923,6 +945,32 @@ def db_status(config_path: Path, db_path: str) -> None:
         fail(str(edited_error(status)))
 
 
+@db_group.command("lease")
+@event_options
+def db_lease(config_path: Path, db_path: str) -> None:
+    """Show who holds the Discord gateway.
+
+    The process holding the gateway lease (`hackbot run --role bot|all`), its epoch, and when the
+    lease expires unless renewed; a standby takes over once it has expired."""
+    from bot.core.lease import lease_status
+
+    async def action(store: Store):
+        if "gateway_lease" not in await store.tables():
+            return None
+        return await lease_status(store)
+
+    status = store_action(config_path, db_path, action)
+    if status is None:
+        console.print("this database has no gateway lease yet: it is created at the next start", highlight=False)
+    elif status.free:
+        console.print(f"the gateway lease is free (epoch {status.epoch}): the next bot process to start takes it",
+                      highlight=False)
+    else:
+        console.print(f"the gateway is held by {escape(status.holder or '')} (epoch {status.epoch}, for "
+                      f"{status.held_for or 0:.0f} s); the lease expires in {status.expires_in:.1f} s unless renewed",
+                      highlight=False)
+
+
 @db_group.command("migrate")
 @click.option("--dry-run", is_flag=True, help="List the migrations that would be applied; apply none.")
 @event_options
@@ -1052,7 +1100,7 @@ def phase_set(phase_id: str, config_path: Path, db_path: str) -> None:
                    "the rehearsal's folder).")
 @click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write the report to this file as JSON: interactions, failed ones, refused Discord requests, "
-                   "problems, reminders, the leaderboard, and each act's section.")
+                   "problems, reminders, the leaderboard, the outbox, and each act's section.")
 def rehearse(config_path: Path, speed: float | None, teams: int, port: int | None, keep_dir: Path | None,
              db_path: str | None, report_path: Path | None) -> None:
     """Dry-run the whole event. The real bot against a local Discord, simulated teams, time compressed."""
@@ -1092,6 +1140,13 @@ def rehearse(config_path: Path, speed: float | None, teams: int, port: int | Non
     console.print(f"{result['interactions']} interactions, {len(result['failed'])} failed; "
                   f"{len(refused)} refused Discord requests; {result['reminders']} reminder(s) posted; "
                   f"{result['wall_time_s']} s")
+    box = result["outbox"]
+    drained = (f"each sent {box['wait_p50_s']} s after it was written (median; longest {box['wait_max_s']} s)"
+               if box["left"] == 0 and box["wait_p50_s"] is not None else f"{box['left']} left")
+    console.print(f"outbox: {box['enqueued']} Discord side effects written, {box['sent']} sent, {box['failed']} failed;"
+                  f" {drained}", highlight=False)
+    for failure in box["failures"]:
+        console.print(f"  - {failure}", highlight=False, markup=False)
     acts = result.get("acts", {})
     if "tickets" in acts:
         t = acts["tickets"]
@@ -1124,9 +1179,10 @@ def rehearse(config_path: Path, speed: float | None, teams: int, port: int | Non
         sys.exit(1)
 
 
-# the help queue, perks and organizer links: their commands live beside, registered on `main`
+# the help queue, perks, organizer links and the outbox: their commands live beside, registered on `main`
 import bot.cli_controls  # noqa: E402,F401  (baselines, label fixes, disqualification, integrity, exports)
 import bot.cli_mentoring  # noqa: E402,F401
+import bot.cli_outbox  # noqa: E402,F401
 import bot.cli_projects  # noqa: E402,F401
 
 if __name__ == "__main__":

@@ -21,14 +21,14 @@ from bot.core.services import Services
 ORGANIZER = "cli"
 
 
-@main.group()
+@main.group(short_help="Export, moderate and extend projects.")
 def projects() -> None:
     """Export, moderate and extend the teams' projects.
 
     What teams hand in with /project submit or POST /api/projects, for the organizers."""
 
 
-@projects.command("export")
+@projects.command("export", short_help="Export the handed-in projects.")
 @click.option("--format", "fmt", type=click.Choice(["json", "devpost-csv"]), default="json", show_default=True,
               help="JSON, or the columns of Devpost's project export (for judging elsewhere).")
 @click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -47,7 +47,7 @@ def projects_export(fmt: str, out: Path | None, config_path: Path, db_path: str)
     console.print(f"wrote {escape(str(out))}")
 
 
-@projects.command("moderate")
+@projects.command("moderate", short_help="Rule on projects, or list the queue.")
 @click.argument("team", required=False)
 @click.argument("verdict", type=click.Choice(["eligible", "maybe", "ineligible"]), required=False)
 @click.option("--reason", default="", help="Why; the team is told (required for ineligible).")
@@ -72,7 +72,7 @@ def projects_moderate(team: str | None, verdict: str | None, reason: str, config
     console.print(f"team {escape(ruled.project.team_name)}: {verdict}. The team sees: {escape(ruled.notice)}")
 
 
-@projects.command("extend")
+@projects.command("extend", short_help="Extend one team's project deadline.")
 @click.argument("team")
 @click.option("--until", "until", required=True, help="The team's new deadline, e.g. \"2024-11-25 18:00 AoE\".")
 @click.option("--reason", required=True, help="Why (judges see it).")

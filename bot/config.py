@@ -1131,6 +1131,9 @@ class Settings(BaseSettings):
     hackbot_discord_api: str | None = None  # a Discord-API double (bot/sandbox), e.g. http://127.0.0.1:8765
     github_token: SecretStr | None = None  # repository checks: 5,000 GitHub requests an hour instead of 60
     hackbot_github_api: str | None = None  # a GitHub double (bot/sandbox/github.py); default https://api.github.com
+    # proxies whose X-Forwarded-For names the client (the login limiter): "127.0.0.1, 10.0.0.0/8"
+    hackbot_trusted_proxies: str | None = None
+    hackbot_lease_ttl: float = Field(default=15.0, gt=0, le=300)  # the gateway lease: seconds a holder may go unrenewed
 
     @field_validator("discord_token", "github_token", mode="before")
     @classmethod

@@ -19,6 +19,7 @@ from datetime import timedelta
 # maintainer: a bug left in place during a Nitro experiment); interaction and webhook bodies are
 # 2000 in S too (IncomingWebhookInteractionRequest.content, L29526). A bot meets 2000.
 CONTENT = 2000
+NONCE = 25  # D message.mdx Create Message: nonce, "up to 25 characters"
 EMBEDS = 10  # D message.mdx:1083; S MessageCreateRequest.embeds maxItems 10 (L32586)
 EMBED_TITLE = 256  # D message.mdx:611; S RichEmbed.title
 EMBED_DESCRIPTION = 4096  # D message.mdx:612; S RichEmbed.description (L36438)

@@ -6,8 +6,9 @@ Everything here runs AFTER the database commit that caused it (bot/core/mentorin
 this only shows), is idempotent where it can be (a ticket's post and thread ids are stored with
 the ticket, and looked up before anything is created), and never fails the command that caused
 it: a refusal from Discord is logged and reported to the organizers (the ticket itself is safe in
-the database; /mentor queue lists it). When the outbox lands, each of these becomes an executor
-of a row enqueued in the same transaction as its cause.
+the database; /mentor queue lists it). A ticket's post is an outbox row written with the ticket
+(bot/core/outbox.py, kind ticket.post); the claims' edits, threads and notices still follow the
+commit directly.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import discord
 
 from bot import discord_limits as limits
 from bot.core.mentor_assignments import Pair
-from bot.core.mentoring import Claim, Ticket
+from bot.core.mentoring import Claim, Ticket, ticket_lane
 from bot.core.ticket_escalation import TicketNotice, describe
 from bot.guild import find_role, find_text_channel
 from bot.posting import event_guild
@@ -64,8 +65,9 @@ def _channel(guild: discord.Guild, name: str) -> discord.TextChannel | None:
     return find_text_channel(guild, name)
 
 
-async def post_ticket(bot: Any, guild: discord.Guild, ticket: Ticket) -> None:
-    """The ticket's post in the mentors' queue channel (made once: its ids are stored)."""
+async def post_ticket(bot: Any, guild: discord.Guild, ticket: Ticket, *, nonce: str | None = None) -> None:
+    """The ticket's post in the mentors' queue channel (made once: its ids are stored; `nonce`, the
+    outbox row's, makes a second run after a crash return the same message)."""
     section = bot.config.mentoring
     if ticket.post_message_id is not None:
         return
@@ -74,8 +76,9 @@ async def post_ticket(bot: Any, guild: discord.Guild, ticket: Ticket) -> None:
         log.warning("no #%s channel: ticket #%s is not posted (/admin setup creates it)", section.queue_channel,
                     ticket.number)
         return
+    extra: dict[str, Any] = {"nonce": nonce} if nonce is not None else {}
     message = await channel.send(ticket_text(ticket), view=claim_view(ticket.number),
-                                 allowed_mentions=discord.AllowedMentions.none())
+                                 allowed_mentions=discord.AllowedMentions.none(), **extra)
     await bot.services.mentoring.set_post(ticket.number, channel.id, message.id)
 
 
@@ -186,7 +189,12 @@ def discord_notifier(bot: Any):
             if channel is None:
                 raise RuntimeError(f"there is no #{bot.config.mentoring.queue_channel} channel; /admin setup creates it")
             if ticket.post_message_id is None:
-                await post_ticket(bot, guild, ticket)
+                # its post is an outbox row written with the ticket: run it (or wait for whoever
+                # runs it) rather than post a second one
+                await bot.drainer.deliver_lane(ticket_lane(ticket.number), bot.executors.in_guild(guild))
+                ticket = await bot.services.mentoring.ticket(ticket.number)
+                if ticket.post_message_id is None:  # a ticket opened before the outbox
+                    await post_ticket(bot, guild, ticket)
             text, allowed = notice_message(guild, notice)
             await channel.send(text, allowed_mentions=allowed)
             return

@@ -4,8 +4,9 @@
 interaction endpoints excepted (:128). discord.py follows each route's bucket from the
 X-RateLimit headers, but only learns of the global limit from a 429, and every 429 counts
 towards the 10,000 invalid requests in 10 minutes that get a bot banned by Cloudflare (:132).
-Repairing hundreds of team spaces on start, or a burst of team creations, would cross it; so
-every request that is not an interaction's own waits for a place among the last second's.
+Repairing hundreds of team spaces on start, a burst of team creations, or the outbox draining
+posts to many channels would cross it; so every request that is not an interaction's own waits
+for a place among the last second's, at the moment it leaves.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import time
 from collections import deque
 from typing import Any
 
+import aiohttp
 import discord
 
 from bot.discord_limits import GLOBAL_REQUESTS_PER_SECOND
@@ -24,8 +26,15 @@ EXEMPT = ("/interactions/", "/webhooks/")  # interaction callbacks and follow-up
 
 
 class GlobalPace:
-    def __init__(self, per_second: int = PER_SECOND, window: float = 1.0):
+    """At most `per_second` requests in any `window`, and at least `spacing` apart: a burst of 45
+    let out at once, its last requests delayed on the way by a busy machine, would land in the
+    same second as the next 45 at Discord; spaced out, a delay shifts them without piling them up.
+    The spacing costs a lone request nothing, and a queue 1/45 s a request, which the window
+    costs anyway."""
+
+    def __init__(self, per_second: int = PER_SECOND, window: float = 1.0, spacing: float | None = None):
         self.per_second, self.window = per_second, window
+        self.spacing = window / per_second if spacing is None else spacing
         self.sent: deque[float] = deque()
         self.lock = asyncio.Lock()
 
@@ -35,21 +44,30 @@ class GlobalPace:
                 now = time.monotonic()
                 while self.sent and now - self.sent[0] >= self.window:
                     self.sent.popleft()
-                if len(self.sent) < self.per_second:
+                gap = self.spacing - (now - self.sent[-1]) if self.sent else 0.0
+                if len(self.sent) < self.per_second and gap <= 0:
                     self.sent.append(now)
                     return
-                await asyncio.sleep(self.window - (now - self.sent[0]))
+                full = self.window - (now - self.sent[0]) if len(self.sent) >= self.per_second else 0.0
+                await asyncio.sleep(max(gap, full))
 
 
 def pace(http: discord.http.HTTPClient, pacer: GlobalPace | None = None) -> GlobalPace:
-    """Make `http` (a discord.py client's HTTPClient) wait its turn before each request."""
+    """Make `http` (a discord.py client's HTTPClient, before its login) wait its turn before each
+    request leaves. The wait is in aiohttp's request-start hook, after discord.py's own wait for
+    the route's bucket: a request held by its bucket (5 posts a channel every 5 s) and released
+    with a dozen others when the buckets reset takes its turn then, not before it queued. (Waiting
+    before discord.py's bucket wait, requests granted a turn over several seconds all left in the
+    same instant: the outbox draining many channels met the global limit.)"""
     pacer = pacer or GlobalPace()
-    request = http.request
+    trace = http.http_trace or aiohttp.TraceConfig()
 
-    async def paced(route: discord.http.Route, **kwargs: Any) -> Any:
-        if not route.path.startswith(EXEMPT):
+    async def on_request_start(session: aiohttp.ClientSession, context: Any,
+                               params: aiohttp.TraceRequestStartParams) -> None:
+        path = params.url.path
+        if "/api/" in path and not any(part in path for part in EXEMPT):
             await pacer.wait()
-        return await request(route, **kwargs)
 
-    http.request = paced  # type: ignore[method-assign]
+    trace.on_request_start.append(on_request_start)
+    http.http_trace = trace  # the session is made at login with it
     return pacer

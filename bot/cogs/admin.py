@@ -23,10 +23,11 @@ from discord.ext import commands
 from bot import guild as spaces
 from bot.cogs import projects as project_doors
 from bot.cogs.choices import phase_choices
-from bot.cogs.common import guild_of, organizer_group, organizer_only, services_of
+from bot.cogs.common import guild_of, organizer_group, organizer_only, services_of, side_effects
 from bot.cogs.leaderboard import standings_embed
 from bot.cogs.teams import team_names
 from bot.cogs.text import shown
+from bot.core.teams import DISBAND, team_lane
 
 if TYPE_CHECKING:
     from bot.app import Hackbot
@@ -162,17 +163,15 @@ class Admin(commands.Cog):
     @organizer_only()
     async def team_remove(self, interaction: discord.Interaction, name: str) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        guild = guild_of(interaction)
         info = await services_of(interaction).roster.remove(name)
-        removed, problem = await spaces.attempt(
-            spaces.remove_team_space(guild, info.team.id, info.discord_role_id, info.discord_channel_id),
-            f"delete the space of team {info.team.name}", guild,
-        )
+        # its role and channel: deleted through the outbox row written with the removal
+        done = await side_effects(interaction, team_lane(info.team.id), DISBAND)
+        removed = (done.result or {}).get("removed", []) if done is not None and done.status == "sent" else []
         text = f"Team **{shown(info.team.name)}** is removed ({len(info.members)} members)."
         if removed:
             text += " Deleted " + ", ".join(removed) + "."
-        elif problem is not None:
-            text += f" Its role or channel was not deleted: {problem}; or delete them by hand."
+        elif done is not None and done.status == "failed":
+            text += f" Its role or channel was not deleted: {done.error}; or delete them by hand."
         await interaction.followup.send(text, ephemeral=True)
 
     @board.command(name="post", description="Post the leaderboard in the announcements channel")

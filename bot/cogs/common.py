@@ -12,6 +12,7 @@ import discord
 from discord import app_commands
 
 from bot.core.errors import NotAllowed
+from bot.core.outbox import Delivery
 from bot.core.services import Services
 from bot.core.teams import Team
 
@@ -86,3 +87,14 @@ def organizer_group(name: str, description: str) -> app_commands.Group:
     return app_commands.Group(
         name=name, description=description, default_permissions=ORGANIZER_PERMISSIONS, guild_only=True
     )
+
+
+async def side_effects(interaction: discord.Interaction, lane: str, kind: str, *, within: float = 10.0) -> Delivery | None:
+    """Run now the outbox rows the command just committed in `lane` (bot/core/outbox.py), in the
+    interaction's server, so that the reply can show their result; a row another process holds is
+    waited for. Returns the newest row of `kind` in the lane as it stands: sent (result), failed
+    (error), or pending (retrying; the drainer finishes it)."""
+    bot = hackbot_of(interaction)
+    done = await bot.drainer.deliver_lane(lane, bot.executors.in_guild(guild_of(interaction)), within=within)
+    mine = [d for d in done if d.key.startswith(kind + ":")]
+    return mine[-1] if mine else await bot.services.outbox.latest(lane, kind)

@@ -178,7 +178,7 @@ def told_text(told: Told) -> str:
 def applied_text(applied: AppliedMatch) -> str:
     people = sum(len(t.newcomers) for t in applied.teams)
     lines = [f"{len(applied.teams)} team(s) formed or filled; {people} people placed."]
-    lines += [f"· {note}" for note in applied.notes[:10]]
+    lines += [f"· {note.text(_mention)}" for note in applied.notes[:10]]
     return "\n".join(lines)[:1900]
 
 

@@ -25,11 +25,11 @@ from discord.ext import commands
 
 from bot import help_queue
 from bot.cogs import views
-from bot.cogs.common import guild_of, is_organizer, member_of, organizer_only, services_of, user_key
+from bot.cogs.common import guild_of, is_organizer, member_of, organizer_only, services_of, side_effects, user_key
 from bot.core.errors import AlreadyDone, NotAllowed
-from bot.core.mentoring import QueueSpot, Ticket, TicketTaken
+from bot.core.mentoring import TICKET_POST, QueueSpot, Ticket, TicketTaken, ticket_lane
+from bot.core.outbox import REPORT_KIND, REPORT_LANE
 from bot.core.services import Services
-from bot.posting import discord_reporter
 from bot.tree import report_error, send_ephemeral
 
 if TYPE_CHECKING:
@@ -201,8 +201,8 @@ class HelpForm(discord.ui.Modal, title="Ask a mentor for help"):
         spot = await services.mentoring.open_ticket(user_key(interaction.user), self.problem.value, self.tags.value,
                                                     self.place.value)
         await send_ephemeral(interaction, spot_text(spot, heading="Your help request is in."))
-        await _after(help_queue.post_ticket(interaction.client, guild_of(interaction), spot.ticket),
-                     f"post ticket #{spot.ticket.number}")
+        # its post was written to the outbox with the ticket: made now, or by the drainer
+        await side_effects(interaction, ticket_lane(spot.ticket.number), TICKET_POST)
 
     async def on_error(self, interaction: discord.Interaction, error: Exception, /) -> None:  # type: ignore[override]
         await report_error(interaction, error)
@@ -429,8 +429,8 @@ class Mentoring(commands.Cog):
         again = "" if claim.new else " (the same code as before)"
         about = f"\n{claim.perk.description}" if claim.perk.description else ""
         await send_ephemeral(interaction, f"**{claim.perk.title}**{again}: `{claim.code}`{about}")
-        if claim.warning:  # the stock is low or out: the organizers' log channel, once
-            await discord_reporter(self.bot)(claim.warning)
+        if claim.warning:  # the stock is low or out: the report, written with the claim, goes out now
+            await side_effects(interaction, REPORT_LANE, REPORT_KIND)
 
     @perk_claim.autocomplete("perk")
     async def perk_complete(self, interaction: discord.Interaction, typed: str) -> list[app_commands.Choice[str]]:

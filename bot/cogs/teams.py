@@ -7,7 +7,6 @@ team per person) in the database; the Discord side effects (bot/guild.py) follow
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
 from typing import TYPE_CHECKING
 
 import discord
@@ -17,11 +16,11 @@ from discord.ext import commands
 from bot import discord_limits as limits
 from bot import guild as spaces
 from bot.cogs import views
-from bot.cogs.common import guild_of, member_of, services_of, team_of, user_key
+from bot.cogs.common import guild_of, member_of, services_of, side_effects, team_of, user_key
 from bot.cogs.text import clip, fit_lines, shown
 from bot.core.errors import BadInput, NotAllowed
 from bot.core.lfg import Profile, timezone_names
-from bot.core.teams import TeamInfo
+from bot.core.teams import DISBAND, JOIN, LEAVE, RENAME, SPACE, TeamInfo, team_lane
 from bot.tree import report_error
 
 if TYPE_CHECKING:
@@ -151,6 +150,13 @@ async def space_not_ready(interaction: discord.Interaction, guild: discord.Guild
                                  f"The space of team {shown(team)} could not be set up: {problem}.")
 
 
+def _problem(error: str | None) -> str:
+    """An outbox row's error as the reply words it: "could not team space: the bot lacks ..." ->
+    "the bot lacks ..."."""
+    text = error or "Discord refused it"
+    return text.split(": ", 1)[1] if text.startswith("could not ") and ": " in text else text
+
+
 async def draw_lfg(interaction: discord.Interaction, args: str, page: int) -> tuple[discord.Embed, int]:
     """A page of /team lfg list: LFG_FIELDS topics, each naming up to LFG_SHOWN people; the teams
     that recruit on the first page. Every field and the whole embed stay within Discord's limits."""
@@ -200,10 +206,9 @@ class Teams(commands.GroupCog, group_name="team", group_description="Form your t
         guild, member = guild_of(interaction), member_of(interaction)
         created = await services.teams.create(name, captain=user_key(member))
         team = created.team
-        space, problem = await spaces.attempt(
-            spaces.ensure_team_space(guild, services.config, services, team, members=[member]),
-            f"set up the space of team {team.name}", guild,
-        )
+        # the role, the channel and the welcome are outbox rows committed with the team: made now,
+        # here, or by the drainer if this process stops (bot/core/outbox.py)
+        space = await side_effects(interaction, team_lane(team.id), SPACE)
         info = await services.roster.info(team)
         lines = [
             f"Team **{shown(team.name)}** is created and you are its captain.",
@@ -211,15 +216,13 @@ class Teams(commands.GroupCog, group_name="team", group_description="Form your t
             f" `/team join team:{team.name} code:{info.join_code}` (or let anyone join with /team open).",
             "/token gives your team's API credentials.",
         ]
-        if space is not None and space.channel is not None:
-            lines.append(f"Your private {'thread' if isinstance(space.channel, discord.Thread) else 'channel'}: "
-                         f"{space.channel.mention}")
-            await spaces.best_effort(
-                space.channel.send(f"Welcome, team **{shown(team.name)}**! {interaction.user.mention} is the captain."),
-                "welcome a new team", guild,
-            )
-        if problem is not None:
-            await space_not_ready(interaction, guild, team.name, problem, lines)
+        result = space.result or {} if space is not None else {}
+        if space is not None and space.status == "sent" and result.get("channel_id"):
+            lines.append(f"Your private {'thread' if result.get('thread') else 'channel'}: <#{result['channel_id']}>")
+        elif space is not None and space.status == "failed":
+            await space_not_ready(interaction, guild, team.name, _problem(space.error), lines)
+        else:
+            lines.append("Your private channel is being made: it appears in a moment.")
         await interaction.followup.send("\n".join(lines), ephemeral=True)
 
     @app_commands.command(name="join", description="Join a team with the code its members see in /team info")
@@ -230,36 +233,26 @@ class Teams(commands.GroupCog, group_name="team", group_description="Form your t
         guild, member = guild_of(interaction), member_of(interaction)
         joined = await services.roster.join(user_key(member), team, code)
         await interaction.response.send_message(f"You joined team **{shown(joined.name)}**.", ephemeral=True)
-        space, problem = await spaces.attempt(
-            spaces.add_member_access(guild, services.config, services, joined, member),
-            f"let a member into team {joined.name}", guild,
-        )
-        if problem is not None:
+        access = await side_effects(interaction, team_lane(joined.id), JOIN)
+        if access is not None and access.status == "failed":
             lines: list[str] = []
-            await space_not_ready(interaction, guild, joined.name, problem, lines)
+            await space_not_ready(interaction, guild, joined.name, _problem(access.error), lines)
             await interaction.followup.send("\n".join(lines), ephemeral=True)
-        elif space is not None and space.channel is not None:
-            await spaces.best_effort(
-                space.channel.send(f"{interaction.user.mention} joined the team."), "announce a new member", guild
-            )
 
     @app_commands.command(name="leave", description="Leave your team; captaincy passes on, the last one out disbands")
     async def leave(self, interaction: discord.Interaction) -> None:
         services = services_of(interaction)
-        guild, member = guild_of(interaction), member_of(interaction)
+        member = member_of(interaction)
         departure = await services.roster.leave(user_key(member))
         team = departure.team
-        action: Awaitable[object]
         if departure.disbanded:
             message = f"You left team **{shown(team.name)}**; you were its last member, so it is disbanded."
-            action = spaces.remove_team_space(guild, team.id, departure.discord_role_id, departure.discord_channel_id)
         else:
             message = f"You left team **{shown(team.name)}**."
             if departure.new_captain:
                 message += f" {mention(departure.new_captain)} is its captain now."
-            action = spaces.remove_member_access(guild, services.config, services, team, member)
         await interaction.response.send_message(message, ephemeral=True)
-        await spaces.best_effort(action, f"update the space of team {team.name}", guild)
+        await side_effects(interaction, team_lane(team.id), DISBAND if departure.disbanded else LEAVE)
 
     @app_commands.command(name="info", description="Your team (members, captain, join code), or another team's size")
     @app_commands.describe(team="Another team (default: yours)")
@@ -285,27 +278,19 @@ class Teams(commands.GroupCog, group_name="team", group_description="Form your t
     @app_commands.describe(member="The member to remove")
     async def kick(self, interaction: discord.Interaction, member: discord.Member) -> None:
         services = services_of(interaction)
-        guild = guild_of(interaction)
         team = await services.roster.kick(user_key(interaction.user), user_key(member))
         await interaction.response.send_message(
             f"{member.mention} is no longer in team **{shown(team.name)}**.", ephemeral=True
         )
-        await spaces.best_effort(
-            spaces.remove_member_access(guild, services.config, services, team, member),
-            f"take a member out of team {team.name}", guild,
-        )
+        await side_effects(interaction, team_lane(team.id), LEAVE)  # out of the team's space
 
     @app_commands.command(name="rename", description="Captain: rename your team (its role and channel follow)")
     @app_commands.describe(name="The new name (1 to 64 characters)")
     async def rename(self, interaction: discord.Interaction, name: app_commands.Range[str, 1, 64]) -> None:
         services = services_of(interaction)
-        guild = guild_of(interaction)
         team = await services.roster.rename(user_key(interaction.user), name)
         await interaction.response.send_message(f"Your team is now called **{shown(team.name)}**.", ephemeral=True)
-        await spaces.best_effort(
-            spaces.ensure_team_space(guild, services.config, services, team),
-            f"rename the space of team {team.name}", guild,
-        )
+        await side_effects(interaction, team_lane(team.id), RENAME)  # its role and channel follow
 
     @app_commands.command(name="open", description="Captain: let anyone join without the code, or close the team again")
     @app_commands.describe(open="True: anyone may join; False: the join code is needed")

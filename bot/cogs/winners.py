@@ -24,7 +24,7 @@ from bot import discord_limits as limits
 from bot import guild as spaces
 from bot.cogs import views
 from bot.cogs.choices import phase_choices
-from bot.cogs.common import guild_of, organizer_group, organizer_only, services_of
+from bot.cogs.common import guild_of, hackbot_of, organizer_group, organizer_only, services_of
 from bot.cogs.leaderboard import phase_title
 from bot.cogs.text import chunks, fit_lines, number, shown
 from bot.core.errors import AlreadyDone, NotAllowed
@@ -95,8 +95,19 @@ def _args(top: int, phase_index: int | None, podium: Podium) -> str:
     return f"{top}.{'' if phase_index is None else phase_index}.{digest(podium)}"
 
 
-# preview message id -> "posting" | "posted" | "cancelled", for clicks on a preview this process saw
-_ANSWERED: dict[int | str, str] = {}
+ANNOUNCEMENT = "announcement"
+
+
+def announcement_key(args: str) -> str:
+    """The announcement's idempotency key: places, phase and the podium's digest. A second Post
+    (a double click, another organizer's preview of the same podium, a click after a restart)
+    finds the key taken and posts nothing: the database guards it, not this process's memory."""
+    return f"winners:{args}"
+
+
+# previews cancelled in this process (their buttons are gone once the cancel is shown; this
+# answers a Post clicked in the same instant)
+_CANCELLED: set[int | str] = set()
 
 
 def _preview_key(interaction: discord.Interaction, args: str) -> int | str:
@@ -104,53 +115,47 @@ def _preview_key(interaction: discord.Interaction, args: str) -> int | str:
 
 
 async def post_clicked(interaction: discord.Interaction, args: str) -> None:
-    key = _preview_key(interaction, args)
-    state = _ANSWERED.get(key)
-    if state in ("posting", "posted"):
+    services = services_of(interaction)
+    guild = guild_of(interaction)
+    channel = spaces.announcements_channel(guild, services.config)
+    key = announcement_key(args)
+    if await services.outbox.delivery(key) is not None:
         raise AlreadyDone("this announcement is posted already")
-    if state == "cancelled":
+    if _preview_key(interaction, args) in _CANCELLED:
         raise NotAllowed("this announcement was cancelled; run /winners announce again")
-    _ANSWERED[key] = "posting"  # before the first await: a second click cannot post twice
-    try:
-        # posting takes longer than the 3 seconds Discord gives a first answer: acknowledge first
+    top, phase_index, wanted = args.split(".")
+    phase = services.config.phases[int(phase_index)].id if phase_index else None
+    podium = await services.leaderboard.podium(int(top), phase)
+    if digest(podium) != wanted:
         await interaction.response.defer()
-        services = services_of(interaction)
-        guild = guild_of(interaction)
-        channel = spaces.announcements_channel(guild, services.config)
-        top, phase_index, wanted = args.split(".")
-        phase = services.config.phases[int(phase_index)].id if phase_index else None
-        podium = await services.leaderboard.podium(int(top), phase)
-        if digest(podium) != wanted:
-            del _ANSWERED[key]
-            await interaction.edit_original_response(
-                content="The standings changed since this preview: nothing was posted. "
-                "Run /winners announce again to see the podium as it is now.",
-                embed=None, view=views.answered_view(YES, NO),
-            )
-            return
-        parts = announcement_parts(services.config.event.name, prize_sections(podium, guild))
-        for part in parts:
-            allowed = discord.AllowedMentions(
-                everyone=False, users=False, roles=[discord.Object(id=r) for r in mentioned_roles(part)]
-            )
-            await channel.send(part, allowed_mentions=allowed)
-    except BaseException:
-        if _ANSWERED.get(key) == "posting":
-            del _ANSWERED[key]
-        raise
-    _ANSWERED[key] = "posted"
-    await interaction.edit_original_response(
-        content=f"Posted in {channel.mention}" + (f" ({len(parts)} messages)." if len(parts) > 1 else "."),
-        embed=None, view=views.answered_view(YES, NO),
-    )
+        await interaction.edit_original_response(
+            content="The standings changed since this preview: nothing was posted. "
+            "Run /winners announce again to see the podium as it is now.",
+            embed=None, view=views.answered_view(YES, NO),
+        )
+        return
+    parts = announcement_parts(services.config.event.name, prize_sections(podium, guild))
+    payload = {"parts": [{"content": part, "roles": mentioned_roles(part)} for part in parts]}
+    # the key decides, in the database: of two clicks (or two processes), one writes the row
+    if not await services.outbox.enqueue(ANNOUNCEMENT, key, payload, lane="announcements"):
+        raise AlreadyDone("this announcement is posted already")
+    # posting takes longer than the 3 seconds Discord gives a first answer: acknowledge first
+    await interaction.response.defer()
+    bot = hackbot_of(interaction)
+    done = await bot.drainer.deliver(key, bot.executors.in_guild(guild))
+    if done is not None and done.status == "failed":
+        content = f"Not posted: {done.error}. Fix it, then `hackbot outbox retry` posts it."
+    elif done is None or done.status != "sent":
+        content = f"Posting in {channel.mention}: the announcement is queued and goes out in a moment."
+    else:
+        content = f"Posted in {channel.mention}" + (f" ({len(parts)} messages)." if len(parts) > 1 else ".")
+    await interaction.edit_original_response(content=content, embed=None, view=views.answered_view(YES, NO))
 
 
 async def cancel_clicked(interaction: discord.Interaction, args: str) -> None:
-    key = _preview_key(interaction, args)
-    state = _ANSWERED.get(key)
-    if state in ("posting", "posted"):
+    if await services_of(interaction).outbox.delivery(announcement_key(args)) is not None:
         raise AlreadyDone("this announcement is posted already")
-    _ANSWERED[key] = "cancelled"
+    _CANCELLED.add(_preview_key(interaction, args))
     await interaction.response.edit_message(content="Cancelled: nothing was posted.", embed=None,
                                             view=views.answered_view(YES, NO))
 

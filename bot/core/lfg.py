@@ -13,9 +13,10 @@ import csv
 import io
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from bot.config import EventConfig
@@ -64,10 +65,41 @@ class PlacedTeam:
     existing: bool  # a recruiting team that took people
 
 
+@dataclass(frozen=True)
+class MatchNote:
+    """Why a proposal was not (fully) placed: Discord user ids, never mentions. Each door renders a
+    person its own way (`text(person)`: the cog as a mention, the CLI as the id)."""
+
+    kind: Literal["skipped", "full", "joined", "team_gone", "filled_up", "too_few", "empty"]
+    users: tuple[str, ...] = ()
+    team_name: str | None = None
+    team_id: int | None = None
+    still: int = 0  # too_few: how many of them are still looking
+
+    def text(self, person: Callable[[str], str] = str) -> str:
+        who = ", ".join(person(u) for u in self.users)
+        match self.kind:
+            case "skipped":
+                return f"{who} joined a team meanwhile or left the pool: not placed again"
+            case "full":
+                return f"a proposed team ({who}) was not placed: the team is full; they stay in the pool"
+            case "joined":
+                return f"a proposed team ({who}) was not placed: someone in it joined a team meanwhile; they stay in the pool"
+            case "team_gone":
+                return f"a recruiting team (id {self.team_id}) no longer exists; its people stay in the pool"
+            case "filled_up":
+                return f"team {self.team_name!r} filled up meanwhile; its proposed people stay in the pool"
+            case "too_few":
+                return (f"a proposed team ({who}) is not formed: only {self.still} of them are still looking; "
+                        "they stay in the pool")
+            case _:
+                return "a proposed team is empty now; nobody in it is still looking"
+
+
 @dataclass
 class AppliedMatch:
     teams: list[PlacedTeam] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)  # people skipped, teams not formed, and why
+    notes: list[MatchNote] = field(default_factory=list)  # people skipped, teams not formed, and why
 
 
 def fmt_offset(minutes: int) -> str:
@@ -272,28 +304,24 @@ class LfgService:
         applied = AppliedMatch()
         for proposed in result.teams:
             placed = await self.store.run(self._place, proposed)
-            if isinstance(placed, str):
+            if isinstance(placed, MatchNote):
                 applied.notes.append(placed)
             else:
                 applied.teams.append(placed)
                 if len(placed.newcomers) < len(proposed.members):
-                    skipped = [u for u in proposed.members if u not in placed.newcomers]
-                    applied.notes.append(
-                        f"{', '.join(f'<@{u}>' for u in skipped)} joined a team meanwhile or left the pool: not placed again"
-                    )
+                    skipped = tuple(u for u in proposed.members if u not in placed.newcomers)
+                    applied.notes.append(MatchNote("skipped", skipped))
         return applied
 
-    async def _place(self, tx: Tx, proposed: ProposedTeam) -> PlacedTeam | str:
+    async def _place(self, tx: Tx, proposed: ProposedTeam) -> PlacedTeam | MatchNote:
         try:
             async with tx.transaction():
                 return await self._place_in(tx, proposed)
         except IntegrityError as exc:
             # the database refused a member: the team filled up, or someone joined a team, meanwhile
-            who = ", ".join(f"<@{u}>" for u in proposed.members)
-            why = "the team is full" if exc.kind == "refused" else "someone in it joined a team meanwhile"
-            return f"a proposed team ({who}) was not placed: {why}; they stay in the pool"
+            return MatchNote("full" if exc.kind == "refused" else "joined", tuple(proposed.members))
 
-    async def _place_in(self, tx: Tx, proposed: ProposedTeam) -> PlacedTeam | str:
+    async def _place_in(self, tx: Tx, proposed: ProposedTeam) -> PlacedTeam | MatchNote:
         now = self.clock().timestamp()
         teams = self.config.teams
         if proposed.existing_team is not None:
@@ -314,12 +342,12 @@ class LfgService:
                 "SELECT id, name, username, validated FROM teams WHERE id = ?", (proposed.existing_team,)
             )
             if row is None:
-                return f"a recruiting team (id {proposed.existing_team}) no longer exists; its people stay in the pool"
+                return MatchNote("team_gone", team_id=proposed.existing_team)
             size = await tx.fetchval("SELECT count(*) FROM team_members WHERE team_id = ?", (row[0],))
             max_size = await size_bound(tx, self.config)
             still = still[: max(0, max_size - size)]
             if not still:
-                return f"team {row[1]!r} filled up meanwhile; its proposed people stay in the pool"
+                return MatchNote("filled_up", team_name=row[1], team_id=row[0])
             for user_id in still:
                 await tx.execute(
                     "INSERT INTO team_members(team_id, user_id, is_captain, joined_at) VALUES (?, ?, 0, ?)",
@@ -331,12 +359,9 @@ class LfgService:
         else:
             # a team of one is no match: two people at least, unless the proposal was smaller
             if len(still) < min(max(teams.min_size, 2), len(proposed.members)):
-                return (
-                    f"a proposed team ({', '.join(f'<@{u}>' for u in proposed.members)}) is not formed: only "
-                    f"{len(still)} of them are still looking; they stay in the pool"
-                )
+                return MatchNote("too_few", tuple(proposed.members), still=len(still))
             if not still:
-                return "a proposed team is empty now; nobody in it is still looking"
+                return MatchNote("empty")
             # the most experienced member captains the team
             still.sort(key=lambda u: -LEVELS.index(levels.get(u, "some")))
             team = await _insert_team(tx, proposed.shared_topics, now)

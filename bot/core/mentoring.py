@@ -39,6 +39,7 @@ from bot.core.mentoring_metrics import (
     tag_metrics,
     uncovered_tags,
 )
+from bot.core.outbox import enqueue
 from bot.core.store import IntegrityError, Store, Tx
 
 MAX_PROBLEM = 1000  # characters: a Discord text input holds 4000; a mentor reads this at a glance
@@ -46,6 +47,13 @@ MAX_PLACE = 200
 MAX_COMMENT = 1000
 RECENT = timedelta(hours=6)  # the tickets the estimated wait rests on
 OPEN_STATES = ("open", "claimed")
+
+
+TICKET_POST = "ticket.post"  # the outbox kind of a ticket's post (bot/outbox_executors.py)
+
+
+def ticket_lane(number: int) -> str:
+    return f"ticket:{number}"
 
 
 @dataclass(frozen=True)
@@ -277,6 +285,9 @@ class MentoringService:
                         (team[0], user_id, problem, json.dumps(list(chosen)), place, now, now, notify_at),
                     )
                     await _event(tx, number, "open", user_id, now)
+                    # its post in the mentors' queue channel, with the Claim button
+                    await enqueue(tx, TICKET_POST, f"{TICKET_POST}:{number}", {"number": number},
+                                  lane=ticket_lane(number))
             except IntegrityError as exc:
                 if exc.kind != "unique":
                     raise

@@ -18,12 +18,14 @@ from __future__ import annotations
 
 import csv
 import io
+import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from bot.config import EventConfig, Perk
 from bot.core.clock import Clock, fmt_utc
 from bot.core.errors import BadInput, NotAllowed, NotFound
+from bot.core.outbox import REPORT_KIND, REPORT_LANE, enqueue
 from bot.core.store import IntegrityError, Store, Tx
 
 MAX_CODE = 200
@@ -251,8 +253,11 @@ async def _warning(tx: Tx, perk: Perk, left: int, now: float) -> str | None:
                           f"`hackbot perks import {perk.id} codes.csv`.")
     else:
         return None
-    added = await tx.fetchval(
-        "INSERT INTO event_state(key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT (key) DO NOTHING RETURNING key",
-        (key, str(left), now),
-    )
+    async with tx.transaction():  # the flag and the organizers' report commit together
+        added = await tx.fetchval(
+            "INSERT INTO event_state(key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT (key) DO NOTHING RETURNING key",
+            (key, str(left), now),
+        )
+        if added:
+            await enqueue(tx, REPORT_KIND, f"report:{key}:{secrets.token_hex(6)}", {"text": text}, lane=REPORT_LANE)
     return text if added else None

@@ -13,47 +13,100 @@ password. The limits are therefore keyed by team:
   public team names) by failing on purpose from many addresses.
 
 Neither limit protects the passwords, which are 192-bit random tokens no guessing reaches; they
-keep a runaway script from hammering the server. Counted in this process's memory; the
-interface (`check`, then `failed` after a refused login) is all the HTTP door needs.
+keep a runaway script from hammering the server. The failures are rows in the database
+(`login_failures`), so every web process in front of one database enforces the same limit: a
+script spreading its attempts over 3 processes behind a proxy meets the limit as it would with
+one. `check` is one statement; `failed` records a failure and deletes those that left the window.
 """
 
 from __future__ import annotations
 
 import time
-from collections import deque
 from collections.abc import Callable
-from typing import TypeVar
+from dataclasses import dataclass
 
 from bot.core.errors import TooManyAttempts
+from bot.core.store import Store, Tx
 
-K = TypeVar("K")
+_KEY_CHARS = 200  # a hostile username or address is stored cut to this length
 
-_MAX_KEYS = 100_000  # bounded memory against username spraying
+_CHECK = (
+    "SELECT (SELECT count(*) FROM login_failures WHERE username = ? AND client = ? AND failed_at > ?),"
+    " (SELECT min(failed_at) FROM login_failures WHERE username = ? AND client = ? AND failed_at > ?),"
+    " (SELECT count(*) FROM login_failures WHERE username = ? AND failed_at > ?)"
+)
+# the team limit's retry: when the team's team_limit-th newest failure leaves the window
+_NTH_NEWEST = "SELECT failed_at FROM login_failures WHERE username = ? AND failed_at > ? ORDER BY failed_at DESC LIMIT 1 OFFSET ?"
+
+
+@dataclass(frozen=True)
+class LoginGate:
+    """The limiter's fast path, read inside the login's own statement: how many logins this
+    client failed on a username within the window. Zero (the common case) means `check` could
+    not refuse, so the login goes on without a hop of its own; otherwise the caller stops and
+    asks `check` (LoginGated)."""
+
+    client: str
+    since: float
+
+    SQL = "(SELECT count(*) FROM login_failures WHERE username = ? AND client = ? AND failed_at > ?)"
+
+    def params(self, username: str) -> tuple[str, str, float]:
+        client, username = _keys(self.client, username)
+        return (username, client, self.since)
+
+
+class LoginGated(Exception):
+    """A login stopped by the gate: this client failed on this username lately; `check` decides."""
+
+
+def _keys(client: str, username: str) -> tuple[str, str]:
+    return client[:_KEY_CHARS], username[:_KEY_CHARS]
+
+
+async def _check(tx: Tx, client: str, username: str, since: float,
+                 team_limit: int) -> tuple[int, float | None, int, float | None]:
+    mine, oldest, team = await tx.fetchone(_CHECK, (username, client, since, username, client, since, username, since)
+                                           ) or (0, None, 0)
+    nth = None
+    if mine and team >= team_limit:
+        nth = await tx.fetchval(_NTH_NEWEST, (username, since, team_limit - 1))
+    return int(mine), oldest, int(team), nth
+
+
+async def _failed(tx: Tx, client: str, username: str, now: float, since: float) -> None:
+    async with tx.transaction():
+        await tx.execute("DELETE FROM login_failures WHERE failed_at <= ?", (since,))
+        await tx.execute("INSERT INTO login_failures(client, username, failed_at) VALUES (?, ?, ?)",
+                         (client, username, now))
 
 
 class LoginLimiter:
     def __init__(
         self,
+        store: Store,
         pair_limit: int = 5,
         team_limit: int = 20,
         window: float = 60.0,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] = time.time,  # wall time: several processes, several machines
     ):
+        self.store = store
         self.pair_limit, self.team_limit, self.window, self.clock = pair_limit, team_limit, window, clock
-        self._pairs: dict[tuple[str, str], deque[float]] = {}
-        self._teams: dict[str, deque[float]] = {}
 
-    def check(self, client: str, username: str) -> None:
+    def gate(self, client: str) -> LoginGate:
+        return LoginGate(client, self.clock() - self.window)
+
+    async def check(self, client: str, username: str) -> None:
         """Raise TooManyAttempts if this client may not try this team's login now."""
+        client, username = _keys(client, username)
         now = self.clock()
-        if (client, username) not in self._pairs:
+        mine, oldest, team, nth = await self.store.run(_check, client, username, now - self.window, self.team_limit)
+        if not mine:
             return  # this client never failed on this team lately: never refused
-        mine = self._recent(self._pairs, (client, username), now)
-        team = self._recent(self._teams, username, now)
-        if len(mine) >= self.pair_limit:
-            retry = mine[0] + self.window - now
-        elif len(team) >= self.team_limit:
-            retry = team[len(team) - self.team_limit] + self.window - now
+        if mine >= self.pair_limit and oldest is not None:
+            retry = oldest + self.window - now
+        elif team >= self.team_limit and nth is not None:
+            retry = nth + self.window - now
         else:
             return
         raise TooManyAttempts(
@@ -62,17 +115,9 @@ class LoginLimiter:
             retry_after=retry,
         )
 
-    def failed(self, client: str, username: str) -> None:
-        """Count one refused login of this client on this team."""
+    async def failed(self, client: str, username: str) -> None:
+        """Count one refused login of this client on this team (and forget the failures that
+        left the window, whoever made them: the table stays as small as the last minute)."""
+        client, username = _keys(client, username)
         now = self.clock()
-        self._recent(self._pairs, (client, username), now).append(now)
-        self._recent(self._teams, username, now).append(now)
-        if len(self._pairs) > _MAX_KEYS or len(self._teams) > _MAX_KEYS:
-            self._pairs = {k: v for k, v in self._pairs.items() if v and v[-1] > now - self.window}
-            self._teams = {k: v for k, v in self._teams.items() if v and v[-1] > now - self.window}
-
-    def _recent(self, table: dict[K, deque[float]], key: K, now: float) -> deque[float]:
-        failures = table.setdefault(key, deque())
-        while failures and failures[0] <= now - self.window:
-            failures.popleft()
-        return failures
+        await self.store.run(_failed, client, username, now, now - self.window)

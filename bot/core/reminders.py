@@ -40,6 +40,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.config import EventConfig
 from bot.core.clock import Clock, fmt_utc, system_clock
+from bot.core.outbox import Outbox, enqueue
 from bot.core.schedule import ITEM_COLUMNS, ScheduleEntry, ScheduleService, entry_from_row, fmt_offset
 from bot.core.store import Store, Tx
 
@@ -192,6 +193,27 @@ async def _claim_next(tx: Tx, owner: str, now: float, grace: float) -> tuple[Rem
     return _build(row, now)
 
 
+REMINDER_KIND = "reminder"
+
+
+async def _hand_over(tx: Tx, owner: str, now: float, grace: float, fmt: TimeFormat) -> Reminder | None:
+    """Claim the earliest due row and write its post to the outbox, in one transaction: the row is
+    'sent' (or 'late') once its post is on its way, and the post's key is the row's, so it is
+    posted at most once whoever drains it (bot/core/outbox.py)."""
+    async with tx.transaction():
+        claimed = await _claim_next(tx, owner, now, grace)
+        if claimed is None:
+            return None
+        reminder, attempts = claimed
+        text = reminder.text(fmt)  # the times as the poster writes them (Discord's timestamps in the bot)
+        item = reminder.item
+        await enqueue(tx, REMINDER_KIND, f"reminder:{reminder.id}", {
+            "reminder_id": reminder.id, "channel": item.channel, "mention": list(item.mention), "text": text,
+        }, lane=f"reminder:{item.channel or ''}")
+        await _finish(tx, reminder.id, owner, "late" if reminder.late else "sent", now, attempts + 1, text, None)
+        return reminder
+
+
 async def _finish(tx: Tx, reminder_id: int, owner: str, status: str, now: float, attempts: int,
                   text: str, error: str | None) -> bool:
     sent_at = now if status in ("sent", "late") else None
@@ -281,9 +303,14 @@ class ReminderRunner:
         clock: Clock = system_clock,
         report: Report | None = None,
         owner: str | None = None,
+        outbox: Outbox | None = None,
         time_format: TimeFormat = plain_time,
     ):
+        """`outbox`: each due reminder is handed to the outbox in the transaction that claims it
+        (the bot: the drainer posts it, retries and reports); without it, `poster` posts it here
+        (the offline run: the log)."""
         self.store, self.config, self.schedule, self.poster = store, config, schedule, poster
+        self.outbox = outbox
         self.time_format = time_format  # the times of the texts kept and reported: as the poster writes them
         self.clock, self._report_to = clock, report
         self.owner = owner or default_owner()
@@ -350,6 +377,13 @@ class ReminderRunner:
             posted = 0
             while not self._stopping:
                 now = self.clock().timestamp()
+                if self.outbox is not None:
+                    handed = await self.store.run(_hand_over, self.owner, now, self.grace, self.time_format)
+                    if handed is None:
+                        break
+                    self.outbox.wake()
+                    posted += 1
+                    continue
                 claimed = await self.store.run(_claim_next, self.owner, now, self.grace)
                 if claimed is None:
                     break

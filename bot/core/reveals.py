@@ -17,6 +17,7 @@ from bot.core.datasets import DatasetRegistry
 from bot.core.errors import BadInput, NotAllowed, NotFound
 from bot.core.labels import LabelBook
 from bot.core.phases import OpenDataset, PhaseClock, open_dataset
+from bot.core.ratelimit import LoginGate, LoginGated
 from bot.core.store import IntegrityError, Store, Tx
 from bot.core.teams import LOGIN_COLUMNS, Team, bad_login, digest, verify
 
@@ -57,7 +58,7 @@ class Budget:
 
 
 # Outcomes of the one-hop function, turned into errors on the event loop side.
-_BAD_LOGIN, _NOT_VALIDATED, _SPENT = "bad login", "not validated", "spent"
+_BAD_LOGIN, _NOT_VALIDATED, _SPENT, _GATED = "bad login", "not validated", "spent", "gated"
 
 _REVEALED = "SELECT datum_id FROM reveals WHERE phase = ? AND team_id = ? AND dataset_id = ? ORDER BY id"
 _INSERT = ("INSERT INTO reveals(phase, team_id, dataset_id, datum_id, revealed_at, source, label)"
@@ -74,6 +75,18 @@ _INSERT_GUARDED = (
 )
 
 
+def _login_sql(dialect: str, gated: bool) -> str:
+    """The login's one statement: the team (LOGIN_COLUMNS, NULLs for an unknown username: the same
+    statement and work either way), the phase override, the limiter's gate, and on PostgreSQL the
+    team's reveals in the phase the statement expects (a re-read is then this statement alone)."""
+    gate = LoginGate.SQL if gated else "0"
+    revealed = ("ARRAY(SELECT datum_id FROM reveals WHERE phase = COALESCE(" + PhaseClock.OVERRIDE + ", ?)"
+                " AND team_id = t.id AND dataset_id = ? ORDER BY id)") if dialect == "postgres" else "NULL"
+    columns = ", ".join(f"t.{c.strip()}" for c in LOGIN_COLUMNS.split(","))
+    return (f"SELECT {columns}, {PhaseClock.OVERRIDE}, {gate}, {revealed}"
+            " FROM (SELECT 1) AS one LEFT JOIN teams t ON t.username = ?")
+
+
 async def _reveal_hop(
     tx: Tx,
     service: RevealService,
@@ -83,19 +96,31 @@ async def _reveal_hop(
     datum_id: int,
     now: datetime,
     source: str,
+    gate: LoginGate | None = None,
 ) -> tuple[str, Team | None, OpenDataset | None, list[int], int | None]:
     """The login, the phase (the organizers' override is read here, so a phase set by another
     process holds for this very request), the budget check and the write: one hop. The label
     answered: the one a reveal of this datum answered before (a label fixed since does not
     change it), else the label in force."""
     override = PhaseClock.OVERRIDE
-    if login is not None:  # the team and the override in one read
-        row = await tx.fetchone(f"SELECT {LOGIN_COLUMNS}, {override} FROM teams WHERE username = ?", (login[0],))
-        team = verify(row, login[1])
+    known: list[int] | None = None  # the team's reveals, when the login statement read them
+    expected: str | None = None  # ...in this phase
+    if login is not None:  # the team, the override, the gate (and the reveals) in one read
+        expected_phase = service.config.phase_at(now)
+        expected = expected_phase.id if expected_phase else None
+        params: list[object] = list(gate.params(login[0])) if gate is not None else []
+        if tx.dialect == "postgres":
+            params += [expected, dataset_id]
+        row = await tx.fetchone(_login_sql(tx.dialect, gate is not None), (*params, login[0]))
+        assert row is not None  # the LEFT JOIN gives one row, a team or NULLs
+        if row[6]:  # this client failed on this username lately: the limiter decides first
+            return _GATED, None, None, [], None
+        team = verify(row if row[0] is not None else None, login[1])
         if team is None:  # a stranger learns nothing about the event: refused as such first
             return _BAD_LOGIN, None, None, [], None
-        assert row is not None
         phase_value, validated = row[5], team.validated
+        if row[7] is not None:
+            known, expected = list(row[7]), phase_value if phase_value is not None else expected
     else:  # a Team held by Discord may be stale: its validation is re-read
         assert team is not None
         row = await tx.fetchone(f"SELECT validated, {override} FROM teams WHERE id = ?", (team.id,))
@@ -110,7 +135,8 @@ async def _reveal_hop(
         return _NOT_VALIDATED, team, opened, [], None
     key = (opened.phase.id, team.id, dataset_id)
     budget = opened.dataset.reveal_budget
-    revealed = [r[0] for r in await tx.fetchall(_REVEALED, key)]
+    fresh = known is not None and expected == opened.phase.id  # the login statement read them (PostgreSQL)
+    revealed = known if fresh and known is not None else [r[0] for r in await tx.fetchall(_REVEALED, key)]
     if datum_id in revealed:  # re-reading: no write, no lock
         return "again", team, opened, revealed, await _answered(tx, key, datum_id)
     if len(revealed) >= budget:
@@ -155,10 +181,13 @@ class RevealService:
         return await self._reveal(team, None, dataset_id, datum_id, source)
 
     async def reveal_with_login(
-        self, username: str, password: str, dataset_id: int, datum_id: int, *, source: str = "http"
+        self, username: str, password: str, dataset_id: int, datum_id: int, *, source: str = "http",
+        gate: LoginGate | None = None,
     ) -> Reveal:
-        """The HTTP API's reveal: the login check, the budget check and the write in one hop."""
-        return await self._reveal(None, (username, digest(password)), dataset_id, datum_id, source)
+        """The HTTP API's reveal: the login check, the budget check and the write in one hop.
+        With `gate` (LoginLimiter.gate), a client that failed on this username lately is stopped
+        with LoginGated before its password is even compared: the limiter's check decides."""
+        return await self._reveal(None, (username, digest(password)), dataset_id, datum_id, source, gate)
 
     async def revealed(self, team: Team, phase: str, dataset_id: int) -> list[int]:
         rows = await self.store.fetchall(
@@ -186,10 +215,12 @@ class RevealService:
         return [Budget(ds, counts.get(ds.id, 0)) for ds in self.config.datasets_in_phase(phase.id)]
 
     async def _reveal(self, team: Team | None, login: tuple[str, bytes] | None, dataset_id: int, datum_id: int,
-                      source: str) -> Reveal:
+                      source: str, gate: LoginGate | None = None) -> Reveal:
         outcome, team, opened, revealed, label = await self.store.run(
-            _reveal_hop, self, team, login, dataset_id, datum_id, self.clock(), source
+            _reveal_hop, self, team, login, dataset_id, datum_id, self.clock(), source, gate
         )
+        if outcome == _GATED:
+            raise LoginGated()
         if outcome == _BAD_LOGIN:
             raise bad_login()
         if outcome == _NOT_VALIDATED:

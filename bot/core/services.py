@@ -19,6 +19,7 @@ from bot.core.mentor_assignments import AssignmentService
 from bot.core.mentoring import MentoringService
 from bot.core.merges import MergeService
 from bot.core.organizer_links import OrganizerLinks
+from bot.core.outbox import Outbox
 from bot.core.perks import PerkService
 from bot.core.phases import PhaseClock
 from bot.core.projects import ProjectService
@@ -50,6 +51,7 @@ class Services:
     perks: PerkService
     assignments: AssignmentService
     organizer_links: OrganizerLinks
+    outbox: Outbox
     projects: ProjectService
     bundles: BundleService
     votes: VoteService
@@ -84,7 +86,8 @@ class Services:
                 await store.close()
                 raise
         phases = PhaseClock(store, config)
-        teams = TeamService(store, config, clock)
+        outbox = Outbox(store)
+        teams = TeamService(store, config, clock, outbox)
         labels = LabelBook(config, registry)
         leaderboard = LeaderboardService(store, config, phases, clock)
         return cls(
@@ -101,13 +104,14 @@ class Services:
             controls=ControlsService(store, config, registry, phases, clock, labels, leaderboard),
             merges=MergeService(store, config, clock),
             leaderboard=leaderboard,
-            logins=LoginLimiter(),
+            logins=LoginLimiter(store),
             schedule=schedule,
             lfg=LfgService(store, config, clock, teams),
             mentoring=MentoringService(store, config, clock),
             perks=PerkService(store, config, clock),
             assignments=AssignmentService(store, config, clock),
             organizer_links=OrganizerLinks(store, clock),
+            outbox=outbox,
             projects=projects,
             bundles=BundleService(store, config, clock),
             votes=VoteService(store, config, clock),

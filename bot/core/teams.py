@@ -21,6 +21,7 @@ from bot.config import EventConfig
 from bot.core.clock import Clock
 from bot.core.clock import fmt_utc as _fmt
 from bot.core.errors import AlreadyDone, BadCredentials, BadInput, NotAllowed, NotFound
+from bot.core.outbox import Outbox, enqueue
 from bot.core.store import Dialect, IntegrityError, Store, Tx
 
 _DUMMY_DIGEST = hashlib.sha256(b"no such team").digest()
@@ -145,9 +146,28 @@ def _team(row: tuple) -> Team:
     return Team(row[0], row[1], row[2], bool(row[3]))
 
 
+# Discord side effects of team changes (bot/outbox_executors.py runs them), one lane a team so
+# that a team's space is made before a member is let in, and a member let in before let out.
+SPACE, JOIN, LEAVE, DISBAND, RENAME = "team.space", "team.join", "team.leave", "team.disband", "team.rename"
+
+
+def team_lane(team_id: int) -> str:
+    return f"team:{team_id}"
+
+
+async def enqueue_team(tx: Tx, kind: str, team_id: int, now: float, **payload: object) -> None:
+    """A team's Discord side effect, in the transaction of the change: the change commits once, so
+    its side effect is enqueued once. The key names the change and is unique by a random part (a
+    team id can come back on SQLite after a delete, and a clock can read the same time twice)."""
+    who = payload.get("user_id") or payload.get("captain") or ""
+    await enqueue(tx, kind, f"{kind}:{team_id}:{who}:{secrets.token_hex(8)}",
+                  {"team_id": team_id, "at": now, **payload}, lane=team_lane(team_id))
+
+
 class TeamService:
-    def __init__(self, store: Store, config: EventConfig, clock: Clock):
+    def __init__(self, store: Store, config: EventConfig, clock: Clock, outbox: Outbox | None = None):
         self.store, self.config, self.clock = store, config, clock
+        self.outbox = outbox or Outbox(store)
 
     async def create(self, name: str, *, validated: bool = False, captain: str | None = None) -> NewCredentials:
         name = " ".join(name.split())
@@ -176,9 +196,13 @@ class TeamService:
                         )
                     except IntegrityError:  # joined another team meanwhile
                         raise NotAllowed("you are in a team already; leave it before creating another") from None
+                    # its role and private channel, and a welcome naming the captain
+                    await enqueue_team(tx, SPACE, team.id, now, captain=captain)
                 return team
 
-        return NewCredentials(await self.store.run(create), password)
+        credentials = NewCredentials(await self.store.run(create), password)
+        self.outbox.wake()
+        return credentials
 
     async def get(self, name: str) -> Team:
         row = await self.store.fetchone(
@@ -250,6 +274,8 @@ class TeamService:
                         " AND EXISTS (SELECT 1 FROM teams WHERE id = ?) RETURNING team_id",
                         (team_id, user_id, team_id, now, team_id, max_size, team_id),
                     )
+                    if row is not None:  # let into the team's space, in the same transaction
+                        await enqueue_team(tx, JOIN, team_id, now, user_id=user_id)
             except IntegrityError as exc:
                 if exc.kind == "refused":  # the team-size trigger
                     raise full from None
@@ -262,6 +288,7 @@ class TeamService:
                 raise full
 
         await self.store.run(join)
+        self.outbox.wake()
 
     def _check_formation_open(self) -> None:
         teams, now = self.config.teams, self.clock()
@@ -340,6 +367,7 @@ class TeamRoster:
 
     async def leave(self, user_id: str) -> Departure:
         self.teams._check_formation_open()
+        now = self.teams.clock().timestamp()
 
         async def leave(tx: Tx) -> Departure:
             async with tx.transaction():
@@ -362,24 +390,35 @@ class TeamRoster:
                     # a team with reveals or submissions stays on the record, with no members
                     if not await _has_results(tx, team.id):
                         await tx.execute("DELETE FROM teams WHERE id = ?", (team.id,))
+                    await enqueue_team(tx, DISBAND, team.id, now, role_id=discord_ids[0], channel_id=discord_ids[1])
                     return Departure(team, True, None, *discord_ids)
                 new_captain = None
                 if was_captain:
                     new_captain = left[0][0]
                     await tx.execute("UPDATE team_members SET is_captain = 1 WHERE user_id = ?", (new_captain,))
+                await enqueue_team(tx, LEAVE, team.id, now, user_id=user_id)
                 return Departure(team, False, new_captain, *discord_ids)
 
-        return await self.store.run(leave)
+        departure = await self.store.run(leave)
+        self.teams.outbox.wake()
+        return departure
 
     async def kick(self, captain: str, member: str) -> Team:
         team = await self._captains_team(captain)
         if member == captain:
             raise BadInput("you cannot kick yourself; use /team leave")
-        changed = await self.store.execute(
-            "DELETE FROM team_members WHERE team_id = ? AND user_id = ?", (team.id, member)
-        )
-        if not changed:
+        now = self.teams.clock().timestamp()
+
+        async def kick(tx: Tx) -> int:
+            async with tx.transaction():
+                changed = await tx.execute("DELETE FROM team_members WHERE team_id = ? AND user_id = ?", (team.id, member))
+                if changed:
+                    await enqueue_team(tx, LEAVE, team.id, now, user_id=member)
+                return changed
+
+        if not await self.store.run(kick):
             raise NotFound("that person is not in your team")
+        self.teams.outbox.wake()
         return team
 
     async def rename(self, captain: str, new_name: str) -> Team:
@@ -387,20 +426,42 @@ class TeamRoster:
         new_name = " ".join(new_name.split())
         if not 1 <= len(new_name) <= 64:
             raise BadInput("a team name has 1 to 64 characters; choose another name")
+        now = self.teams.clock().timestamp()
+
+        async def rename(tx: Tx) -> None:
+            async with tx.transaction():
+                await tx.execute("UPDATE teams SET name = ?, name_key = ? WHERE id = ?",
+                                 (new_name, new_name.casefold(), team.id))
+                await enqueue_team(tx, RENAME, team.id, now)  # its role and channel follow
+
         try:
-            await self.store.execute(
-                "UPDATE teams SET name = ?, name_key = ? WHERE id = ?", (new_name, new_name.casefold(), team.id)
-            )
+            await self.store.run(rename)
         except IntegrityError:
             raise AlreadyDone(f"a team named {new_name!r} exists already; choose another name") from None
+        self.teams.outbox.wake()
         return Team(team.id, new_name, team.username, team.validated)
 
     async def remove(self, name: str) -> TeamInfo:
         """Organizers: remove a team, its members, reveals and submissions. Returns the team as it
-        was, with the Discord objects it owned."""
+        was, with the Discord objects it owned (deleted through the outbox)."""
         info = await self.info(await self.teams.get(name))
-        await self.store.execute("DELETE FROM teams WHERE id = ?", (info.team.id,))
+        now = self.teams.clock().timestamp()
+
+        async def remove(tx: Tx) -> None:
+            async with tx.transaction():
+                if await tx.execute("DELETE FROM teams WHERE id = ?", (info.team.id,)):
+                    await enqueue_team(tx, DISBAND, info.team.id, now, role_id=info.discord_role_id,
+                                       channel_id=info.discord_channel_id)
+
+        await self.store.run(remove)
+        self.teams.outbox.wake()
         return info
+
+    async def by_id(self, team_id: int) -> Team:
+        row = await self.store.fetchone("SELECT id, name, username, validated FROM teams WHERE id = ?", (team_id,))
+        if row is None:
+            raise NotFound("this team no longer exists")
+        return _team(row)
 
     async def set_discord(self, team_id: int, role_id: int | None, channel_id: int | None) -> None:
         await self.store.execute(

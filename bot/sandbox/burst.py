@@ -67,6 +67,19 @@ async def seed_teams(config_path: Path, db: Path, sandbox: Sandbox, teams: int, 
     return rosters
 
 
+async def outbox_drained(config_path: Path, db: Path, timeout: float = 120.0) -> None:
+    """Wait until the bot has sent the Discord side effects of the seeded teams."""
+    services = await Services.open(load_event(config_path), db)
+    try:
+        deadline = asyncio.get_running_loop().time() + timeout
+        while not (await services.outbox.status()).drained:
+            if asyncio.get_running_loop().time() > deadline:
+                raise TimeoutError("the bot did not send the seeded teams' side effects in time")
+            await asyncio.sleep(0.2)
+    finally:
+        await services.close()
+
+
 async def burst(sandbox: Sandbox, rosters: dict[str, list], *, dataset_id: int, budget: int,
                 window: float = 1.0, timeout: float = 60.0) -> BurstResult:
     users = [(team, n, member) for team, members in rosters.items() for n, member in enumerate(members)]
@@ -100,6 +113,7 @@ async def run_burst(folder: Path, *, teams: int = 60, size: int = 5, budget: int
         await process.sync()
         await process.start()
         try:
+            await outbox_drained(config, db)  # the teams' spaces and welcomes: not part of the burst
             return await burst(sandbox, rosters, dataset_id=3, budget=budget, window=window), process.output()
         finally:
             await process.stop()

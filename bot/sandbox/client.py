@@ -321,8 +321,9 @@ class BotProcess:
     """`hackbot run` as a real subprocess, pointed at the double; its output goes to `log`."""
 
     def __init__(self, sandbox: Sandbox, config: Path, db: Path | str, log: Path, *, port: int | None = None,
-                 env: dict[str, str] | None = None):
+                 env: dict[str, str] | None = None, role: str | None = None):
         self.sandbox, self.config, self.db, self.log_path = sandbox, config, db, log
+        self.role = role  # `hackbot run --role`; None: the default (all)
         self.port = port or free_port()
         self.extra_env = env or {}
         self.process: asyncio.subprocess.Process | None = None
@@ -350,14 +351,27 @@ class BotProcess:
         if proc.returncode != 0:
             raise SandboxError(f"hackbot sync failed:\n{out.decode(errors='replace')}")
 
-    async def start(self, timeout: float = 60.0) -> None:
+    async def start(self, timeout: float = 60.0, *, standby: bool = False) -> None:
+        """Start `hackbot run` and wait until it holds the gateway (identified, guild cached), or
+        with `standby`, until it says it stands by (another process holds the gateway lease)."""
         identifies = self.sandbox.server.identified + 1
         self._log = self._open_log()
+        role = ("--role", self.role) if self.role else ()
         self.process = process = await asyncio.create_subprocess_exec(
-            *self._command("run"), "--port", str(self.port), env=self.env(),
+            *self._command("run"), "--port", str(self.port), *role, env=self.env(),
             stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,
         )
         _LIVE.add(process.pid)
+        if standby:
+            try:
+                await until(lambda: process.returncode is not None or "standing by" in self.output(), timeout,
+                            "the bot to stand by")
+                if process.returncode is not None:
+                    raise SandboxError(f"hackbot run exited ({process.returncode}):\n{self.output()}")
+            except BaseException:
+                await self.stop()
+                raise
+            return
         try:
             await until(lambda: process.returncode is not None or self.sandbox.server.identified >= identifies,
                         timeout, "the bot to identify")
@@ -378,6 +392,18 @@ class BotProcess:
             return self.log_path.read_text(errors="replace")[-6000:]
         except OSError:
             return ""
+
+    async def kill(self) -> None:
+        """SIGKILL, as a crash or an OOM killer would: nothing of the bot's runs after it."""
+        if self.process is None:
+            return
+        if self.process.returncode is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            await self.process.wait()
+        _LIVE.discard(self.process.pid)
+        self.process = None
+        if self._log is not None:
+            self._log.close()
 
     async def stop(self, timeout: float = 15.0) -> None:
         if self.process is None:

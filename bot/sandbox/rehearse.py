@@ -10,7 +10,8 @@ winners). Each act decides from the event file whether it applies and when it pl
 loop here only runs every act's moments in time order, while the reminders fall by themselves.
 The transcript says what happened in event time; the report (`hackbot rehearse --report`) has
 the interactions, those that failed, the requests the strict double refused, the problems found
-in the event file, the reminders posted, the final leaderboard, and a section per act.
+in the event file, the reminders posted, the final leaderboard, the outbox (Discord side
+effects written, sent, failed, and the time to drain them), and a section per act.
 """
 
 from __future__ import annotations
@@ -258,6 +259,9 @@ class Act:
     def moments(self, play: Rehearsal) -> list[Moment]:
         return []
 
+    async def settle(self, play: Rehearsal) -> None:
+        """At the end of the timeline: finish what the act left running in the background."""
+
     def report(self, play: Rehearsal) -> dict[str, Any]:
         return {}
 
@@ -371,6 +375,9 @@ async def rehearse(source: Path, folder: Path, *, speed: float | None, teams: in
                 await play.wait_until(moment.when)
                 await moment.play()
             await play.wait_until(timeline.end)
+            for act in playing:
+                await act.settle(play)
+            outbox = await drained_outbox(database)
             await asyncio.sleep(0.5)
             play.watch()
             async with aiohttp.ClientSession() as http, http.get(web_url + "api/leaderboard") as response:
@@ -389,11 +396,41 @@ async def rehearse(source: Path, folder: Path, *, speed: float | None, teams: in
                 for r in sandbox.state.refusals()
             ],
             "problems": problems, "reminders": _count_reminders(sandbox, config), "leaderboard": board,
+            "outbox": outbox,
             "board_page": page,
         }
         for act in playing:
             report.setdefault("acts", {})[act.name] = act.report(play)
         return report
+
+
+async def drained_outbox(database: str, *, within: float = 120.0) -> dict[str, Any]:
+    """The outbox once the bot has sent everything (or `within` seconds have passed): rows written,
+    sent, failed (with the reasons) and left; the time from the first row written to the last one
+    done (the rehearsal's span, rows being written all along), and each row's wait from written to
+    sent, median and longest (bot/core/outbox.py)."""
+    from bot.core.outbox import Outbox
+    from bot.core.store import Store
+
+    store = await Store.open(database, migrate=False)
+    try:
+        outbox = Outbox(store)
+        deadline = time.monotonic() + within
+        status = await outbox.status()
+        while not status.drained and time.monotonic() < deadline:
+            await asyncio.sleep(0.2)
+            status = await outbox.status()
+    finally:
+        await store.close()
+    counts = status.counts
+    return {
+        "enqueued": sum(counts.values()), "sent": counts["sent"], "failed": counts["failed"],
+        "left": counts["pending"] + counts["sending"],
+        "time_to_drain_s": None if status.time_to_drain is None else round(status.time_to_drain, 2),
+        "wait_p50_s": None if status.wait_p50 is None else round(status.wait_p50, 3),
+        "wait_max_s": None if status.wait_max is None else round(status.wait_max, 3),
+        "failures": [f"{f.kind} {f.key}: {f.error}" for f in status.failed],
+    }
 
 
 async def _board_page(web_url: str) -> dict[str, Any]:

@@ -49,6 +49,7 @@ from bot.sandbox.state import (
 log = logging.getLogger(__name__)
 
 REFUSED_404 = {10062, 10015}  # unknown interaction or webhook: the answer is lost
+NONCE_WINDOW = 120.0  # seconds enforce_nonce remembers a nonce ("the past few minutes": the short reading)
 
 
 class SandboxServer:
@@ -513,7 +514,17 @@ class SandboxServer:
         refused = self._send_refusal(request, channel_id) or self._check_message(request, payload, files)
         if refused is not None:
             return refused
+        nonce = payload.get("nonce")
+        if nonce is not None and payload.get("enforce_nonce"):
+            # message.mdx (Create Message, enforce_nonce): a nonce seen from the same author in the
+            # past few minutes returns that message, and no new one is created
+            seen = self.state.nonces.get((self.state.bot.id, str(nonce)))
+            if seen is not None and time.monotonic() - seen[1] < NONCE_WINDOW:
+                return json_response(seen[0].payload(self.state.guild_id))
         message = self._message(channel_id, payload, files)
+        if nonce is not None:
+            message.nonce = str(nonce)
+            self.state.nonces[(self.state.bot.id, str(nonce))] = (message, time.monotonic())
         return json_response(message.payload(self.state.guild_id))
 
     def _channel_message(self, request: web.Request) -> Message | None:

@@ -75,6 +75,7 @@ class Message:
     interaction_id: int | None = None  # set on interaction responses and follow-ups
     mention_roles: list[int] = field(default_factory=list)  # the roles this message pinged
     mention_everyone: bool = False
+    nonce: str | None = None
     deleted: bool = False
     edits: int = 0
     timestamp: str = field(default_factory=iso_now)
@@ -119,6 +120,8 @@ class Message:
             "embeds": self.embeds, "pinned": False, "type": 0 if self.interaction_id is None else 20,
             "flags": self.flags, "components": self.components,
         }
+        if self.nonce is not None:
+            data["nonce"] = self.nonce
         if self.interaction_id is not None:
             data["webhook_id"] = None
         if guild_id is not None:
@@ -199,6 +202,8 @@ class SandboxState:
     requests: list[tuple[str, str, int]] = field(default_factory=list)  # (method, path, status)
     refused: list[Refusal] = field(default_factory=list)
     bot_role_id: int = 0
+    # (author id, nonce) -> (message, monotonic time): enforce_nonce's memory of recent messages
+    nonces: dict[tuple[int, str], tuple[Message, float]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.roles[self.guild_id] = self._role(self.guild_id, "@everyone", permissions=perms.EVERYONE_DEFAULT,

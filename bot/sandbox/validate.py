@@ -142,6 +142,9 @@ def message(payload: dict, *, has_files: bool = False, edit: bool = False) -> tu
     """A message body (create or edit, channel or interaction); the bool: it is empty (50006)."""
     form = Form()
     form.max_length(("content",), payload.get("content"), limits.CONTENT)
+    nonce = payload.get("nonce")
+    if nonce is not None and len(str(nonce)) > limits.NONCE:  # message.mdx: nonce, up to 25 characters
+        form.add(("nonce",), "BASE_TYPE_MAX_LENGTH", f"Must be {limits.NONCE} or fewer in length.")
     embeds(form, payload.get("embeds"))
     allowed_mentions(form, payload.get("allowed_mentions"))
     components(form, payload.get("components"))

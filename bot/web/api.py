@@ -7,6 +7,7 @@ of DESIGN.md, never a 500 on bad input.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
 import uuid
@@ -14,6 +15,7 @@ import uuid
 from aiohttp import web
 
 from bot.core.errors import BadInput, HackbotError, TooLarge, TooManyAttempts, Unavailable
+from bot.core.ratelimit import LoginGated
 from bot.core.services import Services
 from bot.web.cached import send
 from bot.web.faults import FaultReport
@@ -58,19 +60,65 @@ async def errors_as_json(request: web.Request, handler):
         return error_response(500, f"internal error {error_id}; tell an organizer this id")
 
 
-def _client(request: web.Request) -> str:
-    return request.remote or "unknown"
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+TRUSTED_PROXIES: web.AppKey[tuple[Network, ...]] = web.AppKey("trusted_proxies", tuple)
 
 
-async def _with_login(request: web.Request, username: str, action, *args):
-    """Run a login-checked action(*args) under the failed-login rate limit."""
-    services = request.app[SERVICES]
-    services.logins.check(_client(request), username)
+def parse_proxies(text: str | None) -> tuple[Network, ...]:
+    """HACKBOT_TRUSTED_PROXIES: addresses or networks separated by commas or spaces
+    ("127.0.0.1, 10.0.0.0/8"). ValueError names an entry that is neither."""
+    networks = []
+    for entry in (text or "").replace(",", " ").split():
+        try:
+            networks.append(ipaddress.ip_network(entry, strict=False))
+        except ValueError:
+            raise ValueError(f"HACKBOT_TRUSTED_PROXIES: {entry!r} is neither an IP address nor a network "
+                             "(such as 127.0.0.1 or 10.0.0.0/8)") from None
+    return tuple(networks)
+
+
+def _trusted(address: str, proxies: tuple[Network, ...]) -> bool:
     try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in proxies)
+
+
+def client_address(request: web.Request) -> str:
+    """The address the login limiter keys on: the peer's, unless the peer is a trusted proxy
+    (HACKBOT_TRUSTED_PROXIES); then the nearest address in X-Forwarded-For that is not a trusted
+    proxy itself (a client can put anything at the front of that header, but not after its own
+    address, which the proxy appends)."""
+    peer = request.remote or "unknown"
+    proxies = request.app.get(TRUSTED_PROXIES, ())
+    if not proxies or not _trusted(peer, proxies):
+        return peer
+    hops = [hop.strip() for header in request.headers.getall("X-Forwarded-For", []) for hop in header.split(",")]
+    for hop in reversed([hop for hop in hops if hop]):
+        if not _trusted(hop, proxies):
+            return hop
+    return peer
+
+
+async def _with_login(request: web.Request, username: str, action, *args, gated: bool = False):
+    """Run a login-checked action(*args) under the failed-login rate limit. `gated`: the action
+    takes the limiter's gate (`gate=`) and reads it in its own login statement, so a client
+    without recent failures costs no hop of the limiter's; one with failures is checked then."""
+    services = request.app[SERVICES]
+    client = client_address(request)
+    try:
+        if gated:
+            try:
+                return await action(*args, gate=services.logins.gate(client))
+            except LoginGated:
+                await services.logins.check(client, username)
+                return await action(*args)
+        await services.logins.check(client, username)
         return await action(*args)
     except HackbotError as exc:
         if exc.status == 401:
-            services.logins.failed(_client(request), username)
+            await services.logins.failed(client, username)
         raise
 
 
@@ -81,7 +129,7 @@ async def reveal(request: web.Request) -> web.Response:
     datum_id = form.integer("datum_id", _REVEAL_FIELDS)
     services = request.app[SERVICES]
     result = await _with_login(
-        request, username, services.reveals.reveal_with_login, username, password, dataset_id, datum_id
+        request, username, services.reveals.reveal_with_login, username, password, dataset_id, datum_id, gated=True
     )
     return web.json_response(result.to_api())
 

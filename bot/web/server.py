@@ -14,7 +14,8 @@ from bot.web.faults import FaultReport, Report
 from bot.web.forms import MULTIPART_OVERHEAD
 
 
-def create_app(services: Services, *, report: Report | None = None) -> web.Application:
+def create_app(services: Services, *, report: Report | None = None,
+               trusted_proxies: tuple[api.Network, ...] = ()) -> web.Application:
     # aiohttp refuses bodies past client_max_size itself; /submit/ streams and stops earlier
     app = web.Application(
         middlewares=[api.errors_as_json],
@@ -22,6 +23,7 @@ def create_app(services: Services, *, report: Report | None = None) -> web.Appli
     )
     app[api.SERVICES] = services
     app[api.FAULTS] = FaultReport(report)
+    app[api.TRUSTED_PROXIES] = trusted_proxies  # whose X-Forwarded-For names the client (login limiter)
     app.router.add_post("/reveal/", api.reveal)
     app.router.add_post("/reveal", api.reveal)
     app.router.add_post("/submit/", api.submit)
@@ -71,9 +73,11 @@ def _summary(exc: HttpProcessingError) -> str:
     return f"{type(exc).__name__}: {first.split(': b', 1)[0].split(': bytearray', 1)[0].rstrip(':')[:120]}"
 
 
-async def start_web(services: Services, host: str, port: int, *, report: Report | None = None) -> web.AppRunner:
+async def start_web(services: Services, host: str, port: int, *, report: Report | None = None,
+                    trusted_proxies: tuple[api.Network, ...] = ()) -> web.AppRunner:
     server_log = OneLineServerLog(logging.getLogger("aiohttp.server"), {})
-    runner = web.AppRunner(create_app(services, report=report), access_log=None, logger=server_log)
+    app = create_app(services, report=report, trusted_proxies=trusted_proxies)
+    runner = web.AppRunner(app, access_log=None, logger=server_log)
     await runner.setup()
     try:
         await web.TCPSite(runner, host, port).start()

@@ -152,7 +152,9 @@ async def test_a_person_who_joined_by_hand_meanwhile_is_not_matched_again(servic
     applied = await services.lfg.apply(result)
     placed = {u for t in applied.teams for u in t.newcomers}
     assert "0" not in placed and placed == {"1", "2", "3"}
-    assert any("<@0>" in note for note in applied.notes)
+    assert [note.users for note in applied.notes] == [("0",)]
+    assert "0 joined a team meanwhile" in applied.notes[0].text()
+    assert not any("<@" in note.text() for note in applied.notes)  # the core writes no Discord markup
     assert (await services.teams.team_of("0")).name == "Hand made"
 
 

@@ -26,6 +26,8 @@ async def make_team(sandbox: Sandbox, captain, name: str, *members) -> None:
     for member in members:
         joined = await sandbox.invoke(member, "team join", team=name, code=code)
         assert f"You joined team **{name}**" in await sandbox.reply_text(joined)
+        # answered first; then let into the team's space, announced there when done
+        await sandbox.wait_for_message(f"team-{name.lower()}", lambda m, who=member: f"<@{who.user.id}> joined" in m.text())
 
 
 async def submit_and_confirm(sandbox: Sandbox, user, exercise_id: int, labels) -> str:
@@ -78,7 +80,8 @@ async def test_an_event_end_to_end(sandbox: Sandbox, bot, event_file):
     orga = next(m for m in sandbox.state.members.values() if m.user.name == "orga")
     preview = await sandbox.answer(await sandbox.invoke(orga, "winners announce", top=2))
     posted = await sandbox.click(orga, preview, "Post")
-    assert "Posted in" in await sandbox.reply_text(posted)
+    # acknowledged at once (deferred), then edited once the announcement is sent
+    await until(lambda: any("Posted in" in m.text() for m in posted.messages()), 15, "the Post click's answer")
     ants, bees = (f"<@&{team_role(sandbox, name)['id']}>" for name in ("Ants", "Bees"))
     announcement = await sandbox.wait_for_message("announcements", lambda m: "winners" in m.text())
     assert announcement.text().index(ants) < announcement.text().index(bees)  # the role mention pings the team

@@ -127,6 +127,12 @@ def test_rehearse_runs_the_event_through_the_real_bot(tmp_path, monkeypatch):
     acts = written["acts"]
     assert acts["teams"]["formed"] == 2 and acts["reveals"]["labels"] == 4 and acts["submissions"]["submitted"] == 2
     assert acts["winners"]["posted"] is True
+    # every Discord side effect went through the outbox and was sent: 2 team spaces, the reminder,
+    # the winners, and the notice written by a command-line process (twice, one key: posted once)
+    box = written["outbox"]
+    assert box["failed"] == 0 and box["left"] == 0 and box["sent"] == box["enqueued"] >= 2 + 1 + 1 + 1
+    assert box["time_to_drain_s"] is not None and "outbox: " in out and "0 failed; each sent" in out
+    assert acts["outbox_post"]["posted"] == 1 and "not posted twice" in acts["outbox_post"]["cli_answers"][1]
 
 
 def test_a_report_that_cannot_be_written_is_refused_before_the_rehearsal(tmp_path):
@@ -141,8 +147,8 @@ def test_a_report_that_cannot_be_written_is_refused_before_the_rehearsal(tmp_pat
 
 
 def test_acts_are_found_as_modules_of_bot_sandbox_acts():
-    assert [act.name for act in load_acts()] == ["controls", "perks", "phases", "projects", "reveals", "submissions", "teams",
-                                                 "tickets", "winners"]
+    assert [act.name for act in load_acts()] == ["controls", "outbox_post", "perks", "phases", "projects", "reveals",
+                                                 "submissions", "teams", "tickets", "winners"]
 
 
 class Mentors(Act):

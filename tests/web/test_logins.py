@@ -16,6 +16,9 @@ import pytest
 
 from bot.core.errors import TooManyAttempts
 from bot.core.ratelimit import LoginLimiter
+from bot.core.store import Store
+from bot.web.api import parse_proxies
+from bot.web.server import start_web
 from tests.web.test_api import assert_error, curl, post, reveal_form, submit_form
 
 VENUE = "127.0.0.1"  # every team's scripts, as at Hackathon42 in École 42
@@ -101,39 +104,47 @@ async def test_curl_from_the_venue_after_another_team_was_refused(server):
     assert status == 200, body
 
 
-def test_login_limiter_windows():
+async def test_login_limiter_windows(db):
     now = [1000.0]
-    limiter = LoginLimiter(pair_limit=2, team_limit=3, window=60, clock=lambda: now[0])
-    limiter.failed("10.0.0.1", "alpha")
-    limiter.check("10.0.0.1", "alpha")
-    limiter.failed("10.0.0.1", "alpha")
-    with pytest.raises(TooManyAttempts) as exc:
-        limiter.check("10.0.0.1", "alpha")
-    assert 59 <= exc.value.retry_after <= 60
-    for other in ("beta", "gamma", "delta"):  # that address, other teams: fine
-        limiter.check("10.0.0.1", other)
-    limiter.check("10.0.0.2", "alpha")  # the team, another address that never failed on it
-    limiter.failed("10.0.0.2", "alpha")  # the team's third failure overall: the team limit
-    with pytest.raises(TooManyAttempts):
-        limiter.check("10.0.0.2", "alpha")  # an address that failed on it is refused...
-    limiter.check("10.0.0.3", "alpha")  # ...one that never did is not
-    now[0] += 30
-    with pytest.raises(TooManyAttempts) as exc:
-        limiter.check("10.0.0.1", "alpha")
-    assert 29 <= exc.value.retry_after <= 31
-    now[0] += 30.01  # the failures leave the window
-    limiter.check("10.0.0.1", "alpha")
-    limiter.check("10.0.0.2", "alpha")
+    store = await Store.open(db)
+    try:
+        limiter = LoginLimiter(store, pair_limit=2, team_limit=3, window=60, clock=lambda: now[0])
+        await limiter.failed("10.0.0.1", "alpha")
+        await limiter.check("10.0.0.1", "alpha")
+        await limiter.failed("10.0.0.1", "alpha")
+        with pytest.raises(TooManyAttempts) as exc:
+            await limiter.check("10.0.0.1", "alpha")
+        assert 59 <= exc.value.retry_after <= 60
+        for other in ("beta", "gamma", "delta"):  # that address, other teams: fine
+            await limiter.check("10.0.0.1", other)
+        await limiter.check("10.0.0.2", "alpha")  # the team, another address that never failed on it
+        await limiter.failed("10.0.0.2", "alpha")  # the team's third failure overall: the team limit
+        with pytest.raises(TooManyAttempts):
+            await limiter.check("10.0.0.2", "alpha")  # an address that failed on it is refused...
+        await limiter.check("10.0.0.3", "alpha")  # ...one that never did is not
+        now[0] += 30
+        with pytest.raises(TooManyAttempts) as exc:
+            await limiter.check("10.0.0.1", "alpha")
+        assert 29 <= exc.value.retry_after <= 31
+        now[0] += 30.01  # the failures leave the window
+        await limiter.check("10.0.0.1", "alpha")
+        await limiter.check("10.0.0.2", "alpha")
+    finally:
+        await store.close()
 
 
-def test_login_limiter_forgets_within_bounded_memory():
+async def test_login_limiter_forgets_failures_that_left_the_window(db):
     now = [0.0]
-    limiter = LoginLimiter(window=1, clock=lambda: now[0])
-    for i in range(100_001):
-        limiter.failed(f"10.{i // 65536}.{i // 256 % 256}.{i % 256}", f"user{i}")
-    now[0] += 2
-    limiter.failed("10.9.9.9", "last")
-    assert len(limiter._pairs) == 1 and len(limiter._teams) == 1  # noqa: SLF001
+    store = await Store.open(db)
+    try:
+        limiter = LoginLimiter(store, window=1, clock=lambda: now[0])
+        for i in range(300):  # a username spray
+            await limiter.failed(f"10.0.{i // 256}.{i % 256}", f"user{i}"[:300] * 50)
+        now[0] += 2
+        await limiter.failed("10.9.9.9", "last")
+        assert await store.fetchall("SELECT client, username FROM login_failures") == [("10.9.9.9", "last")]
+    finally:
+        await store.close()
 
 
 async def test_successful_logins_are_not_counted(server):
@@ -192,8 +203,8 @@ async def test_wrong_username_and_wrong_password_answer_alike(server, path):
             for kind, user, pw in (("wrong password", username, password + "x"), ("wrong username", "known_teamx", password)):
                 statements.clear()
                 answers[kind] = await _answer(s, url, form(user, pw))
-                # the trace shows bound values: only the username literal may differ
-                work[kind] = [re.sub(r"'[^']*'", "?", " ".join(sql.split())) for sql in statements]
+                # the trace shows bound values: only the username literal (and the times) may differ
+                work[kind] = [re.sub(r"'[^']*'|\b\d+\.\d+\b", "?", " ".join(sql.split())) for sql in statements]
     finally:
         if tracing:
             await server.services.store.run(_trace, None)
@@ -210,13 +221,12 @@ async def test_wrong_username_and_wrong_password_take_the_same_time(server):
     username, password = await server.team("Timed Team")
     url = f"{server.url}/reveal/"
     times: dict[str, list[float]] = {"password": [], "username": []}
+    server.services.logins.pair_limit = server.services.logins.team_limit = 10**9  # keep every sample a 401
     async with aiohttp.ClientSession() as s:
         for i in range(150):
             for kind in ("password", "username") if i % 2 else ("username", "password"):
                 user = username if kind == "password" else f"timed_team_{i}"
                 form = reveal_form(user, f"wrong{i}", 3, 1)
-                server.services.logins._pairs.clear()  # noqa: SLF001 (keep every sample a 401)
-                server.services.logins._teams.clear()  # noqa: SLF001
                 start = time.perf_counter()
                 status, _, _ = await _answer(s, url, form)
                 times[kind].append(time.perf_counter() - start)
@@ -239,3 +249,64 @@ async def test_concurrent_failures_from_the_venue_keep_other_teams_in(server):
         results = await asyncio.gather(failing(), *(working(u, p) for u, p in teams[1:]))
     assert set(results[0]) == {401, 429}
     assert all(statuses == [200] * 5 for statuses in results[1:])
+
+
+# --- behind a reverse proxy (HACKBOT_TRUSTED_PROXIES) ----------------------------------------
+
+async def test_behind_a_trusted_proxy_the_limit_keys_on_the_forwarded_client(server):
+    alpha, alpha_pw = await server.team("Proxied")
+    proxied = await start_web(server.services, "127.0.0.1", 0, trusted_proxies=parse_proxies("127.0.0.1, ::1"))
+    try:
+        url = f"http://127.0.0.1:{proxied.addresses[0][1]}/reveal/"
+
+        def via(client: str) -> dict:  # as nginx sends it: what the client claimed, then its address
+            return {"X-Forwarded-For": f"198.51.100.77, {client}"}
+
+        async with aiohttp.ClientSession() as s:
+            for i in range(server.services.logins.pair_limit):
+                status, _, _ = await post(url, reveal_form(alpha, f"typo{i}", 3, 1), session=s, headers=via("203.0.113.5"))
+                assert status == 401
+            status, body, _ = await post(url, reveal_form(alpha, alpha_pw, 3, 1), session=s, headers=via("203.0.113.5"))
+            assert_error(status, body, 429, "too many failed logins")
+            # another client behind the same proxy (the same peer address) is not refused
+            status, body, _ = await post(url, reveal_form(alpha, alpha_pw, 3, 1), session=s, headers=via("203.0.113.6"))
+            assert status == 200, body
+            # the address the client put in the header itself is never the key
+            status, body, _ = await post(url, reveal_form(alpha, alpha_pw, 3, 1), session=s,
+                                         headers={"X-Forwarded-For": "203.0.113.5, 203.0.113.9"})
+            assert status == 200, body
+    finally:
+        await proxied.cleanup()
+
+
+async def test_without_a_trusted_proxy_x_forwarded_for_is_ignored(server):
+    alpha, alpha_pw = await server.team("Spoofer")
+    url = f"{server.url}/reveal/"
+    async with aiohttp.ClientSession() as s:
+        for i in range(server.services.logins.pair_limit):  # a new forged address each time
+            status, _, _ = await post(url, reveal_form(alpha, f"typo{i}", 3, 1), session=s,
+                                      headers={"X-Forwarded-For": f"203.0.113.{i}"})
+            assert status == 401
+        status, body, _ = await post(url, reveal_form(alpha, alpha_pw, 3, 1), session=s,
+                                     headers={"X-Forwarded-For": "203.0.113.200"})
+        assert_error(status, body, 429)
+
+
+def test_trusted_proxies_setting_is_parsed_or_refused_by_name():
+    assert [str(n) for n in parse_proxies("127.0.0.1, 10.0.0.0/8 ::1")] == ["127.0.0.1/32", "10.0.0.0/8", "::1/128"]
+    assert parse_proxies(None) == () and parse_proxies("  ") == ()
+    with pytest.raises(ValueError, match="'nginx' is neither an IP address nor a network"):
+        parse_proxies("127.0.0.1,nginx")
+
+
+async def test_an_unknown_username_is_limited_as_a_known_one(server):
+    """The limiter's gate is read in the login statement: a username that does not exist meets
+    the same limit (a 429 after the same failures), so the limit does not tell them apart."""
+    known, _ = await server.team("Known For Limits")
+    url = f"{server.url}/reveal/"
+    answers = {}
+    async with aiohttp.ClientSession() as s:
+        for user in (known, "nobody_by_that_name"):
+            answers[user] = [(await post(url, reveal_form(user, f"typo{i}", 3, 1), session=s))[0]
+                             for i in range(server.services.logins.pair_limit + 2)]
+    assert answers[known] == answers["nobody_by_that_name"] == [401] * server.services.logins.pair_limit + [429] * 2
