@@ -114,3 +114,36 @@ def projects_check(config_path: Path, db_path: str) -> None:
         fail(exc.message)
     console.print(f"re-checked {result.rechecked}, deadline commits recorded {result.snapshots}, "
                   f"after-deadline counts {result.counted}, draft reminders {result.reminded}")
+
+
+@projects.command("bundles")
+@click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Also write each team's zip and explanations into this folder (for the jury).")
+@event_options
+def projects_bundles(out: Path | None, config_path: Path, db_path: str) -> None:
+    """List the teams' code bundles (Hackathon42), for organizers and judges.
+
+    Each team's zip (name, size, sha256) and which datasets it explained; with --out, the zips and
+    the explanations are written to a folder, one subfolder per team."""
+    async def action(services: Services):
+        bundles = await services.bundles.all()
+        wanted = services.bundles.datasets()
+        files = {b.sha256: await services.bundles.data(b.sha256) for b in bundles if out is not None and b.sha256}
+        return bundles, wanted, files
+
+    bundles, wanted, files = with_services(config_path, db_path, action, readonly=True)
+    table = Table("team", "zip", "bytes", "sha256", "explained", "missing")
+    for b in bundles:
+        table.add_row(escape(b.team_name), escape(b.filename), f"{b.size:,}", (b.sha256 or "")[:12],
+                      ", ".join(sorted(b.explanations)), ", ".join(map(str, b.missing(wanted))))
+    console.print(table if bundles else "no bundle yet")
+    if out is None:
+        return
+    for b in bundles:
+        folder = out / "".join(c if c.isalnum() or c in "-_" else "_" for c in b.team_name)
+        folder.mkdir(parents=True, exist_ok=True)
+        if b.sha256:
+            (folder / "code.zip").write_bytes(files[b.sha256])
+        for key, text in b.explanations.items():
+            (folder / f"explanation-{key}.txt").write_text(text + "\n", encoding="utf-8")
+    console.print(f"wrote {len(bundles)} team folder(s) under {escape(str(out))}")

@@ -295,6 +295,31 @@ class Projects(commands.Cog):
             raise NotAllowed(f"other teams' projects are shown{when}, in the gallery")
         await send_ephemeral(interaction, project_text(p, own=organizer), allowed_mentions=discord.AllowedMentions.none())
 
+    @project.command(name="bundle", description="Hand in your code as a zip and a written explanation per dataset")
+    @app_commands.describe(exercise_id="The dataset the explanation is for", file="The zip of your code (not the data)",
+                           explanation="How you solved this dataset (the jury reads it)")
+    async def bundle(self, interaction: discord.Interaction, exercise_id: int | None = None,
+                     file: discord.Attachment | None = None, explanation: str | None = None) -> None:
+        services = services_of(interaction)
+        bundles = services.bundles
+        section = bundles.section
+        team = await services.projects.team_of(user_key(interaction.user))
+        upload = None
+        if file is not None:
+            limit = min(section.max_bytes, interaction.filesize_limit)
+            if file.size > limit:
+                raise NotAllowed(f"the zip has {file.size:,} bytes; the limit is {limit:,} bytes: leave the datasets out")
+            await interaction.response.defer(ephemeral=True, thinking=True)
+            upload = (file.filename, await file.read())
+        saved = await bundles.save(team.id, user_key(interaction.user), file=upload, dataset_id=exercise_id,
+                                   explanation=explanation)
+        missing = saved.missing(bundles.datasets())
+        text = (f"Your team's bundle: `{_esc(saved.filename)}` ({saved.size:,} bytes, sha256 `{(saved.sha256 or '')[:12]}`), "
+                f"{len(saved.explanations)} explanation(s), version {saved.version}. Only organizers and judges see it.")
+        if missing:
+            text += f"\nStill to explain: dataset(s) {', '.join(map(str, missing))} (`/project bundle exercise_id explanation`)."
+        await send_ephemeral(interaction, text)
+
     @project.command(name="withdraw", description="Withdraw your team's project (you may submit it again before the deadline)")
     async def withdraw(self, interaction: discord.Interaction) -> None:
         service = services_of(interaction).projects

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from bot.config import EventConfig
 from bot.core.board import BoardService
+from bot.core.bundles import BundleService
 from bot.core.clock import Clock, system_clock
 from bot.core.controls import ControlsService
 from bot.core.datasets import DatasetRegistry
@@ -52,6 +53,7 @@ class Services:
     organizer_links: OrganizerLinks
     outbox: Outbox
     projects: ProjectService
+    bundles: BundleService
     votes: VoteService
     board: BoardService
     labels: LabelBook
@@ -111,6 +113,7 @@ class Services:
             organizer_links=OrganizerLinks(store, clock),
             outbox=outbox,
             projects=projects,
+            bundles=BundleService(store, config, clock),
             votes=VoteService(store, config, clock),
             board=BoardService(store, config, registry, phases, leaderboard, clock),
         )

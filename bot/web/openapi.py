@@ -59,6 +59,47 @@ _SUBMIT_FORM = {
 }
 
 
+_TEXT = {"type": "string"}
+_PROJECT_INPUT = {
+    "type": "object",
+    "properties": {
+        "title": {"type": "string", "minLength": 1, "maxLength": 100}, "summary": _TEXT,
+        "repo": {"type": "string", "description": "The repository's address (made canonical)."},
+        "demo": {"type": "string", "description": "The demo video's address."},
+        "category": _TEXT, "opt_ins": {"type": "array", "items": _TEXT},
+        "answers": {"type": "object", "additionalProperties": _TEXT},
+        "action": {"enum": ["submit", "draft", "edit"], "default": "submit"},
+        "version": {"type": "integer", "minimum": 1, "description": "The version you read (to change a project)."},
+        "username": _TEXT, "password": _TEXT,
+    },
+    "required": ["title"],
+}
+_BUNDLE_FORM = {
+    "type": "object",
+    "properties": {
+        "username": _TEXT, "password": _TEXT,
+        "file": {"type": "string", "contentMediaType": "application/zip", "description": "The zip of your code."},
+        "exercise_id": {**_ID, "description": "The dataset the explanation is for. " + _DIGITS},
+        "explanation": _TEXT,
+    },
+    "required": ["username", "password"],
+}
+_PROJECT = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "integer"}, "team": _TEXT, "version": {"type": "integer"},
+        "status": {"enum": ["draft", "submitted", "withdrawn"]}, "title": _TEXT, "summary": _TEXT,
+        "repo_url": {"type": ["string", "null"]}, "demo_url": {"type": ["string", "null"]},
+        "category": {"type": ["string", "null"]}, "opt_ins": {"type": "array", "items": _TEXT},
+        "answers": {"type": "object"}, "verified": {"type": ["boolean", "null"]},
+        "warnings": {"type": "array", "items": _TEXT},
+        "moderation": {"enum": ["pending", "eligible", "maybe", "ineligible"]}, "moderation_reason": _TEXT,
+        "deadline": {"type": ["string", "null"]}, "updated_by": _TEXT, "updated_at": _TEXT,
+    },
+    "required": ["id", "team", "version", "status", "title"],
+}
+
+
 def description() -> dict[str, Any]:
     return {
         "openapi": "3.1.0",
@@ -122,6 +163,47 @@ def description() -> dict[str, Any]:
                     "503": _LOGIN_ERRORS["503"],
                 },
             }},
+            "/api/projects": {"post": {
+                "summary": "Create, save as a draft, submit or edit the team's project (an edit names the version it read).",
+                "operationId": "saveProject",
+                "security": [{"basic": []}],
+                "requestBody": {"required": True, "content": {
+                    "application/json": {"schema": _PROJECT_INPUT},
+                    "application/x-www-form-urlencoded": {"schema": _PROJECT_INPUT},
+                }},
+                "responses": {
+                    "200": {"description": "Changed.", "content": {"application/json": {"schema": _PROJECT}}},
+                    "201": {"description": "Created.", "content": {"application/json": {"schema": _PROJECT}}},
+                    **{k: v for k, v in _LOGIN_ERRORS.items() if k != "413"},
+                    "403": _error("Not allowed now: projects are not open yet, or closed at the deadline."),
+                    "404": _error("No project to edit yet."),
+                    "409": _error("Someone saved a newer version since you read it; read it again and redo the change."),
+                },
+            }},
+            "/api/projects/mine": {"get": {
+                "summary": "The team's project, with its version and the repository checks' warnings.",
+                "operationId": "myProject",
+                "security": [{"basic": []}],
+                "responses": {
+                    "200": {"description": "The project.", "content": {"application/json": {"schema": _PROJECT}}},
+                    "401": _LOGIN_ERRORS["401"],
+                    "404": _error("The team has no project yet."),
+                    "429": _LOGIN_ERRORS["429"],
+                    "503": _LOGIN_ERRORS["503"],
+                },
+            }},
+            "/api/bundles": {"post": {
+                "summary": "Hackathon42: the team's code as a zip and/or one dataset's explanation "
+                           "(organizers and judges see them).",
+                "operationId": "saveBundle",
+                "security": [{"basic": []}],
+                "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": _BUNDLE_FORM}}},
+                "responses": {
+                    "200": {"description": "Stored.", "content": {"application/json": {"schema": {"type": "object"}}}},
+                    **_LOGIN_ERRORS,
+                    "403": _error("Not allowed: the event takes no bundles, or they closed at the deadline."),
+                },
+            }},
             "/healthz": {"get": {
                 "summary": "Health check: the database answers.",
                 "operationId": "healthz",
@@ -132,7 +214,9 @@ def description() -> dict[str, Any]:
                 },
             }},
         },
-        "components": {"schemas": {
+        "components": {"securitySchemes": {"basic": {"type": "http", "scheme": "basic",
+                                                      "description": "The team's API username and password."}},
+                       "schemas": {
             "Error": {"type": "object", "properties": {"error": {"type": "string", "minLength": 1}},
                       "required": ["error"], "additionalProperties": False},
             "Reveal": {

@@ -22,6 +22,7 @@ from bot.core.errors import BadCredentials, BadInput, NotFound
 from bot.core.projects import Project, ProjectInput, Saved
 from bot.core.teams import Team
 from bot.web.api import SERVICES, _with_login
+from bot.web.forms import read_form
 
 _FIELDS = ("send JSON (or a form) with title, summary, repo, demo, category, opt_ins, answers, action "
            "(submit | draft | edit) and version (the version you read, to change a project)")
@@ -51,22 +52,22 @@ async def _login(request: web.Request, body: dict[str, Any]) -> Team:
 async def _body(request: web.Request) -> dict[str, Any]:
     if request.content_length is not None and request.content_length > MAX_BODY:
         raise BadInput(f"the body is larger than {MAX_BODY:,} bytes; {_FIELDS}")
-    raw = await request.read()
+    if request.content_type != "application/json":
+        form = await read_form(request, expected=_FIELDS, file_limit=None)
+        data: dict[str, Any] = dict(form.fields)
+        if "opt_ins" in data:
+            data["opt_ins"] = [x for x in (s.strip() for s in data["opt_ins"].split(",")) if x]
+        return data
+    raw = await request.content.read(MAX_BODY + 1)
     if len(raw) > MAX_BODY:
         raise BadInput(f"the body is larger than {MAX_BODY:,} bytes; {_FIELDS}")
-    if request.content_type == "application/json":
-        try:
-            data = json.loads(raw or b"{}")
-        except (ValueError, UnicodeDecodeError):
-            raise BadInput(f"the body is not valid JSON; {_FIELDS}") from None
-        if not isinstance(data, dict):
-            raise BadInput(f"the JSON body must be an object; {_FIELDS}")
-        return data
-    form = await request.post()
-    data = {k: v for k, v in form.items() if isinstance(v, str)}
-    if "opt_ins" in data:
-        data["opt_ins"] = [x for x in (s.strip() for s in data["opt_ins"].split(",")) if x]
-    return data
+    try:
+        parsed = json.loads(raw or b"{}")
+    except (ValueError, UnicodeDecodeError):
+        raise BadInput(f"the body is not valid JSON; {_FIELDS}") from None
+    if not isinstance(parsed, dict):
+        raise BadInput(f"the JSON body must be an object; {_FIELDS}")
+    return parsed
 
 
 def _text(body: dict[str, Any], key: str) -> str | None:
@@ -126,6 +127,25 @@ async def my_project(request: web.Request) -> web.Response:
     if project is None:
         raise NotFound("your team has no project yet; POST /api/projects creates it")
     return web.json_response(project_json(project))
+
+
+_BUNDLE_FIELDS = ("send multipart fields username, password, and file (the .zip of your code) and/or "
+                  "exercise_id with explanation")
+
+
+async def post_bundle(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    bundles = services.bundles
+    limit = bundles.section.max_bytes
+    form = await read_form(request, expected=_BUNDLE_FIELDS, file_limit=limit)
+    team = await _login(request, dict(form.fields))
+    dataset_id = form.integer("exercise_id", _BUNDLE_FIELDS) if form.fields.get("exercise_id") else None
+    upload = (form.filename or "", form.file) if form.file is not None else None
+    saved = await bundles.save(team.id, f"api:{team.username}", file=upload, dataset_id=dataset_id,
+                               explanation=form.fields.get("explanation"))
+    return web.json_response({"sha256": saved.sha256, "filename": saved.filename, "size": saved.size,
+                              "explained": sorted(saved.explanations), "missing": saved.missing(bundles.datasets()),
+                              "version": saved.version})
 
 
 # --- the gallery ---------------------------------------------------------------------------------

@@ -39,6 +39,7 @@ def create_app(services: Services, *, report: Report | None = None,
     app.router.add_get("/organizers/mentoring", organizers.organizers_page)
     app.router.add_post("/api/projects", projects.post_project)
     app.router.add_get("/api/projects/mine", projects.my_project)
+    app.router.add_post("/api/bundles", projects.post_bundle)
     app.router.add_get("/projects", projects.gallery_page)
     app.router.add_get("/projects/{id}", projects.project_page)
     app.router.add_get("/vote/{vote}", votes.vote_page)

@@ -23,6 +23,7 @@ from bot.sandbox.client import until
 from bot.sandbox.rehearse import Act, Moment, Rehearsal, SimTeam
 
 WAIT = 30.0
+SNAPSHOT_WAIT = 15.0  # real seconds
 
 
 class Projects(Act):
@@ -118,12 +119,20 @@ class Projects(Act):
                 self.refused.append(f"{name}: /admin moderate: {answer.splitlines()[0][:160]}")
         services = await Services.open(play.config, play.db, readonly=True)
         try:
+            # the bot records the deadline commits by itself, on its own timer: give it a moment
+            waited = 0.0
+            while True:
+                everything = await services.projects.all()
+                recorded = sum(p.deadline_commit is not None for p in everything)
+                if recorded >= len(self.submitted) or waited >= SNAPSHOT_WAIT:
+                    break
+                await asyncio.sleep(0.25)
+                waited += 0.25
             pool = await services.store.run(eligible_projects)
-            everything = await services.projects.all()
         finally:
             await services.close()
         self.eligible = len(pool)
-        self.deadline_commits = sum(p.deadline_commit is not None for p in everything)
+        self.deadline_commits = recorded
         self.verified = sum(p.verified is True for p in everything)
         play.log(f"organizers: {self.eligible} project(s) eligible; {self.deadline_commits} deadline commit(s) recorded")
 
