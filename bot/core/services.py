@@ -9,6 +9,7 @@ from pathlib import Path
 from bot.config import EventConfig
 from bot.core.clock import Clock, system_clock
 from bot.core.datasets import DatasetRegistry
+from bot.core.judging import JudgingService
 from bot.core.leaderboard import LeaderboardService
 from bot.core.lfg import LfgService
 from bot.core.mentor_assignments import AssignmentService
@@ -22,6 +23,7 @@ from bot.core.schedule import ScheduleService
 from bot.core.store import Store, Tx
 from bot.core.submissions import SubmissionService
 from bot.core.teams import TeamRoster, TeamService
+from bot.core.winners import WinnerService
 
 
 @dataclass
@@ -43,6 +45,8 @@ class Services:
     perks: PerkService
     assignments: AssignmentService
     organizer_links: OrganizerLinks
+    judging: JudgingService
+    winners: WinnerService
 
     @classmethod
     async def open(
@@ -63,6 +67,14 @@ class Services:
             raise
         phases = PhaseClock(store, config)
         teams = TeamService(store, config, clock)
+        leaderboard = LeaderboardService(store, config, phases, clock)
+        judging = JudgingService(store, config, clock, leaderboard)
+        if not readonly:
+            try:
+                await judging.sync_rounds()
+            except BaseException:
+                await store.close()
+                raise
         return cls(
             config=config,
             store=store,
@@ -73,7 +85,7 @@ class Services:
             roster=TeamRoster(teams),
             reveals=RevealService(store, config, registry, phases, clock),
             submissions=SubmissionService(store, config, registry, phases, clock),
-            leaderboard=LeaderboardService(store, config, phases, clock),
+            leaderboard=leaderboard,
             logins=LoginLimiter(),
             schedule=schedule,
             lfg=LfgService(store, config, clock, teams),
@@ -81,6 +93,8 @@ class Services:
             perks=PerkService(store, config, clock),
             assignments=AssignmentService(store, config, clock),
             organizer_links=OrganizerLinks(store, clock),
+            judging=judging,
+            winners=WinnerService(store, config, clock, leaderboard, judging),
         )
 
     async def close(self) -> None:
