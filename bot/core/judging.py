@@ -21,6 +21,7 @@ a bootstrap over judges, and a mark where an interval straddles a prize's cut-of
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import re
@@ -36,7 +37,7 @@ from bot.config import LEADERBOARD_SOURCE, EventConfig, JudgingRound
 from bot.core import assignment
 from bot.core.assignment import Conflict, Judge, Plan, Project, Review, extend_plan
 from bot.core.clock import Clock
-from bot.core.errors import BadInput, BadCredentials, NotAllowed, NotFound
+from bot.core.errors import BadCredentials, BadInput, NotAllowed, NotFound
 from bot.core.leaderboard import LeaderboardService
 from bot.core.prizes import Standing, rank_standings
 from bot.core.projects import EligibleProject, eligible_projects
@@ -421,10 +422,8 @@ class JudgingService:
                 continue
             is_open = self.is_open(rnd, now)
             if plan and is_open:
-                try:
+                with contextlib.suppress(NotFound):  # its shortlist's round has no results yet: nothing to review
                     await self.plan(rnd.id)
-                except NotFound:
-                    pass  # its shortlist's round has no results yet: nothing to review
             out.append(await self.store.run(self._work, rnd, user_id, is_open))
         return out
 

@@ -140,8 +140,8 @@ class WinnerService:
                     missing[rnd.id] = f"no scores in judging round {rnd.id!r} yet"
         for prize in self.config.prizes:
             if prize.source == MANUAL_SOURCE:
-                picks = await self.store.fetchall("SELECT team_id, place FROM manual_picks WHERE prize = ? ORDER BY place, team_id",
-                                                  (prize.id,))
+                picks = await self.store.fetchall(
+                    "SELECT team_id, place FROM manual_picks WHERE prize = ? ORDER BY place, team_id", (prize.id,))
                 if picks:
                     results[manual_key(prize)] = [Standing(str(t), int(place)) for t, place in picks]
                 else:
@@ -155,11 +155,11 @@ class WinnerService:
                 elif reader is None:
                     missing[VOTE_SOURCE] = f"vote not closed: the vote {vote.id!r} has no results yet"
                 else:
-                    standings = await self.store.run(reader, vote.id)
-                    if standings is None:
+                    counted = await self.store.run(reader, vote.id)
+                    if counted is None:
                         missing[VOTE_SOURCE] = f"vote not closed: the vote {vote.id!r} closes at {vote.closes:%Y-%m-%d %H:%M} UTC"
                     else:
-                        results[VOTE_SOURCE] = list(standings)
+                        results[VOTE_SOURCE] = list(counted)
         return results, missing
 
     async def _entrants(self) -> tuple[dict[str, Entrant], dict[str, str]]:
@@ -332,7 +332,7 @@ class WinnerService:
         """(team, prize, channel, status, detail) of every notice, for the organizers."""
         rows = await self.store.fetchall("SELECT t.name, n.prize, n.channel, n.status, n.detail FROM winner_notices n"
                                          " JOIN teams t ON t.id = n.team_id ORDER BY t.name_key, n.prize, n.channel")
-        return [tuple(r) for r in rows]  # type: ignore[misc]
+        return [(r[0], r[1], r[2], r[3], r[4]) for r in rows]
 
 
 def notice_text(event: str, notice: Notice) -> str:
