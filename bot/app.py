@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 
 EXTENSIONS = (
     "bot.cogs.teams", "bot.cogs.reveal", "bot.cogs.submit", "bot.cogs.leaderboard", "bot.cogs.winners",
-    "bot.cogs.schedule", "bot.cogs.admin", "bot.cogs.matchmaking", "bot.cogs.mentoring",
+    "bot.cogs.schedule", "bot.cogs.admin", "bot.cogs.matchmaking", "bot.cogs.mentoring", "bot.cogs.judging",
 )
 
 

@@ -263,6 +263,14 @@ class WinnerService:
         return PrizeView(view.id, view.title, view.source, view.places, True, (), view.close_call, view.passed_over,
                          frozen=True, revealed=True), len(upcoming) - 1
 
+    async def team_roles(self, team_ids: list[int]) -> dict[int, int | None]:
+        """The Discord roles of teams, to mention them when their prize is revealed."""
+        if not team_ids:
+            return {}
+        marks = ", ".join("?" * len(team_ids))
+        rows = await self.store.fetchall(f"SELECT id, discord_role_id FROM teams WHERE id IN ({marks})", tuple(team_ids))
+        return {int(r[0]): r[1] for r in rows}
+
     async def pick(self, prize_id: str, teams: list[str]) -> None:
         """The organizers' winners of a manual prize, in order (replaces an earlier pick)."""
         prize = self._prize(prize_id)
