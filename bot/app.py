@@ -24,6 +24,7 @@ from bot.pacing import pace
 from bot.posting import discord_poster, discord_reporter, log_poster
 from bot.tree import HackbotTree
 from bot.web.server import start_web
+from bot.winner_notices import WinnerNotifier
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +86,7 @@ class Hackbot(commands.Bot):
         self.reminders: ReminderRunner | None = None
         self._reminders_start: asyncio.Task | None = None
         self.tickets: TicketRunner | None = None
+        self.notices: WinnerNotifier | None = None
         self._tickets_start: asyncio.Task | None = None
 
     @property
@@ -115,6 +117,9 @@ class Hackbot(commands.Bot):
             self._reminders_start = asyncio.create_task(
                 self._start_reminders(self.reminders), name="hackbot-reminders-start"
             )
+            if self.config.prizes:  # the winning teams' private notices, from the database
+                self.notices = WinnerNotifier(self)
+                self.notices.start()
             if self.config.mentoring is not None:  # the help queue's escalation, from the database
                 self.tickets = TicketRunner(self.services.mentoring, discord_notifier(self),
                                             report=discord_reporter(self))
@@ -143,6 +148,8 @@ class Hackbot(commands.Bot):
             self._tickets_start.cancel()
         if self.tickets is not None:
             await self.tickets.stop()
+        if self.notices is not None:
+            await self.notices.stop()
         if self.reminders is not None:
             await self.reminders.stop()  # a post in progress finishes while still connected
         await super().close()

@@ -722,9 +722,9 @@ def _print_judging(config: EventConfig) -> None:
 
 @main.group()
 def judging() -> None:
-    """Plan the judging.
+    """Plan, check and export the judging.
 
-    Reviews, judge-hours, and how often the right winners are found."""
+    Reviews, judge-hours, how often the right winners are found, projects short of reviews, results."""
 
 
 @judging.command("plan")
@@ -1060,6 +1060,7 @@ def rehearse(config_path: Path, speed: float | None, teams: int, port: int | Non
 
 
 # the help queue, perks and organizer links: their commands live beside, registered on `main`
+import bot.cli_judging  # noqa: E402,F401  (judging check/results/export/invite/void, winners)
 import bot.cli_mentoring  # noqa: E402,F401
 
 if __name__ == "__main__":
