@@ -9,7 +9,7 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
 from bot.core.services import Services
-from bot.web import api, openapi, organizers, pages, schedule
+from bot.web import api, judges, openapi, organizers, pages, schedule
 from bot.web.faults import FaultReport, Report
 from bot.web.forms import MULTIPART_OVERHEAD
 
@@ -33,6 +33,7 @@ def create_app(services: Services, *, report: Report | None = None) -> web.Appli
     app.router.add_get("/schedule", schedule.schedule_page)
     app.router.add_get("/schedule.ics", schedule.schedule_ics)
     app.router.add_get("/organizers/mentoring", organizers.organizers_page)
+    judges.add_routes(app)
     return app
 
 
