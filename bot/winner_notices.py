@@ -83,8 +83,8 @@ class WinnerNotifier:
         reached = 0
         for member in notice.members:
             try:
-                user = await self.bot.fetch_user(int(member))
-                await user.send(text)
+                dm = await self.bot.create_dm(discord.Object(id=int(member)))
+                await dm.send(text)
                 reached += 1
             except discord.Forbidden:  # 50007: DMs closed
                 closed.append(member)

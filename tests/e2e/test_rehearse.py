@@ -207,3 +207,84 @@ async def test_a_rehearsal_plays_mentors_tickets_and_perks(tmp_path, monkeypatch
     perks = report["acts"]["perks"]
     assert perks["claimed"] == perks["distinct"] == 3 and perks["repeat_gets_same_code"], perks
     assert perks["low_stock_warnings"] == 2 and perks["codes_in_public_messages"] == 0
+
+
+JUDGED = """
+[projects]
+closes = "now+20m"
+categories = ["Build", "Train"]
+
+[[judging.panels]]
+id = "jury"
+role = "Judges"
+
+[[judging.panels]]
+id = "final"
+role = "Final panel"
+
+[[judging.rounds]]
+id = "initial"
+mode = "rubric"
+opens = "now+25m"
+closes = "now+50m"
+reviews_per_project = 2
+panels = ["jury"]
+
+[[judging.rounds.criteria]]
+id = "impact"
+title = "Impact"
+
+[[judging.rounds.criteria]]
+id = "execution"
+title = "Execution"
+
+[[judging.rounds]]
+id = "final"
+mode = "ranking"
+opens = "now+52m"
+closes = "now+80m"
+reviews_per_project = "all"
+panels = ["final"]
+
+[judging.rounds.shortlist]
+source = "initial"
+top = 2
+ties = false
+
+[[prizes]]
+id = "build"
+title = "Best Build"
+source = "initial"
+category = "Build"
+excludes = ["grand"]
+
+[[prizes]]
+id = "grand"
+title = "Grand prize"
+source = "final"
+
+[[prizes]]
+id = "board"
+title = "Leaderboard"
+source = "leaderboard"
+"""
+
+
+async def test_a_rehearsal_plays_judges_and_reveals_every_prize(tmp_path, monkeypatch):
+    monkeypatch.setattr(rehearsal, "LEAD", timedelta(seconds=15))  # the bot starts before the event does
+    source = tmp_path / "judged.toml"
+    source.write_text(SHORT.replace('closes = "now+1h"', 'closes = "now+20m"') + JUDGED)
+    lines: list[str] = []
+    report = await rehearse(source, tmp_path / "run", speed=40, teams=4, say=lines.append)
+    assert report["refused_discord_requests"] == [] and report["failed"] == [], report["failed"]
+    judging = report["acts"]["judging"]
+    assert judging["scores"] >= 6 and judging["rankings"] == 3 and judging["refused"] == [], (judging, lines)
+    assert judging["recused"] and "recused" in judging["recused"][0]
+    prizes = report["prizes"]
+    assert [p["id"] for p in prizes] == ["build", "grand", "board"]
+    assert all(p["winners"] and "undecided" not in p for p in prizes), prizes
+    assert set(prizes[0]["winners"]).isdisjoint(prizes[1]["winners"])  # the Build prize excludes the grand winner
+    winners = report["acts"]["winners"]
+    assert winners["revealed"] == ["Best Build", "Grand prize", "Leaderboard"]
+    assert winners["winners_in_public_before_reveal"] == []
+    assert any("sent" in line for line in winners["notices"])  # told privately before the reveal

@@ -16,9 +16,10 @@ import asyncio
 import functools
 import importlib.util
 import json
+import os
 import re
 import sys
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -73,16 +74,24 @@ class Judging(Act):
         return bool(config.judging.rounds)
 
     def moments(self, play: Rehearsal) -> list[Moment]:
+        # the event file's copy holds real times (compressed); moments are in event time
+        def event(when: datetime) -> datetime:
+            return play.timeline.event(when)
+
         moments = []
         span = play.timeline.end - play.timeline.start
+        rounds = play.config.judging.rounds
         if importlib.util.find_spec("bot.sandbox.acts.projects") is None and play.config.projects is not None:
-            first = min([r.opens for r in play.config.judging.rounds if r.opens] or [play.timeline.end - span * 0.2])
-            moments.append(Moment(first - span * 0.01, 60, lambda: self.projects(play)))
-        for rnd in play.config.judging.rounds:
-            start = rnd.opens or (play.timeline.end - span * 0.15)
+            first = min([event(r.opens) for r in rounds if r.opens] or [play.timeline.end - span * 0.2])
+            closes = play.config.projects.closes or play.config.submissions.closes
+            when = max(first - span * 0.02, event(closes) if closes else play.timeline.start + span * 0.5)
+            moments.append(Moment(min(when, first), 60, lambda: self.projects(play)))
+        for rnd in rounds:
+            start = event(rnd.opens) if rnd.opens else play.timeline.end - span * 0.15
             moments.append(Moment(start + timedelta(seconds=1), 61, functools.partial(self.judge_round, play, rnd)))
             if rnd.closes is not None:
-                moments.append(Moment(rnd.closes + timedelta(seconds=1), 62, functools.partial(self.read_results, play, rnd)))
+                moments.append(Moment(event(rnd.closes) + timedelta(seconds=1), 62,
+                                      functools.partial(self.read_results, play, rnd)))
         return moments
 
     async def projects(self, play: Rehearsal) -> None:
@@ -100,9 +109,9 @@ class Judging(Act):
     async def cli(self, play: Rehearsal, *args: str) -> str:
         command = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "bot.cli", *args, "--config", str(play.config.base_dir / "event.toml"), "--db", play.db,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env={**os.environ, "COLUMNS": "200"})
         out, err = await command.communicate()
-        return (out.decode() + err.decode()).strip()
+        return out.decode().strip() if command.returncode in (0, 1) and out.strip() else err.decode().strip()
 
     async def judge_round(self, play: Rehearsal, rnd: JudgingRound) -> None:
         judges = self.judges(play, rnd)

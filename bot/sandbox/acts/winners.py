@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from datetime import timedelta
 from typing import Any
 
 from bot.config import EventConfig
@@ -40,8 +41,8 @@ class Winners(Act):
         return bool(config.datasets) or bool(config.prizes)
 
     def moments(self, play: Rehearsal) -> list[Moment]:
-        if play.config.prizes:
-            return [Moment(play.timeline.end, 90, lambda: self.announce_prizes(play))]
+        if play.config.prizes:  # after the last judging round's results are read
+            return [Moment(play.timeline.end + timedelta(seconds=3), 90, lambda: self.announce_prizes(play))]
         return [Moment(play.timeline.end, 90, lambda: self.announce(play))]
 
     async def announce(self, play: Rehearsal) -> None:
