@@ -23,6 +23,7 @@ from bot.core.schedule import ScheduleService
 from bot.core.store import Store, Tx
 from bot.core.submissions import SubmissionService
 from bot.core.teams import TeamRoster, TeamService
+from bot.core.votes import VoteService, sync_votes
 from bot.core.winners import WinnerService
 
 
@@ -47,6 +48,7 @@ class Services:
     organizer_links: OrganizerLinks
     judging: JudgingService
     winners: WinnerService
+    votes: VoteService
 
     @classmethod
     async def open(
@@ -62,6 +64,7 @@ class Services:
             if not readonly:
                 await store.run(_sync_limits, config, registry)
                 await schedule.sync_from_config()
+                await store.run(sync_votes, config)
         except BaseException:
             await store.close()
             raise
@@ -95,6 +98,7 @@ class Services:
             organizer_links=OrganizerLinks(store, clock),
             judging=judging,
             winners=WinnerService(store, config, clock, leaderboard, judging),
+            votes=VoteService(store, config, clock),
         )
 
     async def close(self) -> None:

@@ -17,9 +17,7 @@ message may show.
 from __future__ import annotations
 
 import hashlib
-import importlib
 import json
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -32,6 +30,7 @@ from bot.core.leaderboard import LeaderboardService
 from bot.core.prizes import Entrant, PrizeResult, Standing, decide_winners, manual_key
 from bot.core.projects import eligible_projects
 from bot.core.store import IntegrityError, Store, Tx
+from bot.core.votes import vote_standings
 
 
 @dataclass(frozen=True)
@@ -98,16 +97,6 @@ class Notice:
     prize_ids: tuple[str, ...]
 
 
-def _vote_standings() -> Callable[..., Any] | None:
-    """bot.core.votes.vote_standings(tx, vote_id) when the votes feature is installed."""
-    try:
-        module = importlib.import_module("bot.core.votes")
-    except ImportError:
-        return None
-    found = getattr(module, "vote_standings", None)
-    return found if callable(found) else None
-
-
 class WinnerService:
     def __init__(self, store: Store, config: EventConfig, clock: Clock, leaderboard: LeaderboardService,
                  judging: JudgingService):
@@ -149,17 +138,18 @@ class WinnerService:
                                                   f"`hackbot winners pick {prize.id} TEAM...`")
             elif prize.source == VOTE_SOURCE:
                 vote = next((v for v in self.config.votes if v.prize == prize.id), None)
-                reader = _vote_standings()
                 if vote is None:
                     missing[VOTE_SOURCE] = f"no [[votes]] entry decides it (set prize = {prize.id!r} on the vote)"
-                elif reader is None:
-                    missing[VOTE_SOURCE] = f"vote not closed: the vote {vote.id!r} has no results yet"
-                else:
-                    counted = await self.store.run(reader, vote.id)
-                    if counted is None:
-                        missing[VOTE_SOURCE] = f"vote not closed: the vote {vote.id!r} closes at {vote.closes:%Y-%m-%d %H:%M} UTC"
-                    else:
-                        results[VOTE_SOURCE] = list(counted)
+                    continue
+                counted = await self.store.run(vote_standings, vote.id)
+                if counted is None:
+                    missing[VOTE_SOURCE] = (f"vote not closed: the vote {vote.id!r} closes at "
+                                            f"{vote.closes:%Y-%m-%d %H:%M} UTC")
+                    continue
+                # the vote ranks projects; prizes go to teams (one project per team)
+                team_of = {str(p): str(t) for p, t in await self.store.fetchall("SELECT id, team_id FROM projects")}
+                results[VOTE_SOURCE] = [Standing(team_of[s.project], s.rank, s.score, s.low, s.high)
+                                        for s in counted if s.project in team_of]
         return results, missing
 
     async def _entrants(self) -> tuple[dict[str, Entrant], dict[str, str]]:
