@@ -72,6 +72,7 @@ class Services:
         teams = TeamService(store, config, clock)
         leaderboard = LeaderboardService(store, config, phases, clock)
         judging = JudgingService(store, config, clock, leaderboard)
+        votes = VoteService(store, config, clock)
         if not readonly:
             try:
                 await judging.sync_rounds()
@@ -97,8 +98,8 @@ class Services:
             assignments=AssignmentService(store, config, clock),
             organizer_links=OrganizerLinks(store, clock),
             judging=judging,
-            winners=WinnerService(store, config, clock, leaderboard, judging),
-            votes=VoteService(store, config, clock),
+            winners=WinnerService(store, config, clock, leaderboard, judging, votes),
+            votes=votes,
         )
 
     async def close(self) -> None:

@@ -30,7 +30,7 @@ from bot.core.leaderboard import LeaderboardService
 from bot.core.prizes import Entrant, PrizeResult, Standing, decide_winners, manual_key
 from bot.core.projects import eligible_projects
 from bot.core.store import IntegrityError, Store, Tx
-from bot.core.votes import vote_standings
+from bot.core.votes import VoteService, vote_standings
 
 
 @dataclass(frozen=True)
@@ -99,9 +99,9 @@ class Notice:
 
 class WinnerService:
     def __init__(self, store: Store, config: EventConfig, clock: Clock, leaderboard: LeaderboardService,
-                 judging: JudgingService):
+                 judging: JudgingService, votes: VoteService):
         self.store, self.config, self.clock = store, config, clock
-        self.leaderboard, self.judging = leaderboard, judging
+        self.leaderboard, self.judging, self.votes = leaderboard, judging, votes
 
     def _prize(self, prize_id: str) -> Prize:
         prize = next((p for p in self.config.prizes if p.id == prize_id), None)
@@ -141,6 +141,8 @@ class WinnerService:
                 if vote is None:
                     missing[VOTE_SOURCE] = f"no [[votes]] entry decides it (set prize = {prize.id!r} on the vote)"
                     continue
+                if self.clock() >= vote.closes:
+                    await self.votes.state(vote.id)  # the first use after the close time freezes the vote
                 counted = await self.store.run(vote_standings, vote.id)
                 if counted is None:
                     missing[VOTE_SOURCE] = (f"vote not closed: the vote {vote.id!r} closes at "

@@ -133,3 +133,27 @@ async def test_an_email_reaches_a_real_local_smtp_server():
     assert to == ["a@example.org", "b@example.org"] and "Congratulations, Team 0!" in content and "You won" in content
     with pytest.raises(MailError, match="refused or failed"):  # the server is gone: a clear error, no password
         await send_mail(settings, ["a@example.org"], "You won", "text")
+
+
+async def test_a_vote_prize_waits_for_the_close_then_goes_to_the_most_voted_team(tmp_path, db):
+    from bot.config import load_event
+    from bot.core.services import Services
+    from tests.core.helpers import Clock
+    from tests.core.vote_helpers import CLOSES as VOTE_CLOSES
+    from tests.core.vote_helpers import DURING, OLD_MEMBER, add_projects, old_account, write_vote_event
+
+    clock = Clock()
+    services = await Services.open(load_event(write_vote_event(tmp_path / "vote")), db, clock=clock)
+    try:
+        projects = await add_projects(services, 3)
+        prize = (await services.winners.preview()).prizes[0]
+        assert not prize.decided and prize.problems[0].startswith("vote not closed")
+        clock.set(DURING)
+        for k, choice in enumerate([[projects[1][0]], [projects[1][0], projects[2][0]], [projects[2][0]],
+                                    [projects[1][0]]]):
+            await services.votes.cast_discord("fav", old_account(k), OLD_MEMBER, choice)
+        clock.set(VOTE_CLOSES + timedelta(minutes=1))
+        prize = (await services.winners.preview()).prizes[0]
+        assert prize.decided and prize.winners == ["Team 001"]  # 3 approvals against 2
+    finally:
+        await services.close()
