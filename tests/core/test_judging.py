@@ -153,3 +153,33 @@ async def test_ranking_round_on_the_shortlist_and_check_names_projects_without_r
     results = await judged.judging.results("final")
     assert [r.team for r in results.rows] == [first[2], first[1]]
     assert await judged.judging.check("final") == []
+
+
+
+async def test_conflicts_and_reviews_written_at_once_from_two_processes_never_meet(tmp_path, db, clock):
+    """One process declares the judge's conflicts with 12 teams while another writes the judge's
+    reviews of them: whichever comes first, no review stays active against a conflict."""
+    from bot.config import load_event
+    from bot.core.services import Services
+    from tests.core.judging_helpers import write_judged_event
+    from tests.core.judging_workers import conflict_or_review_worker
+    from tests.core.workers import run_processes
+
+    path = write_judged_event(tmp_path / "event")
+    services = await Services.open(load_event(path), db, clock=clock)
+    try:
+        teams = await teams_with_projects(services, 12)
+        await judges(services, 1)
+        args = (str(path), db, clock().isoformat())
+        conflicts, reviews = run_processes(conflict_or_review_worker, [(args, ("conflict", "900", teams)),
+                                                                       (args, ("review", "900", teams))])
+        assert await services.store.fetchval("SELECT count(*) FROM judge_conflicts WHERE user_id = '900'") == 12
+        active = await services.store.fetchval(
+            "SELECT count(*) FROM review_assignments a WHERE a.active = 1 AND EXISTS (SELECT 1 FROM judge_team_conflicts c"
+            " WHERE c.judge = a.judge AND c.team_id = a.team_id)")
+        assert active == 0, (conflicts, reviews)
+        written = [t for outcome, t in reviews if outcome == "ok"]
+        ended = await services.store.fetchval("SELECT count(*) FROM review_assignments WHERE active = 0")
+        assert ended == len(written)  # each review written before its conflict was ended by it
+    finally:
+        await services.close()
