@@ -58,8 +58,11 @@ def project_lines(item: ReviewItem) -> list[str]:
         return [f"**{shown(item.team)}** (no project handed in: heard in person)"]
     lines = [f"**{shown(item.team)}**: {shown(project.title)}" + (f" · {project.category}" if project.category else "")]
     if project.repo_url:
-        at = f" at the deadline commit `{project.deadline_commit[:12]}`" if project.deadline_commit else ""
-        lines.append(f"Repository: <{project.repo_url}>{at}")
+        if project.deadline_commit:  # the repository as it was at the deadline
+            url = f"{project.repo_url.rstrip('/')}/tree/{project.deadline_commit}"
+            lines.append(f"Repository at the deadline: <{url}> (commit `{project.deadline_commit[:12]}`)")
+        else:
+            lines.append(f"Repository: <{project.repo_url}>")
     if project.commits_after_deadline:
         lines.append(f"{project.commits_after_deadline} commit(s) after the deadline (not judged)")
     if project.demo_url:
