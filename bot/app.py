@@ -117,7 +117,7 @@ class Hackbot(commands.Bot):
             self._reminders_start = asyncio.create_task(
                 self._start_reminders(self.reminders), name="hackbot-reminders-start"
             )
-            if self.config.prizes:  # the winning teams' private notices, from the database
+            if self.config.prizes or self.config.judging.rounds:  # judges' reminders, winners' notices
                 self.notices = WinnerNotifier(self)
                 self.notices.start()
             if self.config.mentoring is not None:  # the help queue's escalation, from the database

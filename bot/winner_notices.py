@@ -1,4 +1,5 @@
-"""The private notices to winning teams, sent once each when due ([winners] notify_at): a direct
+"""Judges reminded of their open reviews before a round closes (once each per round), and the
+private notices to winning teams, sent once each when due ([winners] notify_at): a direct
 message to every member (the team's channel when a member's DMs are closed, Discord's 50007),
 and an email to the team's addresses (`hackbot team import`'s emails) over SMTP when the
 environment gives SMTP_HOST. Each notice is claimed in the database before it is sent
@@ -56,7 +57,9 @@ class WinnerNotifier:
 
     async def run_once(self) -> int:
         winners = self.bot.services.winners
-        sent = 0
+        sent = await self.remind_judges()
+        if not self.bot.config.prizes:
+            return sent
         for notice in await winners.claim_notices("discord"):
             ok, detail = await self._discord(notice)
             await winners.notice_done(notice, sent=ok, detail=detail)
@@ -75,6 +78,21 @@ class WinnerNotifier:
             else:
                 await winners.notice_done(notice, sent=True)
                 sent += 1
+        return sent
+
+    async def remind_judges(self) -> int:
+        """Judges with open reviews, once per round before its close (bot/core/judging.py says when)."""
+        sent = 0
+        for judge, work in await self.bot.services.judging.claim_reminders():
+            closes = f" closes <t:{int(work.closes.timestamp())}:R>" if work.closes else ""
+            text = (f"Judging reminder: {work.done} of {work.total} reviews done in "
+                    f"{work.round.title or work.round.id}; the round{closes}. /judge next shows the next one.")
+            try:
+                dm = await self.bot.create_dm(discord.Object(id=int(judge.user_id)))
+                await dm.send(text)
+                sent += 1
+            except (discord.HTTPException, ValueError) as exc:
+                log.warning("judging reminder not delivered: %s", getattr(exc, "status", exc))
         return sent
 
     async def _discord(self, notice: Notice) -> tuple[bool, str]:

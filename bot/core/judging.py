@@ -28,7 +28,7 @@ import re
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -620,6 +620,40 @@ class JudgingService:
                 return len(counted)
 
         return await self.store.run(hop)
+
+    # --- reminders before the close -------------------------------------------------------
+
+    def remind_at(self, rnd: JudgingRound) -> datetime | None:
+        """When judges with open reviews are reminded: a fifth of the window before the close, at
+        most a day before."""
+        if rnd.closes is None:
+            return None
+        lead = timedelta(days=1)
+        if rnd.opens is not None:
+            lead = min(lead, (rnd.closes - rnd.opens) / 5)
+        return rnd.closes - lead
+
+    async def claim_reminders(self) -> list[tuple[JudgeInfo, RoundWork]]:
+        """The judges to remind now (open reviews, the round closing soon), each claimed once per round."""
+        now = self.clock()
+        due = []
+        for rnd in self.config.judging.rounds:
+            at = self.remind_at(rnd)
+            if at is None or now < at or not self.is_open(rnd, now):
+                continue
+            panels = set(self._round_panels(rnd))
+            for judge in await self.judges():
+                if judge.external or not panels & set(judge.panels):
+                    continue
+                work = await self.store.run(self._work, rnd, judge.user_id, True)
+                if work.done >= work.total:
+                    continue
+                claimed = await self.store.execute(
+                    "INSERT INTO judge_reminders(round, judge, sent_at) VALUES (?, ?, ?) ON CONFLICT (round, judge) DO NOTHING",
+                    (rnd.id, judge.user_id, now.timestamp()))
+                if claimed:
+                    due.append((judge, work))
+        return due
 
     # --- results ----------------------------------------------------------------------------
 

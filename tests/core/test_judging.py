@@ -183,3 +183,17 @@ async def test_conflicts_and_reviews_written_at_once_from_two_processes_never_me
         assert ended == len(written)  # each review written before its conflict was ended by it
     finally:
         await services.close()
+
+
+async def test_judges_with_open_reviews_are_reminded_once_before_the_close(judged, clock):
+    teams = await teams_with_projects(judged, 2)
+    jury = await judges(judged, 2)
+    for judge in jury:
+        await judged.judging.work(judge)
+    for team in teams:  # the first judge finishes; the second does not
+        await judged.judging.score(jury[0], team, "3 3")
+    assert await judged.judging.claim_reminders() == []  # too early
+    clock.set(CLOSES - timedelta(hours=2))
+    due = await judged.judging.claim_reminders()
+    assert [(j.user_id, w.done, w.total) for j, w in due] == [(jury[1], 0, 2)]
+    assert await judged.judging.claim_reminders() == []  # once

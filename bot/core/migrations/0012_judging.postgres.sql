@@ -193,3 +193,10 @@ CREATE TABLE winner_notices (
     PRIMARY KEY (team_id, prize, channel)
 );
 CREATE INDEX winner_notices_due ON winner_notices(status, due_at);
+
+CREATE TABLE judge_reminders (
+    round   TEXT COLLATE "C" NOT NULL,
+    judge   TEXT COLLATE "C" NOT NULL,
+    sent_at DOUBLE PRECISION NOT NULL,
+    PRIMARY KEY (round, judge)
+);

@@ -201,3 +201,11 @@ CREATE TABLE winner_notices (
     PRIMARY KEY (team_id, prize, channel)
 );
 CREATE INDEX winner_notices_due ON winner_notices(status, due_at);
+
+-- Each judge with open reviews is reminded once per round before its close.
+CREATE TABLE judge_reminders (
+    round   TEXT NOT NULL,
+    judge   TEXT NOT NULL,
+    sent_at REAL NOT NULL,
+    PRIMARY KEY (round, judge)
+);
