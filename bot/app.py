@@ -12,16 +12,20 @@ from aiohttp import web
 from discord.ext import commands
 
 from bot.cogs.mentoring import PERSISTENT_ITEMS as HELP_QUEUE_ITEMS
+from bot.cogs.projects import PERSISTENT_ITEMS as PROJECT_ITEMS
+from bot.cogs.projects import discord_notify as project_notify
 from bot.cogs.views import PERSISTENT_ITEMS
 from bot.config import EventConfig, Settings
 from bot.core.clock import Clock, system_clock
+from bot.core.github import GitHubRepoChecker, github_checker
+from bot.core.project_jobs import ProjectRunner, log_notify
 from bot.core.reminders import ReminderRunner
 from bot.core.services import Services
 from bot.core.store import redact
 from bot.core.ticket_escalation import TicketRunner
 from bot.help_queue import discord_notifier, log_notifier
 from bot.pacing import pace
-from bot.posting import discord_poster, discord_reporter, log_poster
+from bot.posting import discord_poster, discord_reporter, discord_time, log_poster
 from bot.tree import HackbotTree
 from bot.web.server import start_web
 from bot.winner_notices import WinnerNotifier
@@ -30,7 +34,8 @@ log = logging.getLogger(__name__)
 
 EXTENSIONS = (
     "bot.cogs.teams", "bot.cogs.reveal", "bot.cogs.submit", "bot.cogs.leaderboard", "bot.cogs.winners",
-    "bot.cogs.schedule", "bot.cogs.admin", "bot.cogs.matchmaking", "bot.cogs.mentoring", "bot.cogs.judging",
+    "bot.cogs.schedule", "bot.cogs.admin", "bot.cogs.matchmaking", "bot.cogs.mentoring", "bot.cogs.projects",
+    "bot.cogs.judging",
 )
 
 
@@ -44,6 +49,19 @@ def point_discord_at(api_base: str) -> None:
     discord.http.Route.BASE = f"{base}/api/v10"
     # discord.py connects to this gateway without asking GET /gateway/bot, then to READY's resume URL
     DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(base.replace("http", "ws", 1) + "/gateway")
+
+
+def use_github(services: Services, settings: Settings, clock: Clock) -> None:
+    """The projects' repository checks ask GitHub (or the double HACKBOT_GITHUB_API names)."""
+    if services.config.projects is not None and services.projects.checker is None:
+        token = settings.github_token.get_secret_value() if settings.github_token else None
+        services.projects.checker = github_checker(settings.hackbot_github_api, token, clock)
+
+
+async def close_github(services: Services) -> None:
+    checker = services.projects.checker
+    if isinstance(checker, GitHubRepoChecker):
+        await checker.client.close()
 
 
 def intents() -> discord.Intents:
@@ -88,6 +106,8 @@ class Hackbot(commands.Bot):
         self.tickets: TicketRunner | None = None
         self.notices: WinnerNotifier | None = None
         self._tickets_start: asyncio.Task | None = None
+        self.project_jobs: ProjectRunner | None = None
+        self._project_jobs_start: asyncio.Task | None = None
 
     @property
     def event_guild(self) -> discord.Object | None:
@@ -100,17 +120,18 @@ class Hackbot(commands.Bot):
             if self.settings.hackbot_db is None:
                 raise ValueError("Hackbot opens its own services only with settings.hackbot_db set")
             self.services = await Services.open(self.config, self.settings.hackbot_db, clock=self.clock)
+        use_github(self.services, self.settings, self.clock)
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         # persistent buttons: a click on a message sent before a restart is answered
-        self.add_dynamic_items(*PERSISTENT_ITEMS, *HELP_QUEUE_ITEMS)
+        self.add_dynamic_items(*PERSISTENT_ITEMS, *HELP_QUEUE_ITEMS, *PROJECT_ITEMS)
         if self.serve_web:
             self.web_runner = await start_web(self.services, self.settings.hackbot_host, self.settings.hackbot_port,
                                               report=discord_reporter(self))
         if self.run_reminders:
             self.reminders = ReminderRunner(
                 self.services.store, self.config, self.services.schedule, discord_poster(self),
-                clock=self.clock, report=discord_reporter(self),
+                clock=self.clock, report=discord_reporter(self), time_format=discord_time,
             )
             # started once connected: posting needs the guild cache, and waiting for it here would
             # deadlock the login (setup_hook runs before the gateway connects)
@@ -125,6 +146,10 @@ class Hackbot(commands.Bot):
                                             report=discord_reporter(self))
                 self._tickets_start = asyncio.create_task(self._start_tickets(self.tickets),
                                                           name="hackbot-tickets-start")
+            if self.config.projects is not None:  # re-checks, the deadline snapshot, the draft reminders
+                self.project_jobs = ProjectRunner(self.services.projects, project_notify(self))
+                self._project_jobs_start = asyncio.create_task(self._start_project_jobs(self.project_jobs),
+                                                               name="hackbot-projects-start")
 
     async def _start_reminders(self, reminders: ReminderRunner) -> None:
         await self.wait_until_ready()
@@ -133,6 +158,10 @@ class Hackbot(commands.Bot):
     async def _start_tickets(self, tickets: TicketRunner) -> None:
         await self.wait_until_ready()
         await tickets.start()
+
+    async def _start_project_jobs(self, jobs: ProjectRunner) -> None:
+        await self.wait_until_ready()
+        await jobs.start()
 
     async def sync_commands(self) -> list:
         """Register the slash commands with Discord: on request only (200 creates a day per guild)."""
@@ -146,15 +175,21 @@ class Hackbot(commands.Bot):
             self._reminders_start.cancel()
         if self._tickets_start is not None and not self._tickets_start.done():
             self._tickets_start.cancel()
+        if self._project_jobs_start is not None and not self._project_jobs_start.done():
+            self._project_jobs_start.cancel()
         if self.tickets is not None:
             await self.tickets.stop()
         if self.notices is not None:
             await self.notices.stop()
+        if self.project_jobs is not None:
+            await self.project_jobs.stop()
         if self.reminders is not None:
             await self.reminders.stop()  # a post in progress finishes while still connected
         await super().close()
         if self.web_runner is not None:
             await self.web_runner.cleanup()
+        if self.services is not None:
+            await close_github(self.services)
         if self._owns_services and self.services is not None:
             await self.services.close()
 
@@ -184,9 +219,13 @@ async def serve(
             await bot.connect()
         return
     services = await Services.open(config, db_path, clock=clock)
+    use_github(services, settings or Settings(), clock)
+    projects = ProjectRunner(services.projects, log_notify(log))
     # offline, the reminders go to the log and to the web page's "Posted reminders"; the runner
     # logs its organizer reports itself
-    reminders = ReminderRunner(services.store, config, services.schedule, log_poster(log), clock=clock)
+    # the texts kept as Discord would have shown them: the schedule page shows them in each reader's time
+    reminders = ReminderRunner(services.store, config, services.schedule, log_poster(log), clock=clock,
+                               time_format=discord_time)
     tickets = TicketRunner(services.mentoring, log_notifier(log))  # offline: the help queue's pings are logged
     try:
         runner = await start_web(services, host, port)
@@ -197,10 +236,13 @@ async def serve(
     try:
         await reminders.start()
         await tickets.start()
+        await projects.start()
         if ready is not None:
             ready.set()
         await asyncio.Event().wait()
     finally:
+        await projects.stop()
+        await close_github(services)
         await tickets.stop()
         await reminders.stop()
         await runner.cleanup()

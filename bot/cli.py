@@ -567,22 +567,76 @@ def team_validate(name: str, config_path: Path, db_path: str) -> None:
 @main.command()
 @click.option("--phase", default=None, help="A phase id (default: the current phase).")
 @click.option("--json", "as_json", is_flag=True, help="Print the standings as JSON, as GET /api/leaderboard does.")
+@click.option("--csv", "as_csv", is_flag=True, help="Print the standings as CSV: rank, team, total, datasets "
+              "submitted, last submission, then each dataset's counted score.")
+@click.option("--top", type=click.IntRange(min=1), default=None, help="Print only the teams ranked N or better.")
+@click.option("--wide", is_flag=True, help="Print every dataset's column, however wide the terminal is.")
+@click.option("--narrow", is_flag=True, help="Print the 80-column layout (total and best datasets), however wide the "
+              "terminal is.")
 @event_options
-def leaderboard(phase: str | None, as_json: bool, config_path: Path, db_path: str) -> None:
+def leaderboard(phase: str | None, as_json: bool, as_csv: bool, top: int | None, wide: bool, narrow: bool,
+                config_path: Path, db_path: str) -> None:
     """Print the leaderboard. Organizers see the scores even while it is hidden; this works on a read-only
-    database too."""
+    database too. On a terminal narrower than the full table, each team shows its total and its best datasets."""
+    if as_json and as_csv:
+        fail("choose one of --json and --csv")
+    if wide and narrow:
+        fail("choose one of --wide and --narrow")
     standings = with_services(config_path, db_path, lambda s: s.leaderboard.standings(phase, organizer=True),
                               readonly=True)
+    rows = [row for row in standings.rows if top is None or (row.rank is not None and row.rank <= top)]
     if as_json:
-        click.echo(json.dumps(standings.to_api()))
+        api = standings.to_api()
+        if top is not None:
+            api["teams"] = api["teams"][:len(rows)]
+        click.echo(json.dumps(api))
         return
-    table = Table("#", "team", "total", *[str(ds.id) for ds in standings.datasets],
-                  title=f"phase {standings.phase.id if standings.phase else '-'}")
-    for row in standings.rows:
-        cells = [f"[bold]{c.score:.3f}[/bold]" if c.submitted else f"[dim]{c.score:.3f}[/dim]" for c in row.cells]
-        table.add_row(str(row.rank), escape(row.team), f"{row.total:.3f}", *cells)
-    console.print(table)
-    console.print("[bold]bold[/bold]: submitted   [dim]dim[/dim]: default score")
+    if as_csv:
+        click.echo(board_csv(standings, rows), nl=False)
+        return
+    width = console.width if console.is_terminal else 80
+    if wide or (not narrow and FULL_COLUMN * (3 + len(standings.datasets)) + TEAM_COLUMN <= width):
+        table = Table("#", "team", "total", *[str(ds.id) for ds in standings.datasets],
+                      title=f"phase {standings.phase.id if standings.phase else '-'}")
+        for row in rows:
+            cells = [f"[bold]{c.score:.3f}[/bold]" if c.submitted else f"[dim]{c.score:.3f}[/dim]" for c in row.cells]
+            table.add_row(str(row.rank), escape(row.team), f"{row.total:.3f}", *cells)
+        console.print(table)
+        console.print("[bold]bold[/bold]: submitted   [dim]dim[/dim]: default score")
+        return
+    click.echo(board_narrow(standings, rows), nl=False)
+
+
+FULL_COLUMN, TEAM_COLUMN = 8, 24  # the full table's width per score column, and for the team's
+
+
+def board_narrow(standings, rows) -> str:
+    """The board in 80 columns: rank, team (cut to fit), total, datasets submitted, the best three."""
+    phase = standings.phase.id if standings.phase else "-"
+    n = len(standings.datasets)
+    lines = [f"phase {phase} · {len(standings.rows)} teams · maximum {standings.max_total:g} points",
+             f"{'#':>4}  {'team':<28} {'total':>7} {'sub':>5}  best datasets (id:score)"]
+    for row in rows:
+        team = row.team if len(row.team) <= 28 else row.team[:27] + "…"
+        done = [(c.score, ds.id) for ds, c in zip(standings.datasets, row.cells, strict=True) if c.submitted]
+        best = " ".join(f"{ds_id}:{score:.3f}" for score, ds_id in sorted(done, key=lambda x: -x[0])[:3])
+        lines.append(f"{row.rank:>4}  {team:<28} {row.total:>7.3f} {len(done):>2}/{n:<2}  {best or '—'}")
+    return "\n".join(line[:80] for line in lines) + "\n"
+
+
+def board_csv(standings, rows) -> str:
+    import csv
+    import io
+
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["rank", "team", "total", "submitted", "last_submitted",
+                     *[f"{ds.id}_{ds.name}" for ds in standings.datasets]])
+    for row in rows:
+        last = "" if row.last_submitted is None else f"{datetime.fromtimestamp(row.last_submitted, UTC):%Y-%m-%dT%H:%M:%SZ}"
+        writer.writerow([row.rank, row.team, f"{row.total:.6f}", sum(c.submitted for c in row.cells), last,
+                         *[f"{c.score:.6f}" for c in row.cells]])  # the counted score: a default where not submitted
+    return out.getvalue()
 
 
 # --- datasets -----------------------------------------------------------------------------
@@ -1062,6 +1116,7 @@ def rehearse(config_path: Path, speed: float | None, teams: int, port: int | Non
 # the help queue, perks and organizer links: their commands live beside, registered on `main`
 import bot.cli_judging  # noqa: E402,F401  (judging check/results/export/invite/void, winners)
 import bot.cli_mentoring  # noqa: E402,F401
+import bot.cli_projects  # noqa: E402,F401
 
 if __name__ == "__main__":
     # `python -m bot.cli` runs this file as __main__; bot.cli_mentoring registers its commands on

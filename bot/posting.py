@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 
 import aiohttp
 import discord
@@ -94,10 +95,15 @@ def role_mentions(guild: discord.Guild, names: list[str]) -> tuple[list[str], di
     return parts, discord.AllowedMentions(everyone=False, users=False, roles=roles)
 
 
+def discord_time(when: datetime, style: str) -> str:
+    """A Discord timestamp (<t:UNIX:STYLE>): every reader sees it in their own time zone."""
+    return f"<t:{int(when.timestamp())}:{style}>"
+
+
 def reminder_message(reminder: Reminder, mentions: list[str]) -> str:
-    """The roles, then Reminder.text(): the title, its Discord timestamps, and, when posted late,
-    the line saying so (the core words it, so the database keeps the same text)."""
-    text = reminder.text()
+    """The roles, then Reminder.text() with Discord timestamps: the title, its times, and, when
+    posted late, the line saying so (the runner keeps the same text: it is given discord_time)."""
+    text = reminder.text(discord_time)
     if mentions:
         text = f"{' '.join(mentions)}\n{text}"
     return text[:LIMIT]

@@ -7,6 +7,8 @@ the check the bot enforces itself.
     /admin phase show | set      the current phase, or force one ('auto': back to the schedule)
     /admin team validate | remove
     /admin leaderboard post      post the standings in the announcements channel
+    /admin projects              the projects' moderation queue (bot/cogs/projects.py)
+    /admin moderate              eligible / maybe / ineligible, with the reason the team is told
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import guild as spaces
+from bot.cogs import projects as project_doors
 from bot.cogs.choices import phase_choices
 from bot.cogs.common import guild_of, organizer_group, organizer_only, services_of
 from bot.cogs.leaderboard import standings_embed
@@ -185,6 +188,21 @@ class Admin(commands.Cog):
         standings = await services.leaderboard.standings(None if phase in (None, AUTO) else phase)
         await channel.send(embed=standings_embed(standings, services.config.event.name))
         await interaction.followup.send(f"Posted the leaderboard in {channel.mention}.", ephemeral=True)
+
+    @admin.command(name="projects", description="The projects' moderation queue: pending first, with the checks' flags")
+    @organizer_only()
+    async def projects(self, interaction: discord.Interaction) -> None:
+        await project_doors.moderation_queue(interaction)
+
+    @admin.command(name="moderate", description="Rule on a team's project; the team is told the reason")
+    @organizer_only()
+    @app_commands.describe(team="The team", verdict="Eligible enters judging and votes; maybe waits; ineligible is out",
+                           reason="Why (the team sees it; required for ineligible)")
+    @app_commands.choices(verdict=[app_commands.Choice(name=v, value=v) for v in ("eligible", "maybe", "ineligible")])
+    @app_commands.autocomplete(team=team_names)
+    async def moderate(self, interaction: discord.Interaction, team: str, verdict: app_commands.Choice[str],
+                       reason: str = "") -> None:
+        await project_doors.moderate(interaction, team, verdict.value, reason)
 
 
 async def setup(bot: Hackbot) -> None:

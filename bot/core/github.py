@@ -327,3 +327,8 @@ class GitHubRepoChecker:
             ahead_by=int(comparison["ahead_by"]),
             rewritten=comparison["status"] in ("diverged", "behind"),
         )
+
+
+def github_checker(api: str | None, token: str | None, clock: Clock = system_clock) -> GitHubRepoChecker:
+    """The checker the bot uses: api.github.com (or a double, HACKBOT_GITHUB_API), an optional token."""
+    return GitHubRepoChecker(GitHubClient(base_url=api or DEFAULT_API, token=token, clock=clock))

@@ -39,7 +39,7 @@ from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.config import EventConfig
-from bot.core.clock import Clock, system_clock
+from bot.core.clock import Clock, fmt_utc, system_clock
 from bot.core.schedule import ITEM_COLUMNS, ScheduleEntry, ScheduleService, entry_from_row, fmt_offset
 from bot.core.store import Store, Tx
 
@@ -73,25 +73,38 @@ class Reminder:
     late: bool  # posted more than LATE_AFTER after its time (the text says so)
     kind: str  # "reminder" | "start" (offset 0 of an item) | "phase" | "opens" | "deadline" | "countdown"
 
-    def text(self) -> str:
-        """The message body, without mentions (the poster adds the item's roles)."""
+    def text(self, fmt: TimeFormat | None = None) -> str:
+        """The message body, without mentions (the poster adds the item's roles). Times are
+        written by `fmt` (the Discord layer passes Discord's timestamps); plain UTC by default."""
+        fmt = fmt or plain_time
         item = self.item
-        at = int(item.at.timestamp())
         verb = "starts" if self.kind in ("reminder", "start") else "at"
-        when = f"{verb} <t:{at}:F> (<t:{at}:R>)"
+        when = f"{verb} {fmt(item.at, 'F')}"
+        relative = fmt(item.at, "R")
+        if relative:
+            when += f" ({relative})"
         if item.ends is not None:
-            when += f", ends <t:{int(item.ends.timestamp())}:F>"
+            when += f", ends {fmt(item.ends, 'F')}"
         lines = [item.title, when]
         if item.description:
             lines.append(item.description)
         if item.link:
             lines.append(item.link)
         if self.late:
-            lines.append(f"(posted late: this was due <t:{int(self.due.timestamp())}:f>)")
+            lines.append(f"(posted late: this was due {fmt(self.due, 'f')})")
         return "\n".join(lines)
 
 
 Poster = Callable[[Reminder], Awaitable[None]]
+# How a time is written in a reminder: (moment, style) -> text, style as Discord's timestamp
+# styles ("F" full, "f" short, "R" relative; "" leaves it out). Core writes plain UTC; the
+# Discord layer (bot/posting.py) passes its own, so core never writes Discord markup.
+TimeFormat = Callable[[datetime, str], str]
+
+
+def plain_time(when: datetime, style: str) -> str:
+    """A time for readers without Discord: UTC, and no relative form."""
+    return "" if style == "R" else fmt_utc(when)
 Report = Callable[[str], Awaitable[None]]
 
 
@@ -123,13 +136,9 @@ def _utc(ts: float) -> datetime:
     return datetime.fromtimestamp(ts, UTC)
 
 
-def _t(ts: float) -> str:
-    return f"<t:{int(ts)}:f>"
-
-
-def _describe(reminder: Reminder) -> str:
+def _describe(reminder: Reminder, fmt: TimeFormat) -> str:
     where = f" in #{reminder.item.channel}" if reminder.item.channel else ""
-    return f"{reminder.item.title!r} ({fmt_offset(reminder.offset)}, due {_t(reminder.due.timestamp())}){where}"
+    return f"{reminder.item.title!r} ({fmt_offset(reminder.offset)}, due {fmt(reminder.due, 'f')}){where}"
 
 
 def _fit(header: str, lines: list[str]) -> str:
@@ -201,7 +210,7 @@ async def _retry_later(tx: Tx, reminder_id: int, owner: str, attempts: int, next
     ))
 
 
-async def _skip_overdue(tx: Tx, now: float, grace: float) -> list[Reminder]:
+async def _skip_overdue(tx: Tx, now: float, grace: float, fmt: TimeFormat) -> list[Reminder]:
     """Mark skipped every pending row more than the grace overdue; return them (to report)."""
     reason = f"more than {fmt_offset(timedelta(seconds=grace)).removesuffix(' before')} overdue"
     if await tx.fetchone("SELECT 1 FROM reminders WHERE status = 'pending' AND due < ? LIMIT 1", (now - grace,)) is None:
@@ -220,13 +229,14 @@ async def _skip_overdue(tx: Tx, now: float, grace: float) -> list[Reminder]:
             if await tx.execute(
                 "UPDATE reminders SET status = 'skipped', finished_at = ?, text = ?, error = ?"
                 " WHERE id = ? AND status = 'pending'",
-                (now, reminder.text(), reason, reminder.id),
+                (now, reminder.text(fmt), reason, reminder.id),
             ):
                 skipped.append(reminder)
     return skipped
 
 
-async def _interrupted(tx: Tx, now: float, stale: float, own: str | None) -> list[tuple[Reminder, str]]:
+async def _interrupted(tx: Tx, now: float, stale: float, own: str | None,
+                       fmt: TimeFormat) -> list[tuple[Reminder, str]]:
     """Rows left 'sending' by a process that is gone (or by `own`, a previous life of this
     runner: in a container the bot restarts with the same host name and pid): failed, never
     posted again."""
@@ -246,7 +256,7 @@ async def _interrupted(tx: Tx, now: float, stale: float, own: str | None) -> lis
                 changed = await tx.execute(
                     "UPDATE reminders SET status = 'failed', finished_at = ?, text = ?, error = ?"
                     " WHERE id = ? AND status = 'sending' AND claimed_by = ?",
-                    (now, reminder.text(), f"interrupted: {claimed_by} stopped while posting it; it may not have"
+                    (now, reminder.text(fmt), f"interrupted: {claimed_by} stopped while posting it; it may not have"
                      " been posted and was not posted again", reminder.id, claimed_by),
                 )
                 if changed:
@@ -271,8 +281,10 @@ class ReminderRunner:
         clock: Clock = system_clock,
         report: Report | None = None,
         owner: str | None = None,
+        time_format: TimeFormat = plain_time,
     ):
         self.store, self.config, self.schedule, self.poster = store, config, schedule, poster
+        self.time_format = time_format  # the times of the texts kept and reported: as the poster writes them
         self.clock, self._report_to = clock, report
         self.owner = owner or default_owner()
         self._lock = asyncio.Lock()
@@ -328,12 +340,12 @@ class ReminderRunner:
             if self._stopping:
                 return 0
             now = self.clock().timestamp()
-            skipped = await self.store.run(_skip_overdue, now, self.grace)
+            skipped = await self.store.run(_skip_overdue, now, self.grace, self.time_format)
             if skipped:
                 await self._report(_fit(
                     f"Skipped {len(skipped)} reminder(s) more than {fmt_offset(self.config.event.grace).removesuffix(' before')}"
                     " overdue (no bot was running at their time); they were not posted:",
-                    [f"- {_describe(r)}" for r in skipped],
+                    [f"- {_describe(r, self.time_format)}" for r in skipped],
                 ))
             posted = 0
             while not self._stopping:
@@ -351,20 +363,20 @@ class ReminderRunner:
 
     async def _recover(self, *, own: str | None) -> int:
         found = await self.store.run(
-            _interrupted, self.clock().timestamp(), SENDING_STALE.total_seconds(), own
+            _interrupted, self.clock().timestamp(), SENDING_STALE.total_seconds(), own, self.time_format
         )
         if found:
             await self._report(_fit(
                 f"{len(found)} reminder(s) may not have been posted: the bot process stopped while posting"
                 " them. They were not posted again (to never post twice); check their channels:",
-                [f"- {_describe(r)} (process {owner})" for r, owner in found],
+                [f"- {_describe(r, self.time_format)} (process {owner})" for r, owner in found],
             ))
         return len(found)
 
     # --- internals -------------------------------------------------------------------------
 
     async def _post(self, reminder: Reminder, attempts: int) -> int:
-        text = reminder.text()
+        text = reminder.text(self.time_format)
         try:
             await self.poster(reminder)
         except PostFailed as exc:
@@ -393,7 +405,7 @@ class ReminderRunner:
             return 0
         tries = f"after {attempts} attempts" if attempts > 1 else "(not retried: it cannot succeed as is)"
         await self.store.run(_finish, reminder.id, self.owner, "failed", now, attempts, text, failure.reason)
-        await self._report(f"Reminder {_describe(reminder)} was NOT posted {tries}: {failure.reason}")
+        await self._report(f"Reminder {_describe(reminder, self.time_format)} was NOT posted {tries}: {failure.reason}")
         return 0
 
     async def _report(self, message: str) -> None:

@@ -62,6 +62,13 @@ class ScheduleEntry:
     link: str | None
     remind_before: list[timedelta]  # longest first; automation items also announce at `at`
     source: str  # "config" | "live" | "automation"
+    kind: str = "event"  # "event" | "phase" | "opens" | "deadline"
+    also: tuple[str, ...] = ()  # titles of automations merged into this item (same moment)
+
+    @property
+    def moment(self) -> bool:
+        """An instant (a deadline, a window opening, a phase start), not a session with a length."""
+        return self.kind in MOMENTS
 
 
 @dataclass(frozen=True)
@@ -112,12 +119,68 @@ def _utc(ts: float | None) -> datetime | None:
 
 def entry_from_row(row: tuple) -> ScheduleEntry:
     """A schedule_items row selected with ITEM_COLUMNS -> ScheduleEntry."""
-    id_, title, at, ends, description, channel, mention, link, remind_before, source, _kind = row
+    id_, title, at, ends, description, channel, mention, link, remind_before, source, kind = row
     return ScheduleEntry(
         id=id_, title=title, at=_when(at), ends=_utc(ends), description=description, channel=channel,
         mention=list(json.loads(mention)), link=link,
-        remind_before=[timedelta(seconds=s) for s in json.loads(remind_before)], source=source,
+        remind_before=[timedelta(seconds=s) for s in json.loads(remind_before)], source=source, kind=kind or "event",
     )
+
+
+MOMENTS = frozenset({"phase", "opens", "deadline"})
+# How long a session lasts when its item gives no end: the first word of the title that names a
+# kind of session decides; any other organizer item lasts DEFAULT_LENGTH. Moments last no time.
+SESSION_LENGTHS = (
+    ("hackathon", timedelta(hours=2)), ("workshop", timedelta(minutes=90)), ("tutorial", timedelta(minutes=90)),
+    ("keynote", timedelta(minutes=45)), ("panel", timedelta(minutes=45)), ("ceremony", timedelta(minutes=45)),
+    ("talk", timedelta(minutes=30)), ("demo", timedelta(minutes=15)), ("break", timedelta(minutes=15)),
+)
+DEFAULT_LENGTH = timedelta(hours=1)
+MOMENT_WORDS = frozenset({"closes", "due", "deadline", "opens"})  # "Registration closes", "Projects due"
+
+
+def default_length(entry: ScheduleEntry) -> timedelta:
+    """How long an item lasts when it gives no end time (see SESSION_LENGTHS)."""
+    words = entry.title.casefold().replace(":", " ").split()
+    if entry.moment or MOMENT_WORDS & set(words):
+        return timedelta(0)
+    for word in words:
+        for name, length in SESSION_LENGTHS:
+            if word.startswith(name):
+                return length
+    return DEFAULT_LENGTH
+
+
+def with_end(entry: ScheduleEntry) -> ScheduleEntry:
+    """The item with its end: its own, else its start plus its kind's default length."""
+    if entry.ends is not None:
+        return entry
+    return replace(entry, ends=entry.at + default_length(entry))
+
+
+def merged(entries: Iterable[ScheduleEntry]) -> list[ScheduleEntry]:
+    """The schedule as people read it: an automation (a deadline, a phase start, a window opening)
+    at the same moment as an organizer's item is folded into that item (its title kept in `also`,
+    its description added), so that "Registration closes" and "Team formation closes" at 23:59
+    show once. Sorted by time; each item has an end (`with_end`)."""
+    entries = sorted(entries, key=lambda e: (e.at, e.source == "automation", e.id))
+    organizer_at: dict[datetime, int] = {}
+    out: list[ScheduleEntry] = []
+    for entry in entries:
+        if entry.source != "automation":
+            organizer_at.setdefault(entry.at, len(out))
+            out.append(entry)
+            continue
+        host = organizer_at.get(entry.at)
+        if host is None:
+            out.append(entry)
+            continue
+        item = out[host]
+        description = item.description
+        if entry.description and entry.description not in description:
+            description = (description + "\n" if description else "") + entry.description
+        out[host] = replace(item, description=description, also=(*item.also, entry.title))
+    return [with_end(e) for e in out]
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.config import EventConfig
+from bot.core.board import BoardService
 from bot.core.clock import Clock, system_clock
 from bot.core.datasets import DatasetRegistry
 from bot.core.judging import JudgingService
@@ -17,6 +18,7 @@ from bot.core.mentoring import MentoringService
 from bot.core.organizer_links import OrganizerLinks
 from bot.core.perks import PerkService
 from bot.core.phases import PhaseClock
+from bot.core.projects import ProjectService
 from bot.core.ratelimit import LoginLimiter
 from bot.core.reveals import RevealService
 from bot.core.schedule import ScheduleService
@@ -48,7 +50,9 @@ class Services:
     organizer_links: OrganizerLinks
     judging: JudgingService
     winners: WinnerService
+    projects: ProjectService
     votes: VoteService
+    board: BoardService
 
     @classmethod
     async def open(
@@ -68,6 +72,13 @@ class Services:
         except BaseException:
             await store.close()
             raise
+        projects = ProjectService(store, config, clock)
+        if not readonly:
+            try:
+                await projects.sync_limits()
+            except BaseException:
+                await store.close()
+                raise
         phases = PhaseClock(store, config)
         teams = TeamService(store, config, clock)
         leaderboard = LeaderboardService(store, config, phases, clock)
@@ -99,7 +110,9 @@ class Services:
             organizer_links=OrganizerLinks(store, clock),
             judging=judging,
             winners=WinnerService(store, config, clock, leaderboard, judging, votes),
+            projects=projects,
             votes=votes,
+            board=BoardService(store, config, registry, phases, leaderboard, clock),
         )
 
     async def close(self) -> None:

@@ -9,13 +9,17 @@ learned the shortcut scores about 0.5 there, and one that learned the true featu
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 from bot.config import Dataset, EventConfig
+from bot.core.datasets import DatasetRegistry
 from bot.core.matchmaking import LEVELS, Person
+from bot.core.store import Store, Tx
+from scoring import worst_group_accuracy as scoring_worst
 
 FEATURES = 16
 
@@ -94,3 +98,52 @@ def synthetic_pool(rng: np.random.Generator, ids: list[str], topics: list[str]) 
             int((regions[rng.integers(0, len(regions))] + rng.integers(-1, 2)) * 60), bool(rng.random() < 0.7),
         ))
     return people
+
+
+async def synthetic_board(
+    store: Store, config: EventConfig, registry: DatasetRegistry, phase_id: str, *, teams: int, seed: int = 0,
+    submit_rate: float = 0.6, now: float = 0.0, long_name: bool = True,
+) -> list[str]:
+    """A crowded board for demos, page tests and benchmarks: `teams` validated teams written in one
+    hop (one 64-character name when `long_name`), about `submit_rate` of the (team, dataset) pairs
+    submitted with their true accuracy and worst-group accuracy on the phase's hidden labels, and
+    a tenth of the teams with no submission at all. Returns the team names, in creation order."""
+    rng = np.random.default_rng(seed)
+    names = [f"Team {i:04d} {rng.choice(_WORDS)}" for i in range(teams)]
+    if long_name and teams:
+        names[min(3, teams - 1)] = ("The Extraordinarily Long-Named Collective of Careful Labelers 42")[:64]
+    datasets = [(ds, registry.get(phase_id, ds.id)) for ds in config.datasets_in_phase(phase_id)]
+    team_rows, sub_rows = [], []
+    for i, name in enumerate(names):
+        team_rows.append((name, name.casefold(), f"user{i:05d}", hashlib.sha256(name.encode()).digest(), now))
+        if i % 10 == 9:
+            continue  # no submission yet
+        skill = rng.uniform(0.5, 1.0)
+        for ds, hidden in datasets:
+            if hidden is None or rng.random() > submit_rate:
+                continue
+            wrong = rng.random(hidden.n) > skill
+            pred = np.where(wrong, hidden.labels[(np.searchsorted(hidden.labels, hidden.y) + 1) % len(hidden.labels)],
+                            hidden.y)
+            raw = ("\n".join(map(str, pred.tolist())) + "\n").encode()
+            acc = float(np.mean(pred == hidden.y))
+            worst = None if hidden.groups is None else float(scoring_worst(pred, hidden.y, hidden.groups))
+            sub_rows.append((phase_id, name.casefold(), ds.id, now - rng.uniform(0, 86400), hidden.n, acc, worst, "labels.csv",
+                             hashlib.sha256(raw).hexdigest(), raw, "synthetic"))
+
+    async def write(tx: Tx) -> None:
+        async with tx.transaction():
+            await tx.executemany(
+                "INSERT INTO teams(name, name_key, username, password_digest, validated, created_at)"
+                " VALUES (?, ?, ?, ?, 1, ?)", team_rows)
+            ids = dict(await tx.fetchall("SELECT name_key, id FROM teams"))
+            await tx.executemany(
+                "INSERT INTO submissions(phase, team_id, dataset_id, submitted_at, rows, accuracy, worst_group,"
+                " filename, sha256, raw, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(row[0], ids[row[1]], *row[2:]) for row in sub_rows])
+
+    await store.run(write)
+    return names
+
+
+_WORDS = ["Otters", "Gradient", "Labelers", "Bayes", "Kernels", "Shortcuts", "Pixels", "Robust", "Tensor", "Ducks"]

@@ -258,6 +258,24 @@ class Sandbox:
         payload["message"] = message.payload(self.state.guild_id)
         return await self._dispatch(member, 3, button["custom_id"], payload)
 
+    async def select(self, member: Member, message: Message, placeholder: str, values: list[str]) -> Interaction:
+        """Pick `values` (option labels) in the select menu whose placeholder starts with `placeholder`."""
+        menu = next((m for m in message.selects() if (m.get("placeholder") or "").startswith(placeholder)), None)
+        if menu is None:
+            raise SandboxError(f"no select menu {placeholder!r} on the message "
+                               f"(menus: {[m.get('placeholder') for m in message.selects()]})")
+        by_label = {o["label"]: o["value"] for o in menu.get("options") or []}
+        unknown = [v for v in values if v not in by_label]
+        if unknown:
+            raise SandboxError(f"select {placeholder!r} has no option(s) {unknown} (options: {list(by_label)})")
+        low, high = menu.get("min_values", 1), menu.get("max_values", 1)
+        if not low <= len(values) <= high:  # Discord's client lets a member pick only within these bounds
+            raise SandboxError(f"select {placeholder!r} takes {low} to {high} values, not {len(values)}")
+        data = {"custom_id": menu["custom_id"], "component_type": 3, "values": [by_label[v] for v in values]}
+        payload = self._base(member, 3, data, message.channel_id)
+        payload["message"] = message.payload(self.state.guild_id)
+        return await self._dispatch(member, 3, menu["custom_id"], payload)
+
     async def submit_modal(self, member: Member, opened: Interaction, values: dict[str, str]) -> Interaction:
         """Fill the modal `opened` answered with: text inputs by custom_id or label."""
         if opened.modal is None:

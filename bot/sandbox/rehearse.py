@@ -40,10 +40,12 @@ from bot.config import (
 )
 from bot.core.synth import synthesize_event
 from bot.sandbox.client import BotProcess, Sandbox, SandboxError, free_port, until
+from bot.sandbox.github import GitHubDouble, GitHubState
 from bot.sandbox.state import SandboxState
 
-TIME_KEYS = {"starts", "opens", "closes", "at", "ends", "formation_opens", "formation_closes", "notify_at"}
-DURATION_KEYS = {"remind_before", "grace"}
+TIME_KEYS = {"starts", "opens", "closes", "at", "ends", "formation_opens", "formation_closes", "work_starts",
+             "notify_at"}
+DURATION_KEYS = {"remind_before", "grace", "remind_drafts_before"}
 MIN_GRACE = timedelta(seconds=10)  # a compressed grace window shorter than a poll would skip everything
 LEAD = timedelta(seconds=8)  # real time before the event's first moment: the bot starts meanwhile
 TARGET = 35.0  # seconds of real time the timeline takes when --speed is not given
@@ -55,6 +57,8 @@ def event_times(config: EventConfig) -> list[datetime]:
     times = [p.starts for p in config.phases]
     times += [t for t in (config.teams.formation_opens, config.teams.formation_closes,
                           config.submissions.opens, config.submissions.closes) if t is not None]
+    if config.projects is not None:
+        times += [t for t in (config.projects.opens, config.projects.closes) if t is not None]
     for item in config.schedule:
         times.append(item.at)
         times += [item.at - d for d in item.remind_before]
@@ -142,7 +146,7 @@ def compress_event(source: Path, folder: Path, *, speed: float | None, now: date
             return [convert(key, v) for v in value]
         if key in TIME_KEYS and isinstance(value, (str, datetime, date)):
             return timeline.real(parse_event_time(value, tz, now)).isoformat()
-        if key == "remind_before":
+        if key in ("remind_before", "remind_drafts_before"):
             return [_duration_text(parse_duration(v) / speed) for v in value]
         if key == "grace":
             return _duration_text(max(parse_duration(value) / speed, MIN_GRACE))
@@ -293,6 +297,7 @@ class Rehearsal:
     db: str = ""  # the bot's database, for acts that play an organizer's CLI command (`hackbot perks import`)
     seen: set[int] = field(default_factory=set)
     interactions: int = 0
+    github: GitHubState = field(default_factory=GitHubState)  # the GitHub double the bot checks repositories on
 
     def stamp(self) -> str:
         return self.timeline.now().astimezone(parse_timezone(self.config.event.timezone)).strftime("%a %d %b %H:%M")
@@ -354,15 +359,19 @@ async def rehearse(source: Path, folder: Path, *, speed: float | None, teams: in
         f"(~{span.total_seconds() / timeline.speed:.0f} s), {teams} simulated teams")
     port = port or free_port()
     playing = [act for act in (acts if acts is not None else load_acts()) if act.applies(config)]
+    github = GitHubDouble(GitHubState())
+    github_url = await github.start()
     async with Sandbox(state) as sandbox:
         organizer = sandbox.organizer("organizer", config.discord.organizer_role)
         database = str(db or folder / "rehearsal.sqlite3")
-        bot = BotProcess(sandbox, path, database, folder / "bot.log", port=port)
+        bot = BotProcess(sandbox, path, database, folder / "bot.log", port=port,
+                         env={"HACKBOT_GITHUB_API": github_url})
         await bot.sync()
         await bot.start()
         web_url = f"http://127.0.0.1:{port}/"
         say(f"Leaderboard page while it runs: {web_url}   (Discord double: {sandbox.url}, bot log: {folder / 'bot.log'})")
-        play = Rehearsal(sandbox, config, timeline, web_url, say, Cast(teams, size, active), organizer, db=database)
+        play = Rehearsal(sandbox, config, timeline, web_url, say, Cast(teams, size, active), organizer, db=database,
+                         github=github.state)
         ticker = asyncio.create_task(_tick(play, progress))
         try:
             moments = sorted((m for act in playing for m in act.moments(play)), key=lambda m: (m.when, m.order))
@@ -374,9 +383,11 @@ async def rehearse(source: Path, folder: Path, *, speed: float | None, teams: in
             play.watch()
             async with aiohttp.ClientSession() as http, http.get(web_url + "api/leaderboard") as response:
                 board = await response.json()
+            page = await _board_page(web_url)
         finally:
             ticker.cancel()
             await bot.stop()
+            await github.stop()
         failed = sandbox.state.failed_interactions()
         report: dict[str, Any] = {
             "event": config.event.name, "teams": teams, "wall_time_s": round(time.monotonic() - started, 1),
@@ -386,11 +397,24 @@ async def rehearse(source: Path, folder: Path, *, speed: float | None, teams: in
                 for r in sandbox.state.refusals()
             ],
             "problems": problems, "reminders": _count_reminders(sandbox, config), "leaderboard": board,
+            "board_page": page,
         }
         for act in playing:
             report.setdefault("acts", {})[act.name] = act.report(play)
             report.update(act.summary(play))
         return report
+
+
+async def _board_page(web_url: str) -> dict[str, Any]:
+    """The leaderboard page as a phone fetches it: its size gzipped, and whether asking again with
+    its ETag is answered 304 (the board served from the cache while nothing changed)."""
+    async with aiohttp.ClientSession(auto_decompress=False) as http:
+        async with http.get(web_url, headers={"Accept-Encoding": "gzip"}) as first:
+            body, etag = await first.read(), first.headers.get("ETag", "")
+            gzipped = first.headers.get("Content-Encoding") == "gzip"
+        async with http.get(web_url, headers={"Accept-Encoding": "gzip", "If-None-Match": etag}) as again:
+            revalidated = again.status == 304
+    return {"status": first.status, "bytes": len(body), "gzip": gzipped, "etag_304": revalidated}
 
 
 def _count_reminders(sandbox: Sandbox, config: EventConfig) -> int:

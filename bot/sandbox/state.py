@@ -106,6 +106,10 @@ class Message:
         walk(self.components)
         return found
 
+    def selects(self) -> list[dict]:
+        """The string select menus (type 3) of the message."""
+        return [c for row in self.components or [] for c in row.get("components") or [] if c.get("type") == 3]
+
     def payload(self, guild_id: int | None = None) -> dict[str, Any]:
         data = {
             "id": str(self.id), "channel_id": str(self.channel_id), "author": self.author.payload(),

@@ -16,6 +16,7 @@ from aiohttp import web
 from bot.core.errors import BadInput, HackbotError, TooLarge, TooManyAttempts, Unavailable
 from bot.core.services import Services
 from bot.core.visibility import scores_visible
+from bot.web.cached import send
 from bot.web.faults import FaultReport
 from bot.web.forms import MULTIPART_OVERHEAD, read_form
 
@@ -108,10 +109,31 @@ async def submit(request: web.Request) -> web.Response:
     return web.json_response(body)
 
 
+def _count(request: web.Request, name: str, default: int | None, low: int, high: int) -> int | None:
+    raw = request.query.get(name)
+    if raw is None or raw == "":
+        return default
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        raise BadInput(f"{name}={raw!r} is not allowed; use a whole number from {low} to {high:,}")
+    return int(raw)
+
+
 async def leaderboard_json(request: web.Request) -> web.Response:
+    """The board as JSON: `limit` and `offset` page through the teams, `team` keeps those whose
+    name holds it (any case). Served from the board's cache, gzipped, 304 on a matching ETag."""
     services = request.app[SERVICES]
-    standings = await services.leaderboard.standings(request.query.get("phase"))
-    return web.json_response(standings.to_api(), dumps=lambda o: json.dumps(o, allow_nan=False))
+    limit = _count(request, "limit", None, 1, 100_000)
+    offset = _count(request, "offset", 0, 0, 10_000_000) or 0
+    team = request.query.get("team", "").strip()
+    if len(team) > 64:
+        raise BadInput("team= is longer than any team name (64 characters); send part of the name")
+    board = await services.board.board(request.query.get("phase"))
+    etag = board.key("json", limit, offset, team)
+
+    def body() -> bytes:
+        return json.dumps(board.to_api(limit=limit, offset=offset, team=team or None), allow_nan=False).encode()
+
+    return send(request, await board.rendered(etag, body), "application/json", services.clock())
 
 
 async def healthz(request: web.Request) -> web.Response:

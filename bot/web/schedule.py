@@ -10,14 +10,14 @@ duplicate it when a subscription refreshes.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from html import escape
 
 from aiohttp import web
 from icalendar import Alarm, Calendar, Event, vDuration
 
 from bot.core.errors import BadInput
-from bot.core.schedule import PostedReminder, ScheduleEntry, web_link
+from bot.core.schedule import PostedReminder, ScheduleEntry, due_time, merged, web_link
 from bot.core.teams import username_for
 from bot.web.api import SERVICES
 
@@ -27,8 +27,14 @@ REFRESH = timedelta(hours=1)  # how often calendar clients should fetch the feed
 _DISCORD_TIME = re.compile(r"&lt;t:(-?\d{1,12})(?::([tTdDfFsSR]))?&gt;")
 
 _CSS = """
-:root { color-scheme: light dark; --line: #d0d7de; --muted: #6e7781; --now: #1a7f37; --bad: #cf222e; --warn: #9a6700; }
-body { font: 15px/1.45 system-ui, sans-serif; margin: 2rem auto; max-width: 900px; padding: 0 1rem; }
+:root { color-scheme: light dark; --bg: #ffffff; --fg: #1f2328; --line: #d0d7de; --muted: #57606a; --now: #1a7f37;
+  --bad: #cf222e; --warn: #9a6700; --link: #0550ae; }
+@media (prefers-color-scheme: dark) { :root { --bg: #0d1117; --fg: #e6edf3; --line: #30363d; --muted: #9198a1;
+  --now: #3fb950; --bad: #ff7b72; --warn: #d29922; --link: #6cb6ff; } }
+body { font: 15px/1.45 system-ui, sans-serif; margin: 2rem auto; max-width: 900px; padding: 0 1rem;
+  background: var(--bg); color: var(--fg); }
+a { color: var(--link); }
+.also { color: var(--muted); font-size: .9rem; }
 h1 { margin: 0 0 .2rem; font-size: 1.6rem; }
 h2 { margin: 1.8rem 0 .6rem; font-size: 1.2rem; border-bottom: 1px solid var(--line); padding-bottom: .2rem; }
 .sub { color: var(--muted); margin-bottom: 1rem; }
@@ -38,7 +44,7 @@ li.item .title { font-weight: 600; font-size: 1.05rem; }
 li.item .when { color: var(--muted); font-variant-numeric: tabular-nums; }
 li.item .local { display: block; font-size: .9rem; }
 li.item .desc { white-space: pre-wrap; margin-top: .2rem; }
-li.past { opacity: .65; }
+li.past .title { font-weight: 500; }
 li.now .title::before { content: "now · "; color: var(--now); }
 .empty { color: var(--muted); padding: 1rem 0; }
 table { border-collapse: collapse; width: 100%; }
@@ -92,9 +98,18 @@ _SCRIPT = """
 """
 
 
+AOE = timezone(timedelta(hours=-12), "AoE")  # Anywhere on Earth: UTC-12
+
+
 def _zone_text(when: datetime, tz) -> str:
+    """The time in the event's zone; AoE is labelled AoE (not "UTC-12:00"), and a time that is
+    23:59 somewhere-on-earth in an event of another zone says so too ("(23:59 AoE)")."""
     local = when.astimezone(tz)
-    return f"{local:%a %d %b %Y, %H:%M} {local.tzname() or ''}".strip()
+    name = "AoE" if local.utcoffset() == AOE.utcoffset(None) else (local.tzname() or "")
+    text = f"{local:%a %d %b %Y, %H:%M} {name}".strip()
+    if name != "AoE" and f"{when.astimezone(AOE):%H:%M}" == "23:59":
+        text += f" ({when.astimezone(AOE):%a %d %b}, 23:59 AoE)"
+    return text
 
 
 def _iso(when: datetime) -> str:
@@ -112,7 +127,7 @@ def _safe_link(link: str | None) -> str | None:
 
 def _when_html(entry: ScheduleEntry, tz) -> str:
     text = f'<time datetime="{_iso(entry.at)}">{escape(_zone_text(entry.at, tz))}</time>'
-    if entry.ends is not None:
+    if entry.ends is not None and entry.ends > entry.at:
         ends = entry.ends.astimezone(tz)
         same_day = ends.date() == entry.at.astimezone(tz).date()
         shown = f"{ends:%H:%M} {ends.tzname() or ''}".strip() if same_day else _zone_text(entry.ends, tz)
@@ -125,6 +140,8 @@ def _item_html(entry: ScheduleEntry, tz, now: datetime) -> str:
     happening = entry.at <= now and not past and entry.ends is not None
     classes = "item past" if past else ("item now" if happening else "item")
     parts = [f'<li class="{classes}" id="item-{entry.id}">', f'<div class="title">{escape(entry.title)}</div>']
+    if entry.also:
+        parts.append(f'<div class="also">also: {escape("; ".join(entry.also))}</div>')
     parts.append(_when_html(entry, tz))
     if entry.description:
         parts.append(f'<div class="desc">{escape(entry.description)}</div>')
@@ -173,33 +190,47 @@ def _posted_html(posted: list[PostedReminder], tz) -> str:
 
 
 def render_schedule(
-    entries: list[ScheduleEntry], posted: list[PostedReminder], event_name: str, timezone_name: str, tz, now: datetime
+    entries: list[ScheduleEntry], posted: list[PostedReminder], event_name: str, timezone_name: str, tz, now: datetime,
+    *, host: str = "",
 ) -> str:
-    entries = sorted(entries, key=lambda e: e.at)
+    entries = merged(entries)
     upcoming = [e for e in entries if (e.ends or e.at) >= now]
     past = [e for e in entries if (e.ends or e.at) < now]
     upcoming_html = "".join(_item_html(e, tz, now) for e in upcoming) or '<li class="empty">Nothing more is scheduled.</li>'
     past_html = "".join(_item_html(e, tz, now) for e in reversed(past)) or '<li class="empty">Nothing yet.</li>'
     name = escape(event_name)
+    zone_label = "AoE (UTC-12)" if timezone_name.strip().lower() == "aoe" else timezone_name
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="refresh" content="60">
+<meta name="description" content="{name}: every session, deadline and phase, in the event's time and yours.">
+<link rel="icon" href="/favicon.svg" type="image/svg+xml">
 <link rel="alternate" type="text/calendar" title="{name} schedule" href="/schedule.ics">
 <title>{name} schedule</title><style>{_CSS}</style></head>
 <body>
+<header>
 <h1>{name} — schedule</h1>
-<div class="sub">Times in the event's timezone, {escape(timezone_name)}. <span id="viewer-zone"></span>
-<a href="/schedule.ics">Add to your calendar (.ics)</a> · <a href="/">leaderboard</a>
-· updated {now.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC</div>
+<p class="sub">Times in the event's timezone, {escape(zone_label)}.
+<span id="viewer-zone"></span>
+{_calendar_links(host)} · <a href="/">leaderboard</a>
+· updated {now.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC</p>
+</header>
+<main>
 <h2>Coming up</h2>
 <ol class="items" id="upcoming">{upcoming_html}</ol>
 <h2>Past</h2>
 <ol class="items" id="past">{past_html}</ol>
 <h2>Posted reminders</h2>
 {_posted_html(posted, tz)}
+</main>
 <script>{_SCRIPT}</script>
 </body></html>"""
+
+
+def _calendar_links(host: str) -> str:
+    """Subscribe (webcal://, which calendar apps open and refresh) or download the .ics."""
+    subscribe = f'<a href="webcal://{escape(host)}/schedule.ics">Subscribe in your calendar app</a> · ' if host else ""
+    return subscribe + '<a href="/schedule.ics">Download the calendar (.ics)</a>'
 
 
 def _ical_timezone_name(timezone_name: str) -> str | None:
@@ -217,13 +248,16 @@ def uid_slug(event_name: str) -> str:
     return username_for(event_name).replace("_", "-")
 
 
-def calendar_bytes(entries: list[ScheduleEntry], event_name: str, timezone_name: str, now: datetime) -> bytes:
-    """The schedule as iCalendar: every time in UTC, a VALARM per reminder."""
+def calendar_bytes(entries: list[ScheduleEntry], event_name: str, timezone_name: str, now: datetime,
+                   tz=UTC) -> bytes:
+    """The schedule as iCalendar: every time in UTC, a VALARM per reminder at the moment the
+    Discord reminder is due (an absolute trigger: "1d" before keeps the wall-clock time across a
+    daylight-saving change, as the reminders do). No METHOD: a published feed without an ORGANIZER
+    fails libical's checks with METHOD:PUBLISH, and a subscription needs no method."""
     cal = Calendar()
     cal.add("prodid", PRODID)
     cal.add("version", "2.0")
     cal.add("calscale", "GREGORIAN")
-    cal.add("method", "PUBLISH")
     cal.add("x-wr-calname", f"{event_name} schedule")
     zone = _ical_timezone_name(timezone_name)
     if zone:
@@ -232,12 +266,12 @@ def calendar_bytes(entries: list[ScheduleEntry], event_name: str, timezone_name:
     cal.add("x-published-ttl", vDuration(REFRESH))
     stamp = now.astimezone(UTC).replace(microsecond=0)
     event_slug = uid_slug(event_name)
-    for entry in sorted(entries, key=lambda e: e.at):
+    for entry in merged(entries):
         event = Event()
         event.add("uid", f"item-{entry.id}.{event_slug}@hackbot")
         event.add("dtstamp", stamp)
         event.add("dtstart", entry.at.astimezone(UTC))
-        if entry.ends is not None:
+        if entry.ends is not None and entry.ends > entry.at:  # a moment (a deadline) has no DTEND
             event.add("dtend", entry.ends.astimezone(UTC))
         event.add("summary", entry.title)
         # Google Calendar ignores URL: the link goes in the description too
@@ -251,7 +285,7 @@ def calendar_bytes(entries: list[ScheduleEntry], event_name: str, timezone_name:
             alarm = Alarm()
             alarm.add("action", "DISPLAY")
             alarm.add("description", entry.title)
-            alarm.add("trigger", -before)
+            alarm.add("trigger", due_time(entry.at, before, tz).astimezone(UTC).replace(microsecond=0))
             event.add_component(alarm)
         cal.add_component(event)
     return cal.to_ical()
@@ -262,14 +296,14 @@ async def schedule_page(request: web.Request) -> web.Response:
     entries = await services.schedule.items()
     posted = await services.schedule.posted(limit=POSTED_SHOWN)
     event = services.config.event
-    html = render_schedule(entries, posted, event.name, event.timezone, event.tz, services.clock())
+    html = render_schedule(entries, posted, event.name, event.timezone, event.tz, services.clock(), host=request.host)
     return web.Response(text=html, content_type="text/html")
 
 
 async def schedule_ics(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     event = services.config.event
-    body = calendar_bytes(await services.schedule.items(), event.name, event.timezone, services.clock())
+    body = calendar_bytes(await services.schedule.items(), event.name, event.timezone, services.clock(), event.tz)
     return web.Response(
         body=body,
         content_type="text/calendar",

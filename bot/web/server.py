@@ -9,7 +9,7 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
 from bot.core.services import Services
-from bot.web import api, judges, openapi, organizers, pages, schedule
+from bot.web import api, judges, openapi, organizers, pages, projects, schedule
 from bot.web.faults import FaultReport, Report
 from bot.web.forms import MULTIPART_OVERHEAD
 
@@ -30,9 +30,15 @@ def create_app(services: Services, *, report: Report | None = None) -> web.Appli
     app.router.add_get("/healthz", api.healthz)
     app.router.add_get("/openapi.json", openapi.openapi_json)
     app.router.add_get("/", pages.leaderboard_page)
+    app.router.add_get("/favicon.svg", pages.favicon)
+    app.router.add_get("/favicon.ico", pages.favicon)
     app.router.add_get("/schedule", schedule.schedule_page)
     app.router.add_get("/schedule.ics", schedule.schedule_ics)
     app.router.add_get("/organizers/mentoring", organizers.organizers_page)
+    app.router.add_post("/api/projects", projects.post_project)
+    app.router.add_get("/api/projects/mine", projects.my_project)
+    app.router.add_get("/projects", projects.gallery_page)
+    app.router.add_get("/projects/{id}", projects.project_page)
     judges.add_routes(app)
     return app
 

@@ -17,7 +17,9 @@ from pathlib import Path
 
 import pytest
 
+from bot.core.clock import fmt_utc
 from bot.core.reminders import SENDING_STALE, PostFailed, Reminder, ReminderRunner, default_owner
+from bot.posting import discord_time
 from tests.core.helpers import Clock
 from tests.core.reminder_workers import (
     iso,
@@ -138,7 +140,8 @@ async def test_the_message_names_the_item_its_time_and_link_without_mentions(env
     assert reminder.item.mention == ["Participants"] and reminder.item.channel == "talks"
     text = reminder.text()
     assert text.splitlines()[0] == "Keynote"
-    assert f"starts <t:{unix}:F> (<t:{unix}:R>)" in text
+    assert f"starts {fmt_utc(item.at)}" in text and "<t:" not in text  # core writes no Discord markup
+    assert f"starts <t:{unix}:F> (<t:{unix}:R>)" in reminder.text(discord_time)  # the Discord layer's times
     assert "Room A" in text and "https://example.org/live" in text
     assert "Participants" not in text and "<@" not in text
     [posted] = await env.schedule.posted()

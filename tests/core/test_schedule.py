@@ -9,12 +9,14 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.config import load_event
+from bot.core.clock import fmt_utc
 from bot.core.errors import BadInput, NotAllowed, NotFound
 from bot.core.reminders import Reminder, ReminderRunner
 from bot.core.schedule import ScheduleService, due_time
 from bot.core.services import Services
 from bot.core.store import Store
 from bot.core.synth import synthesize_event
+from bot.posting import discord_time
 from tests.core.helpers import CLOSES, REAL, ROWS, T0, Clock, csv_bytes, hidden_y, new_team
 from tests.core.reminder_workers import open_schedule, write_schedule_event
 
@@ -189,7 +191,8 @@ async def test_automations_announce_phases_deadlines_and_the_formation_window(op
     ]  # the mock phase had started before the bot: not announced an hour late
     countdown = poster.posts[-2][0].text()
     unix = int(CLOSES.timestamp())
-    assert countdown.splitlines()[:2] == ["Submissions close", f"at <t:{unix}:F> (<t:{unix}:R>)"]
+    assert countdown.splitlines()[:2] == ["Submissions close", f"at {fmt_utc(CLOSES)}"]
+    assert poster.posts[-2][0].text(discord_time).splitlines()[1] == f"at <t:{unix}:F> (<t:{unix}:R>)"
 
 
 async def test_an_automation_the_event_file_already_has_is_not_doubled(tmp_path, db):

@@ -122,6 +122,8 @@ def test_rehearse_runs_the_event_through_the_real_bot(tmp_path, monkeypatch):
     assert written["refused_discord_requests"] == [] and written["reminders"] == 1
     assert any("tiny" in p for p in written["problems"])
     assert [row["team"] for row in written["leaderboard"]["teams"]] == ["Rehearsal 1", "Rehearsal 2"]
+    page = written["board_page"]  # the page as a phone gets it: gzipped, 304 while nothing changed
+    assert page["status"] == 200 and page["gzip"] is True and page["etag_304"] is True and page["bytes"] > 1000
     acts = written["acts"]
     assert acts["teams"]["formed"] == 2 and acts["reveals"]["labels"] == 4 and acts["submissions"]["submitted"] == 2
     assert acts["winners"]["posted"] is True

@@ -640,18 +640,23 @@ async def test_api_leaderboard_shape_live(server):
     assert status == 200
     assert board["phase"] == "mock" and board["visibility"] == "live"
     assert board["datasets"] == [
-        {"id": 0, "name": "toy_dataset", "points": 1, "default_score": 0.8},
-        {"id": 2, "name": "digits_456", "points": 1, "default_score": 0.8},
-        {"id": 3, "name": "random_row", "points": 2, "default_score": 0.8},
+        {"id": 0, "name": "toy_dataset", "points": 1, "default_score": 0.8, "groups": True},
+        {"id": 2, "name": "digits_456", "points": 1, "default_score": 0.8, "groups": True},
+        {"id": 3, "name": "random_row", "points": 2, "default_score": 0.8, "groups": True},
     ]
+    assert board["total_teams"] == 3 and board["submitted_teams"] == 2
     teams = board["teams"]
     assert [t["team"] for t in teams] == ["Alpha", "Gamma", "Beta"]  # unvalidated teams are not listed
     assert [t["rank"] for t in teams] == [1, 2, 3]
     assert [t["total"] for t in teams] == pytest.approx([0.8 + 0.8 + 2.0, 0.8 + 0.8 + 1.6, 0.5 + 0.8 + 1.6])
     alpha = teams[0]["scores"]
-    assert alpha == {"0": {"submitted": False, "score": 0.8}, "2": {"submitted": False, "score": 0.8},
-                     "3": {"submitted": True, "score": 1.0}}
-    assert teams[2]["scores"]["0"] == {"submitted": True, "score": 0.5}
+    assert alpha == {"0": {"submitted": False, "score": 0.8, "worst_group": None},
+                     "2": {"submitted": False, "score": 0.8, "worst_group": None},
+                     "3": {"submitted": True, "score": 1.0, "worst_group": 1.0}}
+    beta = teams[2]["scores"]["0"]
+    assert beta["submitted"] is True and beta["score"] == 0.5
+    assert 0 <= beta["worst_group"] <= 0.5  # the worst group is no better than the whole
+    assert teams[1]["last_submitted"] is None and teams[0]["last_submitted"].endswith("Z")
     # another phase by query; unknown phase is a JSON 404
     status, real = await _get_json(f"{server.url}/api/leaderboard?phase=real")
     assert status == 200 and real["phase"] == "real" and len(real["datasets"]) == 4

@@ -114,21 +114,25 @@ async def test_page_in_chromium_dom(board, tmp_path):
     table = Table()
     table.feed(dom)
     # one column per dataset of the current phase ("mock": 0, 2, 3; dataset 12 is "real" only)
-    assert table.head[:3] == ["#", "Team", "Total"]
-    assert table.head[3:] == ["0toy_dataset · 1 pt", "2digits_456 · 1 pt", "3random_row · 2 pt"]
+    assert table.head[:4] == ["#", "Team", "Total", "Last submission (UTC)"]
+    assert table.head[4:] == ["01 pt", "21 pt", "32 pt"]  # short: id and points; the full name on hover
+    assert 'title="toy_dataset (1 pt)' in dom and 'title="random_row (2 pts)' in dom
     assert "hard_real_only" not in dom
     # rank, team, total in order; the unvalidated team is not listed
     got = [(cells[0][1], cells[1][1], cells[2][1]) for cells in table.rows]
-    assert got == [("1", "Alpha", "3.600"), ("2", "Gamma <&> Co", "3.200"), ("3", "Beta", "2.900")]
+    assert got == [("1", "Alpha", "3.600"), ("2", "Gamma <&> Cono submission yet", "3.200"), ("3", "Beta", "2.900")]
     assert "Delta" not in dom
-    assert all(len(cells) == 6 for cells in table.rows)
+    assert all(len(cells) == 7 for cells in table.rows)
     assert [c[0] for c in table.rows[0][:3]] == ["rank", "team", "total"]
     assert all("podium" in cls for cls in table.row_classes)
     # a submitted cell (its accuracy) and a default cell (the default score), by class and value
-    alpha, gamma, beta = ([c for c in cells[3:]] for cells in table.rows)
+    alpha, gamma, beta = ([(cls, text[:5]) for cls, text in cells[4:]] for cells in table.rows)
     assert alpha == [("default", "0.800"), ("default", "0.800"), ("submitted", "1.000")]
     assert gamma == [("default", "0.800"), ("default", "0.800"), ("default", "0.800")]
     assert beta == [("submitted", "0.500"), ("default", "0.800"), ("default", "0.800")]
+    # Gamma never submitted: said in its row; the others show when they last did
+    assert table.rows[1][3][1] == "—"
+    assert table.rows[0][3][1] == "01 Mar 13:00"
     # the team name was escaped, not parsed as markup
     assert "<co>" not in dom.lower() and "Gamma &lt;&amp;&gt; Co" in dom
 
@@ -178,7 +182,7 @@ window.addEventListener("load", () => {
     result = json.loads(dom[start:dom.index("</pre>", start)].replace("&quot;", '"').replace("&amp;", "&"))
     submitted, default = result["submitted"], result["default"]
     assert result["rows"] == 3
-    assert submitted["text"] == "1.000" and default["text"] == "0.800"
+    assert submitted["text"].startswith("1.000") and default["text"] == "0.800"
     assert submitted["fontStyle"] == "normal" and default["fontStyle"] == "italic"
     assert int(submitted["fontWeight"]) >= 600 > int(default["fontWeight"])
     assert submitted["color"] != default["color"]

@@ -21,14 +21,16 @@ import pytest
 
 from bot.config import load_event
 from bot.core.reminders import ReminderRunner
+from bot.core.schedule import due_time, merged
 from bot.core.services import Services
-from bot.posting import log_poster
-from bot.web.schedule import uid_slug
+from bot.posting import discord_time, log_poster
+from bot.web.schedule import render_schedule, uid_slug
 from bot.web.server import start_web
 from tests.web.conftest import EVENT_NAME, Server
 from tests.web.test_page import chromium
 
 CHROMIUM = Path("/usr/bin/chromium")
+REPO = Path(__file__).resolve().parents[2]
 KEYNOTE_AT = datetime(2030, 3, 1, 14, 0, tzinfo=UTC)  # 15:00 in Paris, 23:00 in Tokyo
 SCHEDULE = """
 [[schedule]]
@@ -90,9 +92,10 @@ async def test_ics_parses_and_holds_every_item_in_utc_with_a_stable_uid(schedule
     assert headers["Content-Type"] == "text/calendar; charset=utf-8"
     calendar = icalendar.Calendar.from_ical(body)
     assert str(calendar["VERSION"]) == "2.0" and str(calendar["PRODID"]).startswith("-//Hackbot//")
-    assert str(calendar["METHOD"]) == "PUBLISH" and str(calendar["X-WR-TIMEZONE"]) == "Europe/Paris"
+    # no METHOD: METHOD:PUBLISH without an ORGANIZER fails libical's checks; a feed needs none
+    assert "METHOD" not in calendar and str(calendar["X-WR-TIMEZONE"]) == "Europe/Paris"
 
-    items = await schedule_server.services.schedule.items()
+    items = merged(await schedule_server.services.schedule.items())
     titles = {e.title for e in items}
     assert {"Opening keynote, day 1; welcome", "Été: café", "Warm-up (already over)", "Live Q&A",
             "Submissions close"} <= titles
@@ -102,11 +105,14 @@ async def test_ics_parses_and_holds_every_item_in_utc_with_a_stable_uid(schedule
         event = events[f"item-{entry.id}.{slug}@hackbot"]
         start = event.decoded("DTSTART")
         assert start == entry.at and start.utcoffset() == timedelta(0), entry.title
-        assert (event.decoded("DTEND") if "DTEND" in event else None) == entry.ends, entry.title
+        assert entry.ends is not None  # merged() gives every item an end (a moment ends when it starts)
+        assert (event.decoded("DTEND") if "DTEND" in event else entry.at) == entry.ends, entry.title
         assert str(event["SUMMARY"]) == entry.title
         assert event.decoded("DTSTAMP") == schedule_server.clock().replace(microsecond=0)
-        triggers = sorted(-alarm.decoded("TRIGGER") for alarm in event.walk("VALARM"))
-        assert triggers == sorted(entry.remind_before), entry.title
+        # absolute triggers, due when the Discord reminder is (the same wall-clock time across a DST change)
+        triggers = sorted(alarm.decoded("TRIGGER") for alarm in event.walk("VALARM"))
+        tz = schedule_server.services.config.event.tz
+        assert triggers == sorted(due_time(entry.at, b, tz) for b in entry.remind_before), entry.title
         assert all(str(alarm["ACTION"]) == "DISPLAY" and str(alarm["DESCRIPTION"]) for alarm in event.walk("VALARM"))
 
     keynote = next(e for e in events.values() if str(e["SUMMARY"]).startswith("Opening keynote"))
@@ -144,7 +150,7 @@ async def test_the_uid_of_an_item_survives_its_edit_and_a_removed_item_leaves(sc
     events = {str(e["UID"]): e for e in calendar.walk("VEVENT")}
     moved = events[f"item-{live.id}.{slug}@hackbot"]
     assert str(moved["SUMMARY"]) == "Live Q&A (moved)" and moved.decoded("DTSTART") == live.at + timedelta(hours=1)
-    assert "DTEND" not in moved
+    assert moved.decoded("DTEND") == live.at + timedelta(hours=2)  # no end given: an hour, the default
     await schedule.remove(live.id)
     _, _, body = await get(f"{schedule_server.url}/schedule.ics")
     assert f"item-{live.id}.{slug}@hackbot".encode() not in body
@@ -176,8 +182,8 @@ async def test_page_lists_items_to_come_and_past_in_the_events_timezone(schedule
 async def test_the_offline_run_shows_its_reminders_on_the_page(schedule_server, caplog):
     """No Discord: the runner posts through log_poster; the page shows what was posted."""
     services, clock = schedule_server.services, schedule_server.clock
-    runner = ReminderRunner(services.store, services.config, services.schedule,
-                            log_poster(logging.getLogger("hackbot.offline")), clock=clock)
+    runner = ReminderRunner(services.store, services.config, services.schedule,  # as bot.app's offline run
+                            log_poster(logging.getLogger("hackbot.offline")), clock=clock, time_format=discord_time)
     with caplog.at_level(logging.INFO, logger="hackbot.offline"):
         clock.set(KEYNOTE_AT - timedelta(minutes=55))  # the 1h reminder, 5 min late (within the grace)
         assert await runner.tick() == 1
@@ -205,7 +211,8 @@ async def test_the_offline_run_shows_its_reminders_on_the_page(schedule_server, 
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed at /usr/bin/chromium")
 async def test_page_in_chromium_shows_the_viewers_own_time(schedule_server, tmp_path):
     services, clock = schedule_server.services, schedule_server.clock
-    runner = ReminderRunner(services.store, services.config, services.schedule, log_poster(), clock=clock)
+    runner = ReminderRunner(services.store, services.config, services.schedule, log_poster(), clock=clock,
+                            time_format=discord_time)
     clock.set(KEYNOTE_AT - timedelta(minutes=55))
     assert await runner.tick() == 1
     dom = await chromium(tmp_path / "profile", "--virtual-time-budget=5000", "--dump-dom",
@@ -248,3 +255,70 @@ def test_one_link_rule_for_the_agenda_form_and_the_page(link, accepted):
         with pytest.raises(BadInput, match="not a web address; write it with https://"):
             web_link(link)
         assert _safe_link(link) is None
+
+
+# --- issue 15: merged items, end times, AoE, a strict parser, webcal -------------------------
+
+@pytest.fixture
+async def numhack_server(tmp_path):
+    from tests.core.helpers import Clock
+
+    clock = Clock(now=datetime(2024, 11, 20, 12, tzinfo=UTC))
+    services = await Services.open(load_event(REPO / "config/numhack.toml"), str(tmp_path / "nh.sqlite"), clock=clock)
+    runner = await start_web(services, "127.0.0.1", 0)
+    yield f"http://127.0.0.1:{runner.addresses[0][1]}", services
+    await runner.cleanup()
+    await services.close()
+
+
+async def test_numhack_schedule_merges_automations_into_the_organizers_items(numhack_server):
+    url, services = numhack_server
+    items = await services.schedule.items()
+    assert {"Team formation closes", "Submissions close"} <= {e.title for e in items}  # the automations exist
+    shown = merged(items)
+    titles = [e.title for e in shown]
+    assert "Team formation closes" not in titles and "Submissions close" not in titles
+    registration = next(e for e in shown if e.title == "Registration closes")
+    assert registration.also == ("Team formation closes",) and registration.ends == registration.at
+    due = next(e for e in shown if e.title.startswith("Project submissions due"))
+    assert due.also == ("Submissions close",) and "refused" in due.description
+    lengths = {e.title: e.ends - e.at for e in shown}
+    assert lengths["Keynote"] == timedelta(minutes=45) and lengths["Demo 1"] == timedelta(minutes=15)
+    assert lengths["Workshop: Finetuning Language Models (Andrew Siah)"] == timedelta(minutes=90)
+    assert lengths["Charles talk"] == timedelta(minutes=30)
+
+    status, _, body = await get(f"{url}/schedule")
+    page = body.decode()
+    assert page.count("Registration closes") == 1 and "also: Team formation closes" in page
+    assert '<meta http-equiv="refresh"' not in page and "<main>" in page
+    # the deadline given as 23:59 AoE says so, though the event's zone is UTC
+    assert "Mon 25 Nov 2024, 11:59 UTC (Sun 24 Nov, 23:59 AoE)" in page
+    host = url.removeprefix("http://")
+    assert f'href="webcal://{host}/schedule.ics"' in page
+
+
+async def test_the_calendar_passes_a_strict_rfc_5545_parser(numhack_server, schedule_server):
+    from ical.calendar_stream import IcsCalendarStream
+
+    for url in (numhack_server[0], schedule_server.url):
+        _, _, body = await get(f"{url}/schedule.ics")
+        calendar = IcsCalendarStream.calendar_from_ics(body.decode())
+        assert calendar.events and all(e.uid and e.dtstart for e in calendar.events)
+        assert "METHOD:" not in body.decode()  # METHOD:PUBLISH needs an ORGANIZER (libical); a feed needs none
+    titles = [e.summary for e in IcsCalendarStream.calendar_from_ics(
+        (await get(f"{numhack_server[0]}/schedule.ics"))[2].decode()).events]
+    assert "Registration closes" in titles and "Team formation closes" not in titles
+
+
+async def test_an_aoe_event_labels_its_times_aoe(tmp_path):
+    text = (REPO / "config/numhack.toml").read_text().replace('timezone = "UTC"', 'timezone = "AoE"', 1)
+    path = tmp_path / "aoe.toml"
+    path.write_text(text)
+    services = await Services.open(load_event(path), str(tmp_path / "aoe.sqlite"))
+    try:
+        html = render_schedule(await services.schedule.items(), [], "AoE event", "AoE", services.config.event.tz,
+                               datetime(2024, 11, 1, tzinfo=UTC))
+    finally:
+        await services.close()
+    assert "Times in the event's timezone, AoE (UTC-12)." in html
+    assert "Sun 24 Nov 2024, 23:59 AoE" in html and "UTC-12:00" not in html

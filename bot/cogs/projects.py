@@ -1,0 +1,371 @@
+"""/project submit, edit, show, withdraw (and /project bundle for Hackathon42), and the
+organizers' moderation queue (/admin projects, /admin moderate in bot/cogs/admin.py call here).
+
+The form is two steps: an ephemeral message with the select menus (category, opt-in prizes) and
+buttons, then the modal with the text fields. Every select and button is persistent
+(`DynamicItem`): its custom_id holds the whole state (the version the member read, the chosen
+category's index, the opt-ins as a bit mask), so nothing is kept in memory between the steps and
+a click is answered after a restart too. The edit names the version it read: of two members
+editing at once, the second is told who saved first (bot/core/projects.py decides).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import TYPE_CHECKING, Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot import discord_limits as limits
+from bot.cogs.common import guild_of, is_organizer, services_of, user_key
+from bot.core.clock import fmt_utc
+from bot.core.errors import NotAllowed
+from bot.core.projects import DraftReminder, Project, ProjectInput, ProjectService, Saved
+from bot.core.services import Services
+from bot.posting import event_guild
+from bot.tree import report_error, send_ephemeral
+
+if TYPE_CHECKING:
+    from bot.app import Hackbot
+
+log = logging.getLogger(__name__)
+
+STATE = r"(?P<version>[0-9]+):(?P<cat>-?[0-9]+):(?P<bits>[0-9]+)"
+MODES = {"s": "Submit", "d": "Save as draft", "e": "Save the edit"}
+
+
+def _state(version: int, cat: int, bits: int) -> str:
+    return f"{version}:{cat}:{bits}"
+
+
+def _opt_ins(service: ProjectService, bits: int) -> tuple[str, ...]:
+    return tuple(p for i, p in enumerate(service.section.opt_in_prizes) if bits >> i & 1)
+
+
+def _category(service: ProjectService, cat: int) -> str | None:
+    categories = service.section.categories
+    return categories[cat] if 0 <= cat < len(categories) else None
+
+
+def choices_view(service: ProjectService, version: int, cat: int, bits: int, modes: tuple[str, ...]) -> discord.ui.View:
+    """The selects and the buttons that open the form; every custom_id carries the state."""
+    section = service.section
+    view = discord.ui.View(timeout=None)
+    state = _state(version, cat, bits)
+    if section.categories:
+        view.add_item(discord.ui.Select(
+            custom_id=f"hackbot:project:cat:{state}:{''.join(modes)}", placeholder="Category (pick exactly one)",
+            options=[discord.SelectOption(label=c, value=str(i), default=i == cat) for i, c in enumerate(section.categories)],
+        ))
+    if section.opt_in_prizes:
+        prizes = {p.id: p.title for p in service.config.prizes}
+        view.add_item(discord.ui.Select(
+            custom_id=f"hackbot:project:opt:{state}:{''.join(modes)}", placeholder="Opt into prizes (optional)",
+            min_values=0, max_values=len(section.opt_in_prizes),
+            options=[discord.SelectOption(label=prizes.get(p, p)[:100], value=str(i), default=bool(bits >> i & 1))
+                     for i, p in enumerate(section.opt_in_prizes)],
+        ))
+    for mode in modes:
+        view.add_item(discord.ui.Button(label=f"{MODES[mode]}…", custom_id=f"hackbot:project:form:{mode}:{state}",
+                                        style=discord.ButtonStyle.primary if mode != "d" else discord.ButtonStyle.secondary))
+    return view
+
+
+def choices_text(service: ProjectService, cat: int, bits: int) -> str:
+    category = _category(service, cat) or "none yet"
+    opted = ", ".join(_opt_ins(service, bits)) or "none"
+    lines = ["Choose below, then open the form."]
+    if service.section.categories:
+        lines.append(f"Category: **{category}**")
+    if service.section.opt_in_prizes:
+        lines.append(f"Opted into: **{opted}**")
+    return "\n".join(lines)
+
+
+class ChoiceSelect(discord.ui.DynamicItem[discord.ui.Select],
+                   template=rf"hackbot:project:(?P<what>cat|opt):{STATE}:(?P<modes>[sde]+)"):
+    def __init__(self, what: str, version: int, cat: int, bits: int, modes: str):
+        super().__init__(discord.ui.Select(custom_id=f"hackbot:project:{what}:{_state(version, cat, bits)}:{modes}"))
+        self.what, self.version, self.cat, self.bits, self.modes = what, version, cat, bits, modes
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Item[Any],
+                             match: re.Match[str], /) -> ChoiceSelect:
+        return cls(match["what"], int(match["version"]), int(match["cat"]), int(match["bits"]), match["modes"])
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        try:
+            service = services_of(interaction).projects
+            values = [int(v) for v in self.item.values]
+            cat, bits = self.cat, self.bits
+            if self.what == "cat":
+                cat = values[0] if values else -1
+            else:
+                bits = sum(1 << v for v in values)
+            await interaction.response.edit_message(
+                content=choices_text(service, cat, bits),
+                view=choices_view(service, self.version, cat, bits, tuple(self.modes)))
+        except Exception as exc:  # noqa: BLE001 - every error reaches the member
+            await report_error(interaction, exc)
+
+
+class FormButton(discord.ui.DynamicItem[discord.ui.Button], template=rf"hackbot:project:form:(?P<mode>[sde]):{STATE}"):
+    def __init__(self, mode: str, version: int, cat: int, bits: int):
+        custom_id = f"hackbot:project:form:{mode}:{_state(version, cat, bits)}"
+        super().__init__(discord.ui.Button(label=MODES[mode], custom_id=custom_id))
+        self.mode, self.version, self.cat, self.bits = mode, version, cat, bits
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Item[Any],
+                             match: re.Match[str], /) -> FormButton:
+        return cls(match["mode"], int(match["version"]), int(match["cat"]), int(match["bits"]))
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        try:
+            services = services_of(interaction)
+            team = await services.projects.team_of(user_key(interaction.user))
+            current = await services.projects.of_team(team.id)
+            await interaction.response.send_modal(ProjectForm(services.projects, current, self.mode, self.version,
+                                                              self.cat, self.bits))
+        except Exception as exc:  # noqa: BLE001
+            await report_error(interaction, exc)
+
+
+class ProjectForm(discord.ui.Modal):
+    def __init__(self, service: ProjectService, current: Project | None, mode: str, version: int, cat: int, bits: int):
+        super().__init__(title="Your project" if mode != "e" else "Edit your project", timeout=15 * 60)
+        self.service, self.mode, self.version, self.cat, self.bits = service, mode, version, cat, bits
+        self.current = current
+        required = service.section.required
+        self.title_input: discord.ui.TextInput[ProjectForm] = discord.ui.TextInput(
+            label="Title", max_length=100, default=current.title if current else None)
+        self.summary: discord.ui.TextInput[ProjectForm] = discord.ui.TextInput(
+            label="Summary: what it does, for whom", style=discord.TextStyle.paragraph, max_length=4000,
+            required=mode == "s" and "description" in required, default=current.summary if current else None)
+        self.repo: discord.ui.TextInput[ProjectForm] = discord.ui.TextInput(
+            label="Repository URL", max_length=500, required=mode == "s" and "repo" in required,
+            placeholder="https://github.com/owner/name", default=current.repo_url if current else None)
+        self.demo: discord.ui.TextInput[ProjectForm] = discord.ui.TextInput(
+            label="Demo video URL", max_length=500, required=mode == "s" and "demo" in required,
+            placeholder="https://youtu.be/...", default=current.demo_url if current else None)
+        for item in (self.title_input, self.summary, self.repo, self.demo):
+            self.add_item(item)
+        # a modal holds 5 inputs: the first question fits here; the others keep their saved answers
+        self.question: discord.ui.TextInput[ProjectForm] | None = None
+        if service.section.questions:
+            q = service.section.questions[0]
+            self.question = discord.ui.TextInput(
+                label=q.question, style=discord.TextStyle.paragraph, max_length=q.max_chars,
+                required=mode == "s" and q.required, default=current.answers.get(q.id) if current else None)
+            self.add_item(self.question)
+
+    async def on_submit(self, interaction: discord.Interaction) -> None:
+        services = services_of(interaction)
+        team = await services.projects.team_of(user_key(interaction.user))
+        answers = dict(self.current.answers) if self.current else {}
+        if self.question is not None:
+            answers[self.service.section.questions[0].id] = self.question.value
+        data = ProjectInput(
+            title=self.title_input.value, summary=self.summary.value, repo=self.repo.value or None,
+            demo=self.demo.value or None, category=_category(self.service, self.cat),
+            opt_ins=_opt_ins(self.service, self.bits), answers=tuple(answers.items()))
+        submit = {"s": True, "d": False, "e": None}[self.mode]
+        saved = await services.projects.save(team.id, user_key(interaction.user), data, submit=submit,
+                                             expected_version=self.version or None)
+        await send_ephemeral(interaction, saved_text(saved))
+
+    async def on_error(self, interaction: discord.Interaction, error: Exception, /) -> None:  # type: ignore[override]
+        await report_error(interaction, error)
+
+
+def _esc(text: str) -> str:
+    return discord.utils.escape_markdown(text)
+
+
+def project_text(p: Project, *, own: bool) -> str:
+    status = {"draft": "a draft (not handed in)", "submitted": "submitted", "withdrawn": "withdrawn"}[p.status]
+    lines = [f"**{_esc(p.title)}** by team **{_esc(p.team_name)}**: {status}, version {p.version}"]
+    if p.category:
+        lines.append(f"Category: {p.category}")
+    if p.opt_ins:
+        lines.append(f"Opted into: {', '.join(p.opt_ins)}")
+    if p.repo_url:
+        lines.append(f"Repository: <{p.repo_url}>" + (f" at commit `{p.deadline_commit[:7]}`" if p.deadline_commit else ""))
+    if p.commits_after_deadline:
+        lines.append(f"{p.commits_after_deadline} commit(s) after the deadline")
+    if p.demo_url:
+        lines.append(f"Demo: <{p.demo_url}>")
+    if p.summary:
+        lines.append(f">>> {p.summary[:800]}")
+        lines = ["\n".join(lines)]
+    if own:
+        if p.deadline:
+            lines.append(f"Deadline: <t:{int(p.deadline.timestamp())}:F>" + (" (extended for your team)" if p.extended else ""))
+        if p.moderation != "pending":
+            lines.append(f"Organizers: {p.moderation}" + (f" ({_esc(p.moderation_reason)})" if p.moderation_reason else ""))
+        for note in p.warnings:
+            lines.append(f"⚠️ {note.message}")
+        lines.append(f"Last change by <@{p.updated_by}> <t:{int(p.updated_at.timestamp())}:R>")
+    return "\n".join(lines)[: limits.CONTENT]
+
+
+def saved_text(saved: Saved) -> str:
+    p = saved.project
+    head = {"submitted": "Your project is submitted.", "draft": "Your draft is saved (not handed in yet).",
+            "withdrawn": "Your project is saved (withdrawn)."}[p.status]
+    if p.verified is True:
+        head += " The repository checks passed."
+    elif p.verified is None and p.repo_url:
+        head += " The repository could not be checked now; it will be checked again, nothing to do."
+    elif p.warnings:
+        head += " Fix what is below and edit the project (/project edit) before the deadline."
+    return f"{head}\n{project_text(p, own=True)}"
+
+
+def _state_of(service: ProjectService, p: Project | None) -> tuple[int, int, int]:
+    if p is None:
+        return 0, -1, 0
+    cats = service.section.categories
+    cat = cats.index(p.category) if p.category in cats else -1
+    prizes = list(service.section.opt_in_prizes)
+    bits = sum(1 << prizes.index(x) for x in p.opt_ins if x in prizes)
+    return p.version, cat, bits
+
+
+async def _open_choices(interaction: discord.Interaction, *, edit: bool) -> None:
+    services = services_of(interaction)
+    service = services.projects
+    service.section  # noqa: B018 - refuses when the event takes no projects
+    team = await service.team_of(user_key(interaction.user))
+    current = await service.of_team(team.id)
+    if edit and current is None:
+        raise NotAllowed("your team has no project yet; start one with /project submit")
+    version, cat, bits = _state_of(service, current)
+    if not edit and current is not None and current.status == "submitted":
+        raise NotAllowed("your team's project is submitted already; change it with /project edit")
+    modes: tuple[str, ...]
+    if current is None:
+        modes = ("s", "d")
+    elif current.status == "submitted":
+        modes = ("e",)
+    else:
+        modes = ("s", "d")
+    await send_ephemeral(interaction, choices_text(service, cat, bits),
+                         view=choices_view(service, version, cat, bits, modes))
+
+
+class Projects(commands.Cog):
+    project = app_commands.Group(name="project", description="Your team's project: submit, edit, show, withdraw",
+                                 guild_only=True)
+
+    def __init__(self, bot: Hackbot):
+        self.bot = bot
+
+    @project.command(name="submit", description="Hand in your team's project (or save a draft): choices, then a form")
+    async def submit(self, interaction: discord.Interaction) -> None:
+        await _open_choices(interaction, edit=False)
+
+    @project.command(name="edit", description="Change your team's project before the deadline")
+    async def edit(self, interaction: discord.Interaction) -> None:
+        await _open_choices(interaction, edit=True)
+
+    @project.command(name="show", description="Your team's project, or another team's once the gallery is public")
+    @app_commands.describe(team="Another team's name (its project is shown once the deadline passed)")
+    async def show(self, interaction: discord.Interaction, team: str | None = None) -> None:
+        service = services_of(interaction).projects
+        if team is None:
+            mine = await service.team_of(user_key(interaction.user))
+            p = await service.of_team(mine.id)
+            if p is None:
+                raise NotAllowed("your team has no project yet; start one with /project submit")
+            history = await service.history(p.id)
+            changes = "\n".join(f"v{v.version} {v.change} by <@{v.author}> <t:{int(v.at.timestamp())}:R>"
+                                for v in history[-5:])
+            await send_ephemeral(interaction, f"{project_text(p, own=True)}\n**Changes**\n{changes}"[: limits.CONTENT],
+                                 allowed_mentions=discord.AllowedMentions.none())
+            return
+        p = await service.of_team_named(team)
+        organizer = is_organizer(interaction)
+        if not organizer and (not service.gallery_public() or p.status != "submitted" or p.moderation == "ineligible"):
+            closes = service.closes
+            when = f" after {fmt_utc(closes)}" if closes else ""
+            raise NotAllowed(f"other teams' projects are shown{when}, in the gallery")
+        await send_ephemeral(interaction, project_text(p, own=organizer), allowed_mentions=discord.AllowedMentions.none())
+
+    @project.command(name="withdraw", description="Withdraw your team's project (you may submit it again before the deadline)")
+    async def withdraw(self, interaction: discord.Interaction) -> None:
+        service = services_of(interaction).projects
+        team = await service.team_of(user_key(interaction.user))
+        p = await service.of_team(team.id)
+        if p is None:
+            raise NotAllowed("your team has no project to withdraw")
+        p = await service.withdraw(team.id, user_key(interaction.user), p.version)
+        await send_ephemeral(interaction, f"Your project {p.title!r} is withdrawn: it does not enter judging. "
+                                          "/project submit hands it in again before the deadline.")
+
+
+async def moderation_queue(interaction: discord.Interaction) -> None:
+    """/admin projects: the submitted projects by verdict, pending first, with the organizers' flags."""
+    service = services_of(interaction).projects
+    queue = await service.queue()
+    if not queue:
+        await send_ephemeral(interaction, "No submitted project yet.")
+        return
+    lines = [f"**{len(queue)} submitted project(s)**; rule with `/admin moderate team verdict reason`."]
+    for p in queue:
+        line = f"• **{_esc(p.team_name)}**: {_esc(p.title)} [{p.moderation}]"
+        if p.verified is None and p.repo_url:
+            line += " (repository unverified)"
+        notes = [n.message for n in p.warnings] + [n.message for n in p.flags]
+        if notes:
+            line += "\n  " + "\n  ".join(f"⚑ {n[:200]}" for n in notes[:3])
+        lines.append(line)
+    text = "\n".join(lines)
+    if len(text) > limits.CONTENT:
+        text = text[: limits.CONTENT - 60] + "\n… (see `hackbot projects export` for all)"
+    await send_ephemeral(interaction, text)
+
+
+async def moderate(interaction: discord.Interaction, team: str, verdict: str, reason: str) -> None:
+    """/admin moderate: the verdict, and the team told why in its channel."""
+    services = services_of(interaction)
+    ruled = await services.projects.moderate(team, verdict, reason, user_key(interaction.user))
+    told = await tell_team(services, guild_of(interaction), ruled.project.team_id, ruled.notice)
+    where = "in its channel" if told else "when it runs /project show (no team channel to post in)"
+    await send_ephemeral(interaction, f"Team {ruled.project.team_name}'s project is now **{verdict}**; the team is told {where}.")
+
+
+async def tell_team(services: Services, guild: discord.Guild, team_id: int, text: str) -> bool:
+    """Post in the team's channel (after the commit; a failure is logged, never raised)."""
+    infos = await services.roster.infos()
+    info = next((i for i in infos if i.team.id == team_id), None)
+    channel = guild.get_channel(info.discord_channel_id) if info and info.discord_channel_id else None
+    if not isinstance(channel, discord.TextChannel):
+        return False
+    try:
+        await channel.send(text[: limits.CONTENT], allowed_mentions=discord.AllowedMentions.none())
+    except discord.HTTPException:
+        log.warning("could not post in team %s's channel", team_id, exc_info=True)
+        return False
+    return True
+
+
+def discord_notify(bot: Hackbot):
+    """The draft reminders, in each team's channel."""
+    async def notify(reminder: DraftReminder) -> None:
+        guild = event_guild(bot)
+        if guild is None or not await tell_team(bot.services, guild, reminder.project.team_id, reminder.text()):
+            log.info("projects: team %s has no channel for its draft reminder: %s", reminder.project.team_name,
+                     reminder.text())
+
+    return notify
+
+
+PERSISTENT_ITEMS = (ChoiceSelect, FormButton)
+
+
+async def setup(bot: Hackbot) -> None:
+    await bot.add_cog(Projects(bot))
