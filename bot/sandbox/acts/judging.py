@@ -90,6 +90,9 @@ class Judging(Act):
             start = event(rnd.opens) if rnd.opens else play.timeline.end - span * 0.15
             moments.append(Moment(start + timedelta(seconds=1), 61, functools.partial(self.judge_round, play, rnd)))
             if rnd.closes is not None:
+                # a second pass halfway: projects ruled eligible after the opening (late ones) are balanced in
+                halfway = start + (event(rnd.closes) - start) / 2
+                moments.append(Moment(halfway, 61, functools.partial(self.judge_round, play, rnd, again=True)))
                 moments.append(Moment(event(rnd.closes) + timedelta(seconds=1), 62,
                                       functools.partial(self.read_results, play, rnd)))
         return moments
@@ -113,21 +116,23 @@ class Judging(Act):
         out, err = await command.communicate()
         return out.decode().strip() if command.returncode in (0, 1) and out.strip() else err.decode().strip()
 
-    async def judge_round(self, play: Rehearsal, rnd: JudgingRound) -> None:
+    async def judge_round(self, play: Rehearsal, rnd: JudgingRound, *, again: bool = False) -> None:
         judges = self.judges(play, rnd)
         skills = {t.name: t.skill for t in play.teams}
         for judge in judges:  # each judge signs in first, so that the plan spreads the reviews among all
             await play.ask(judge, "judge progress")
-        self.checks[rnd.id] = (await self.cli(play, "judging", "check", "--round", rnd.id)).splitlines()[-1][:200]
-        play.log(f"hackbot judging check --round {rnd.id}: {self.checks[rnd.id]}")
+        if not again:
+            self.checks[rnd.id] = (await self.cli(play, "judging", "check", "--round", rnd.id)).splitlines()[-1][:200]
+            play.log(f"hackbot judging check --round {rnd.id}: {self.checks[rnd.id]}")
         for k, judge in enumerate(judges):
             generosity = (k - (len(judges) - 1) / 2) * 0.4
             if rnd.mode == "rubric":
-                await self.score_all(play, rnd, judge, skills, generosity, recuse=k == 0 and not self.recused)
+                await self.score_all(play, rnd, judge, skills, generosity, recuse=k == 0 and not self.recused and not again)
             else:
                 await self.rank_all(play, judge, skills)
             self.progress.append((await play.ask(judge, "judge progress")).splitlines()[0][:120])
-        play.log(f"round {rnd.id}: {len(judges)} judge(s) done ({self.scores} scores, {self.rankings} rankings so far)")
+        play.log(f"round {rnd.id}{' (second pass)' if again else ''}: {len(judges)} judge(s) done "
+                 f"({self.scores} scores, {self.rankings} rankings so far)")
 
     async def score_all(self, play: Rehearsal, rnd: JudgingRound, judge, skills: dict[str, float], generosity: float, *,
                         recuse: bool) -> None:
@@ -158,6 +163,8 @@ class Judging(Act):
     async def rank_all(self, play: Rehearsal, judge, skills: dict[str, float]) -> None:
         shown = await play.ask(judge, "judge next")
         items = [(int(n), name) for n, name in _RANK_LINE.findall(shown)]
+        if items and "Rank them" in shown and shown.count("✓") == len(items):
+            return  # ranked already (a second pass)
         if not items:
             if "no review" not in shown:
                 self.refused.append(shown.splitlines()[0][:120])
