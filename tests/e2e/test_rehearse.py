@@ -277,10 +277,12 @@ async def test_a_rehearsal_plays_judges_and_reveals_every_prize(tmp_path, monkey
     source = tmp_path / "judged.toml"
     source.write_text(SHORT.replace('closes = "now+1h"', 'closes = "now+20m"') + JUDGED)
     lines: list[str] = []
-    report = await rehearse(source, tmp_path / "run", speed=40, teams=4, say=lines.append)
+    acts = [act for act in load_acts() if act.name != "projects"]  # its projects come from the judging act's stand-in
+    report = await rehearse(source, tmp_path / "run", speed=40, teams=4, say=lines.append, acts=acts)
     assert report["refused_discord_requests"] == [] and report["failed"] == [], report["failed"]
     judging = report["acts"]["judging"]
-    assert judging["scores"] >= 6 and judging["rankings"] == 3 and judging["refused"] == [], (judging, lines)
+    assert judging["scores"] >= 6 and judging["rankings"] == 3 and judging["refused"] == [], \
+        (judging, report["acts"].get("projects"), "\n".join(lines[-40:]))
     assert judging["recused"] and "recused" in judging["recused"][0]
     prizes = report["prizes"]
     assert [p["id"] for p in prizes] == ["build", "grand", "board"]

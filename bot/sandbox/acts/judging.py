@@ -5,16 +5,15 @@ own generosity and some noise) or rank their list with /judge rank (ranking roun
 round. The report's `judging`: the scores given, refused answers, recusals, and each round's
 order as `hackbot judging results` computes it.
 
-Projects: the rounds judge eligible projects. When the projects act (issue 11) is not there,
-`stand_in_projects` writes one eligible project row per team straight into the bot's database,
-a stand-in to be replaced by the projects act's real /project submit.
+Projects: the rounds judge eligible projects, handed in by the projects act (/project submit,
+then /admin moderate). A team without any project when judging starts gets one from
+`stand_in_projects`, written straight into the bot's database (counted in the report).
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
-import importlib.util
 import json
 import os
 import re
@@ -34,24 +33,26 @@ _RANK_LINE = re.compile(r"`(\d+)\.` (?:✓ )?\*\*(.+?)\*\*")
 
 
 async def stand_in_projects(play: Rehearsal) -> int:
-    """STAND-IN for the projects act (issue 11): one submitted, eligible project per team, in the
-    event's categories in turn, every other team opting into the opt-in prizes. Replace with the
-    projects act's /project submit once it is on main."""
+    """STAND-IN for the projects act (issue 11): one submitted, eligible project for each team
+    that has none when judging starts (the projects act did not hand one in), in the event's
+    categories in turn, every other team opting into the opt-in prizes. The number written is
+    in the report (`stand_in_projects`): 0 when the projects act provided every project."""
     config = play.config
     categories = config.projects.categories if config.projects else []
     opt_ins = config.projects.opt_in_prizes if config.projects else []
     store = await Store.open(play.db)
     try:
         teams = await store.fetchall("SELECT id, name FROM teams ORDER BY id")
+        written = 0
         for n, (team_id, name) in enumerate(teams):
             category = categories[n % len(categories)] if categories else None
-            await store.execute(
+            written += await store.execute(
                 "INSERT INTO projects(team_id, status, title, summary, repo_url, demo_url, category, opt_ins, moderation,"
                 " created_by, created_at, updated_by, updated_at) VALUES (?, 'submitted', ?, ?, ?, ?, ?, ?, 'eligible',"
                 " 'rehearsal', 0, 'rehearsal', 0) ON CONFLICT (team_id) DO NOTHING",
                 (team_id, f"{name}'s project", "A rehearsal project.", f"https://github.com/rehearsal/team-{team_id}",
                  f"https://example.org/demo/{team_id}", category, json.dumps(opt_ins if n % 2 == 0 else [])))
-        return len(teams)
+        return written
     finally:
         await store.close()
 
@@ -81,7 +82,7 @@ class Judging(Act):
         moments = []
         span = play.timeline.end - play.timeline.start
         rounds = play.config.judging.rounds
-        if importlib.util.find_spec("bot.sandbox.acts.projects") is None and play.config.projects is not None:
+        if play.config.projects is not None:
             first = min([event(r.opens) for r in rounds if r.opens] or [play.timeline.end - span * 0.2])
             closes = play.config.projects.closes or play.config.submissions.closes
             when = max(first - span * 0.02, event(closes) if closes else play.timeline.start + span * 0.5)
@@ -99,7 +100,7 @@ class Judging(Act):
 
     async def projects(self, play: Rehearsal) -> None:
         self.stand_in = await stand_in_projects(play)
-        play.log(f"(stand-in for the projects act) {self.stand_in} eligible project(s) written")
+        play.log(f"(stand-in for teams without a project) {self.stand_in} eligible project(s) written")
 
     def judges(self, play: Rehearsal, rnd: JudgingRound) -> list:
         members = []
