@@ -59,7 +59,7 @@ def parse_timezone(name: str) -> tzinfo:
         return UTC
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long for a file name
         raise ValueError(
             f"unknown timezone {name!r}; use an IANA name such as 'Europe/Paris', 'UTC' or 'AoE'"
         ) from None
