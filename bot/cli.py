@@ -488,7 +488,7 @@ def _when(value) -> str:
 
 @main.group()
 def team() -> None:
-    """Create, import, list and validate teams."""
+    """Create, validate, merge, disqualify teams."""
 
 
 @team.command("create")
@@ -600,14 +600,24 @@ def leaderboard(phase: str | None, as_json: bool, as_csv: bool, top: int | None,
                       title=f"phase {standings.phase.id if standings.phase else '-'}")
         for row in rows:
             cells = [f"[bold]{c.score:.3f}[/bold]" if c.submitted else f"[dim]{c.score:.3f}[/dim]" for c in row.cells]
-            table.add_row(str(row.rank), escape(row.team), f"{row.total:.3f}", *cells)
+            name = escape(row.team) if row.kind == "team" else f"[dim]{escape(row.team)} ({row.kind}"
+            if row.kind != "team":
+                name += f": {escape(row.note)})[/dim]" if row.note else ")[/dim]"
+            table.add_row(_rank(row), name, f"{row.total:.3f}", *cells)
         console.print(table)
         console.print("[bold]bold[/bold]: submitted   [dim]dim[/dim]: default score")
+        if standings.board is not None and standings.board.note:
+            console.print(standings.board.note)
         return
     click.echo(board_narrow(standings, rows), nl=False)
 
 
 FULL_COLUMN, TEAM_COLUMN = 8, 24  # the full table's width per score column, and for the team's
+
+
+def _rank(row) -> str:
+    """A rank, or what a row is when it has none (a baseline, a disqualified team: never ranked)."""
+    return str(row.rank) if row.rank is not None else row.kind[:4]
 
 
 def board_narrow(standings, rows) -> str:
@@ -620,7 +630,7 @@ def board_narrow(standings, rows) -> str:
         team = row.team if len(row.team) <= 28 else row.team[:27] + "…"
         done = [(c.score, ds.id) for ds, c in zip(standings.datasets, row.cells, strict=True) if c.submitted]
         best = " ".join(f"{ds_id}:{score:.3f}" for score, ds_id in sorted(done, key=lambda x: -x[0])[:3])
-        lines.append(f"{row.rank:>4}  {team:<28} {row.total:>7.3f} {len(done):>2}/{n:<2}  {best or '—'}")
+        lines.append(f"{_rank(row):>4}  {team:<28} {row.total:>7.3f} {len(done):>2}/{n:<2}  {best or '—'}")
     return "\n".join(line[:80] for line in lines) + "\n"
 
 
@@ -634,7 +644,7 @@ def board_csv(standings, rows) -> str:
                      *[f"{ds.id}_{ds.name}" for ds in standings.datasets]])
     for row in rows:
         last = "" if row.last_submitted is None else f"{datetime.fromtimestamp(row.last_submitted, UTC):%Y-%m-%dT%H:%M:%SZ}"
-        writer.writerow([row.rank, row.team, f"{row.total:.6f}", sum(c.submitted for c in row.cells), last,
+        writer.writerow([_rank(row), row.team, f"{row.total:.6f}", sum(c.submitted for c in row.cells), last,
                          *[f"{c.score:.6f}" for c in row.cells]])  # the counted score: a default where not submitted
     return out.getvalue()
 
@@ -1075,7 +1085,8 @@ def rehearse(config_path: Path, speed: float | None, teams: int, port: int | Non
     for column in ("rank", "team", "total"):
         table.add_column(column)
     for row in result["leaderboard"].get("teams", []):
-        table.add_row(str(row["rank"]), row["team"], f"{row['total']:.3f}" if row["total"] is not None else "hidden")
+        rank = str(row["rank"]) if row["rank"] is not None else row.get("kind", "-")  # a baseline is never ranked
+        table.add_row(rank, row["team"], f"{row['total']:.3f}" if row["total"] is not None else "hidden")
     console.print(table)
     refused = result["refused_discord_requests"]
     console.print(f"{result['interactions']} interactions, {len(result['failed'])} failed; "
@@ -1114,6 +1125,7 @@ def rehearse(config_path: Path, speed: float | None, teams: int, port: int | Non
 
 
 # the help queue, perks and organizer links: their commands live beside, registered on `main`
+import bot.cli_controls  # noqa: E402,F401  (baselines, label fixes, disqualification, integrity, exports)
 import bot.cli_judging  # noqa: E402,F401  (judging check/results/export/invite/void, winners)
 import bot.cli_mentoring  # noqa: E402,F401
 import bot.cli_projects  # noqa: E402,F401

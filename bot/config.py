@@ -175,6 +175,7 @@ class TeamsSection(Section):
     require_validation: bool = False
     formation_opens: EventTime | None = None
     formation_closes: EventTime | None = None
+    merges_close: EventTime | None = None  # team merges (`hackbot team merge`); None: until submissions close
 
     @model_validator(mode="after")
     def _bounds(self) -> TeamsSection:

@@ -30,6 +30,23 @@ PAGER = "board"
 HIDDEN_NOTE = "scores and ranks are hidden until the organizers announce the results"
 
 
+BADGES = {"baseline": "baseline", "disqualified": "disqualified"}
+
+
+def board_notes(standings: Standings) -> list[str]:
+    """What the board is (issue 16): the final private board, a freeze, the label versions."""
+    board = standings.board
+    if board is None:
+        return []
+    notes = [board.note] if board.note else []
+    fixed = {d: v for d, v in board.label_versions.items() if v > 1}
+    if fixed:
+        notes.append("labels: " + ", ".join(f"dataset {d} v{v}" for d, v in sorted(fixed.items())))
+    if any(row.kind == "baseline" for row in standings.rows):
+        notes.append("baselines are the organizers' reference files, never ranked")
+    return notes
+
+
 def phase_title(standings: Standings) -> str:
     if standings.phase is None:
         return "no phase"
@@ -64,7 +81,10 @@ def standings_embed(
         you = ""
         if row.team == highlight_team:
             own, you = i, " ← your team"
-        if standings.visible:
+        if standings.visible and row.kind != "team":  # baselines and disqualified teams: never ranked
+            lines.append(f"`{BADGES[row.kind]}` *{shown(row.team)}* · {row.total:.3f} / "
+                         f"{number(standings.max_total)} · {submitted}{you}")
+        elif standings.visible:
             lines.append(
                 f"`#{row.rank}` **{shown(row.team)}** · {row.total:.3f} / {number(standings.max_total)}"
                 f" · {submitted}{you}"
@@ -73,6 +93,7 @@ def standings_embed(
             lines.append(f"**{shown(row.team)}** · {submitted}{you}")
     footer = [f"{len(standings.rows)} team{'' if len(standings.rows) == 1 else 's'}"]
     footer.append("a dataset not submitted counts at its default score" if standings.visible else HIDDEN_NOTE)
+    footer += board_notes(standings)
     return _paged_embed(f"{event_name} · leaderboard · {phase_title(standings)}", lines, own, page, footer)
 
 
@@ -88,13 +109,15 @@ def dataset_embed(
             own, you = i, " ← your team"
         if standings.visible:
             score = f"{row.score:.3f}" if row.submitted else f"{row.score:.3f} (default, not submitted)"
-            lines.append(f"`#{row.rank}` **{shown(row.team)}** · {score}{you}")
+            place = f"#{row.rank}" if row.rank is not None else "unranked"
+            lines.append(f"`{place}` **{shown(row.team)}** · {score}{you}")
         else:
             lines.append(f"**{shown(row.team)}** · {'submitted' if row.submitted else 'not submitted'}{you}")
     done = sum(row.submitted for row in rows)
     footer = [f"{done} of {len(rows)} teams submitted"]
     if not standings.visible:
         footer.append(HIDDEN_NOTE)
+    footer += board_notes(standings)
     title = f"{event_name} · dataset {dataset.id} ({dataset.name}, {points(dataset.points)}) · {phase_title(standings)}"
     return _paged_embed(title, lines, own, page, footer)
 
@@ -118,6 +141,16 @@ async def draw_board(interaction: discord.Interaction, args: str, page: int) -> 
     team = await services.teams.team_of(user_key(interaction.user))
     own = team.name if team else None
     event = services.config.event.name
+    if team is not None and standings.board is not None and standings.board.frozen:
+        # during a freeze a team still sees its own latest scores, without a rank
+        latest = await services.controls.latest(team)
+        if latest:
+            shown_latest = ", ".join(f"dataset {d}: {v:.4f}" for d, v in sorted(latest.items()))
+            embed = (standings_embed(standings, event, page=page, highlight_team=own) if dataset_id is None
+                     else dataset_embed(standings, dataset_id, event, page=page, highlight_team=own))
+            embed.set_footer(text=clip(f"{embed.footer.text} · your latest scores: {shown_latest}", limits.FOOTER_TEXT))
+            rows = standings.rows if dataset_id is None else standings.dataset(dataset_id)[1]
+            return embed, views.page_count(len(rows), PAGE_SIZE)
     if dataset_id is None:
         return standings_embed(standings, event, page=page, highlight_team=own), views.page_count(len(standings.rows), PAGE_SIZE)
     embed = dataset_embed(standings, dataset_id, event, page=page, highlight_team=own)  # refuses a dataset not in the phase

@@ -24,10 +24,12 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot import discord_limits as limits
 from bot.cogs import views
 from bot.cogs.choices import dataset_choices
 from bot.cogs.common import services_of, team_of
 from bot.cogs.text import clip, points
+from bot.core.controls import OwnSubmission
 from bot.core.errors import AlreadyDone, NotAllowed
 from bot.core.services import Services
 from bot.core.submissions import Submission, Validated
@@ -43,16 +45,21 @@ YES, NO = "Submit", "Cancel"
 
 
 def render_submitted(submission: Submission, dataset_points: float, live: bool, filename: str) -> str:
+    """The reply to a recorded submission. `live`: the reply may carry the score (the dataset's
+    visibility; blind: never)."""
     head = f"Submitted for dataset {submission.dataset_id}: `{filename}`, {submission.rows} rows."
-    if not live:
-        return f"{head} Recorded; scores stay hidden until the organizers announce the results."
+    left = "" if submission.left is None else f" Submissions left on this dataset: {submission.left}."
+    if not live or submission.score is None:
+        return f"{head} Recorded; scores stay hidden until the organizers announce the results.{left}"
+    score = submission.score
+    name = "Public accuracy" if submission.split else "Accuracy"  # the private part is never shown
     text = (
-        f"{head} Accuracy **{submission.accuracy:.4f}** "
-        f"({points(dataset_points)} × {submission.accuracy:.4f} = {dataset_points * submission.accuracy:.3f})."
+        f"{head} {name} **{score:.4f}** "
+        f"({points(dataset_points)} × {score:.4f} = {dataset_points * score:.3f})."
     )
-    if submission.worst_group is not None:
+    if submission.worst_group is not None and not submission.split:
         text += f" Worst group accuracy: {submission.worst_group:.4f}."
-    return text
+    return text + left
 
 
 def _filename(name: str) -> str:
@@ -83,6 +90,14 @@ class PendingSubmission:
 
     def prompt(self) -> str:
         ds = self.validated.opened.dataset
+        quota = self.validated.quota
+        if not ds.submissions.one_shot:
+            left = "" if quota is None or quota.left is None else f" You have {quota.left} left on this dataset."
+            return (
+                f"Submit for dataset {ds.id} ({points(ds.points)}): `{_filename(self.validated.filename)}`, "
+                f"{self.validated.opened.hidden.n} rows, checked and valid.{left} Submit it? "
+                f"This question expires {discord.utils.format_dt(self.expires_at, 'R')}."
+            )
         return (
             f"This is your only submission for dataset {ds.id} ({points(ds.points)}): "
             f"`{_filename(self.validated.filename)}`, {self.validated.opened.hidden.n} rows, checked and valid. "
@@ -135,8 +150,8 @@ async def submit_clicked(interaction: discord.Interaction, args: str) -> None:
     finally:
         pending.confirming -= 1
     pending.state = "submitted"
-    live = pending.services.config.leaderboard.visibility == "live"
-    text = render_submitted(submission, pending.validated.opened.dataset.points, live, _filename(pending.validated.filename))
+    text = render_submitted(submission, pending.validated.opened.dataset.points, submission.score_visible,
+                            _filename(pending.validated.filename))
     await interaction.response.edit_message(content=text, view=views.answered_view(YES, NO))
 
 
@@ -180,6 +195,47 @@ class Submissions(commands.Cog):
         asyncio.get_running_loop().call_later(CONFIRM_TIMEOUT, _expire_later, pending)
 
 
+def render_own(dataset_id: int, own: list[OwnSubmission], closes: datetime | None) -> str:
+    """The team's submissions on a dataset, numbered as /final-pick takes them."""
+    if not own:
+        return f"Your team has no submission for dataset {dataset_id} yet."
+    lines = [f"Your team's submissions for dataset {dataset_id} (pick one with `/final-pick {dataset_id} <number>`):"]
+    for s in own:
+        score = "" if s.score is None else f" · public accuracy {s.score:.4f}"
+        mark = " · **picked**" if s.picked else ""
+        lines.append(f"`{s.number}` · {discord.utils.format_dt(datetime.fromtimestamp(s.submitted_at, UTC), 'f')}"
+                     f"{score}{mark}")
+    if closes is not None:
+        lines.append(f"Picks close {discord.utils.format_dt(closes, 'R')}.")
+    return clip("\n".join(lines), limits.CONTENT)
+
+
+class FinalPick(commands.Cog):
+    def __init__(self, bot: Hackbot):
+        self.bot = bot
+
+    @app_commands.command(name="final-pick",
+                          description="Choose which of your submissions counts for a dataset (where the event asks you to)")
+    @app_commands.describe(exercise_id="The dataset", number="Which submission (1 = your first); leave empty to list them")
+    @app_commands.autocomplete(exercise_id=dataset_choices)
+    async def final_pick(self, interaction: discord.Interaction, exercise_id: int,
+                         number: app_commands.Range[int, 1, 10_000] | None = None) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        services = services_of(interaction)
+        team = await team_of(interaction)
+        dataset = services.config.dataset(exercise_id)
+        closes = services.controls.pick_closes(dataset) if dataset is not None else None
+        if number is None:
+            own = await services.controls.own(team, exercise_id)
+            await interaction.followup.send(render_own(exercise_id, own, closes), ephemeral=True)
+            return
+        pick = await services.controls.final_pick(team, exercise_id, number)
+        score = "" if pick.score is None else f" (public accuracy {pick.score:.4f})"
+        until = "" if pick.closes is None else f" You can change it until {discord.utils.format_dt(pick.closes, 'f')}."
+        await interaction.followup.send(
+            f"Submission {pick.number} now counts for dataset {pick.dataset_id}{score}.{until}", ephemeral=True)
+
+
 def _expire_later(pending: PendingSubmission) -> None:
     task = asyncio.create_task(pending.expire(), name="hackbot-submit-expiry")
     _EXPIRING.add(task)
@@ -188,3 +244,4 @@ def _expire_later(pending: PendingSubmission) -> None:
 
 async def setup(bot: Hackbot) -> None:
     await bot.add_cog(Submissions(bot))
+    await bot.add_cog(FinalPick(bot))

@@ -69,7 +69,9 @@ def leaderboard_section(podium: Podium, guild: discord.Guild | None) -> PrizeSec
         f"{MEDALS.get(w.rank, f'`#{w.rank}`')} {team_mention(w, guild)} · {w.total:.3f} / {max_total} points"
         for w in podium.winners
     ]
-    return PrizeSection(f"Leaderboard, {phase_title(podium.standings)}", lines)
+    board = podium.standings.board
+    private = " (final board: the private scores)" if board is not None and board.kind == "private" else ""
+    return PrizeSection(f"Leaderboard, {phase_title(podium.standings)}{private}", lines)
 
 
 def prize_sections(podium: Podium, guild: discord.Guild | None) -> list[PrizeSection]:

@@ -124,6 +124,7 @@ class Board:
             "anchor": self.anchors[i],
             "last_submitted": None if last is None else f"{datetime.fromtimestamp(last, UTC):%Y-%m-%dT%H:%M:%SZ}",
             "tied_above": self.tied_above[i],
+            "kind": row.kind,  # issue 16: "baseline" and "disqualified" rows are shown, never ranked
             "scores": {
                 str(ds.id): {"submitted": cell.submitted, "score": cell.score, "worst_group": self.worst[i][j]}
                 for j, (ds, cell) in enumerate(zip(self.datasets, row.cells, strict=True))
@@ -149,6 +150,11 @@ class Board:
             "closed": self.closed,
             "deadline": self.deadline.isoformat() if self.deadline else None,
             "version": self.version,
+            # issue 16: which board (public, the final private one, the organizers' live one), the freeze,
+            # and the label version of each corrected dataset
+            "board": board.kind if (board := self.standings.board) else "public",
+            "frozen": bool(board and board.frozen),
+            "label_versions": {str(k): v for k, v in (board.label_versions if board else {}).items()},
             "datasets": [
                 {"id": ds.id, "name": ds.name, "points": ds.points, "default_score": ds.default_score,
                  "groups": groups}
@@ -216,6 +222,7 @@ class BoardService:
     def _deadline(self, now: datetime) -> datetime | None:
         """The next moment the board's rules change: a phase start or the close of submissions."""
         moments = [p.starts for p in self.config.phases]
+        moments += [ds.freeze for ds in self.config.datasets if ds.freeze is not None]  # issue 16: the board freezes
         if self.config.submissions.closes is not None:
             moments.append(self.config.submissions.closes)
         future = [m for m in moments if m > now]
@@ -263,8 +270,10 @@ class BoardService:
     async def _extras(tx: Tx, phase_id: str, tie_teams: list[str]) -> tuple[list[tuple], list[tuple]]:
         """Worst-group accuracies of the phase's submissions; the files of the top teams (for ties)."""
         worst = await tx.fetchall(
-            "SELECT t.name, s.dataset_id, s.worst_group FROM submissions s JOIN teams t ON t.id = s.team_id"
-            " WHERE s.phase = ? AND s.worst_group IS NOT NULL ORDER BY s.submitted_at", (phase_id,),
+            # the public rows' worst group (all rows without a private part): never the private rows'
+            "SELECT t.name, s.dataset_id, coalesce(s.worst_public, s.worst_group) FROM submissions s"
+            " JOIN teams t ON t.id = s.team_id WHERE s.phase = ? AND s.worst_group IS NOT NULL ORDER BY s.submitted_at",
+            (phase_id,),
         )
         raws: list[tuple] = []
         if tie_teams:

@@ -19,10 +19,22 @@ CHECKS: list[tuple[str, str]] = [
         "SELECT r.id, r.phase, r.dataset_id, r.datum_id FROM reveals r"
         " JOIN phase_datasets d ON d.phase = r.phase AND d.dataset_id = r.dataset_id WHERE r.datum_id >= d.rows",
     ),
+    (  # 0007: a dataset's total limit (1: Hackathon42's one submission), refused files counted where they count
+        "no team over a dataset's submission limit in a phase",
+        "SELECT s.phase, s.team_id, s.dataset_id, count(*), d.total_limit FROM submissions s"
+        " JOIN phase_datasets d ON d.phase = s.phase AND d.dataset_id = s.dataset_id WHERE d.total_limit IS NOT NULL"
+        " GROUP BY s.phase, s.team_id, s.dataset_id, d.total_limit HAVING count(*) > d.total_limit",
+    ),
     (
-        "one submission per team, dataset and phase",
-        "SELECT phase, team_id, dataset_id, count(*) FROM submissions"
-        " GROUP BY phase, team_id, dataset_id HAVING count(*) > 1",
+        "no team over a dataset's daily submission limit",
+        "SELECT s.phase, s.team_id, s.dataset_id, s.day_start, count(*) FROM submissions s"
+        " JOIN phase_datasets d ON d.phase = s.phase AND d.dataset_id = s.dataset_id WHERE d.per_day IS NOT NULL"
+        " GROUP BY s.phase, s.team_id, s.dataset_id, s.day_start, d.per_day HAVING count(*) > d.per_day",
+    ),
+    (
+        "a final pick is one of the team's own submissions for the dataset",
+        "SELECT f.phase, f.team_id, f.dataset_id FROM final_picks f JOIN submissions s ON s.id = f.submission_id"
+        " WHERE s.phase != f.phase OR s.team_id != f.team_id OR s.dataset_id != f.dataset_id",
     ),
     (
         "one team per person",
@@ -66,6 +78,15 @@ POSTGRES_CHECKS: list[tuple[str, str]] = [
         " UNION ALL SELECT r.phase, r.team_id, r.dataset_id, 0, count(*) FROM reveals r"
         " WHERE NOT EXISTS (SELECT 1 FROM reveal_counts c WHERE c.phase = r.phase AND c.team_id = r.team_id"
         " AND c.dataset_id = r.dataset_id) GROUP BY r.phase, r.team_id, r.dataset_id",
+    ),
+    (
+        "the submission counters match the submissions and counted refusals",
+        "SELECT c.phase, c.team_id, c.dataset_id, c.used, x.n FROM submission_counts c"
+        " LEFT JOIN (SELECT phase, team_id, dataset_id, count(*) AS n FROM"
+        " (SELECT phase, team_id, dataset_id FROM submissions UNION ALL"
+        "  SELECT phase, team_id, dataset_id FROM submission_failures) a GROUP BY phase, team_id, dataset_id) x"
+        " ON x.phase = c.phase AND x.team_id = c.team_id AND x.dataset_id = c.dataset_id"
+        " WHERE c.day_start = -1 AND c.used != coalesce(x.n, 0)",
     ),
     (
         "the team size counters match the members",

@@ -7,7 +7,7 @@ Ties rank the team whose last submission came first higher. While the event's vi
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TypeVar
 
@@ -16,10 +16,10 @@ import numpy as np
 import scoring
 from bot.config import Dataset, EventConfig, Phase
 from bot.core.clock import Clock
+from bot.core.competition import Board, Columns, board_columns, label_versions, which_board
 from bot.core.errors import NotFound
 from bot.core.phases import PhaseClock
 from bot.core.store import Store, Tx
-from bot.core.visibility import scores_visible
 from scoring.ranking import DECIMALS
 
 T = TypeVar("T")
@@ -45,6 +45,8 @@ class Row:
     total: float | None
     cells: list[Cell]
     last_submitted: float | None
+    kind: str = "team"  # "team", "baseline" (shown greyed, never ranked) or "disqualified" (greyed, unranked)
+    note: str | None = None  # a disqualified team's reason (organizers' views only)
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,7 @@ class Standings:
     datasets: list[Dataset]
     rows: list[Row]
     visible: bool
+    board: Board | None = None  # issue 16: public/private/live, frozen, label versions
 
     @property
     def max_total(self) -> float:
@@ -97,10 +100,15 @@ class Standings:
 
         rows: list[DatasetRow] = []
         previous, rank = None, 0
-        for position, row in enumerate(sorted(self.rows, key=lambda r: -score(r)), start=1):
+        position = 0
+        for row in sorted(self.rows, key=lambda r: -score(r)):
+            cell = row.cells[index]
+            if row.kind != "team":  # baselines and disqualified teams: shown, never ranked
+                rows.append(DatasetRow(row.team, None, cell.submitted, cell.score))
+                continue
+            position += 1
             if score(row) != previous:
                 previous, rank = score(row), position
-            cell = row.cells[index]
             rows.append(DatasetRow(row.team, rank, cell.submitted, cell.score))
         return dataset, rows
 
@@ -108,6 +116,9 @@ class Standings:
         return {
             "phase": self.phase.id if self.phase else None,
             "visibility": "live" if self.visible else "hidden",
+            "board": self.board.kind if self.board else "public",
+            "frozen": bool(self.board and self.board.frozen),
+            "label_versions": {str(k): v for k, v in (self.board.label_versions if self.board else {}).items()},
             "datasets": [
                 {"id": ds.id, "name": ds.name, "points": ds.points, "default_score": ds.default_score}
                 for ds in self.datasets
@@ -117,6 +128,7 @@ class Standings:
                     "rank": row.rank,
                     "team": row.team,
                     "total": row.total,
+                    "kind": row.kind,
                     "scores": {
                         str(ds.id): {"submitted": cell.submitted, "score": cell.score}
                         for ds, cell in zip(self.datasets, row.cells, strict=True)
@@ -142,54 +154,59 @@ class LeaderboardService:
         return phase
 
     async def standings(self, phase_id: str | None = None, *, organizer: bool = False) -> Standings:
-        """The phase's leaderboard; `organizer` sees scores even while the board is hidden."""
-        phase, teams, subs = await self.store.run(self._read, phase_id, self.clock())
-        visible = scores_visible(self.config, organizer=organizer)
+        """The phase's leaderboard; `organizer` sees scores even while the board is hidden, and the
+        live board during a freeze. After submissions close, the private board (bot/core/competition)."""
+        now = self.clock()
+        phase, teams, columns, board = await self.store.run(self._read, phase_id, now, organizer)
+        visible = board.visible
         datasets = self.config.datasets_in_phase(phase.id) if phase else []
-        t_index = {team_id: i for i, (team_id, _) in enumerate(teams)}
-        d_index = {ds.id: j for j, ds in enumerate(datasets)}
-        acc = np.full((len(teams), len(datasets)), np.nan)
-        last = np.full(len(teams), np.inf)
-        for team_id, dataset_id, accuracy, at in subs:
-            i, j = t_index.get(team_id), d_index.get(dataset_id)
-            if i is None or j is None:
-                continue
-            acc[i, j] = accuracy
-            last[i] = at if np.isinf(last[i]) else max(last[i], at)
-        ranking = scoring.leaderboard(
-            acc,
-            np.array([ds.points for ds in datasets], dtype=float),
-            np.array([ds.default_score for ds in datasets], dtype=float),
-            last,
-        )
+        acc, last = columns.score, columns.last
+        points = np.array([ds.points for ds in datasets], dtype=float)
+        defaults = np.array([ds.default_score for ds in datasets], dtype=float)
+        ranked = [i for i, team in enumerate(teams) if team[2] is None]  # disqualified teams are not ranked
+        ranking = scoring.leaderboard(acc[ranked], points, defaults, last[ranked])
+        everyone = scoring.leaderboard(acc, points, defaults, last)  # every total, ranked or not
+        rank_of = {ranked[k]: int(ranking.ranks[k]) for k in range(len(ranked))}
         submitted = ~np.isnan(acc)
+
+        def cells(scores: np.ndarray, sent: np.ndarray) -> list[Cell]:
+            return [Cell(bool(sent[j]), float(scores[j]) if visible else None) for j in range(len(datasets))]
+
         rows = []
-        order = ranking.order if visible else range(len(teams))  # hidden: alphabetical
-        flags, scores = submitted.tolist(), ranking.scores.tolist()  # Python values: 30x faster per cell
-        for i in order:
-            cells = [
-                Cell(flags[i][j], scores[i][j] if visible else None)
-                for j in range(len(datasets))
-            ]
+        for i in (everyone.order if visible else range(len(teams))):  # hidden: alphabetical
+            disqualified = teams[i][2]
             rows.append(Row(
                 team=teams[i][1],
-                rank=int(ranking.ranks[i]) if visible else None,
-                total=float(ranking.totals[i]) if visible else None,
-                cells=cells,
-                last_submitted=None if np.isinf(last[i]) else float(last[i]),
+                rank=rank_of.get(i) if visible else None,
+                total=float(everyone.totals[i]) if visible else None,
+                cells=cells(everyone.scores[i], submitted[i]),
+                last_submitted=None if np.isnan(last[i]) else float(last[i]),
+                kind="team" if disqualified is None else "disqualified",
+                note=disqualified if organizer else None,
             ))
-        return Standings(phase, datasets, rows, visible)
+        if columns.baselines:
+            base = np.array([scores for _, scores in columns.baselines])
+            base_board = scoring.leaderboard(base, points, defaults, np.full(len(base), np.nan))
+            for k, (name, _) in enumerate(columns.baselines):
+                rows.append(Row(name, None, float(base_board.totals[k]) if visible else None,
+                                cells(base_board.scores[k], ~np.isnan(base[k])), None, kind="baseline"))
+            if visible:  # in place by total, greyed by the doors
+                rows.sort(key=lambda r: -_shown(r.total))
+        return Standings(phase, datasets, rows, visible, board)
 
-    async def _read(self, tx: Tx, phase_id: str | None, now: datetime) -> tuple[Phase | None, list[tuple], list[tuple]]:
-        """The phase, its teams and its submissions, in one hop."""
+    async def _read(self, tx: Tx, phase_id: str | None, now: datetime,
+                    organizer: bool) -> tuple[Phase | None, list[tuple], Columns, Board]:
+        """The phase, its teams and its counted scores, in one hop."""
         phase = self._phase(await self.phases.current_in(tx, now) if phase_id is None else None, phase_id)
         only_validated = " WHERE validated = 1" if self.config.teams.require_validation else ""
-        teams = await tx.fetchall(f"SELECT id, name FROM teams{only_validated} ORDER BY name_key")
-        subs = await tx.fetchall(
-            "SELECT team_id, dataset_id, accuracy, submitted_at FROM submissions WHERE phase = ?",
-            (phase.id if phase else "",),
-        )
-        return phase, teams, subs
+        teams = await tx.fetchall(f"SELECT id, name, disqualified FROM teams{only_validated} ORDER BY name_key")
+        datasets = self.config.datasets_in_phase(phase.id) if phase else []
+        board = which_board(self.config, phase, datasets, now, organizer=organizer)
+        if phase is None:
+            return phase, teams, Columns(np.full((len(teams), 0), np.nan), np.full(len(teams), np.nan), []), board
+        board = replace(board, label_versions=await label_versions(tx, phase.id))
+        columns = await board_columns(tx, self.config, phase.id, datasets, [t[0] for t in teams], board, now)
+        return phase, teams, columns, board
 
     async def podium(self, top: int, phase_id: str | None = None) -> Podium:
         """The teams ranked `top` or better in the phase, with their Discord roles."""

@@ -15,6 +15,7 @@ from bot.config import Dataset, EventConfig
 from bot.core.clock import Clock
 from bot.core.datasets import DatasetRegistry
 from bot.core.errors import BadInput, NotAllowed, NotFound
+from bot.core.labels import LabelBook
 from bot.core.phases import OpenDataset, PhaseClock, open_dataset
 from bot.core.store import IntegrityError, Store, Tx
 from bot.core.teams import LOGIN_COLUMNS, Team, bad_login, digest, verify
@@ -59,13 +60,14 @@ class Budget:
 _BAD_LOGIN, _NOT_VALIDATED, _SPENT = "bad login", "not validated", "spent"
 
 _REVEALED = "SELECT datum_id FROM reveals WHERE phase = ? AND team_id = ? AND dataset_id = ? ORDER BY id"
-_INSERT = "INSERT INTO reveals(phase, team_id, dataset_id, datum_id, revealed_at, source) VALUES (?, ?, ?, ?, ?, ?)"
+_INSERT = ("INSERT INTO reveals(phase, team_id, dataset_id, datum_id, revealed_at, source, label)"
+           " VALUES (?, ?, ?, ?, ?, ?, ?)")
 # PostgreSQL: the check and the write as one guarded statement (one round trip, no transaction);
 # the budget trigger's counter row decides between concurrent writers of the same team. It also
 # returns the team's reveals as the statement found them (without this one).
 _INSERT_GUARDED = (
-    "WITH added AS (INSERT INTO reveals(phase, team_id, dataset_id, datum_id, revealed_at, source)"
-    " SELECT ?, ?, ?, ?, ?, ? WHERE (SELECT count(*) FROM reveals WHERE phase = ? AND team_id = ? AND dataset_id = ?) < ?"
+    "WITH added AS (INSERT INTO reveals(phase, team_id, dataset_id, datum_id, revealed_at, source, label)"
+    " SELECT ?, ?, ?, ?, ?, ?, ? WHERE (SELECT count(*) FROM reveals WHERE phase = ? AND team_id = ? AND dataset_id = ?) < ?"
     " ON CONFLICT (phase, team_id, dataset_id, datum_id) DO NOTHING RETURNING id)"
     " SELECT (SELECT count(*) FROM added),"
     " ARRAY(SELECT datum_id FROM reveals WHERE phase = ? AND team_id = ? AND dataset_id = ? ORDER BY id)"
@@ -81,15 +83,17 @@ async def _reveal_hop(
     datum_id: int,
     now: datetime,
     source: str,
-) -> tuple[str, Team | None, OpenDataset | None, list[int]]:
+) -> tuple[str, Team | None, OpenDataset | None, list[int], int | None]:
     """The login, the phase (the organizers' override is read here, so a phase set by another
-    process holds for this very request), the budget check and the write: one hop."""
+    process holds for this very request), the budget check and the write: one hop. The label
+    answered: the one a reveal of this datum answered before (a label fixed since does not
+    change it), else the label in force."""
     override = PhaseClock.OVERRIDE
     if login is not None:  # the team and the override in one read
         row = await tx.fetchone(f"SELECT {LOGIN_COLUMNS}, {override} FROM teams WHERE username = ?", (login[0],))
         team = verify(row, login[1])
         if team is None:  # a stranger learns nothing about the event: refused as such first
-            return _BAD_LOGIN, None, None, []
+            return _BAD_LOGIN, None, None, [], None
         assert row is not None
         phase_value, validated = row[5], team.validated
     else:  # a Team held by Discord may be stale: its validation is re-read
@@ -103,37 +107,49 @@ async def _reveal_hop(
     if not 0 <= datum_id < n:
         raise BadInput(f"datum_id {datum_id} is out of range: dataset {dataset_id} has {n} rows, ids 0 to {n - 1}")
     if service.config.teams.require_validation and not validated:
-        return _NOT_VALIDATED, team, opened, []
+        return _NOT_VALIDATED, team, opened, [], None
     key = (opened.phase.id, team.id, dataset_id)
     budget = opened.dataset.reveal_budget
     revealed = [r[0] for r in await tx.fetchall(_REVEALED, key)]
     if datum_id in revealed:  # re-reading: no write, no lock
-        return "again", team, opened, revealed
+        return "again", team, opened, revealed, await _answered(tx, key, datum_id)
     if len(revealed) >= budget:
-        return _SPENT, team, opened, revealed
+        return _SPENT, team, opened, revealed, None
+    label = int((await service.labels.in_force(tx, opened.hidden, opened.dataset)).y[datum_id])
     try:
         if tx.dialect == "postgres":
             added, revealed = await tx.fetchone(
-                _INSERT_GUARDED, (*key, datum_id, now.timestamp(), source, *key, budget, *key)
+                _INSERT_GUARDED, (*key, datum_id, now.timestamp(), source, label, *key, budget, *key)
             ) or (0, [])
             if added:
-                return "new", team, opened, list(revealed)
+                return "new", team, opened, list(revealed), label
             if datum_id not in revealed and len(revealed) < budget:  # written meanwhile, after this statement began
                 revealed = [r[0] for r in await tx.fetchall(_REVEALED, key)]
         else:  # SQLite: the write lock first (BEGIN IMMEDIATE), then the check and the write
             async with tx.transaction():
                 revealed = [r[0] for r in await tx.fetchall(_REVEALED, key)]  # another process may have written
                 if datum_id not in revealed and len(revealed) < budget:
-                    await tx.execute(_INSERT, (*key, datum_id, now.timestamp(), source))
-                    return "new", team, opened, revealed
+                    await tx.execute(_INSERT, (*key, datum_id, now.timestamp(), source, label))
+                    return "new", team, opened, revealed, label
     except IntegrityError:  # the database's own check refused it: another request spent the budget
         revealed = [r[0] for r in await tx.fetchall(_REVEALED, key)]
-    return ("again" if datum_id in revealed else _SPENT), team, opened, list(revealed)
+    if datum_id in revealed:
+        return "again", team, opened, list(revealed), await _answered(tx, key, datum_id)
+    return _SPENT, team, opened, list(revealed), None
+
+
+async def _answered(tx: Tx, key: tuple, datum_id: int) -> int | None:
+    """The label a reveal of this datum answered (None: revealed before labels were kept)."""
+    return await tx.fetchval(
+        "SELECT label FROM reveals WHERE phase = ? AND team_id = ? AND dataset_id = ? AND datum_id = ?", (*key, datum_id)
+    )
 
 
 class RevealService:
-    def __init__(self, store: Store, config: EventConfig, registry: DatasetRegistry, phases: PhaseClock, clock: Clock):
+    def __init__(self, store: Store, config: EventConfig, registry: DatasetRegistry, phases: PhaseClock, clock: Clock,
+                 labels: LabelBook | None = None):
         self.store, self.config, self.registry, self.phases, self.clock = store, config, registry, phases, clock
+        self.labels = labels or LabelBook(config, registry)
 
     async def reveal(self, team: Team, dataset_id: int, datum_id: int, *, source: str = "discord") -> Reveal:
         return await self._reveal(team, None, dataset_id, datum_id, source)
@@ -171,7 +187,7 @@ class RevealService:
 
     async def _reveal(self, team: Team | None, login: tuple[str, bytes] | None, dataset_id: int, datum_id: int,
                       source: str) -> Reveal:
-        outcome, team, opened, revealed = await self.store.run(
+        outcome, team, opened, revealed, label = await self.store.run(
             _reveal_hop, self, team, login, dataset_id, datum_id, self.clock(), source
         )
         if outcome == _BAD_LOGIN:
@@ -186,4 +202,5 @@ class RevealService:
                 f"{', '.join(map(str, revealed))}; re-revealing one of those is free"
             )
         previous = [d for d in revealed if d != datum_id]
-        return Reveal(dataset_id, datum_id, int(opened.hidden.y[datum_id]), previous, budget, outcome == "new")
+        answered = int(opened.hidden.y[datum_id]) if label is None else int(label)
+        return Reveal(dataset_id, datum_id, answered, previous, budget, outcome == "new")

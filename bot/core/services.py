@@ -9,12 +9,15 @@ from pathlib import Path
 from bot.config import EventConfig
 from bot.core.board import BoardService
 from bot.core.clock import Clock, system_clock
+from bot.core.controls import ControlsService
 from bot.core.datasets import DatasetRegistry
 from bot.core.judging import JudgingService
+from bot.core.labels import LabelBook
 from bot.core.leaderboard import LeaderboardService
 from bot.core.lfg import LfgService
 from bot.core.mentor_assignments import AssignmentService
 from bot.core.mentoring import MentoringService
+from bot.core.merges import MergeService
 from bot.core.organizer_links import OrganizerLinks
 from bot.core.perks import PerkService
 from bot.core.phases import PhaseClock
@@ -53,6 +56,9 @@ class Services:
     projects: ProjectService
     votes: VoteService
     board: BoardService
+    labels: LabelBook
+    controls: ControlsService
+    merges: MergeService
 
     @classmethod
     async def open(
@@ -81,6 +87,7 @@ class Services:
                 raise
         phases = PhaseClock(store, config)
         teams = TeamService(store, config, clock)
+        labels = LabelBook(config, registry)
         leaderboard = LeaderboardService(store, config, phases, clock)
         judging = JudgingService(store, config, clock, leaderboard)
         votes = VoteService(store, config, clock)
@@ -98,8 +105,11 @@ class Services:
             phases=phases,
             teams=teams,
             roster=TeamRoster(teams),
-            reveals=RevealService(store, config, registry, phases, clock),
-            submissions=SubmissionService(store, config, registry, phases, clock),
+            reveals=RevealService(store, config, registry, phases, clock, labels),
+            submissions=SubmissionService(store, config, registry, phases, clock, labels),
+            labels=labels,
+            controls=ControlsService(store, config, registry, phases, clock, labels, leaderboard),
+            merges=MergeService(store, config, clock),
             leaderboard=leaderboard,
             logins=LoginLimiter(),
             schedule=schedule,
@@ -120,17 +130,22 @@ class Services:
 
 
 async def _sync_limits(tx: Tx, config: EventConfig, registry: DatasetRegistry) -> None:
-    """Give the database the bounds its triggers enforce: reveal budgets, dataset sizes, team size."""
+    """Give the database the bounds its triggers enforce: reveal budgets, dataset sizes, submission
+    limits, team size."""
     rows = []
     for phase in config.phases:
         for ds in config.datasets_in_phase(phase.id):
             hidden = registry.get(phase.id, ds.id)
             if hidden is not None:
-                rows.append((phase.id, ds.id, ds.reveal_budget, hidden.n))
+                policy = ds.submissions
+                rows.append((phase.id, ds.id, ds.reveal_budget, hidden.n, policy.total, policy.per_day,
+                             int(policy.count_failed)))
     async with tx.transaction():
         await tx.executemany(
-            "INSERT INTO phase_datasets(phase, dataset_id, reveal_budget, rows) VALUES (?, ?, ?, ?)"
-            " ON CONFLICT (phase, dataset_id) DO UPDATE SET reveal_budget = excluded.reveal_budget, rows = excluded.rows",
+            "INSERT INTO phase_datasets(phase, dataset_id, reveal_budget, rows, total_limit, per_day, count_failed)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (phase, dataset_id) DO UPDATE SET"
+            " reveal_budget = excluded.reveal_budget, rows = excluded.rows, total_limit = excluded.total_limit,"
+            " per_day = excluded.per_day, count_failed = excluded.count_failed",
             rows,
         )
         await tx.execute(

@@ -44,7 +44,7 @@ from bot.sandbox.github import GitHubDouble, GitHubState
 from bot.sandbox.state import SandboxState
 
 TIME_KEYS = {"starts", "opens", "closes", "at", "ends", "formation_opens", "formation_closes", "work_starts",
-             "notify_at"}
+             "freeze", "final_pick_closes", "merges_close", "notify_at"}
 DURATION_KEYS = {"remind_before", "grace", "remind_drafts_before"}
 MIN_GRACE = timedelta(seconds=10)  # a compressed grace window shorter than a poll would skip everything
 LEAD = timedelta(seconds=8)  # real time before the event's first moment: the bot starts meanwhile

@@ -15,7 +15,6 @@ from aiohttp import web
 
 from bot.core.errors import BadInput, HackbotError, TooLarge, TooManyAttempts, Unavailable
 from bot.core.services import Services
-from bot.core.visibility import scores_visible
 from bot.web.cached import send
 from bot.web.faults import FaultReport
 from bot.web.forms import MULTIPART_OVERHEAD, read_form
@@ -103,9 +102,11 @@ async def submit(request: web.Request) -> web.Response:
         request, username, services.submissions.submit_with_login, username, password, dataset_id,
         form.filename or "", form.file,
     )
-    body = {"exercise_id": result.dataset_id, "rows": result.rows}
-    if scores_visible(services.config):
-        body["accuracy"] = result.accuracy
+    body: dict = {"exercise_id": result.dataset_id, "rows": result.rows}
+    if result.score_visible:  # the dataset's board visibility decides (blind: no score at all)
+        body["accuracy"] = result.score
+    if result.left is not None:
+        body["submissions_left"] = result.left
     return web.json_response(body)
 
 

@@ -140,7 +140,11 @@ def description() -> dict[str, Any]:
                     "exercise_id": {"type": "integer"},
                     "rows": {"type": "integer", "minimum": 1},
                     "accuracy": {"type": "number", "minimum": 0, "maximum": 1,
-                                 "description": "Left out while the leaderboard is hidden."},
+                                 "description": "The public accuracy (all rows when the dataset has no private "
+                                                "part); left out while the leaderboard is hidden or blind."},
+                    "submissions_left": {"type": "integer", "minimum": 0,
+                                         "description": "Where a dataset takes several submissions and limits them: "
+                                                        "how many the team may still send now."},
                 },
                 "required": ["exercise_id", "rows"],
                 "additionalProperties": False,
@@ -150,6 +154,12 @@ def description() -> dict[str, Any]:
                 "properties": {
                     "phase": {"type": ["string", "null"]},
                     "visibility": {"enum": ["live", "hidden"]},
+                    "board": {"enum": ["public", "private", "live"],
+                              "description": "public during the event; private: the final board, after submissions "
+                                             "close; live: the organizers' board during a freeze."},
+                    "frozen": {"type": "boolean", "description": "The board as it stood at a dataset's freeze."},
+                    "label_versions": {"type": "object", "additionalProperties": {"type": "integer"},
+                                       "description": "Datasets whose labels were corrected: the version in force."},
                     "datasets": {"type": "array", "items": {
                         "type": "object",
                         "properties": {"id": {"type": "integer"}, "name": {"type": "string"},
@@ -162,6 +172,8 @@ def description() -> dict[str, Any]:
                             "rank": {"type": ["integer", "null"]},
                             "team": {"type": "string"},
                             "total": {"type": ["number", "null"]},
+                            "kind": {"enum": ["team", "baseline", "disqualified"],
+                                     "description": "Baselines and disqualified teams are shown, never ranked."},
                             "scores": {"type": "object", "additionalProperties": {
                                 "type": "object",
                                 "properties": {"submitted": {"type": "boolean"},

@@ -265,15 +265,17 @@ def _row(board: Board, i: int) -> str:
     classes = []
     if visible and row.rank is not None and row.rank <= 3:
         classes.append("podium")
-    if row.last_submitted is None:
+    if row.last_submitted is None or row.kind != "team":  # baselines and disqualified teams: greyed
         classes.append("nosub")
     cls = f' class="{" ".join(classes)}"' if classes else ""
     name = escape(row.team)
     parts = [f'<tr id="{board.anchors[i]}"{cls}>']
     if visible:
         tie = TIE_MARK if board.tied_above[i] else ""
-        parts.append(f'<td class="rank">{row.rank}{tie}</td>')
+        parts.append(f'<td class="rank">{"" if row.rank is None else row.rank}{tie}</td>')
     nosub = "" if row.last_submitted is not None else '<span class="ns">no submission yet</span>'
+    if row.kind != "team":  # issue 16: a badge instead of a rank
+        nosub = f'<span class="ns">{row.kind}</span>'
     parts.append(f'<td class="team"><span title="{name}">{name}</span>{nosub}</td>')
     if visible:
         parts.append(f'<td class="total">{row.total:.3f}</td>')

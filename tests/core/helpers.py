@@ -50,13 +50,14 @@ def event_toml(
     formation_opens: datetime | None = None,
     formation_closes: datetime | None = None,
     max_bytes: int = MAX_BYTES,
+    controls: dict[int, str] | None = None,
 ) -> str:
     formation = ""
     if formation_opens:
         formation += f"formation_opens = {_iso(formation_opens)}\n"
     if formation_closes:
         formation += f"formation_closes = {_iso(formation_closes)}\n"
-    return f"""
+    text = f"""
 [event]
 name = "Core test event"
 timezone = "UTC"
@@ -116,6 +117,9 @@ max_bytes = {max_bytes}
 [leaderboard]
 visibility = "{visibility}"
 """
+    for dataset_id, lines in (controls or {}).items():  # a dataset's competition controls (issue 16)
+        text = text.replace(f"\nid = {dataset_id}\n", f"\nid = {dataset_id}\n{lines}\n", 1)
+    return text
 
 
 def write_event(folder: Path, *, rows: int = ROWS, **options) -> Path:

@@ -31,6 +31,8 @@ WAVE1 = {
     4: ("0004_matchmaking.sql", "4ceb792ee6d5cc4999b413b0cc759c728b7747a37dc6af6f94dd02d75c201df6"),
 }
 
+PD = "INSERT INTO phase_datasets(phase, dataset_id, reveal_budget, rows) VALUES "  # the columns of 0001
+
 
 def names(dialect: str) -> list[str]:
     return [m.name for m in migrations(dialect)]  # read at test time: others add migrations
@@ -96,7 +98,7 @@ def build_wave1_database(path) -> None:
         conn.executescript(sqlite[version].text)  # byte for byte what wave 1 applied (checked above)
         conn.execute("INSERT INTO schema_migrations(version, name) VALUES (?, ?)", (version, name))
     conn.execute("BEGIN IMMEDIATE")
-    conn.execute("INSERT INTO phase_datasets VALUES ('mock', 3, 5, 200)")
+    conn.execute(PD + "('mock', 3, 5, 200)")
     conn.execute(
         "INSERT INTO teams(id, name, name_key, username, password_digest, validated, created_at, join_code)"
         " VALUES (7, 'Blue', 'blue', 'blue', ?, 1, 0, 'abcd1234')", (b"d" * 32,)
@@ -175,14 +177,14 @@ async def test_a_failed_transaction_leaves_nothing_behind(db):
 
     async def half_done(tx: Tx) -> None:
         async with tx.transaction():
-            await tx.execute("INSERT INTO phase_datasets VALUES ('mock', 1, 5, 10)")
+            await tx.execute(PD + "('mock', 1, 5, 10)")
             raise RuntimeError("boom")
 
     try:
         with pytest.raises(RuntimeError, match="boom"):
             await store.run(half_done)
         assert await store.fetchall("SELECT * FROM phase_datasets") == []
-        await store.execute("INSERT INTO phase_datasets VALUES ('mock', 2, 5, 10)")  # usable again
+        await store.execute(PD + "('mock', 2, 5, 10)")  # usable again
         assert await store.fetchall("SELECT phase, dataset_id FROM phase_datasets") == [("mock", 2)]
     finally:
         await store.close()
@@ -193,12 +195,12 @@ async def test_a_nested_transaction_is_a_savepoint(db):
 
     async def nested(tx: Tx) -> None:
         async with tx.transaction():
-            await tx.execute("INSERT INTO phase_datasets VALUES ('mock', 1, 5, 10)")
+            await tx.execute(PD + "('mock', 1, 5, 10)")
             with contextlib.suppress(IntegrityError):
                 async with tx.transaction():
-                    await tx.execute("INSERT INTO phase_datasets VALUES ('mock', 2, 5, 10)")
-                    await tx.execute("INSERT INTO phase_datasets VALUES ('mock', 2, 5, 10)")  # duplicate
-            await tx.execute("INSERT INTO phase_datasets VALUES ('mock', 3, 5, 10)")
+                    await tx.execute(PD + "('mock', 2, 5, 10)")
+                    await tx.execute(PD + "('mock', 2, 5, 10)")  # duplicate
+            await tx.execute(PD + "('mock', 3, 5, 10)")
 
     try:
         await store.run(nested)
@@ -212,7 +214,7 @@ async def test_a_hop_function_that_awaits_anything_else_is_stopped(tmp_path):
     store = await Store.open(tmp_path / "db.sqlite3")
 
     async def sleeps(tx: Tx) -> None:
-        await tx.execute("INSERT INTO phase_datasets VALUES ('mock', 1, 5, 10)")
+        await tx.execute(PD + "('mock', 1, 5, 10)")
         await asyncio.sleep(0)
 
     try:
@@ -228,7 +230,7 @@ async def test_constraint_errors_read_the_same_on_both_dialects(services):
     store = services.store
     cases = [
         ("unique", "INSERT INTO team_members(team_id, user_id, joined_at) VALUES (?, 'u1', 0)", (team.id,)),
-        ("check", "INSERT INTO phase_datasets VALUES ('x', 1, -1, 10)", ()),
+        ("check", PD + "('x', 1, -1, 10)", ()),
         ("foreign_key", "INSERT INTO team_members(team_id, user_id, joined_at) VALUES (999, 'u9', 0)", ()),
         ("not_null", "INSERT INTO event_state(key, value, updated_at) VALUES ('k', NULL, 0)", ()),
     ]
@@ -380,10 +382,10 @@ async def test_a_database_locked_past_the_timeout_is_unavailable(tmp_path):
         await store.execute("PRAGMA busy_timeout = 200")
         other.execute("BEGIN IMMEDIATE")
         with pytest.raises(Unavailable) as locked:
-            await store.execute("INSERT INTO phase_datasets VALUES ('mock', 1, 5, 10)")
+            await store.execute(PD + "('mock', 1, 5, 10)")
         assert "locked" in locked.value.reason
         other.execute("ROLLBACK")
-        await store.execute("INSERT INTO phase_datasets VALUES ('mock', 1, 5, 10)")
+        await store.execute(PD + "('mock', 1, 5, 10)")
         assert await store.fetchval("SELECT count(*) FROM phase_datasets") == 1
     finally:
         other.close()
@@ -407,7 +409,7 @@ async def test_wal_mode_and_connection_settings(tmp_path):
         assert (await store.fetchone("PRAGMA journal_mode"))[0] == "wal"
         assert (await store.fetchone("PRAGMA foreign_keys"))[0] == 1
         assert (await store.fetchone("PRAGMA busy_timeout"))[0] >= 5000
-        await store.execute("INSERT INTO phase_datasets VALUES ('mock', 1, 5, 10)")
+        await store.execute(PD + "('mock', 1, 5, 10)")
         assert (tmp_path / "db.sqlite3-wal").exists()
         # WAL is a property of the file: any other connection sees it
         other = sqlite3.connect(path)

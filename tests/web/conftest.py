@@ -51,6 +51,7 @@ def event_toml(
     require_validation: bool = True,
     max_bytes: int = MAX_BYTES,
     closes: datetime = CLOSES,
+    controls: dict[int, str] | None = None,
 ) -> str:
     datasets = ""
     for ds_id, name, points, default, budget, phases in DATASETS:
@@ -58,6 +59,8 @@ def event_toml(
             f'\n[[datasets]]\nid = {ds_id}\nname = "{name}"\npoints = {points}\n'
             f"default_score = {default}\nreveal_budget = {budget}\n"
         )
+        if controls and ds_id in controls:  # a dataset's competition controls (issue 16)
+            datasets += controls[ds_id] + "\n"
         if phases is not None:
             datasets += "phases = [" + ", ".join(f'"{p}"' for p in phases) + "]\n"
     return f"""

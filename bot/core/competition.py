@@ -1,0 +1,135 @@
+"""The competition controls on the board: which submission counts, which score the board shows
+(public during the event, private on the final board), the freeze, per-dataset visibility,
+baselines and disqualified teams. The leaderboard (bot/core/leaderboard.py) reads its columns
+from `board_columns`; the doors never choose a score themselves.
+
+- The counted submission per team and dataset follows the dataset's `counts`
+  (bot/core/submission_rules.counted: best public score, last, or the team's /final-pick).
+- During the event the board shows the public score of the counted submission (the full
+  accuracy for a dataset without a private part: Hackathon42's board, unchanged). Once
+  submissions close, the final board shows the private score of the same submission, and says
+  so (`Board.kind == "private"`).
+- After a dataset's freeze, participants see the board as it stood at the freeze (submissions
+  sent later do not move it); organizers see it live.
+- Baselines are scored like teams and shown, never ranked; a disqualified team is shown greyed
+  with its reason, out of the ranks and the prizes, until it is requalified.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import numpy as np
+
+from bot.config import Dataset, EventConfig, Phase
+from bot.core.store import Tx
+from bot.core.submission_rules import counted_board
+from bot.core.visibility import board_visibility, final, frozen, scores_visible
+
+
+@dataclass(frozen=True)
+class Board:
+    """Which board the standings are: "public" (during the event), "private" (the final board,
+    after submissions close) or "live" (the organizers' view during a freeze)."""
+
+    kind: str
+    visible: bool  # scores may be shown to whoever asked
+    frozen: bool  # participants see the board as it stood at the freeze
+    label_versions: dict[int, int] = field(default_factory=dict)  # dataset id -> version in force
+
+    @property
+    def note(self) -> str | None:
+        """A sentence the doors print under the board."""
+        if self.kind == "private":
+            return "final board: ranked by the private scores (rows never shown during the event)"
+        if self.frozen:
+            return "the board is frozen: submissions after the freeze do not move it"
+        if self.kind == "live":
+            return "organizers' live board (participants see it as it stood at the freeze)"
+        return None
+
+
+def which_board(config: EventConfig, phase: Phase | None, datasets: list[Dataset], now: datetime, *,
+                organizer: bool) -> Board:
+    is_final = final(config, now)
+    any_frozen = any(frozen(ds, now) for ds in datasets)
+    visible = scores_visible(config, organizer=organizer)
+    if not organizer and phase is not None:
+        visible = visible and all(board_visibility(config, ds, phase.id) == "live" for ds in datasets)
+    if is_final:
+        kind = "private" if any(ds.private_fraction > 0 for ds in datasets) else "public"
+        return Board(kind, visible, False)
+    if organizer and any_frozen:
+        return Board("live", visible, False)
+    return Board("public", visible, any_frozen)
+
+
+@dataclass(frozen=True)
+class Columns:
+    """The board's per-team, per-dataset scores (NaN: not submitted) and last counted times."""
+
+    score: np.ndarray  # (T, D)
+    last: np.ndarray  # (T,)
+    baselines: list[tuple[str, np.ndarray]]  # (name, (D,) scores)
+
+
+async def board_columns(tx: Tx, config: EventConfig, phase_id: str, datasets: list[Dataset],
+                        team_ids: list[int], board: Board, now: datetime) -> Columns:
+    """The counted score of every team on every dataset, as `board` shows it."""
+    t_index = {team_id: i for i, team_id in enumerate(team_ids)}
+    score = np.full((len(team_ids), len(datasets)), np.nan)
+    last = np.full(len(team_ids), np.nan)
+    subs = await tx.fetchall(
+        "SELECT s.id, s.team_id, s.dataset_id, s.submitted_at, s.accuracy, s.public, s.private,"
+        " CASE WHEN f.submission_id IS NULL THEN 0 ELSE 1 END FROM submissions s"
+        " LEFT JOIN final_picks f ON f.submission_id = s.id WHERE s.phase = ? ORDER BY s.id",
+        (phase_id,),
+    )
+    by_dataset: dict[int, list[tuple]] = {}
+    for row in subs:
+        if row[1] in t_index:
+            by_dataset.setdefault(row[2], []).append(row)
+    for j, ds in enumerate(datasets):
+        rows = by_dataset.get(ds.id, [])
+        if board.frozen and ds.freeze is not None:
+            cut = ds.freeze.timestamp()
+            rows = [r for r in rows if r[3] < cut]
+        if not rows:
+            continue
+        team = np.array([t_index[r[1]] for r in rows], dtype=np.intp)
+        at = np.array([r[3] for r in rows], dtype=np.float64)
+        full = np.array([r[4] for r in rows], dtype=np.float64)
+        public = np.array([np.nan if r[5] is None else r[5] for r in rows], dtype=np.float64)
+        public = np.where(np.isnan(public), full, public) if ds.private_fraction == 0 else public
+        private = np.array([np.nan if r[6] is None else r[6] for r in rows], dtype=np.float64)
+        picked = np.array([bool(r[7]) for r in rows])
+        # the final board shows the private score; a submission without public rows (a tiny
+        # dataset) shows its full accuracy on the public one
+        private_board = board.kind == "private" and ds.private_fraction > 0
+        shown = private if private_board else np.where(np.isnan(public), full, public)
+        col, when = counted_board(team, len(team_ids), at, public, shown, picked, ds.counts)
+        score[:, j] = col
+        last = np.fmax(last, when)
+    baselines: dict[str, np.ndarray] = {}
+    for name, dataset_id, full_score, public_score, private_score in await tx.fetchall(
+        "SELECT name, dataset_id, accuracy, public, private FROM baselines WHERE phase = ? ORDER BY name", (phase_id,)
+    ):
+        at_column = next((k for k, ds in enumerate(datasets) if ds.id == dataset_id), None)
+        if at_column is None:
+            continue
+        ds = datasets[at_column]
+        if board.kind == "private" and ds.private_fraction > 0:
+            value = private_score
+        else:
+            value = public_score if (public_score is not None and ds.private_fraction > 0) else full_score
+        baselines.setdefault(name, np.full(len(datasets), np.nan))[at_column] = value
+    return Columns(score, last, sorted(baselines.items()))
+
+
+async def label_versions(tx: Tx, phase_id: str) -> dict[int, int]:
+    rows = await tx.fetchall(
+        "SELECT dataset_id, max(version) FROM label_versions WHERE phase = ? AND confirmed_at IS NOT NULL"
+        " GROUP BY dataset_id", (phase_id,),
+    )
+    return {int(d): int(v) for d, v in rows}
