@@ -273,12 +273,12 @@ source = "leaderboard"
 
 
 async def test_a_rehearsal_plays_judges_and_reveals_every_prize(tmp_path, monkeypatch):
-    monkeypatch.setattr(rehearsal, "LEAD", timedelta(seconds=15))  # the bot starts before the event does
+    monkeypatch.setattr(rehearsal, "LEAD", timedelta(seconds=30))  # the bot starts before the event does
     source = tmp_path / "judged.toml"
     source.write_text(SHORT.replace('closes = "now+1h"', 'closes = "now+20m"') + JUDGED)
     lines: list[str] = []
     acts = [act for act in load_acts() if act.name != "projects"]  # its projects come from the judging act's stand-in
-    report = await rehearse(source, tmp_path / "run", speed=40, teams=4, say=lines.append, acts=acts)
+    report = await rehearse(source, tmp_path / "run", speed=20, teams=4, say=lines.append, acts=acts)
     assert report["refused_discord_requests"] == [] and report["failed"] == [], report["failed"]
     judging = report["acts"]["judging"]
     assert judging["scores"] >= 6 and judging["rankings"] == 3 and judging["refused"] == [], \
