@@ -281,7 +281,7 @@ async def test_a_rehearsal_plays_judges_and_reveals_every_prize(tmp_path, monkey
     report = await rehearse(source, tmp_path / "run", speed=20, teams=4, say=lines.append, acts=acts)
     assert report["refused_discord_requests"] == [] and report["failed"] == [], report["failed"]
     judging = report["acts"]["judging"]
-    assert judging["scores"] >= 6 and judging["rankings"] == 3 and judging["refused"] == [], \
+    assert judging["scores"] >= 6 and judging["rankings"] >= 3 and judging["refused"] == [], \
         (judging, report["acts"].get("projects"), "\n".join(lines[-40:]))
     assert judging["recused"] and "recused" in judging["recused"][0]
     prizes = report["prizes"]
