@@ -39,6 +39,7 @@ from bot.tree import HackbotTree
 from bot.web.api import parse_proxies
 from bot.web.faults import Report
 from bot.web.server import start_web
+from bot.winner_notices import WinnerNotifier
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,7 @@ EXTENSIONS = (
     "bot.cogs.teams", "bot.cogs.reveal", "bot.cogs.submit", "bot.cogs.leaderboard", "bot.cogs.winners",
     "bot.cogs.schedule", "bot.cogs.admin", "bot.cogs.matchmaking", "bot.cogs.mentoring", "bot.cogs.projects",
     "bot.cogs.votes",
+    "bot.cogs.judging",
 )
 ROLES = ("all", "web", "bot")
 
@@ -115,6 +117,7 @@ class Hackbot(commands.Bot):
         self.reminders: ReminderRunner | None = None
         self._reminders_start: asyncio.Task | None = None
         self.tickets: TicketRunner | None = None
+        self.notices: WinnerNotifier | None = None
         self._tickets_start: asyncio.Task | None = None
         # the outbox's drainer: Discord side effects that any process wrote (bot/core/outbox.py)
         self.executors = DiscordExecutors(self)
@@ -169,6 +172,9 @@ class Hackbot(commands.Bot):
             self._reminders_start = asyncio.create_task(
                 self._start_reminders(self.reminders), name="hackbot-reminders-start"
             )
+            if self.config.prizes or self.config.judging.rounds:  # judges' reminders, winners' notices
+                self.notices = WinnerNotifier(self)
+                self.notices.start()
             if self.config.mentoring is not None:  # the help queue's escalation, from the database
                 self.tickets = TicketRunner(self.services.mentoring, discord_notifier(self),
                                             report=discord_reporter(self))
@@ -221,6 +227,8 @@ class Hackbot(commands.Bot):
             self._project_jobs_start.cancel()
         if self.tickets is not None:
             await self.tickets.stop()
+        if self.notices is not None:
+            await self.notices.stop()
         if self.project_jobs is not None:
             await self.project_jobs.stop()
         if self.reminders is not None:

@@ -808,9 +808,9 @@ def _print_judging(config: EventConfig) -> None:
 
 @main.group()
 def judging() -> None:
-    """Plan the judging.
+    """Plan, check and export the judging.
 
-    Reviews, judge-hours, and how often the right winners are found."""
+    Reviews, judge-hours, how often the right winners are found, projects short of reviews, results."""
 
 
 @judging.command("plan")
@@ -1187,6 +1187,7 @@ def rehearse(config_path: Path, speed: float | None, teams: int, port: int | Non
 # the help queue, perks, organizer links, the outbox, controls, projects and votes: their commands live
 # beside, registered on `main`
 import bot.cli_controls  # noqa: E402,F401  (baselines, label fixes, disqualification, integrity, exports)
+import bot.cli_judging  # noqa: E402,F401  (judging check/results/export/invite/void, winners)
 import bot.cli_mentoring  # noqa: E402,F401
 import bot.cli_outbox  # noqa: E402,F401
 import bot.cli_projects  # noqa: E402,F401

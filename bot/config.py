@@ -59,7 +59,7 @@ def parse_timezone(name: str) -> tzinfo:
         return UTC
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long for a file name
         raise ValueError(
             f"unknown timezone {name!r}; use an IANA name such as 'Europe/Paris', 'UTC' or 'AoE'"
         ) from None
@@ -563,6 +563,15 @@ class Prize(Section):
         return self
 
 
+class WinnersSection(Section):
+    """How the winners are told: each winning team privately (DM, its channel when DMs are closed,
+    and email where its members gave one) at `notify_at` (None: when the organizers confirm the
+    results), then the public reveal, one prize at a time (/winners reveal next)."""
+
+    notify_at: EventTime | None = None
+    email_subject: str = Field(default="You won a prize", min_length=1, max_length=200)
+
+
 def judging_problems(config: EventConfig) -> list[tuple[str, str]]:
     """The checks of [judging] and [[prizes]] that need the rest of the file."""
     problems = _duplicates([p.id for p in config.prizes], "prizes", "prize")
@@ -937,6 +946,7 @@ class EventConfig(Section):
     matchmaking: MatchmakingSection = MatchmakingSection()
     judging: JudgingSection = JudgingSection()  # issue 12: panels, rounds
     prizes: list[Prize] = []  # issue 12: in reveal order
+    winners: WinnersSection = WinnersSection()  # issue 12: the private notices before the reveal
     base_dir: Path = Path(".")  # the event file's folder; set by load_event, not by the file
 
     @model_validator(mode="after")
@@ -1129,6 +1139,13 @@ class Settings(BaseSettings):
     hackbot_port: int = 8080
     hackbot_public_url: str | None = None  # what participants type, e.g. https://lb.example.org
     hackbot_discord_api: str | None = None  # a Discord-API double (bot/sandbox), e.g. http://127.0.0.1:8765
+    # the winners' emails (bot/core/mail.py); no host: no email is sent, the notices say so
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_user: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_from: str | None = None
+    smtp_starttls: bool = True
     github_token: SecretStr | None = None  # repository checks: 5,000 GitHub requests an hour instead of 60
     hackbot_github_api: str | None = None  # a GitHub double (bot/sandbox/github.py); default https://api.github.com
     # proxies whose X-Forwarded-For names the client (the login limiter): "127.0.0.1, 10.0.0.0/8"

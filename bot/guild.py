@@ -147,6 +147,7 @@ def role_name(config: EventConfig, team: Team) -> str:
     role name, so a team called "Organizers" must not get a role called "Organizers"."""
     name = team.name if team.name.casefold().startswith("team ") else f"Team {team.name}"
     reserved = {config.discord.organizer_role.casefold(), config.discord.judge_role.casefold(), "@everyone"}
+    reserved |= {p.role.casefold() for p in config.judging.panels if p.role}
     name = f"{name} (team)" if name.casefold() in reserved else name
     return name[: limits.ROLE_NAME]
 
@@ -206,11 +207,13 @@ async def ensure_event_objects(guild: discord.Guild, config: EventConfig) -> lis
             name=section.organizer_role, permissions=discord.Permissions.none(), mentionable=True, reason=REASON
         )
         created.append(f"role @{organizer.name}")
-    if find_role(guild, section.judge_role) is None:
-        judge = await guild.create_role(
-            name=section.judge_role, permissions=discord.Permissions.none(), mentionable=True, reason=REASON
-        )
-        created.append(f"role @{judge.name}")
+    # the judges' role, and each judging panel's own role (a judge is a member with one of them)
+    judge_roles = [section.judge_role] + [p.role for p in config.judging.panels if p.role]
+    for name in dict.fromkeys(judge_roles):
+        if find_role(guild, name) is None:
+            judge = await guild.create_role(name=name, permissions=discord.Permissions.none(), mentionable=True,
+                                            reason=REASON)
+            created.append(f"role @{judge.name}")
     if find_text_channel(guild, section.announcements_channel) is None:
         speak = discord.PermissionOverwrite(view_channel=True, send_messages=True, embed_links=True)
         channel = await guild.create_text_channel(

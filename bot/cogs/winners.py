@@ -1,4 +1,12 @@
-"""/winners announce: the podium, previewed to the organizer who asked, posted on "Post".
+"""/winners announce: every prize of the event file, previewed to the organizer who asked.
+
+With [[prizes]]: the preview lists every prize as bot/core/winners.py decides it (each source,
+exclusions, ties, close calls, what an undecided prize waits for); "Freeze" freezes the decided
+prizes (nothing public yet), the winning teams are told privately at [winners] notify_at
+(bot/winner_notices.py), and `/winners reveal next` posts one prize at a time, in the file's
+order, as on a stream. Nothing public names a winner before its prize's reveal.
+
+Without [[prizes]] (wave 1): the podium of the leaderboard, posted on "Post".
 
 The announcement pings each winning team through its role. However many teams tie, every one
 is named: the text is split at line ends into messages of at most 2000 characters, each
@@ -29,6 +37,7 @@ from bot.cogs.leaderboard import phase_title
 from bot.cogs.text import chunks, fit_lines, number, shown
 from bot.core.errors import AlreadyDone, NotAllowed
 from bot.core.leaderboard import Podium, Winner
+from bot.core.winners import PrizeView
 
 if TYPE_CHECKING:
     from bot.app import Hackbot
@@ -36,6 +45,8 @@ if TYPE_CHECKING:
 MEDALS = {1: "🥇", 2: "🥈", 3: "🥉"}
 QUESTION = "winners"
 YES, NO = "Post", "Cancel"
+FREEZE_QUESTION = "freezewinners"
+FREEZE = "Freeze these results"
 _ROLE_MENTION = re.compile(r"<@&([0-9]+)>")
 
 
@@ -177,8 +188,57 @@ def preview_embed(channel: discord.TextChannel, parts: list[str], *, can_ping: b
     return embed
 
 
+def prize_lines(prize: PrizeView, *, private: bool) -> list[str]:
+    """A prize's places; `private` adds what only the organizers see (close calls, passed over)."""
+    lines = []
+    for place in prize.places:
+        teams = ", ".join(f"**{shown(t)}**" for t in place.teams)
+        reward = f" ({shown(place.reward)})" if place.reward else ""
+        lines.append(f"{MEDALS.get(place.place, f'`#{place.place}`')} {teams}{reward}")
+    if private:
+        lines += [f"⚠ {shown(p)}" for p in prize.problems]
+        if prize.close_call:
+            lines.append(f"⚠ too close to call: {', '.join(shown(t) for t in prize.close_call)}")
+        if prize.passed_over:
+            lines.append(f"passed over: {', '.join(shown(t) for t in prize.passed_over)}")
+    return lines
+
+
+def prizes_preview(prizes: list[PrizeView]) -> discord.Embed:
+    lines = []
+    for prize in prizes:
+        state = "revealed" if prize.revealed else "frozen" if prize.frozen else "decided" if prize.decided else "undecided"
+        lines += [f"**{shown(prize.title)}** · {prize.source} · {state}", *prize_lines(prize, private=True), ""]
+    embed = discord.Embed(title="Preview: every prize (nothing is posted)",
+                          description=fit_lines(lines, limits.EMBED_DESCRIPTION, more="… and {n} more lines"))
+    embed.set_footer(text="Freeze: the decided prizes never change; their teams are told privately at the notification "
+                     "time; /winners reveal next then posts one prize at a time.")
+    return embed
+
+
+async def freeze_clicked(interaction: discord.Interaction, digest: str) -> None:
+    await interaction.response.defer()
+    services = services_of(interaction)
+    frozen = await services.winners.freeze(digest, str(interaction.user.id))
+    notify = services.config.winners.notify_at
+    told = f"at <t:{int(notify.timestamp())}:f>" if notify and notify > services.clock() else "now"
+    await interaction.edit_original_response(
+        content=f"Frozen: {', '.join(shown(p.title) for p in frozen)}. The winning teams are told privately {told}. "
+                "Nothing is public yet: /winners reveal next posts one prize at a time.",
+        embed=None, view=views.answered_view(FREEZE, NO))
+
+
+async def freeze_cancelled(interaction: discord.Interaction, digest: str) -> None:
+    await interaction.response.edit_message(content="Cancelled: nothing was frozen.", embed=None,
+                                            view=views.answered_view(FREEZE, NO))
+
+
+views.QUESTIONS[FREEZE_QUESTION] = views.Question(freeze_clicked, freeze_cancelled, who="who asked for this preview")
+
+
 class Winners(commands.Cog):
     winners = organizer_group("winners", "Announce the winners (organizers)")
+    reveal = app_commands.Group(name="reveal", description="Reveal the winners live", parent=winners)
 
     def __init__(self, bot: Hackbot):
         self.bot = bot
@@ -193,6 +253,17 @@ class Winners(commands.Cog):
         services = services_of(interaction)
         guild = guild_of(interaction)
         channel = spaces.announcements_channel(guild, services.config)  # refused now rather than at Post
+        if services.config.prizes:
+            await interaction.response.defer(ephemeral=True, thinking=True)
+            preview = await services.winners.preview()
+            view = views.question_view(FREEZE_QUESTION, interaction.user.id, preview.digest, yes=FREEZE, no=NO) \
+                if preview.to_freeze else None
+            embed = prizes_preview(list(preview.prizes))
+            if view is None:
+                await interaction.followup.send(embed=embed, ephemeral=True)
+            else:
+                await interaction.followup.send(embed=embed, view=view, ephemeral=True)
+            return
         podium = await services.leaderboard.podium(top, phase)
         if not podium.winners:
             raise NotAllowed(f"no team is on the leaderboard of {phase_title(podium.standings)}; nothing to announce")
@@ -203,6 +274,32 @@ class Winners(commands.Cog):
         can_ping = guild.me.guild_permissions.mention_everyone
         await interaction.response.send_message(embed=preview_embed(channel, parts, can_ping=can_ping), view=view,
                                                 ephemeral=True)
+
+
+    @reveal.command(name="next", description="Post the next prize's winners in the announcements channel")
+    @organizer_only()
+    async def reveal_next(self, interaction: discord.Interaction) -> None:
+        services = services_of(interaction)
+        guild = guild_of(interaction)
+        channel = spaces.announcements_channel(guild, services.config)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        prize, left = await services.winners.reveal_next(str(interaction.user.id))
+        roles = await services.winners.team_roles([t for place in prize.places for t in place.team_ids])
+        lines = []
+        for place in prize.places:
+            named = []
+            for team_id, name in zip(place.team_ids, place.teams, strict=True):
+                role_id = roles.get(team_id)
+                found = role_id is not None and guild.get_role(role_id) is not None
+                named.append(f"<@&{role_id}>" if found else f"**{shown(name)}**")
+            reward = f" ({shown(place.reward)})" if place.reward else ""
+            lines.append(f"{MEDALS.get(place.place, f'`#{place.place}`')} {', '.join(named)}{reward}")
+        for part in chunks([f"🏆 **{shown(prize.title)}**", *lines], limits.CONTENT):
+            allowed = discord.AllowedMentions(everyone=False, users=False,
+                                              roles=[discord.Object(id=r) for r in mentioned_roles(part)])
+            await channel.send(part, allowed_mentions=allowed)
+        await interaction.followup.send(f"Revealed {shown(prize.title)} in {channel.mention}; {left} prize(s) left.",
+                                        ephemeral=True)
 
 
 async def setup(bot: Hackbot) -> None:

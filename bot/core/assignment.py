@@ -6,7 +6,7 @@ The rules (issue 12):
   its opt-in prize: category and sponsor judges only ever see those projects. A project in the
   scope of two panels is reviewed by both.
 - Conflicts of interest are hard exclusions: a team the judge declared, a team the judge
-  mentored, a recusal (`/judge recuse`), and any affiliation the judge shares with a member of
+  mentored or is a member of, a recusal (`/judge recuse`), and any affiliation the judge shares with a member of
   the team (compared case- and space-insensitively).
 - Within a panel, judges' loads differ by at most one whenever the conflicts allow it: the
   plan moves reviews along chains of judges (judge A gives a project to B, B one to C...) until
@@ -40,7 +40,7 @@ import numpy as np
 
 from bot.core.prizes import Standing
 
-ConflictReason = Literal["declared", "mentored", "recused"]
+ConflictReason = Literal["declared", "mentored", "recused", "member"]
 ALL = "all"
 
 
@@ -145,7 +145,8 @@ def _norm(text: str) -> str:
 def conflict_reasons(projects: Iterable[Project], judges: Iterable[Judge],
                      conflicts: Iterable[Conflict] = ()) -> dict[tuple[str, str], str]:
     """(judge id, project id) -> why the judge may not review the project."""
-    words = {"declared": "declared a conflict with team", "mentored": "mentored team", "recused": "recused from team"}
+    words = {"declared": "declared a conflict with team", "mentored": "mentored team", "recused": "recused from team",
+             "member": "is a member of team"}
     declared: dict[tuple[str, str], set[str]] = {}
     for conflict in conflicts:
         declared.setdefault((conflict.judge, conflict.team), set()).add(conflict.reason)

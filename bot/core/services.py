@@ -12,6 +12,7 @@ from bot.core.bundles import BundleService
 from bot.core.clock import Clock, system_clock
 from bot.core.controls import ControlsService
 from bot.core.datasets import DatasetRegistry
+from bot.core.judging import JudgingService
 from bot.core.labels import LabelBook
 from bot.core.leaderboard import LeaderboardService
 from bot.core.lfg import LfgService
@@ -30,6 +31,7 @@ from bot.core.store import Store, Tx
 from bot.core.submissions import SubmissionService
 from bot.core.teams import TeamRoster, TeamService
 from bot.core.votes import VoteService, sync_votes
+from bot.core.winners import WinnerService
 
 
 @dataclass
@@ -52,6 +54,8 @@ class Services:
     assignments: AssignmentService
     organizer_links: OrganizerLinks
     outbox: Outbox
+    judging: JudgingService
+    winners: WinnerService
     projects: ProjectService
     bundles: BundleService
     votes: VoteService
@@ -90,6 +94,14 @@ class Services:
         teams = TeamService(store, config, clock, outbox)
         labels = LabelBook(config, registry)
         leaderboard = LeaderboardService(store, config, phases, clock)
+        judging = JudgingService(store, config, clock, leaderboard)
+        votes = VoteService(store, config, clock)
+        if not readonly:
+            try:
+                await judging.sync_rounds()
+            except BaseException:
+                await store.close()
+                raise
         return cls(
             config=config,
             store=store,
@@ -112,9 +124,11 @@ class Services:
             assignments=AssignmentService(store, config, clock),
             organizer_links=OrganizerLinks(store, clock),
             outbox=outbox,
-            projects=projects,
             bundles=BundleService(store, config, clock),
-            votes=VoteService(store, config, clock),
+            judging=judging,
+            winners=WinnerService(store, config, clock, leaderboard, judging, votes),
+            projects=projects,
+            votes=votes,
             board=BoardService(store, config, registry, phases, leaderboard, clock),
         )
 

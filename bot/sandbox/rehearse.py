@@ -45,7 +45,7 @@ from bot.sandbox.github import GitHubDouble, GitHubState
 from bot.sandbox.state import SandboxState
 
 TIME_KEYS = {"starts", "opens", "closes", "at", "ends", "formation_opens", "formation_closes", "work_starts",
-             "freeze", "final_pick_closes", "merges_close"}
+             "freeze", "final_pick_closes", "merges_close", "notify_at"}
 DURATION_KEYS = {"remind_before", "grace", "remind_drafts_before"}
 MIN_GRACE = timedelta(seconds=10)  # a compressed grace window shorter than a poll would skip everything
 LEAD = timedelta(seconds=8)  # real time before the event's first moment: the bot starts meanwhile
@@ -65,6 +65,10 @@ def event_times(config: EventConfig) -> list[datetime]:
         times += [item.at - d for d in item.remind_before]
         if item.ends is not None:
             times.append(item.ends)
+    for rnd in config.judging.rounds:  # the judges play each round's window; the winners come after
+        times += [t for t in (rnd.opens, rnd.closes) if t is not None]
+    if config.winners.notify_at is not None:
+        times.append(config.winners.notify_at)
     return times
 
 
@@ -265,6 +269,10 @@ class Act:
     def report(self, play: Rehearsal) -> dict[str, Any]:
         return {}
 
+    def summary(self, play: Rehearsal) -> dict[str, Any]:
+        """Keys of the report's top level this act owns (the winners act: `prizes`)."""
+        return {}
+
 
 def load_acts() -> list[Act]:
     """Every module of bot/sandbox/acts/ with an ACT, in module order."""
@@ -402,6 +410,7 @@ async def rehearse(source: Path, folder: Path, *, speed: float | None, teams: in
         }
         for act in playing:
             report.setdefault("acts", {})[act.name] = act.report(play)
+            report.update(act.summary(play))
         return report
 
 

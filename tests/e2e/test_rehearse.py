@@ -147,8 +147,8 @@ def test_a_report_that_cannot_be_written_is_refused_before_the_rehearsal(tmp_pat
 
 
 def test_acts_are_found_as_modules_of_bot_sandbox_acts():
-    assert [act.name for act in load_acts()] == ["controls", "outbox_post", "perks", "phases", "projects", "reveals",
-                                                 "submissions", "teams", "tickets", "votes", "winners"]
+    assert [act.name for act in load_acts()] == ["controls", "judging", "outbox_post", "perks", "phases", "projects",
+                                                 "reveals", "submissions", "teams", "tickets", "votes", "winners"]
 
 
 class Mentors(Act):
@@ -259,3 +259,84 @@ async def test_a_rehearsal_plays_the_vote_with_its_stuffers_refused(tmp_path, mo
     assert counted["phase"] == "closed" and counted["standing"] == 10 and counted["ballots_cast"] == 13
     assert {"account_too_new", "code_used", "own_team"} <= set(counted["refused"])
     assert sum(p["counted"] for p in counted["projects"]) == 5 * 2 + 1 + 4  # two choices each in Discord, one by form and web
+JUDGED = """
+[projects]
+closes = "now+20m"
+categories = ["Build", "Train"]
+
+[[judging.panels]]
+id = "jury"
+role = "Judges"
+
+[[judging.panels]]
+id = "final"
+role = "Final panel"
+
+[[judging.rounds]]
+id = "initial"
+mode = "rubric"
+opens = "now+25m"
+closes = "now+50m"
+reviews_per_project = 2
+panels = ["jury"]
+
+[[judging.rounds.criteria]]
+id = "impact"
+title = "Impact"
+
+[[judging.rounds.criteria]]
+id = "execution"
+title = "Execution"
+
+[[judging.rounds]]
+id = "final"
+mode = "ranking"
+opens = "now+52m"
+closes = "now+80m"
+reviews_per_project = "all"
+panels = ["final"]
+
+[judging.rounds.shortlist]
+source = "initial"
+top = 2
+ties = false
+
+[[prizes]]
+id = "build"
+title = "Best Build"
+source = "initial"
+category = "Build"
+excludes = ["grand"]
+
+[[prizes]]
+id = "grand"
+title = "Grand prize"
+source = "final"
+
+[[prizes]]
+id = "board"
+title = "Leaderboard"
+source = "leaderboard"
+"""
+
+
+async def test_a_rehearsal_plays_judges_and_reveals_every_prize(tmp_path, monkeypatch):
+    monkeypatch.setattr(rehearsal, "LEAD", timedelta(seconds=30))  # the bot starts before the event does
+    source = tmp_path / "judged.toml"
+    source.write_text(SHORT.replace('closes = "now+1h"', 'closes = "now+20m"') + JUDGED)
+    lines: list[str] = []
+    acts = [act for act in load_acts() if act.name != "projects"]  # its projects come from the judging act's stand-in
+    report = await rehearse(source, tmp_path / "run", speed=20, teams=4, say=lines.append, acts=acts)
+    assert report["refused_discord_requests"] == [] and report["failed"] == [], report["failed"]
+    judging = report["acts"]["judging"]
+    assert judging["scores"] >= 6 and judging["rankings"] >= 3 and judging["refused"] == [], \
+        (judging, report["acts"].get("projects"), "\n".join(lines[-40:]))
+    assert judging["recused"] and "recused" in judging["recused"][0]
+    prizes = report["prizes"]
+    assert [p["id"] for p in prizes] == ["build", "grand", "board"]
+    assert all(p["winners"] and "undecided" not in p for p in prizes), prizes
+    assert set(prizes[0]["winners"]).isdisjoint(prizes[1]["winners"])  # the Build prize excludes the grand winner
+    winners = report["acts"]["winners"]
+    assert winners["revealed"] == ["Best Build", "Grand prize", "Leaderboard"]
+    assert winners["winners_in_public_before_reveal"] == []
+    assert any("sent" in line for line in winners["notices"])  # told privately before the reveal

@@ -1,4 +1,5 @@
-"""Teams form at the start of the event: each captain runs /team create, the others /team join."""
+"""Teams form at the start of the event: each captain runs /team create, the others /team join;
+where the event asks for it, an organizer validates each team (/admin team validate)."""
 
 from __future__ import annotations
 
@@ -40,6 +41,8 @@ class FormTeams(Act):
                 continue
             for member in members[1:]:
                 await play.ask(member, "team join", team=team.name, code=code.group(1))
+            if config.teams.require_validation:  # the organizers check the team, as the event asks
+                await play.ask(play.organizer, "admin team validate", name=team.name)
             play.teams.append(team)
             if not quiet:
                 play.log(f"team {team.name} formed ({len(members)} members)")
