@@ -455,6 +455,25 @@ class JudgingService:
                 last_void[who] = event_id
         return [r for r in rows if r[3] != "void" and r[0] > last_void.get(r[1], 0)]
 
+    async def _judges_round(self, user_id: str, round_id: str | None, mode: tuple[str, ...],
+                            team_id: int | None = None) -> JudgingRound:
+        """The open round a judge acts in: the one named, else, when several rounds of this kind are
+        open at once (NumHack's initial review and the Modal award), the one holding this judge's
+        review (of this team, when given)."""
+        if round_id is None:
+            candidates = [r for r in self.config.judging.rounds if r.mode in mode and self.is_open(r)]
+            if len(candidates) > 1:
+                sql = "SELECT DISTINCT round FROM review_assignments WHERE judge = ? AND active = 1"
+                params: list[object] = [user_id]
+                if team_id is not None:
+                    sql += " AND team_id = ?"
+                    params.append(team_id)
+                mine = {row[0] for row in await self.store.fetchall(sql, params)}
+                theirs = [r for r in candidates if r.id in mine]
+                if theirs:
+                    round_id = theirs[0].id
+        return self._open_round(round_id, mode)
+
     def _open_round(self, round_id: str | None, mode: tuple[str, ...]) -> JudgingRound:
         if round_id:
             rnd = self._round(round_id)
@@ -529,12 +548,12 @@ class JudgingService:
     async def score(self, user_id: str, team: str | int, criteria: str | dict[str, int], *, round_id: str | None = None,
                     checklist: str | dict[str, bool] = "", note: str = "") -> Scored:
         """Score a team in a rubric round (a new event; an earlier score of it stops counting)."""
-        rnd = self._open_round(round_id, ("rubric",))
+        team_id, team_name = await self._team(team)
+        rnd = await self._judges_round(user_id, round_id, ("rubric",), team_id)
         levels = criteria if isinstance(criteria, dict) else self.parse_criteria(rnd, criteria)
         for cid, level in levels.items():
             self._level(str(level), cid)
         checks = checklist if isinstance(checklist, dict) else self.parse_checklist(rnd, checklist)
-        team_id, team_name = await self._team(team)
         payload = json.dumps({"criteria": levels, "checklist": checks}, sort_keys=True)
         total = float(jury.review_scores([[levels[c.id] for c in rnd.criteria]], rnd.weights)[0])
 
@@ -559,7 +578,7 @@ class JudgingService:
     async def rank(self, user_id: str, order: str | Sequence[int], *, round_id: str | None = None, note: str = "") -> Scored:
         """Rank the judge's teams of a ranking (or pairwise) round, best first: '3 1 2' names them by
         their numbers in /judge next's list. A new ranking replaces the judge's last."""
-        rnd = self._open_round(round_id, ("ranking", "pairwise"))
+        rnd = await self._judges_round(user_id, round_id, ("ranking", "pairwise"))
         work = await self.store.run(self._work, rnd, user_id, True)
         by_number = {i.number: i for i in work.items}
         if isinstance(order, str):

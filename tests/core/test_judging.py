@@ -197,3 +197,53 @@ async def test_judges_with_open_reviews_are_reminded_once_before_the_close(judge
     due = await judged.judging.claim_reminders()
     assert [(j.user_id, w.done, w.total) for j, w in due] == [(jury[1], 0, 2)]
     assert await judged.judging.claim_reminders() == []  # once
+
+
+SPONSOR = """
+[[judging.panels]]
+id = "sponsor"
+role = "Sponsor judges"
+opt_in = "sponsor"
+
+[[judging.rounds]]
+id = "sponsor"
+mode = "rubric"
+reviews_per_project = "all"
+panels = ["sponsor"]
+opt_in = "sponsor"
+
+[[judging.rounds.criteria]]
+id = "use"
+title = "Use of the sponsor's product"
+
+[[prizes]]
+id = "sponsor"
+title = "Sponsor award"
+source = "sponsor"
+opt_in = true
+"""
+
+
+async def test_a_sponsor_judge_scores_in_their_round_while_the_jury_round_is_open_too(tmp_path, db, clock):
+    from bot.config import load_event
+    from bot.core.services import Services
+    from tests.core.judging_helpers import add_project, write_judged_event
+
+    path = write_judged_event(tmp_path / "event", SPONSOR)
+    services = await Services.open(load_event(path), db, clock=clock)
+    try:
+        opted = (await services.teams.create("Opted", captain="1000")).team
+        await add_project(services, opted.id, "Uses the product", "Build", opt_ins=("sponsor",))
+        other = (await services.teams.create("Other", captain="1001")).team
+        await add_project(services, other.id, "Does not", "Train")
+        jury = await judges(services, 2)
+        await services.judging.register("800", "Sponsor judge", ["sponsor"])
+        assert {w.round.id: w.total for w in await services.judging.work("800")} == {"sponsor": 1}
+        # two rubric rounds are open: the sponsor judge's one criterion is read against their round
+        scored = await services.judging.score("800", opted.id, "4")
+        assert (scored.round, scored.done, scored.of) == ("sponsor", 1, 1)
+        await services.judging.work(jury[0])  # the jury's round is planned when a jury judge looks
+        jury_scored = await services.judging.score(jury[0], opted.id, "3 4")
+        assert jury_scored.round == "initial"
+    finally:
+        await services.close()
