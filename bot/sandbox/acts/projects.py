@@ -50,7 +50,8 @@ class Projects(Act):
         opens = play.timeline.event(section.opens) if section.opens else play.timeline.start
         span = closes - opens
         return [Moment(opens + span * 0.05, 40, lambda: self.hand_in(play)),
-                Moment(closes + span * 0.3, 45, lambda: self.moderate(play))]
+                # the organizers rule right after the deadline: judging may open a minute later (NumHack)
+                Moment(closes + min(span * 0.3, timedelta(seconds=1)), 45, lambda: self.moderate(play))]
 
     def _repo(self, play: Rehearsal, team: SimTeam, n: int) -> str:
         name = f"rehearsal-{n + 1}/project"
