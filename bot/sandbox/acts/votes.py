@@ -130,11 +130,14 @@ class Votes(Act):
             members.append(member)
         ballot = await sandbox.autocomplete(members[0], "vote cast", "choice", "", vote=vote.id)
         ids = [c["value"] for c in ballot]
+        rest = ids[1:] or ids
         for k, member in enumerate(members[:-1]):
-            picks = {f"choice{'' if i == 0 else f'_{i + 1}'}": ids[(k + i) % len(ids)]
-                     for i in range(min(vote.max_choices or 1, 2, len(ids)))}
+            # a crowd favourite (the ballot's first project) on every first choice, the others spread,
+            # so that the vote decides its prize as a real one would rather than ending in a tie
+            chosen = [ids[0], *[rest[(k + i) % len(rest)] for i in range(min(vote.max_choices or 1, 2, len(ids)) - 1)]]
+            picks = {f"choice{'' if i == 0 else f'_{i + 1}'}": choice for i, choice in enumerate(chosen)}
             if vote.kind == "single":
-                picks = {"choice": ids[k % len(ids)]}
+                picks = {"choice": ids[0] if k % 2 == 0 else rest[k % len(rest)]}
             self._took(await play.ask(member, "vote cast", vote=vote.id, **picks), f"voter{k + 1}", "discord")
         if post is not None:  # the last member votes with the announcement's button
             clicked = await sandbox.click(members[-1], post, "Vote")
