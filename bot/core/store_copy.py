@@ -148,6 +148,9 @@ async def copy_database(source: str | Path, target: str | Path, *, progress: Pro
                         names = ", ".join(f'"{c}"' for c in columns)
                         insert = f'INSERT INTO "{table}" ({names}) VALUES ({", ".join("?" * len(columns))})'
                         cursor = conn.execute(f'SELECT {names} FROM "{table}" ORDER BY rowid')
+                        # rows the migrations seeded or the copy's own triggers made (the board's change
+                        # counter) give way to the source's: the target was checked empty before migrating
+                        await tx.execute(f'DELETE FROM "{table}"')
                         done = 0
                         if progress:
                             progress(table, 0, counts[table])
