@@ -61,6 +61,12 @@ ENVIRONMENT = (
     ("GITHUB_TOKEN", "A GitHub token for the project checks (optional: raises GitHub's rate limit)."),
     ("HACKBOT_GITHUB_API", "A GitHub double to talk to instead of api.github.com (bot/sandbox)."),
     ("HACKBOT_TRUSTED_PROXIES", "Proxies whose X-Forwarded-For names the client, e.g. 127.0.0.1 (login limits)."),
+    ("SMTP_HOST", "The mail server that tells winning teams by email (with SMTP_PORT, SMTP_USER, SMTP_PASSWORD)."),
+    ("SMTP_PORT", "The mail server's port (default: 587)."),
+    ("SMTP_USER", "The mail server's login (optional)."),
+    ("SMTP_PASSWORD", "The mail server's password (optional; never logged)."),
+    ("SMTP_FROM", "The sender address of the winners' emails."),
+    ("SMTP_STARTTLS", "Whether to start TLS with the mail server (default: true)."),
     ("HACKBOT_LEASE_TTL", "Seconds the gateway holder may go unrenewed before a standby takes over (15)."),
 )
 _HOSTNAME = re.compile(r"(?=.{1,253}$)(?!-)[A-Za-z0-9-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9-]{1,63}(?<!-))*\.?")

@@ -16,7 +16,7 @@ from bot.cli import console, err_console, event_options, judging, main, with_ser
 from bot.core.services import Services
 
 
-@judging.command("check")
+@judging.command("check", short_help="Name projects a round would leave unreviewed.")
 @click.option("--round", "round_id", default=None, help="Only this round [default: every round].")
 @event_options
 def judging_check(round_id: str | None, config_path: Path, db_path: str) -> None:
@@ -69,7 +69,7 @@ def judging_export(out: Path | None, config_path: Path, db_path: str) -> None:
         console.print(f"wrote {out}", markup=False, highlight=False)
 
 
-@judging.command("invite")
+@judging.command("invite", short_help="Invite a judge from outside the server.")
 @click.argument("name")
 @click.option("--panel", "panels", multiple=True, required=True, help="A panel the judge sits on (repeat for several).")
 @click.option("--affiliation", "affiliations", multiple=True, help="The judge's school or employer (repeat).")
@@ -109,7 +109,7 @@ def winners() -> None:
     """See and pick the winners of the prizes."""
 
 
-@winners.command("preview")
+@winners.command("preview", short_help="Print the winners before the freeze.")
 @click.option("--json", "as_json", is_flag=True, help="Print every prize as JSON.")
 @event_options
 def winners_preview(as_json: bool, config_path: Path, db_path: str) -> None:
@@ -149,7 +149,7 @@ def winners_pick(prize: str, teams: tuple[str, ...], config_path: Path, db_path:
     console.print(f"picked for {prize}: {', '.join(teams)}", markup=False, highlight=False)
 
 
-@winners.command("notices")
+@winners.command("notices", short_help="List the private notices to winners.")
 @event_options
 def winners_notices(config_path: Path, db_path: str) -> None:
     """List the private notices to winning teams and whether each was sent."""

@@ -39,7 +39,7 @@ def outbox_group() -> None:
     bot process sends them within Discord's rate limits."""
 
 
-@outbox_group.command("status")
+@outbox_group.command("status", short_help="Show pending and failed side effects.")
 @click.option("--json", "as_json", is_flag=True, help="Print the counts and failures as JSON.")
 @click.option("--failed", "failed_limit", default=20, show_default=True, help="How many failed rows to list.")
 @event_options
@@ -81,7 +81,7 @@ def outbox_retry(key: str | None, config_path: Path, db_path: str) -> None:
     console.print(f"{changed} side effect(s) will be tried again by the bot process.")
 
 
-@outbox_group.command("post")
+@outbox_group.command("post", short_help="Post a message through the outbox.")
 @click.option("--channel", required=True, help="The channel's name, as the event file names channels (#news).")
 @click.option("--key", help="An idempotency key: posting twice with the same key posts once.")
 @click.argument("text")

@@ -116,7 +116,7 @@ def projects_check(config_path: Path, db_path: str) -> None:
                   f"after-deadline counts {result.counted}, draft reminders {result.reminded}")
 
 
-@projects.command("bundles")
+@projects.command("bundles", short_help="List the teams' code bundles.")
 @click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Also write each team's zip and explanations into this folder (for the jury).")
 @event_options

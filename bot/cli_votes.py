@@ -41,7 +41,7 @@ def codes_csv(result: CodeImport) -> str:
     return out.getvalue()
 
 
-@codes.command("import")
+@codes.command("import", short_help="Make one ballot code per attendee.")
 @click.argument("vote_id", metavar="VOTE")
 @click.argument("file", type=click.Path(path_type=Path, exists=True, dir_okay=False))
 @click.option("--out", "out", type=click.Path(path_type=Path, dir_okay=False), default=None,
@@ -74,7 +74,7 @@ def codes_import(vote_id: str, file: Path, out: Path | None, config_path: Path, 
         sys.exit(2)
 
 
-@vote.command("open")
+@vote.command("open", short_help="Open a vote now.")
 @click.argument("vote_id", metavar="VOTE")
 @event_options
 def vote_open(vote_id: str, config_path: Path, db_path: str) -> None:
