@@ -29,7 +29,7 @@ from bot import discord_limits as limits
 from bot.cogs.common import guild_of, hackbot_of, member_of, organizer_only, services_of
 from bot.cogs.text import clip
 from bot.config import Vote
-from bot.core.errors import BadInput, NotAllowed
+from bot.core.errors import BadInput, HackbotError, NotAllowed
 from bot.core.qr import qr_png
 from bot.core.reminders import PostFailed
 from bot.core.votes import BallotReceipt, Candidate, VoteStatus, hidden_text
@@ -193,8 +193,11 @@ class Votes(commands.Cog):
     @cast_command.autocomplete("choice_5")
     async def choice_complete(self, interaction: discord.Interaction, typed: str) -> list[app_commands.Choice[str]]:
         services = services_of(interaction)
-        vote = services.votes.default_vote(interaction.namespace.vote or None)
-        candidates = await services.votes.candidates(vote.id)
+        try:
+            vote = services.votes.default_vote(interaction.namespace.vote or None)
+            candidates = await services.votes.candidates(vote.id)
+        except HackbotError:  # no such vote (or none in the event): no suggestion; the command says why
+            return []
         return [app_commands.Choice(name=clip(f"{c.title} · {c.team}", limits.CHOICE_NAME), value=str(c.id))
                 for c in candidates if _matches(str(typed or ""), c)][: limits.CHOICES]
 
