@@ -32,14 +32,13 @@ import contextlib
 import hashlib
 import json
 import logging
-import os
-import socket
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.core.owners import default_owner, owner_gone
 from bot.core.store import Store, Tx
 
 log = logging.getLogger(__name__)
@@ -136,24 +135,6 @@ def nonce(key: str) -> str:
 
 def backoff(attempts: int, retry_after: float | None = None) -> float:
     return max(min(BACKOFF_BASE * 2 ** (attempts - 1), BACKOFF_MAX), retry_after or 0.0)
-
-
-def default_owner() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def owner_gone(owner: str | None) -> bool:
-    """True when `owner` names a process of this host that no longer runs."""
-    host, _, pid = (owner or "").rpartition(":")
-    if host != socket.gethostname() or not pid.isdigit():
-        return False
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
 
 
 # --- in the database hop ----------------------------------------------------------------------

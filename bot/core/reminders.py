@@ -28,8 +28,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -41,6 +39,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from bot.config import EventConfig
 from bot.core.clock import Clock, fmt_utc, system_clock
 from bot.core.outbox import Outbox, enqueue
+from bot.core.owners import default_owner, owner_gone
 from bot.core.schedule import ITEM_COLUMNS, ScheduleEntry, ScheduleService, entry_from_row, fmt_offset
 from bot.core.store import Store, Tx
 
@@ -113,24 +112,6 @@ def reminder_kind(item_kind: str, offset_s: float) -> str:
     if offset_s > 0:
         return "countdown" if item_kind == "deadline" else "reminder"
     return "start" if item_kind == "event" else item_kind
-
-
-def default_owner() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def owner_gone(owner: str | None) -> bool:
-    """True when `owner` names a process of this host that no longer runs."""
-    host, _, pid = (owner or "").rpartition(":")
-    if host != socket.gethostname() or not pid.isdigit():
-        return False
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
 
 
 def _utc(ts: float) -> datetime:
