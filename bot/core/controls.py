@@ -412,11 +412,7 @@ class ControlsService:
                 if hidden is None:
                     continue
                 labels = await self.labels.in_force(tx, hidden, ds)
-                rows = await tx.fetchall(
-                    "SELECT t.name, s.raw FROM submissions s JOIN teams t ON t.id = s.team_id"
-                    " WHERE s.phase = ? AND s.dataset_id = ? AND s.id IN (SELECT max(id) FROM submissions"
-                    " WHERE phase = ? AND dataset_id = ? GROUP BY team_id) ORDER BY t.name_key",
-                    (phase.id, ds.id, phase.id, ds.id))
+                rows = [(name, raw) for _, name, raw, _ in await _latest_submissions(tx, phase.id, ds.id)]
                 out.append((ds, labels, rows))
             return phase, out
 
@@ -446,11 +442,7 @@ class ControlsService:
                 if hidden is None:
                     continue
                 labels = await self.labels.in_force(tx, hidden, ds)
-                subs = await tx.fetchall(
-                    "SELECT s.team_id, t.name, s.raw, s.accuracy FROM submissions s JOIN teams t ON t.id = s.team_id"
-                    " WHERE s.phase = ? AND s.dataset_id = ? AND s.id IN (SELECT max(id) FROM submissions"
-                    " WHERE phase = ? AND dataset_id = ? GROUP BY team_id) ORDER BY t.name_key",
-                    (phase.id, ds.id, phase.id, ds.id))
+                subs = await _latest_submissions(tx, phase.id, ds.id)
                 reveals = await tx.fetchall(
                     "SELECT team_id, datum_id FROM reveals WHERE phase = ? AND dataset_id = ?", (phase.id, ds.id))
                 out.append((ds, labels, subs, reveals))
@@ -541,3 +533,12 @@ def _csv_text(text: str) -> str:
 
 __all__ = ["ControlsService", "Flag", "OwnSubmission", "Pick", "Relabel", "TeamMove",
            "WithoutReveals", "load_label_file"]
+
+
+async def _latest_submissions(tx: Tx, phase_id: str, dataset_id: int) -> list[tuple]:
+    """Each team's latest submission to a dataset: (team id, team name, raw file, accuracy), by name."""
+    return await tx.fetchall(
+        "SELECT s.team_id, t.name, s.raw, s.accuracy FROM submissions s JOIN teams t ON t.id = s.team_id"
+        " WHERE s.phase = ? AND s.dataset_id = ? AND s.id IN (SELECT max(id) FROM submissions"
+        " WHERE phase = ? AND dataset_id = ? GROUP BY team_id) ORDER BY t.name_key",
+        (phase_id, dataset_id, phase_id, dataset_id))
