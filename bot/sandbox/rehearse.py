@@ -275,14 +275,15 @@ class Act:
 
 
 def load_acts() -> list[Act]:
-    """Every module of bot/sandbox/acts/ with an ACT, in module order."""
+    """A fresh copy of every module of bot/sandbox/acts/ with an ACT, in module order: an act keeps what it
+    saw during one rehearsal, so two rehearsals in one process must not share one."""
     import bot.sandbox.acts as package
 
     found = []
     for module in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
         act = getattr(importlib.import_module(f"{package.__name__}.{module.name}"), "ACT", None)
         if isinstance(act, Act):
-            found.append(act)
+            found.append(type(act)())
     return found
 
 
