@@ -240,14 +240,22 @@ class BoardService:
 
     async def _build(self, version: int | None, phase: Phase | None, current: Phase | None, final: bool,
                      closed: bool, deadline: datetime | None, now: datetime) -> Board:
+        """Two hops read; everything computed from them runs in a worker thread, so a request
+        that arrives meanwhile (a reveal, a cached page) is answered at once."""
         standings = await self.leaderboard.standings(phase.id if phase else None)
+        tie_teams = [row.team for row in standings.rows[:TIE_DEPTH]] if final and standings.visible else []
+        worst_rows, raws = await self.store.run(self._extras, phase.id if phase else "", tie_teams)
+        return await asyncio.to_thread(self._assemble, version, standings, phase, current, final, closed, deadline,
+                                       now, worst_rows, raws if tie_teams else None)
+
+    def _assemble(self, version: int | None, standings: Standings, phase: Phase | None, current: Phase | None,
+                  final: bool, closed: bool, deadline: datetime | None, now: datetime, worst_rows: list[tuple],
+                  raws: list[tuple] | None) -> Board:
         datasets = standings.datasets
         has_groups = [
             phase is not None and (h := self.registry.get(phase.id, ds.id)) is not None and h.groups is not None
             for ds in datasets
         ]
-        tie_teams = [row.team for row in standings.rows[:TIE_DEPTH]] if final and standings.visible else []
-        worst_rows, raws = await self.store.run(self._extras, phase.id if phase else "", tie_teams)
         index = {ds.id: j for j, ds in enumerate(datasets)}
         worst: list[list[float | None]] = [[None] * len(datasets) for _ in standings.rows]
         by_team = {row.team: i for i, row in enumerate(standings.rows)}
@@ -257,8 +265,8 @@ class BoardService:
                 if i is not None and j is not None and has_groups[j] and value is not None:
                     worst[i][j] = float(value)
         tied = [False] * len(standings.rows)
-        if tie_teams and phase is not None:
-            tied = await asyncio.to_thread(self._ties, standings, phase, raws)
+        if raws is not None and phase is not None:
+            tied = self._ties(standings, phase, raws)
         started = [p for p in self.config.phases if p.starts <= now or (current and p.id == current.id)]
         return Board(
             version=version, standings=standings, phases=started, current_phase=current, final=final,

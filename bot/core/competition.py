@@ -1,7 +1,7 @@
 """The competition controls on the board: which submission counts, which score the board shows
 (public during the event, private on the final board), the freeze, per-dataset visibility,
 baselines and disqualified teams. The leaderboard (bot/core/leaderboard.py) reads its columns
-from `board_columns`; the doors never choose a score themselves.
+from `board_rows` and `columns_of`; the doors never choose a score themselves.
 
 - The counted submission per team and dataset follows the dataset's `counts`
   (bot/core/submission_rules.counted: best public score, last, or the team's /final-pick).
@@ -74,20 +74,36 @@ class Columns:
     baselines: list[tuple[str, np.ndarray]]  # (name, (D,) scores)
 
 
-async def board_columns(tx: Tx, config: EventConfig, phase_id: str, datasets: list[Dataset],
-                        team_ids: list[int], board: Board, now: datetime) -> Columns:
-    """The counted score of every team on every dataset, as `board` shows it."""
-    t_index = {team_id: i for i, team_id in enumerate(team_ids)}
-    score = np.full((len(team_ids), len(datasets)), np.nan)
-    last = np.full(len(team_ids), np.nan)
+@dataclass(frozen=True)
+class BoardRows:
+    """What the board's columns are computed from, read in the database hop: the phase's
+    submissions and baselines, as rows (the computation then runs off the event loop)."""
+
+    submissions: list[tuple]  # (id, team_id, dataset_id, submitted_at, accuracy, public, private, picked)
+    baselines: list[tuple]  # (name, dataset_id, accuracy, public, private)
+
+
+async def board_rows(tx: Tx, phase_id: str) -> BoardRows:
     subs = await tx.fetchall(
         "SELECT s.id, s.team_id, s.dataset_id, s.submitted_at, s.accuracy, s.public, s.private,"
         " CASE WHEN f.submission_id IS NULL THEN 0 ELSE 1 END FROM submissions s"
         " LEFT JOIN final_picks f ON f.submission_id = s.id WHERE s.phase = ? ORDER BY s.id",
         (phase_id,),
     )
+    baselines = await tx.fetchall(
+        "SELECT name, dataset_id, accuracy, public, private FROM baselines WHERE phase = ? ORDER BY name", (phase_id,)
+    )
+    return BoardRows(subs, baselines)
+
+
+def columns_of(read: BoardRows, datasets: list[Dataset], team_ids: list[int], board: Board) -> Columns:
+    """The counted score of every team on every dataset, as `board` shows it, from the rows
+    `board_rows` read: pure computation (the board's builder runs it in a worker thread)."""
+    t_index = {team_id: i for i, team_id in enumerate(team_ids)}
+    score = np.full((len(team_ids), len(datasets)), np.nan)
+    last = np.full(len(team_ids), np.nan)
     by_dataset: dict[int, list[tuple]] = {}
-    for row in subs:
+    for row in read.submissions:
         if row[1] in t_index:
             by_dataset.setdefault(row[2], []).append(row)
     for j, ds in enumerate(datasets):
@@ -112,9 +128,7 @@ async def board_columns(tx: Tx, config: EventConfig, phase_id: str, datasets: li
         score[:, j] = col
         last = np.fmax(last, when)
     baselines: dict[str, np.ndarray] = {}
-    for name, dataset_id, full_score, public_score, private_score in await tx.fetchall(
-        "SELECT name, dataset_id, accuracy, public, private FROM baselines WHERE phase = ? ORDER BY name", (phase_id,)
-    ):
+    for name, dataset_id, full_score, public_score, private_score in read.baselines:
         at_column = next((k for k, ds in enumerate(datasets) if ds.id == dataset_id), None)
         if at_column is None:
             continue

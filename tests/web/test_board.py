@@ -8,8 +8,10 @@ empty and dataset-less (NumHack) boards.
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import shutil
+import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,6 +19,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+import scoring
 from bot.config import load_event
 from bot.core.services import Services
 from bot.core.synth import synthesize_event, synthetic_board
@@ -309,6 +312,49 @@ async def test_one_change_counter_refreshes_every_process_cache(h42_folder, db, 
     await a.services.phases.set("mock", clock())
     third = await b.services.board.board()
     assert third.standings.phase is not None and third.standings.phase.id == "mock"
+
+
+async def test_while_a_board_is_computed_other_requests_are_answered(open_site, h42_folder, tmp_path, monkeypatch):
+    """A 2,000-team board being rebuilt after a submission keeps nobody waiting: its totals and
+    ranks are computed off the event loop, so /healthz and a reveal are answered before the board
+    is. The computation is held until they are (it would hold the whole server if it ran on the
+    event loop: then the board comes first, after the hold's timeout)."""
+    s = await open_site(h42_folder / "event.toml", str(tmp_path / "big.sqlite"), Clock(now=H42_OPEN), teams=2000)
+    made = await s.services.teams.create("Asker", validated=True)
+    form = {"username": made.team.username, "password": made.password, "exercise_id": "1", "datum_id": "3"}
+    async with aiohttp.ClientSession() as http:
+        async with http.get(s.url + "/api/leaderboard?limit=1") as r:
+            assert r.status == 200 and (await r.json())["total_teams"] == 2001
+        await s.services.submissions.submit(made.team, 2, "l.csv", valid_csv(s.services.registry.get("real", 2).y),
+                                            source="test")  # the board must be computed again
+        armed, entered, release = threading.Event(), threading.Event(), threading.Event()
+        ranking = scoring.leaderboard
+
+        def held(*args, **kwargs):
+            if armed.is_set() and not entered.is_set():
+                entered.set()
+                release.wait(20)
+            return ranking(*args, **kwargs)
+
+        monkeypatch.setattr(scoring, "leaderboard", held)
+        order: list[str] = []
+
+        async def fetch(name: str, method: str, path: str, **kw) -> int:
+            async with http.request(method, s.url + path, **kw) as r:
+                await r.read()
+                order.append(name)
+                return r.status
+
+        armed.set()
+        board = asyncio.create_task(fetch("board", "GET", "/api/leaderboard?limit=5"))
+        assert await asyncio.to_thread(entered.wait, 20), "the board was not rebuilt"
+        try:
+            health = await fetch("healthz", "GET", "/healthz")
+            reveal = await fetch("reveal", "POST", "/reveal/", data=form)
+        finally:
+            release.set()
+        assert await board == 200 and health == 200 and reveal == 200
+    assert order == ["healthz", "reveal", "board"]
 
 
 async def test_worst_group_accuracy_beside_the_accuracy(h42_db):
