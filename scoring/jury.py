@@ -64,7 +64,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-import choix
 import numpy as np
 from numpy.typing import ArrayLike
 
@@ -290,6 +289,8 @@ def bradley_terry(winner: ArrayLike, loser: ArrayLike, n_projects: int, *, alpha
     w = win_matrix(winner, loser, n_projects)
     if n_projects <= 1 or not w.any():
         return np.zeros(n_projects)
+    import choix  # here, not at the top: it imports scipy.stats (2 s), which every `hackbot` command paid
+
     params = choix.ilsr_pairwise_dense(w, alpha=alpha, max_iter=1000, tol=1e-9)
     return np.asarray(params - params.mean(), dtype=np.float64)
 

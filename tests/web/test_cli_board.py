@@ -48,8 +48,15 @@ async def test_top_n_in_80_columns(tmp_path, data_root):
     exact = next(line for line in everyone.splitlines() if "Exact Answers" in line)
     assert "3:1.000" in exact and " 1/3 " in exact
     # the full table on demand
-    wide = hackbot("leaderboard", "--wide", "--top", "3", *common, cwd=tmp_path, env=hackbot_env(COLUMNS="200"))
-    assert wide.returncode == 0 and "bold" in wide.stdout
+    wide = hackbot("leaderboard", "--wide", *common, cwd=tmp_path, env=hackbot_env(COLUMNS="200"))
+    assert wide.returncode == 0 and "~: a default score" in wide.stdout
+    lines = wide.stdout.splitlines()
+    assert lines[1].split() == ["#", "team", "total", "0", "2", "3"]
+    # every dataset's column: Exact Answers submitted dataset 3 only, the other two count their defaults
+    exact = next(line for line in lines if "Exact Answers" in line).split()
+    assert exact[-3].startswith("~") and exact[-2].startswith("~") and exact[-1] == "1.000"
+    cut = next(line for line in lines if line.split()[1:3] == long.team.split()[:2])
+    assert "…" in cut and f"{long.total:.3f}" in cut and f"{standings.rows[0].total:.3f}" in lines[2]
 
 
 async def test_csv_holds_every_team_and_score(tmp_path, data_root):
