@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test chromium axe postgres nginx bench clean
+.PHONY: demo test chromium axe postgres nginx libical bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit("Hackbot needs Python >= 3.11, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
@@ -58,8 +58,18 @@ nginx:
 	     (apt-get update -qq && apt-get install -y -qq nginx >/dev/null)); \
 	  else echo "nginx is missing: the reverse-proxy test will be skipped (apt-get install nginx)"; fi; }
 
+# The calendar test runs /schedule.ics through libical's parser and iTIP checks (ctypes over
+# Debian's libical3); install it when it is missing and we may. Under CI=true that test never skips.
+libical:
+	@ldconfig -p 2>/dev/null | grep -q 'libical\.so\.3' || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing Debian's libical3 for the calendar test"; \
+	    (apt-get install -y -qq libical3 >/dev/null 2>&1 || \
+	     (apt-get update -qq && apt-get install -y -qq libical3 >/dev/null)); \
+	  else echo "libical is missing: the calendar's libical test will be skipped (apt-get install libical3)"; fi; }
+
 # lint and types first, at zero findings (pyproject.toml holds their settings), then the tests
-test: $(STAMP) chromium axe postgres nginx
+test: $(STAMP) chromium axe postgres nginx libical
 	$(BIN)/ruff check bot scoring tests benchmarks
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -q -p no:cacheprovider

@@ -285,7 +285,10 @@ def calendar_bytes(entries: list[ScheduleEntry], event_name: str, timezone_name:
             alarm = Alarm()
             alarm.add("action", "DISPLAY")
             alarm.add("description", entry.title)
-            alarm.add("trigger", due_time(entry.at, before, tz).astimezone(UTC).replace(microsecond=0))
+            # VALUE=DATE-TIME: a TRIGGER is a duration unless it says otherwise (RFC 5545 3.8.6.3);
+            # without it libical drops the alarm ("Can't parse as DURATION")
+            alarm.add("trigger", due_time(entry.at, before, tz).astimezone(UTC).replace(microsecond=0),
+                      parameters={"VALUE": "DATE-TIME"})
             event.add_component(alarm)
         cal.add_component(event)
     return cal.to_ical()

@@ -310,6 +310,18 @@ async def test_the_calendar_passes_a_strict_rfc_5545_parser(numhack_server, sche
     assert "Registration closes" in titles and "Team formation closes" not in titles
 
 
+async def test_the_calendar_passes_libicals_checks(numhack_server, schedule_server):
+    from tests import libical
+
+    lib = libical.load()
+    for url in (numhack_server[0], schedule_server.url):
+        _, _, body = await get(f"{url}/schedule.ics")
+        assert libical.problems(lib, body) == [], url
+        # the check is real: the same feed published with METHOD:PUBLISH and no ORGANIZER fails it
+        published = body.replace(b"VERSION:2.0\r\n", b"VERSION:2.0\r\nMETHOD:PUBLISH\r\n", 1)
+        assert any("INVALID-ITIP" in p for p in libical.problems(lib, published))
+
+
 async def test_an_aoe_event_labels_its_times_aoe(tmp_path):
     text = (REPO / "config/numhack.toml").read_text().replace('timezone = "UTC"', 'timezone = "AoE"', 1)
     path = tmp_path / "aoe.toml"
