@@ -351,9 +351,9 @@ async def serve(
             await hold_gateway(services, settings, config, discord_token, clock=clock, ready=ready, report=report)
             return
         if role == "all":
-            # offline, the reminders go to the log and to the web page's "Posted reminders" (the
-            # texts kept as Discord would have shown them: the schedule page shows them in each
-            # reader's time); the runner logs its organizer reports itself; the help queue's pings
+            # offline, the reminders go to the log and to the organizers' page of posted reminders,
+            # /organizers/reminders (the texts kept as Discord would have shown them: the page
+            # shows them in each reader's time); the runner logs its organizer reports itself; the help queue's pings
             # and the projects' notices are logged
             offline = [ReminderRunner(services.store, config, services.schedule, log_poster(log), clock=clock,
                                       time_format=discord_time),

@@ -172,7 +172,7 @@ def perks_claims(perk: str, config_path: Path, db_path: str) -> None:
 def organizers() -> None:
     """Make or revoke organizers' secret links.
 
-    The links open the organizers' page (help queue metrics, perks)."""
+    The links open the organizers' pages (help queue metrics, perks; the posted reminders)."""
 
 
 @organizers.command("link")
@@ -181,8 +181,8 @@ def organizers() -> None:
 def organizers_link(label: str, config_path: Path, db_path: str) -> None:
     """Make a secret link to the organizers' page.
 
-    Shown once; only its hash is kept. Share it with organizers only; `hackbot organizers revoke`
-    ends every link."""
+    The same key opens /organizers/reminders (the posted reminders). Shown once; only its hash is
+    kept. Share it with organizers only; `hackbot organizers revoke` ends every link."""
     link = with_services(config_path, db_path, lambda s: s.organizer_links.create(label))
     settings = settings_from_environment()
     base = (settings.hackbot_public_url or f"http://{settings.hackbot_host}:{settings.hackbot_port}").rstrip("/")

@@ -140,10 +140,17 @@ _REFUSED = """<!doctype html>
 </main></body></html>"""
 
 
+async def refused(request: web.Request) -> web.Response | None:
+    """The 403 of every organizers' page when the request has no valid organizer link; None when it has one."""
+    if await request.app[SERVICES].organizer_links.valid(request.query.get("key")):
+        return None
+    return web.Response(text=_REFUSED, status=403, content_type="text/html", headers=PRIVATE_HEADERS)
+
+
 async def organizers_page(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
-    if not await services.organizer_links.valid(request.query.get("key")):
-        return web.Response(text=_REFUSED, status=403, content_type="text/html", headers=PRIVATE_HEADERS)
+    if (no := await refused(request)) is not None:
+        return no
     if services.mentoring.enabled:
         report = await services.mentoring.report()
         waiting, claimed = await services.mentoring.queue(), await services.mentoring.claimed()

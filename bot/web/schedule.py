@@ -1,10 +1,12 @@
 """The schedule on the web: GET /schedule (a page) and GET /schedule.ics (a calendar to subscribe to).
 
 The page shows each time in the event's timezone, and a small script adds the viewer's own;
-its "Posted reminders" section is how the offline run (no Discord token) shows the reminders
-it would have posted. The calendar is iCalendar (RFC 5545) in UTC, one VEVENT per item with a
-UID stable per item, so that Google Calendar and Thunderbird update an item rather than
-duplicate it when a subscription refreshes.
+the posted-reminders log (what was posted, late, failed or skipped, and why; how the offline run
+without a Discord token shows what it would have posted) is an organizers' page,
+GET /organizers/reminders?key=... (an organizer link, as for /organizers/mentoring).
+The calendar is iCalendar (RFC 5545) in UTC, one VEVENT per item with a UID stable per item, so
+that Google Calendar and Thunderbird update an item rather than duplicate it when a subscription
+refreshes.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from bot.core.errors import BadInput
 from bot.core.schedule import PostedReminder, ScheduleEntry, due_time, merged, web_link
 from bot.core.teams import username_for
 from bot.web.api import SERVICES
+from bot.web.organizers import PRIVATE_HEADERS, refused
 
 POSTED_SHOWN = 50
 PRODID = "-//Hackbot//Hackathon schedule//EN"
@@ -190,8 +193,7 @@ def _posted_html(posted: list[PostedReminder], tz) -> str:
 
 
 def render_schedule(
-    entries: list[ScheduleEntry], posted: list[PostedReminder], event_name: str, timezone_name: str, tz, now: datetime,
-    *, host: str = "",
+    entries: list[ScheduleEntry], event_name: str, timezone_name: str, tz, now: datetime, *, host: str = "",
 ) -> str:
     entries = merged(entries)
     upcoming = [e for e in entries if (e.ends or e.at) >= now]
@@ -220,7 +222,31 @@ def render_schedule(
 <ol class="items" id="upcoming">{upcoming_html}</ol>
 <h2>Past</h2>
 <ol class="items" id="past">{past_html}</ol>
-<h2>Posted reminders</h2>
+</main>
+<script>{_SCRIPT}</script>
+</body></html>"""
+
+
+def render_posted(posted: list[PostedReminder], event_name: str, timezone_name: str, tz, now: datetime) -> str:
+    """The organizers' log of the schedule's reminders: when each was due and sent, its status
+    (sent, late, failed, skipped) with the reason, and the text as Discord showed it."""
+    name = escape(event_name)
+    zone_label = "AoE (UTC-12)" if timezone_name.strip().lower() == "aoe" else timezone_name
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="no-referrer">
+<meta name="robots" content="noindex, nofollow">
+<link rel="icon" href="/favicon.svg" type="image/svg+xml">
+<title>{name}: posted reminders (organizers)</title><style>{_CSS}</style></head>
+<body>
+<header>
+<h1>{name}: posted reminders</h1>
+<p class="sub">For organizers only: do not share this page's address. The last {POSTED_SHOWN} reminders, \
+newest first; times in the event's timezone, {escape(zone_label)}. <span id="viewer-zone"></span>
+<a href="/schedule">the public schedule</a> · updated {now.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC</p>
+</header>
+<main>
 {_posted_html(posted, tz)}
 </main>
 <script>{_SCRIPT}</script>
@@ -297,10 +323,20 @@ def calendar_bytes(entries: list[ScheduleEntry], event_name: str, timezone_name:
 async def schedule_page(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     entries = await services.schedule.items()
+    event = services.config.event
+    html = render_schedule(entries, event.name, event.timezone, event.tz, services.clock(), host=request.host)
+    return web.Response(text=html, content_type="text/html")
+
+
+async def posted_reminders_page(request: web.Request) -> web.Response:
+    """GET /organizers/reminders?key=...: the posted-reminders log, for organizers only."""
+    if (no := await refused(request)) is not None:
+        return no
+    services = request.app[SERVICES]
     posted = await services.schedule.posted(limit=POSTED_SHOWN)
     event = services.config.event
-    html = render_schedule(entries, posted, event.name, event.timezone, event.tz, services.clock(), host=request.host)
-    return web.Response(text=html, content_type="text/html")
+    html = render_posted(posted, event.name, event.timezone, event.tz, services.clock())
+    return web.Response(text=html, content_type="text/html", headers=PRIVATE_HEADERS)
 
 
 async def schedule_ics(request: web.Request) -> web.Response:

@@ -37,6 +37,7 @@ def create_app(services: Services, *, report: Report | None = None,
     app.router.add_get("/schedule", schedule.schedule_page)
     app.router.add_get("/schedule.ics", schedule.schedule_ics)
     app.router.add_get("/organizers/mentoring", organizers.organizers_page)
+    app.router.add_get("/organizers/reminders", schedule.posted_reminders_page)
     app.router.add_post("/api/projects", projects.post_project)
     app.router.add_get("/api/projects/mine", projects.my_project)
     app.router.add_post("/api/bundles", projects.post_bundle)

@@ -4,7 +4,8 @@ The event runs in Europe/Paris with items from its file, one added live and the 
 phase starts and deadline. The calendar is read back by a real iCalendar parser (the icalendar
 package); the page is rendered by headless Chromium in another time zone (Asia/Tokyo), whose
 script must show the viewer's own time. Reminders posted by the offline run (the core's
-ReminderRunner with bot.posting.log_poster) are shown in the page's "Posted reminders".
+ReminderRunner with bot.posting.log_poster) are shown on the organizers' page of posted reminders
+(/organizers/reminders, with an organizer link), never on the public schedule.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from bot.core.services import Services
 from bot.posting import discord_time, log_poster
 from bot.web.schedule import render_schedule, uid_slug
 from bot.web.server import start_web
+from tests.browser import describe
 from tests.web.conftest import EVENT_NAME, Server
 from tests.web.test_page import chromium
 
@@ -176,11 +178,27 @@ async def test_page_lists_items_to_come_and_past_in_the_events_timezone(schedule
     assert "Welcome &lt;b&gt;all&lt;/b&gt; &amp; co" in html and "<b>all</b>" not in html
     assert '<a href="https://example.org/stream"' in html
     assert 'href="javascript' not in html and "javascript:alert(1)" in html  # shown, not linked
-    assert '<a href="/schedule.ics">' in html and '<p class="empty" id="no-reminders">' in html
+    assert '<a href="/schedule.ics">' in html
+    assert "Posted reminders" not in html and 'id="no-reminders"' not in html  # the organizers' page holds them
+
+
+async def test_the_posted_reminders_are_an_organizers_page(schedule_server):
+    """The log of posted reminders opens with an organizer link only, like /organizers/mentoring."""
+    base = schedule_server.url
+    for url in (f"{base}/organizers/reminders", f"{base}/organizers/reminders?key=nope"):
+        status, headers, body = await get(url)
+        assert status == 403 and b"hackbot organizers link" in body and b"no-reminders" not in body
+        assert headers["Cache-Control"] == "no-store"
+    link = await schedule_server.services.organizer_links.create("tests")
+    status, headers, body = await get(f"{base}/organizers/reminders?key={link.token}")
+    assert status == 200 and b'<p class="empty" id="no-reminders">No reminder posted yet.</p>' in body
+    assert headers["Cache-Control"] == "no-store" and headers["Referrer-Policy"] == "no-referrer"
+    await schedule_server.services.organizer_links.revoke_all()
+    assert (await get(f"{base}/organizers/reminders?key={link.token}"))[0] == 403
 
 
 async def test_the_offline_run_shows_its_reminders_on_the_page(schedule_server, caplog):
-    """No Discord: the runner posts through log_poster; the page shows what was posted."""
+    """No Discord: the runner posts through log_poster; the organizers' page shows what was posted."""
     services, clock = schedule_server.services, schedule_server.clock
     runner = ReminderRunner(services.store, services.config, services.schedule,  # as bot.app's offline run
                             log_poster(logging.getLogger("hackbot.offline")), clock=clock, time_format=discord_time)
@@ -193,7 +211,9 @@ async def test_the_offline_run_shows_its_reminders_on_the_page(schedule_server, 
     assert len(logged) == 2 and all("Opening keynote, day 1; welcome" in m for m in logged)
     assert all("mentioning @Participants" in m for m in logged)
 
-    html = (await get(f"{schedule_server.url}/schedule"))[2].decode()
+    assert b'id="posted"' not in (await get(f"{schedule_server.url}/schedule"))[2]
+    link = await services.organizer_links.create("tests")
+    html = (await get(f"{schedule_server.url}/organizers/reminders?key={link.token}"))[2].decode()
     table = html[html.index('<table id="posted">') : html.index("</table>")]
     rows = re.findall(r'<tr class="reminder" data-item="(\d+)">(.*?)</tr>', table, re.S)
     assert len(rows) == 2
@@ -226,10 +246,34 @@ async def test_page_in_chromium_shows_the_viewers_own_time(schedule_server, tmp_
     assert local.startswith("your time: ") and "GMT+9" in local
     start, end = local.removeprefix("your time: ").split(" – ")
     assert re.search(r"(11:00\s*PM|23:00)", start) and re.search(r"(12:00\s*AM|00:00)", end)  # ends at 16:00 Paris
-    # the posted reminders' Discord timestamps, in the viewer's time too
+    # the posted reminders' Discord timestamps (the organizers' page), in the viewer's time too
+    link = await services.organizer_links.create("tests")
+    dom = await chromium(tmp_path / "profile2", "--virtual-time-budget=5000", "--dump-dom",
+                         f"{schedule_server.url}/organizers/reminders?key={link.token}", tz="Asia/Tokyo")
     posted = dom[dom.index('<table id="posted">') :]
     times = re.findall(r'<time datetime="2030-03-01T14:00:00Z" data-style="F" title="([^"]*)">([^<]*)</time>', posted)
     assert times and all(title == "Fri 01 Mar 2030, 15:00 CET" and "GMT+9" in shown for title, shown in times)
+
+
+@pytest.mark.usefixtures("axe_js")
+async def test_the_posted_reminders_page_passes_axe_light_dark_and_on_a_phone(schedule_server, browser):
+    services, clock = schedule_server.services, schedule_server.clock
+    runner = ReminderRunner(services.store, services.config, services.schedule, log_poster(), clock=clock,
+                            time_format=discord_time)
+    clock.set(KEYNOTE_AT - timedelta(minutes=55))  # one late, one on time
+    assert await runner.tick() == 1
+    clock.set(KEYNOTE_AT - timedelta(minutes=10))
+    assert await runner.tick() == 1
+    link = await services.organizer_links.create("tests")
+    for width, height, mobile, dark in ((1280, 800, False, False), (1280, 800, False, True), (390, 844, True, False)):
+        page = await browser.new_page(width, height, mobile=mobile, dark=dark)
+        await page.goto(f"{schedule_server.url}/organizers/reminders?key={link.token}")
+        violations = await page.axe()
+        assert violations == [], f"{width}px ({'dark' if dark else 'light'}):\n{describe(violations)}"
+        await page.close()
+    page = await browser.new_page(390, 844, mobile=True)
+    await page.goto(f"{schedule_server.url}/organizers/reminders")  # the refusal too
+    assert await page.axe() == []
 
 
 def test_two_events_never_share_a_uid():
@@ -328,7 +372,7 @@ async def test_an_aoe_event_labels_its_times_aoe(tmp_path):
     path.write_text(text)
     services = await Services.open(load_event(path), str(tmp_path / "aoe.sqlite"))
     try:
-        html = render_schedule(await services.schedule.items(), [], "AoE event", "AoE", services.config.event.tz,
+        html = render_schedule(await services.schedule.items(), "AoE event", "AoE", services.config.event.tz,
                                datetime(2024, 11, 1, tzinfo=UTC))
     finally:
         await services.close()
