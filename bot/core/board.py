@@ -31,6 +31,7 @@ import numpy as np
 import scoring
 from bot.config import Dataset, EventConfig, Phase
 from bot.core.clock import Clock
+from bot.core.competition import CHUNK
 from bot.core.datasets import DatasetRegistry
 from bot.core.errors import NotFound
 from bot.core.leaderboard import LeaderboardService, Row, Standings
@@ -240,13 +241,14 @@ class BoardService:
 
     async def _build(self, version: int | None, phase: Phase | None, current: Phase | None, final: bool,
                      closed: bool, deadline: datetime | None, now: datetime) -> Board:
-        """Two hops read; everything computed from them runs in a worker thread, so a request
-        that arrives meanwhile (a reveal, a cached page) is answered at once."""
+        """Short hops read (chunks of rows); everything computed from them runs in a worker thread,
+        so a request that arrives meanwhile (a reveal, a cached page) is answered at once."""
         standings = await self.leaderboard.standings(phase.id if phase else None)
         tie_teams = [row.team for row in standings.rows[:TIE_DEPTH]] if final and standings.visible else []
-        worst_rows, raws = await self.store.run(self._extras, phase.id if phase else "", tie_teams)
+        worst_rows = await self._worst(phase.id if phase else "")
+        raws = await self.store.run(self._tie_files, phase.id, tie_teams) if tie_teams and phase else []
         return await asyncio.to_thread(self._assemble, version, standings, phase, current, final, closed, deadline,
-                                       now, worst_rows, raws if tie_teams else None)
+                                       now, worst_rows, raws if tie_teams and phase else None)
 
     def _assemble(self, version: int | None, standings: Standings, phase: Phase | None, current: Phase | None,
                   final: bool, closed: bool, deadline: datetime | None, now: datetime, worst_rows: list[tuple],
@@ -274,23 +276,36 @@ class BoardService:
             anchors=[anchor_of(row.team) for row in standings.rows],
         )
 
+    async def _worst(self, phase_id: str) -> list[tuple]:
+        """Worst-group accuracies of the phase's submissions, (team, dataset, value), oldest first (the
+        latest wins), read in chunks as the standings' rows are (bot/core/competition.board_rows)."""
+        rows: list[tuple] = []
+        while True:
+            chunk = await self.store.run(self._worst_chunk, phase_id, rows[-1][0] if rows else 0)
+            rows += chunk
+            if len(chunk) < CHUNK:
+                break
+        rows.sort(key=lambda r: r[4])
+        return [(team, dataset_id, value) for _, team, dataset_id, value, _ in rows]
+
     @staticmethod
-    async def _extras(tx: Tx, phase_id: str, tie_teams: list[str]) -> tuple[list[tuple], list[tuple]]:
-        """Worst-group accuracies of the phase's submissions; the files of the top teams (for ties)."""
-        worst = await tx.fetchall(
+    async def _worst_chunk(tx: Tx, phase_id: str, after: int) -> list[tuple]:
+        return await tx.fetchall(
             # the public rows' worst group (all rows without a private part): never the private rows'
-            "SELECT t.name, s.dataset_id, coalesce(s.worst_public, s.worst_group) FROM submissions s"
-            " JOIN teams t ON t.id = s.team_id WHERE s.phase = ? AND s.worst_group IS NOT NULL ORDER BY s.submitted_at",
-            (phase_id,),
+            "SELECT s.id, t.name, s.dataset_id, coalesce(s.worst_public, s.worst_group), s.submitted_at"
+            " FROM submissions s JOIN teams t ON t.id = s.team_id"
+            f" WHERE s.phase = ? AND s.worst_group IS NOT NULL AND s.id > ? ORDER BY s.id LIMIT {CHUNK}",
+            (phase_id, after),
         )
-        raws: list[tuple] = []
-        if tie_teams:
-            marks = ", ".join("?" * len(tie_teams))
-            raws = await tx.fetchall(
-                "SELECT t.name, s.dataset_id, s.raw FROM submissions s JOIN teams t ON t.id = s.team_id"
-                f" WHERE s.phase = ? AND t.name IN ({marks}) ORDER BY s.submitted_at", (phase_id, *tie_teams),
-            )
-        return worst, raws
+
+    @staticmethod
+    async def _tie_files(tx: Tx, phase_id: str, tie_teams: list[str]) -> list[tuple]:
+        """The files of the top teams, for the paired bootstrap."""
+        marks = ", ".join("?" * len(tie_teams))
+        return await tx.fetchall(
+            "SELECT t.name, s.dataset_id, s.raw FROM submissions s JOIN teams t ON t.id = s.team_id"
+            f" WHERE s.phase = ? AND t.name IN ({marks}) ORDER BY s.submitted_at", (phase_id, *tie_teams),
+        )
 
     def _ties(self, standings: Standings, phase: Phase, raws: list[tuple]) -> list[bool]:
         """Per row: its total and the one above cannot be told apart (paired bootstrap, 95%)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 from typing import Any
 
 from aiohttp import web
@@ -78,8 +79,15 @@ def _summary(exc: HttpProcessingError) -> str:
     return f"{type(exc).__name__}: {first.split(': b', 1)[0].split(': bytearray', 1)[0].rstrip(':')[:120]}"
 
 
+# How long a thread holds the GIL while another waits for it (Python's default: 5 ms). A board
+# rebuilt in a worker thread is pure Python for about a second at 5,000 teams; at 5 ms a turn,
+# each of a reveal's few hand-overs waited up to 5 ms behind it.
+SWITCH_INTERVAL = 0.001
+
+
 async def start_web(services: Services, host: str, port: int, *, report: Report | None = None,
                     trusted_proxies: tuple[api.Network, ...] = ()) -> web.AppRunner:
+    sys.setswitchinterval(SWITCH_INTERVAL)
     server_log = OneLineServerLog(logging.getLogger("aiohttp.server"), {})
     app = create_app(services, report=report, trusted_proxies=trusted_proxies)
     runner = web.AppRunner(app, access_log=None, logger=server_log)
