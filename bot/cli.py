@@ -26,9 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import NoReturn, TypeVar
 
-import aiohttp
 import click
-from discord import LoginFailure
 from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
@@ -280,6 +278,9 @@ def listen_problem(exc: OSError, host: str, port: int) -> str:
 def serve_event(config: EventConfig, db_path: str, host: str, port: int, settings: Settings,
                 banner: Callable[[], Awaitable[None]] | None = None, role: str = "all") -> None:
     """Run the web server (and the bot): stop with a message and exit 1 if it cannot start."""
+    import aiohttp  # here, as discord: every other command (hackbot leaderboard) is faster without them
+    from discord import LoginFailure
+
     from bot.app import serve
     from bot.web.api import parse_proxies
 
@@ -419,6 +420,9 @@ def demo(db_path: str, host: str, port: int, settings: Settings) -> None:
 @event_options
 def sync(config_path: Path, db_path: str) -> None:
     """Register the slash commands with Discord. They go to HACKBOT_GUILD_ID's server when it is set."""
+    import aiohttp
+    from discord import LoginFailure
+
     from bot.app import Hackbot
 
     settings = settings_from_environment()
