@@ -57,7 +57,8 @@ def projects_moderate(team: str | None, verdict: str | None, reason: str, config
 
     Without arguments it lists the submitted projects, pending first, with the repository checks'
     warnings and flags. With TEAM and VERDICT it records the verdict: only eligible projects enter
-    judging and the votes."""
+    judging and the votes. The running bot tells the team in its channel (the notice is queued in
+    the database with the verdict; `hackbot outbox status` shows it)."""
     if team is None:
         queue = with_services(config_path, db_path, lambda s: s.projects.queue(), readonly=True)
         table = Table("team", "title", "verdict", "repository", "checks")
@@ -69,7 +70,12 @@ def projects_moderate(team: str | None, verdict: str | None, reason: str, config
     if verdict is None:
         fail("give the verdict after the team: eligible, maybe or ineligible")
     ruled = with_services(config_path, db_path, lambda s: s.projects.moderate(team, verdict, reason, ORGANIZER))
-    console.print(f"team {escape(ruled.project.team_name)}: {verdict}. The team sees: {escape(ruled.notice)}")
+    name = escape(ruled.project.team_name)
+    if ruled.notice_key is None:
+        console.print(f"team {name}: already {verdict} with this reason; nothing changed, the team is not told again")
+        return
+    console.print(f"team {name}: {verdict}. The bot tells the team in its channel (outbox {ruled.notice_key}): "
+                  f"{escape(ruled.notice)}")
 
 
 @projects.command("extend", short_help="Extend one team's project deadline.")

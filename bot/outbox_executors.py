@@ -31,6 +31,8 @@ Kinds (payloads are structured; the text is written here, never by the core):
   announcement {parts: [{content, roles}]}              the winners, in the announcements channel
   ticket.post {number}                 a help ticket's post in the mentors' queue (bot/help_queue.py)
   report {text}                        a line in the organizers' log channel
+  team.notice {team_id, content}       a notice in the team's channel (a project's verdict), from any
+                                       process: the channel is looked up when it runs
 """
 
 from __future__ import annotations
@@ -385,6 +387,15 @@ async def _ticket_post(ex: DiscordExecutors, guild: discord.Guild, row: OutboxRo
         return {"skipped": "the ticket no longer exists"}
     await help_queue.post_ticket(ex.bot, guild, ticket, nonce=row.nonce)
     return {}
+
+
+@handles("team.notice")
+async def _team_notice(ex: DiscordExecutors, guild: discord.Guild, row: OutboxRow) -> Result:
+    channel = await ex.team_channel(guild, row.payload["team_id"])
+    if channel is None:  # no space (yet, or any more): the team reads it with /project show
+        return {"skipped": "the team has no channel"}
+    message = await ex.send(channel, row, row.payload["content"])
+    return {"channel_id": channel.id, "message_id": message.id}
 
 
 @handles("report")

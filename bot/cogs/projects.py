@@ -20,11 +20,13 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import discord_limits as limits
-from bot.cogs.common import guild_of, is_organizer, services_of, user_key
+from bot.cogs.common import is_organizer, services_of, side_effects, user_key
 from bot.core.clock import fmt_utc
 from bot.core.errors import NotAllowed
-from bot.core.projects import DraftReminder, Project, ProjectInput, ProjectService, Saved
+from bot.core.outbox import Delivery
+from bot.core.projects import TEAM_NOTICE, DraftReminder, Project, ProjectInput, ProjectService, Saved
 from bot.core.services import Services
+from bot.core.teams import team_lane
 from bot.posting import event_guild
 from bot.tree import report_error, send_ephemeral
 
@@ -355,12 +357,29 @@ async def moderation_queue(interaction: discord.Interaction) -> None:
 
 
 async def moderate(interaction: discord.Interaction, team: str, verdict: str, reason: str) -> None:
-    """/admin moderate: the verdict, and the team told why in its channel."""
+    """/admin moderate: the verdict; the team is told why in its channel (the outbox row the
+    verdict committed with, run now so that the reply says whether it was posted)."""
     services = services_of(interaction)
+    await interaction.response.defer(ephemeral=True, thinking=True)
     ruled = await services.projects.moderate(team, verdict, reason, user_key(interaction.user))
-    told = await tell_team(services, guild_of(interaction), ruled.project.team_id, ruled.notice)
-    where = "in its channel" if told else "when it runs /project show (no team channel to post in)"
-    await send_ephemeral(interaction, f"Team {ruled.project.team_name}'s project is now **{verdict}**; the team is told {where}.")
+    name = ruled.project.team_name
+    if ruled.notice_key is None:
+        await send_ephemeral(interaction, f"Team {name}'s project was already **{verdict}** with this reason; "
+                                          "nothing changed and the team is not told again.")
+        return
+    done = await side_effects(interaction, team_lane(ruled.project.team_id), TEAM_NOTICE)
+    await send_ephemeral(interaction, f"Team {name}'s project is now **{verdict}**; {told(done)}.")
+
+
+def told(done: Delivery | None) -> str:
+    """Where the team was told, from its notice's outbox row."""
+    if done is None or done.status in ("pending", "sending"):
+        return "the bot tells the team in its channel shortly"
+    if done.status == "failed":
+        return f"the team could not be told in its channel: {done.error}"
+    if (done.result or {}).get("skipped"):
+        return "the team has no channel: it sees the verdict with /project show"
+    return "the team is told in its channel"
 
 
 async def tell_team(services: Services, guild: discord.Guild, team_id: int, text: str) -> bool:

@@ -139,12 +139,27 @@ async def test_projects_end_to_end_on_the_strict_double(sandbox: Sandbox, bot, e
     orga = next(m for m in sandbox.state.members.values() if m.user.name == "orga")
     queue = await sandbox.reply_text(await sandbox.invoke(orga, "admin projects"))
     assert "**Ants**: Galaxy sorter 2 [pending]" in queue
+
+    # a verdict from another process (the CLI, the organizers' page): queued with it, posted by the bot
+    elsewhere = await Services.open(load_event(event_file), bot_db)
+    try:
+        maybe = await elsewhere.projects.moderate("Ants", "maybe", "is the dataset licence yours?", "cli")
+    finally:
+        await elsewhere.close()
+
+    def told(text: str) -> list[str]:
+        return [m.content for m in sandbox.state.channel_messages("team-ants") if text in m.content]
+
+    await until(lambda: told("is the dataset licence yours?"), what="the verdict posted in the team's channel")
     refused = await sandbox.reply_text(await sandbox.invoke(orga, "admin moderate", team="Ants",
                                                             verdict="ineligible"))
     assert "say why the project is ineligible" in refused
     ruled = await sandbox.reply_text(await sandbox.invoke(orga, "admin moderate", team="Ants",
                                                           verdict="eligible", reason="all good"))
-    assert "Team Ants's project is now **eligible**" in ruled
+    assert "Team Ants's project is now **eligible**; the team is told in its channel." in ruled, ruled
+    assert told("is the dataset licence yours?") == [maybe.notice]  # once
+    assert told("is eligible") == ["Your project 'Galaxy sorter 2' is eligible: it enters judging and the votes. "
+                                   "Reason: all good"]
     participant = await sandbox.reply_text(await sandbox.invoke(alice, "admin projects"))
     assert "Only organizers" in participant
 
