@@ -37,6 +37,8 @@ log = logging.getLogger(__name__)
 
 STATE = r"(?P<version>[0-9]+):(?P<cat>-?[0-9]+):(?P<bits>[0-9]+)"
 MODES = {"s": "Submit", "d": "Save as draft", "e": "Save the edit"}
+MORE_ANSWERS = "More answers"
+ANSWERS_ID = "hackbot:project:answers"
 
 
 def _state(version: int, cat: int, bits: int) -> str:
@@ -73,6 +75,9 @@ def choices_view(service: ProjectService, version: int, cat: int, bits: int, mod
     for mode in modes:
         view.add_item(discord.ui.Button(label=f"{MODES[mode]}…", custom_id=f"hackbot:project:form:{mode}:{state}",
                                         style=discord.ButtonStyle.primary if mode != "d" else discord.ButtonStyle.secondary))
+    if len(section.questions) > 1:
+        view.add_item(discord.ui.Button(label=f"{MORE_ANSWERS}…", custom_id=ANSWERS_ID,
+                                        style=discord.ButtonStyle.secondary))
     return view
 
 
@@ -84,6 +89,10 @@ def choices_text(service: ProjectService, cat: int, bits: int) -> str:
         lines.append(f"Category: **{category}**")
     if service.section.opt_in_prizes:
         lines.append(f"Opted into: **{opted}**")
+    questions = service.section.questions
+    if len(questions) > 1:
+        lines.append(f"This event asks {len(questions)} questions: the form holds the first, “{MORE_ANSWERS}…” the "
+                     "others (on a saved project: save a draft first, answer, then submit).")
     return "\n".join(lines)
 
 
@@ -155,7 +164,7 @@ class ProjectForm(discord.ui.Modal):
             placeholder="https://youtu.be/...", default=current.demo_url if current else None)
         for item in (self.title_input, self.summary, self.repo, self.demo):
             self.add_item(item)
-        # a modal holds 5 inputs: the first question fits here; the others keep their saved answers
+        # a modal holds 5 inputs: the first question fits here; the others are in AnswersForm ("More answers…")
         self.question: discord.ui.TextInput[ProjectForm] | None = None
         if service.section.questions:
             q = service.section.questions[0]
@@ -178,6 +187,62 @@ class ProjectForm(discord.ui.Modal):
         saved = await services.projects.save(team.id, user_key(interaction.user), data, submit=submit,
                                              expected_version=self.version or None)
         await send_ephemeral(interaction, saved_text(saved))
+
+    async def on_error(self, interaction: discord.Interaction, error: Exception, /) -> None:  # type: ignore[override]
+        await report_error(interaction, error)
+
+
+class AnswersButton(discord.ui.DynamicItem[discord.ui.Button], template=ANSWERS_ID):
+    """Opens the form of the event's other questions (a modal holds 5 inputs: the project's form
+    has room for the first question only)."""
+
+    def __init__(self) -> None:
+        super().__init__(discord.ui.Button(label=MORE_ANSWERS, custom_id=ANSWERS_ID))
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Item[Any],
+                             match: re.Match[str], /) -> AnswersButton:
+        return cls()
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        try:
+            services = services_of(interaction)
+            team = await services.projects.team_of(user_key(interaction.user))
+            current = await services.projects.of_team(team.id)
+            if current is None:
+                raise NotAllowed("save your project first (Save as draft…), then add the other answers")
+            await interaction.response.send_modal(AnswersForm(services.projects, current))
+        except Exception as exc:  # noqa: BLE001
+            await report_error(interaction, exc)
+
+
+class AnswersForm(discord.ui.Modal):
+    """The event's questions after the first, saved on the project as the API saves them (an edit
+    of the version read when the form opened: a change saved meanwhile is not overwritten)."""
+
+    def __init__(self, service: ProjectService, current: Project):
+        super().__init__(title="More answers", timeout=15 * 60)
+        self.service, self.current = service, current
+        self.inputs: list[tuple[str, discord.ui.TextInput[AnswersForm]]] = []
+        for q in service.section.questions[1:limits.MODAL_ROWS + 1]:
+            text_input: discord.ui.TextInput[AnswersForm] = discord.ui.TextInput(
+                label=q.question, style=discord.TextStyle.paragraph, max_length=q.max_chars,
+                required=current.status == "submitted" and q.required, default=current.answers.get(q.id))
+            self.inputs.append((q.id, text_input))
+            self.add_item(text_input)
+
+    async def on_submit(self, interaction: discord.Interaction) -> None:
+        services = services_of(interaction)
+        team = await services.projects.team_of(user_key(interaction.user))
+        p = self.current
+        answers = dict(p.answers)
+        for qid, text_input in self.inputs:
+            answers[qid] = text_input.value
+        data = ProjectInput(p.title, p.summary, p.repo_url, p.demo_url, p.category, p.opt_ins, tuple(answers.items()))
+        saved = await services.projects.save(team.id, user_key(interaction.user), data, submit=None,
+                                             expected_version=p.version)
+        given = sum(1 for qid, _ in self.inputs if saved.project.answers.get(qid))
+        await send_ephemeral(interaction, f"Saved {given} of {len(self.inputs)} more answer(s).\n{saved_text(saved)}")
 
     async def on_error(self, interaction: discord.Interaction, error: Exception, /) -> None:  # type: ignore[override]
         await report_error(interaction, error)
@@ -408,7 +473,7 @@ def discord_notify(bot: Hackbot):
     return notify
 
 
-PERSISTENT_ITEMS = (ChoiceSelect, FormButton)
+PERSISTENT_ITEMS = (ChoiceSelect, FormButton, AnswersButton)
 
 
 async def setup(bot: Hackbot) -> None:

@@ -29,6 +29,18 @@ licences = ["MIT", "Apache-2.0"]
 categories = ["Build", "Train", "Analyse"]
 opt_in_prizes = ["modal"]
 
+[[projects.questions]]
+id = "stack"
+question = "Which libraries did you use?"
+
+[[projects.questions]]
+id = "data"
+question = "Which data did you use?"
+
+[[projects.questions]]
+id = "next"
+question = "What would you need next?"
+
 [[prizes]]
 id = "modal"
 title = "Modal award"
@@ -112,6 +124,15 @@ async def test_projects_end_to_end_on_the_strict_double(sandbox: Sandbox, bot, e
     lost = await sandbox.reply_text(await sandbox.submit_modal(alice, alice_form, {**FORM, "Title": "Alice's title"}))
     assert f"the project changed while you edited it: {bob.user.id} saved version 2" in lost
 
+    # the questions past the first (a modal holds 5 inputs): a second form, stored where the API stores them
+    opened = await sandbox.answer(await sandbox.invoke(alice, "project edit"))
+    assert "This event asks 3 questions" in opened.text()
+    more = await sandbox.click(alice, opened, "More answers…")
+    await until(lambda: more.modal is not None or bool(more.errors), what="the answers form")
+    answered = await sandbox.reply_text(await sandbox.submit_modal(
+        alice, more, {"Which data did you use?": "SDSS DR17", "What would you need next?": "more GPUs"}))
+    assert "Saved 2 of 2 more answer(s)" in answered and "Galaxy sorter 2" in answered, answered
+
     shown = await sandbox.reply_text(await sandbox.invoke(alice, "project show"))
     assert "Galaxy sorter 2" in shown and f"v2 edited by <@{bob.user.id}>" in shown
     assert f"v1 submitted by <@{alice.user.id}>" in shown
@@ -175,5 +196,6 @@ async def test_projects_end_to_end_on_the_strict_double(sandbox: Sandbox, bot, e
         assert await snapshot() == repo.commits[-1].sha
         pool = await services.store.run(eligible_projects)
         assert [(p.team_name, p.title, p.category, p.opt_ins) for p in pool] == [("Ants", "Galaxy sorter 2", "Build", ("modal",))]
+        assert (await services.projects.of_team_named("Ants")).answers == {"data": "SDSS DR17", "next": "more GPUs"}
     finally:
         await services.close()
