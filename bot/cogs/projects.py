@@ -24,10 +24,8 @@ from bot.cogs.common import is_organizer, services_of, side_effects, user_key
 from bot.core.clock import fmt_utc
 from bot.core.errors import NotAllowed
 from bot.core.outbox import Delivery
-from bot.core.projects import TEAM_NOTICE, DraftReminder, Project, ProjectInput, ProjectService, Saved
-from bot.core.services import Services
+from bot.core.projects import TEAM_NOTICE, Project, ProjectInput, ProjectService, Saved
 from bot.core.teams import team_lane
-from bot.posting import event_guild
 from bot.tree import report_error, send_ephemeral
 
 if TYPE_CHECKING:
@@ -445,32 +443,6 @@ def told(done: Delivery | None) -> str:
     if (done.result or {}).get("skipped"):
         return "the team has no channel: it sees the verdict with /project show"
     return "the team is told in its channel"
-
-
-async def tell_team(services: Services, guild: discord.Guild, team_id: int, text: str) -> bool:
-    """Post in the team's channel (after the commit; a failure is logged, never raised)."""
-    infos = await services.roster.infos()
-    info = next((i for i in infos if i.team.id == team_id), None)
-    channel = guild.get_channel(info.discord_channel_id) if info and info.discord_channel_id else None
-    if not isinstance(channel, discord.TextChannel):
-        return False
-    try:
-        await channel.send(text[: limits.CONTENT], allowed_mentions=discord.AllowedMentions.none())
-    except discord.HTTPException:
-        log.warning("could not post in team %s's channel", team_id, exc_info=True)
-        return False
-    return True
-
-
-def discord_notify(bot: Hackbot):
-    """The draft reminders, in each team's channel."""
-    async def notify(reminder: DraftReminder) -> None:
-        guild = event_guild(bot)
-        if guild is None or not await tell_team(bot.services, guild, reminder.project.team_id, reminder.text()):
-            log.info("projects: team %s has no channel for its draft reminder: %s", reminder.project.team_name,
-                     reminder.text())
-
-    return notify
 
 
 PERSISTENT_ITEMS = (ChoiceSelect, FormButton, AnswersButton)

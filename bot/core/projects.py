@@ -641,7 +641,9 @@ class ProjectService:
 
     async def draft_reminders_due(self) -> list[DraftReminder]:
         """Claim the draft reminders due now (each project's, once per offset, even with several
-        processes: the claim is an INSERT the primary key lets through once)."""
+        processes: the claim is an INSERT the primary key lets through once). Each claimed one is
+        an outbox row to the team's channel, written with the claim: whichever process claims it
+        (the bot, a web process, `hackbot projects check`), the bot posts it."""
         section = self.config.projects
         if section is None or section.closes is None:
             return []
@@ -655,10 +657,13 @@ class ProjectService:
             if not offsets:
                 continue
             before = min(offsets)  # the nearest one: a late start does not send the 24 h one after the 1 h one
+            reminder = DraftReminder(project, before, deadline)
             claimed = await self.store.run(_claim_reminder, project.id, [b.total_seconds() for b in offsets],
-                                           before.total_seconds(), now.timestamp())
+                                           before.total_seconds(), now.timestamp(), project.team_id, reminder.text())
             if claimed:
-                due.append(DraftReminder(project, before, deadline))
+                due.append(reminder)
+        if due:
+            self.outbox.wake()
         return due
 
     async def next_due(self) -> datetime | None:
@@ -730,8 +735,10 @@ async def _version(tx: Tx, project_id: int, version: int, status: str, fields: d
          fields["category"], fields["opt_ins"], fields["answers"], author, change, now.timestamp()))
 
 
-async def _claim_reminder(tx: Tx, project_id: int, offsets: list[float], send: float, now: float) -> bool:
-    """Mark every passed offset as done; True when the one to send was not claimed before."""
+async def _claim_reminder(tx: Tx, project_id: int, offsets: list[float], send: float, now: float, team_id: int,
+                          text: str) -> bool:
+    """Mark every passed offset as done; True when the one to send was not claimed before (its
+    notice to the team's channel is queued in the same transaction)."""
     async with tx.transaction():
         await tx.lock("project-reminder", project_id)
         sent = await tx.fetchval("SELECT count(*) FROM project_reminders WHERE project_id = ? AND offset_s = ?",
@@ -739,4 +746,7 @@ async def _claim_reminder(tx: Tx, project_id: int, offsets: list[float], send: f
         for offset in offsets:
             await tx.execute("INSERT INTO project_reminders(project_id, offset_s, sent_at) VALUES (?, ?, ?)"
                              " ON CONFLICT (project_id, offset_s) DO NOTHING", (project_id, offset, now))
+        if not sent:
+            await enqueue(tx, TEAM_NOTICE, f"{TEAM_NOTICE}:{team_id}:draft:{int(send)}:{secrets.token_hex(6)}",
+                          {"team_id": team_id, "content": text}, lane=team_lane(team_id))
         return not sent

@@ -319,6 +319,11 @@ async def test_a_draft_is_reminded_24_h_and_1_h_before_the_deadline_once_each(en
         assert await services.projects.draft_reminders_due() == []
     finally:
         await other.close()
+    # each claimed reminder is queued once for the team's channel, whichever process claimed it
+    rows = await services.store.fetchall("SELECT lane, payload FROM outbox WHERE kind = 'team.notice' ORDER BY id")
+    assert [(lane, json.loads(p)["team_id"]) for lane, p in rows] == [(f"team:{crew.id}", crew.id)] * 2
+    assert "still a draft" in json.loads(rows[0][1])["content"] and "about 24 hours" in json.loads(rows[0][1])["content"]
+    assert "about 1 hour)" in json.loads(rows[1][1])["content"]
 
 
 async def test_the_gallery_is_hidden_before_the_deadline_and_filters_by_category(env):
