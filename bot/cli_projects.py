@@ -66,6 +66,7 @@ def projects_moderate(team: str | None, verdict: str | None, reason: str, config
             notes = "; ".join(n.message for n in (*p.warnings, *p.flags)) or ("unverified" if p.verified is None else "ok")
             table.add_row(escape(p.team_name), escape(p.title), p.moderation, escape(p.repo_url or "-"), escape(notes))
         console.print(table if queue else "no submitted project yet")
+        console.print("on the web: /organizers/projects?key=... (the key of `hackbot organizers link`)")
         return
     if verdict is None:
         fail("give the verdict after the team: eligible, maybe or ineligible")

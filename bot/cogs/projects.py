@@ -404,7 +404,8 @@ async def moderation_queue(interaction: discord.Interaction) -> None:
     if not queue:
         await send_ephemeral(interaction, "No submitted project yet.")
         return
-    lines = [f"**{len(queue)} submitted project(s)**; rule with `/admin moderate team verdict reason`."]
+    lines = [f"**{len(queue)} submitted project(s)**; rule with `/admin moderate team verdict reason` (or on the "
+             "organizers' page, /organizers/projects with the key of `hackbot organizers link`)."]
     for p in queue:
         line = f"• **{_esc(p.team_name)}**: {_esc(p.title)} [{p.moderation}]"
         if p.verified is None and p.repo_url:
