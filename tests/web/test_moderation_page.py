@@ -16,7 +16,7 @@ from bot.core.projects import ProjectInput
 from bot.core.services import Services
 from bot.web.server import start_web
 from tests.browser import describe
-from tests.core.helpers import Clock
+from tests.core.helpers import Clock, write_event
 from tests.core.project_helpers import OPENS, WORK, write_project_event
 
 # the checks as the repository checker stored them (bot/core/projects.py notes_of)
@@ -132,3 +132,18 @@ async def test_the_page_is_accessible_light_and_dark(site, browser):
     await page.goto(f"{base}/organizers/projects?key={token}")
     violations = await page.axe()
     assert violations == [], describe(violations)
+
+
+async def test_an_event_without_projects_says_so(tmp_path, db):
+    services = await Services.open(load_event(write_event(tmp_path / "event")), db, clock=Clock(WORK))
+    link = await services.organizer_links.create("tests")
+    runner = await start_web(services, "127.0.0.1", 0)
+    try:
+        base = f"http://127.0.0.1:{runner.addresses[0][1]}"
+        status, headers, body = await get(f"{base}/organizers/projects?key={link.token}")
+        assert status == 404 and "this event takes no projects" in body and headers["Cache-Control"] == "no-store"
+        status, _, body = await post(f"{base}/organizers/projects", {"key": link.token, "team": "A", "verdict": "eligible"})
+        assert status == 404 and "this event takes no projects" in body
+    finally:
+        await runner.cleanup()
+        await services.close()
