@@ -18,7 +18,6 @@ from discord.ext import commands
 
 from bot.cogs.mentoring import PERSISTENT_ITEMS as HELP_QUEUE_ITEMS
 from bot.cogs.projects import PERSISTENT_ITEMS as PROJECT_ITEMS
-from bot.cogs.projects import discord_notify as project_notify
 from bot.cogs.views import PERSISTENT_ITEMS
 from bot.cogs.votes import PERSISTENT_ITEMS as VOTE_ITEMS
 from bot.config import EventConfig, Settings
@@ -181,7 +180,8 @@ class Hackbot(commands.Bot):
                 self._tickets_start = asyncio.create_task(self._start_tickets(self.tickets),
                                                           name="hackbot-tickets-start")
             if self.config.projects is not None:  # re-checks, the deadline snapshot, the draft reminders
-                self.project_jobs = ProjectRunner(self.services.projects, project_notify(self))
+                # the draft reminders are outbox rows written with their claim: the drainer posts them
+                self.project_jobs = ProjectRunner(self.services.projects, log_notify(log))
                 self._project_jobs_start = asyncio.create_task(self._start_project_jobs(self.project_jobs),
                                                                name="hackbot-projects-start")
 

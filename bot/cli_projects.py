@@ -57,7 +57,8 @@ def projects_moderate(team: str | None, verdict: str | None, reason: str, config
 
     Without arguments it lists the submitted projects, pending first, with the repository checks'
     warnings and flags. With TEAM and VERDICT it records the verdict: only eligible projects enter
-    judging and the votes."""
+    judging and the votes. The running bot tells the team in its channel (the notice is queued in
+    the database with the verdict; `hackbot outbox status` shows it)."""
     if team is None:
         queue = with_services(config_path, db_path, lambda s: s.projects.queue(), readonly=True)
         table = Table("team", "title", "verdict", "repository", "checks")
@@ -65,11 +66,17 @@ def projects_moderate(team: str | None, verdict: str | None, reason: str, config
             notes = "; ".join(n.message for n in (*p.warnings, *p.flags)) or ("unverified" if p.verified is None else "ok")
             table.add_row(escape(p.team_name), escape(p.title), p.moderation, escape(p.repo_url or "-"), escape(notes))
         console.print(table if queue else "no submitted project yet")
+        console.print("on the web: /organizers/projects?key=... (the key of `hackbot organizers link`)")
         return
     if verdict is None:
         fail("give the verdict after the team: eligible, maybe or ineligible")
     ruled = with_services(config_path, db_path, lambda s: s.projects.moderate(team, verdict, reason, ORGANIZER))
-    console.print(f"team {escape(ruled.project.team_name)}: {verdict}. The team sees: {escape(ruled.notice)}")
+    name = escape(ruled.project.team_name)
+    if ruled.notice_key is None:
+        console.print(f"team {name}: already {verdict} with this reason; nothing changed, the team is not told again")
+        return
+    console.print(f"team {name}: {verdict}. The bot tells the team in its channel (outbox {ruled.notice_key}): "
+                  f"{escape(ruled.notice)}")
 
 
 @projects.command("extend", short_help="Extend one team's project deadline.")

@@ -24,6 +24,8 @@ Kinds (payloads are structured; the text is written here, never by the core):
   message {channel | channel_id, content, roles, users}   a post in a channel (by name or id)
   dm {user_id, content, team_id}       a direct message; closed DMs (50007) fall back on the
                                        team's channel, mentioning the person
+  team.notice {team_id, content}       a notice in the team's channel (a project's verdict, a draft
+                                       reminder); the channel is looked up when it runs
   role.add / role.remove {user_id, role_id}
   thread.create {channel_id, name, user_ids, content}   a private thread (found by name first)
   message.edit {channel_id, message_id, content}
@@ -342,6 +344,15 @@ async def _message_edit(ex: DiscordExecutors, guild: discord.Guild, row: OutboxR
     await channel.get_partial_message(int(p["message_id"])).edit(content=p["content"][: limits.CONTENT],
                                                                  allowed_mentions=discord.AllowedMentions.none())
     return {}
+
+
+@handles("team.notice")
+async def _team_notice(ex: DiscordExecutors, guild: discord.Guild, row: OutboxRow) -> Result:
+    channel = await ex.team_channel(guild, row.payload["team_id"])
+    if channel is None:  # no space (yet, or any more): the team reads it with /project show
+        return {"skipped": "the team has no channel"}
+    message = await ex.send(channel, row, row.payload["content"])
+    return {"channel_id": channel.id, "message_id": message.id}
 
 
 # --- the event's posts -------------------------------------------------------------------------------

@@ -20,12 +20,12 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import discord_limits as limits
-from bot.cogs.common import guild_of, is_organizer, services_of, user_key
+from bot.cogs.common import is_organizer, services_of, side_effects, user_key
 from bot.core.clock import fmt_utc
 from bot.core.errors import NotAllowed
-from bot.core.projects import DraftReminder, Project, ProjectInput, ProjectService, Saved
-from bot.core.services import Services
-from bot.posting import event_guild
+from bot.core.outbox import Delivery
+from bot.core.projects import TEAM_NOTICE, Project, ProjectInput, ProjectService, Saved
+from bot.core.teams import team_lane
 from bot.tree import report_error, send_ephemeral
 
 if TYPE_CHECKING:
@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 
 STATE = r"(?P<version>[0-9]+):(?P<cat>-?[0-9]+):(?P<bits>[0-9]+)"
 MODES = {"s": "Submit", "d": "Save as draft", "e": "Save the edit"}
+MORE_ANSWERS = "More answers"
+ANSWERS_ID = "hackbot:project:answers"
 
 
 def _state(version: int, cat: int, bits: int) -> str:
@@ -71,6 +73,9 @@ def choices_view(service: ProjectService, version: int, cat: int, bits: int, mod
     for mode in modes:
         view.add_item(discord.ui.Button(label=f"{MODES[mode]}…", custom_id=f"hackbot:project:form:{mode}:{state}",
                                         style=discord.ButtonStyle.primary if mode != "d" else discord.ButtonStyle.secondary))
+    if len(section.questions) > 1:
+        view.add_item(discord.ui.Button(label=f"{MORE_ANSWERS}…", custom_id=ANSWERS_ID,
+                                        style=discord.ButtonStyle.secondary))
     return view
 
 
@@ -82,6 +87,10 @@ def choices_text(service: ProjectService, cat: int, bits: int) -> str:
         lines.append(f"Category: **{category}**")
     if service.section.opt_in_prizes:
         lines.append(f"Opted into: **{opted}**")
+    questions = service.section.questions
+    if len(questions) > 1:
+        lines.append(f"This event asks {len(questions)} questions: the form holds the first, “{MORE_ANSWERS}…” the "
+                     "others (on a saved project: save a draft first, answer, then submit).")
     return "\n".join(lines)
 
 
@@ -153,7 +162,7 @@ class ProjectForm(discord.ui.Modal):
             placeholder="https://youtu.be/...", default=current.demo_url if current else None)
         for item in (self.title_input, self.summary, self.repo, self.demo):
             self.add_item(item)
-        # a modal holds 5 inputs: the first question fits here; the others keep their saved answers
+        # a modal holds 5 inputs: the first question fits here; the others are in AnswersForm ("More answers…")
         self.question: discord.ui.TextInput[ProjectForm] | None = None
         if service.section.questions:
             q = service.section.questions[0]
@@ -176,6 +185,62 @@ class ProjectForm(discord.ui.Modal):
         saved = await services.projects.save(team.id, user_key(interaction.user), data, submit=submit,
                                              expected_version=self.version or None)
         await send_ephemeral(interaction, saved_text(saved))
+
+    async def on_error(self, interaction: discord.Interaction, error: Exception, /) -> None:  # type: ignore[override]
+        await report_error(interaction, error)
+
+
+class AnswersButton(discord.ui.DynamicItem[discord.ui.Button], template=ANSWERS_ID):
+    """Opens the form of the event's other questions (a modal holds 5 inputs: the project's form
+    has room for the first question only)."""
+
+    def __init__(self) -> None:
+        super().__init__(discord.ui.Button(label=MORE_ANSWERS, custom_id=ANSWERS_ID))
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Item[Any],
+                             match: re.Match[str], /) -> AnswersButton:
+        return cls()
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        try:
+            services = services_of(interaction)
+            team = await services.projects.team_of(user_key(interaction.user))
+            current = await services.projects.of_team(team.id)
+            if current is None:
+                raise NotAllowed("save your project first (Save as draft…), then add the other answers")
+            await interaction.response.send_modal(AnswersForm(services.projects, current))
+        except Exception as exc:  # noqa: BLE001
+            await report_error(interaction, exc)
+
+
+class AnswersForm(discord.ui.Modal):
+    """The event's questions after the first, saved on the project as the API saves them (an edit
+    of the version read when the form opened: a change saved meanwhile is not overwritten)."""
+
+    def __init__(self, service: ProjectService, current: Project):
+        super().__init__(title="More answers", timeout=15 * 60)
+        self.service, self.current = service, current
+        self.inputs: list[tuple[str, discord.ui.TextInput[AnswersForm]]] = []
+        for q in service.section.questions[1:limits.MODAL_ROWS + 1]:
+            text_input: discord.ui.TextInput[AnswersForm] = discord.ui.TextInput(
+                label=q.question, style=discord.TextStyle.paragraph, max_length=q.max_chars,
+                required=current.status == "submitted" and q.required, default=current.answers.get(q.id))
+            self.inputs.append((q.id, text_input))
+            self.add_item(text_input)
+
+    async def on_submit(self, interaction: discord.Interaction) -> None:
+        services = services_of(interaction)
+        team = await services.projects.team_of(user_key(interaction.user))
+        p = self.current
+        answers = dict(p.answers)
+        for qid, text_input in self.inputs:
+            answers[qid] = text_input.value
+        data = ProjectInput(p.title, p.summary, p.repo_url, p.demo_url, p.category, p.opt_ins, tuple(answers.items()))
+        saved = await services.projects.save(team.id, user_key(interaction.user), data, submit=None,
+                                             expected_version=p.version)
+        given = sum(1 for qid, _ in self.inputs if saved.project.answers.get(qid))
+        await send_ephemeral(interaction, f"Saved {given} of {len(self.inputs)} more answer(s).\n{saved_text(saved)}")
 
     async def on_error(self, interaction: discord.Interaction, error: Exception, /) -> None:  # type: ignore[override]
         await report_error(interaction, error)
@@ -339,7 +404,8 @@ async def moderation_queue(interaction: discord.Interaction) -> None:
     if not queue:
         await send_ephemeral(interaction, "No submitted project yet.")
         return
-    lines = [f"**{len(queue)} submitted project(s)**; rule with `/admin moderate team verdict reason`."]
+    lines = [f"**{len(queue)} submitted project(s)**; rule with `/admin moderate team verdict reason` (or on the "
+             "organizers' page, /organizers/projects with the key of `hackbot organizers link`)."]
     for p in queue:
         line = f"• **{_esc(p.team_name)}**: {_esc(p.title)} [{p.moderation}]"
         if p.verified is None and p.repo_url:
@@ -355,41 +421,32 @@ async def moderation_queue(interaction: discord.Interaction) -> None:
 
 
 async def moderate(interaction: discord.Interaction, team: str, verdict: str, reason: str) -> None:
-    """/admin moderate: the verdict, and the team told why in its channel."""
+    """/admin moderate: the verdict; the team is told why in its channel (the outbox row the
+    verdict committed with, run now so that the reply says whether it was posted)."""
     services = services_of(interaction)
+    await interaction.response.defer(ephemeral=True, thinking=True)
     ruled = await services.projects.moderate(team, verdict, reason, user_key(interaction.user))
-    told = await tell_team(services, guild_of(interaction), ruled.project.team_id, ruled.notice)
-    where = "in its channel" if told else "when it runs /project show (no team channel to post in)"
-    await send_ephemeral(interaction, f"Team {ruled.project.team_name}'s project is now **{verdict}**; the team is told {where}.")
+    name = ruled.project.team_name
+    if ruled.notice_key is None:
+        await send_ephemeral(interaction, f"Team {name}'s project was already **{verdict}** with this reason; "
+                                          "nothing changed and the team is not told again.")
+        return
+    done = await side_effects(interaction, team_lane(ruled.project.team_id), TEAM_NOTICE)
+    await send_ephemeral(interaction, f"Team {name}'s project is now **{verdict}**; {told(done)}.")
 
 
-async def tell_team(services: Services, guild: discord.Guild, team_id: int, text: str) -> bool:
-    """Post in the team's channel (after the commit; a failure is logged, never raised)."""
-    infos = await services.roster.infos()
-    info = next((i for i in infos if i.team.id == team_id), None)
-    channel = guild.get_channel(info.discord_channel_id) if info and info.discord_channel_id else None
-    if not isinstance(channel, discord.TextChannel):
-        return False
-    try:
-        await channel.send(text[: limits.CONTENT], allowed_mentions=discord.AllowedMentions.none())
-    except discord.HTTPException:
-        log.warning("could not post in team %s's channel", team_id, exc_info=True)
-        return False
-    return True
+def told(done: Delivery | None) -> str:
+    """Where the team was told, from its notice's outbox row."""
+    if done is None or done.status in ("pending", "sending"):
+        return "the bot tells the team in its channel shortly"
+    if done.status == "failed":
+        return f"the team could not be told in its channel: {done.error}"
+    if (done.result or {}).get("skipped"):
+        return "the team has no channel: it sees the verdict with /project show"
+    return "the team is told in its channel"
 
 
-def discord_notify(bot: Hackbot):
-    """The draft reminders, in each team's channel."""
-    async def notify(reminder: DraftReminder) -> None:
-        guild = event_guild(bot)
-        if guild is None or not await tell_team(bot.services, guild, reminder.project.team_id, reminder.text()):
-            log.info("projects: team %s has no channel for its draft reminder: %s", reminder.project.team_name,
-                     reminder.text())
-
-    return notify
-
-
-PERSISTENT_ITEMS = (ChoiceSelect, FormButton)
+PERSISTENT_ITEMS = (ChoiceSelect, FormButton, AnswersButton)
 
 
 async def setup(bot: Hackbot) -> None:

@@ -152,6 +152,31 @@ class BundleService:
             " b.updated_at FROM project_bundles b JOIN teams t ON t.id = b.team_id ORDER BY t.name_key")
         return [_bundle(r) for r in rows]
 
+    async def for_judge(self, judge: str) -> list[Bundle]:
+        """The bundles of the teams a judge reviews (an active review in any round), for the
+        judges' page; none when the event takes no bundles."""
+        if self.config.projects is None or self.config.projects.bundles is None:
+            return []
+        rows = await self.store.fetchall(
+            "SELECT b.team_id, t.name, b.sha256, b.filename, b.size, b.explanations, b.version, b.updated_by,"
+            " b.updated_at FROM project_bundles b JOIN teams t ON t.id = b.team_id WHERE b.team_id IN"
+            " (SELECT team_id FROM review_assignments WHERE judge = ? AND active = 1) ORDER BY t.name_key", (judge,))
+        return [_bundle(r) for r in rows]
+
+    async def judge_download(self, judge: str, team_id: int) -> tuple[Bundle, bytes]:
+        """A team's zip for a judge who reviews that team, and for no one else."""
+        reviews = await self.store.fetchval(
+            "SELECT count(*) FROM review_assignments WHERE judge = ? AND team_id = ? AND active = 1", (judge, team_id))
+        if not reviews:
+            raise NotAllowed("you review no project of this team: its bundle is for its reviewers only")
+        try:
+            bundle = await self.of_team(team_id)
+        except NotFound:
+            raise NotFound("this team has handed in no bundle") from None
+        if bundle.sha256 is None:
+            raise NotFound("this team has handed in explanations but no zip")
+        return bundle, await self.data(bundle.sha256)
+
     async def data(self, sha256: str) -> bytes:
         blob = await self.store.fetchval("SELECT data FROM bundle_blobs WHERE sha256 = ?", (sha256,))
         if blob is None:

@@ -84,10 +84,11 @@ class ProjectRunner:
 
 
 def log_notify(logger: logging.Logger | None = None) -> Notify:
-    """Offline (no Discord): the reminders go to the log."""
+    """The reminders claimed, in the log (each is an outbox row the bot's drainer posts in the
+    team's channel, whichever process claimed it)."""
     out = logger or log
 
     async def notify(reminder: DraftReminder) -> None:
-        out.info("projects: team %s reminded: %s", reminder.project.team_name, reminder.text())
+        out.info("projects: team %s reminded (queued for its channel): %s", reminder.project.team_name, reminder.text())
 
     return notify

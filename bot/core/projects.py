@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
@@ -18,9 +19,10 @@ from typing import Any, Literal
 from bot.config import EventConfig, ProjectsSection
 from bot.core.clock import Clock, fmt_utc
 from bot.core.errors import AlreadyDone, BadInput, HackbotError, NotAllowed, NotFound
+from bot.core.outbox import Outbox, enqueue
 from bot.core.repo_checks import RepoCheck, RepoChecker, RepoUnavailable
 from bot.core.store import IntegrityError, Store, Tx
-from bot.core.teams import Team
+from bot.core.teams import Team, team_lane
 from bot.core.urls import normalize_demo_url, normalize_repo_url
 
 POOL_COLUMNS = ("p.id, p.team_id, t.name, p.title, p.summary, p.category, p.opt_ins, p.repo_url, p.demo_url, "
@@ -161,10 +163,15 @@ class Saved:
     check: RepoCheck | None  # the repository check run now (None: no repository, or unchanged)
 
 
+# the outbox kind that tells a team in its channel (bot/outbox_executors.py posts it)
+TEAM_NOTICE = "team.notice"
+
+
 @dataclass(frozen=True)
 class Moderated:
     project: Project
-    notice: str  # what the team is told (plain text; the door adds mentions)
+    notice: str  # what the team is told in its channel (plain text)
+    notice_key: str | None  # the outbox row that tells it; None: the verdict and reason were already so
 
 
 @dataclass(frozen=True)
@@ -210,6 +217,22 @@ def notes_of(check: RepoCheck) -> list[CheckNote]:
     return notes
 
 
+def _missing(section: ProjectsSection, summary: str, repo: str | None, demo: str | None, category: str | None,
+             answers: dict[str, str]) -> list[str]:
+    """The required fields left empty, as a team is told to add them."""
+    missing = []
+    if "repo" in section.required and repo is None:
+        missing.append("a repository URL")
+    if "demo" in section.required and demo is None:
+        missing.append("a demo URL")
+    if "description" in section.required and not summary:
+        missing.append("a summary")
+    if section.categories and category is None:
+        missing.append(f"a category (one of {', '.join(section.categories)})")
+    missing += [f"an answer to {q.question!r}" for q in section.questions if q.required and q.id not in answers]
+    return missing
+
+
 def _casefold_pick(value: str, options: list[str], what: str) -> str:
     for option in options:
         if option.casefold() == " ".join(value.split()).casefold():
@@ -221,8 +244,10 @@ class ProjectService:
     """One project per team: drafts, submissions, edits (each a version with its author), the
     lock at the deadline, extensions, moderation, repository checks and the deadline snapshot."""
 
-    def __init__(self, store: Store, config: EventConfig, clock: Clock, checker: RepoChecker | None = None):
+    def __init__(self, store: Store, config: EventConfig, clock: Clock, checker: RepoChecker | None = None,
+                 outbox: Outbox | None = None):
         self.store, self.config, self.clock = store, config, clock
+        self.outbox = outbox or Outbox(store)
         self.checker = checker  # set by the composition root (bot/app.py); None: repositories wait unverified
 
     # --- the event's window -----------------------------------------------------------------
@@ -338,20 +363,17 @@ class ProjectService:
             if text:
                 answers[key] = text
         if submitting:
-            missing = []
-            if "repo" in section.required and repo is None:
-                missing.append("a repository URL")
-            if "demo" in section.required and demo is None:
-                missing.append("a demo URL")
-            if "description" in section.required and not summary:
-                missing.append("a summary")
-            if section.categories and category is None:
-                missing.append(f"a category (one of {', '.join(section.categories)})")
-            missing += [f"an answer to {q.question!r}" for q in section.questions if q.required and q.id not in answers]
+            missing = _missing(section, summary, repo, demo, category, answers)
             if missing:
                 raise BadInput(f"to submit, add {', '.join(missing)}; or save it as a draft and finish it later")
         return {"title": title, "summary": summary, "repo_url": repo, "demo_url": demo, "category": category,
                 "opt_ins": json.dumps(opt_ins), "answers": json.dumps(answers, sort_keys=True)}
+
+    def missing_fields(self, project: Project) -> list[str]:
+        """What the event requires that the project lacks (an event file changed after it was
+        handed in, or an organizer's check): empty when complete."""
+        return _missing(self.section, project.summary, project.repo_url, project.demo_url, project.category,
+                        project.answers)
 
     def _check_open(self, now: datetime) -> None:
         opens = self.section.opens
@@ -469,7 +491,12 @@ class ProjectService:
         return await self.by_id(project.id)
 
     async def moderate(self, team: str, verdict: str, reason: str, by: str) -> Moderated:
-        """An organizer's verdict: eligible, maybe or ineligible (with the reason the team is told)."""
+        """An organizer's verdict: eligible, maybe or ineligible (with the reason the team is told).
+
+        The one rule behind /admin moderate, `hackbot projects moderate` and the organizers' page:
+        the verdict and the notice to the team's channel (an outbox row, posted by the bot's
+        process whichever process ruled) commit together. The same verdict and reason again
+        change nothing and tell the team nothing new (a double click, a resent form)."""
         if verdict not in VERDICTS:
             raise BadInput(f"{verdict!r} is not a verdict; use one of {', '.join(VERDICTS)}")
         reason = reason.strip()
@@ -478,20 +505,34 @@ class ProjectService:
         if len(reason) > REASON_MAX:
             raise BadInput(f"a reason has at most {REASON_MAX} characters")
         project = await self.of_team_named(team)
-        if project.status != "submitted":
-            raise NotAllowed(f"team {project.team_name}'s project is {project.status}, not submitted; only submitted "
-                             "projects are moderated")
-        await self.store.execute(
-            "UPDATE projects SET moderation = ?, moderation_reason = ?, moderated_by = ?, moderated_at = ? WHERE id = ?",
-            (verdict, reason, by, self.clock().timestamp(), project.id))
-        project = await self.by_id(project.id)
         words = {"eligible": "is eligible: it enters judging and the votes",
                  "maybe": "needs a closer look by the organizers before it enters judging",
                  "ineligible": "is not eligible: it does not enter judging nor the votes"}
         notice = f"Your project {project.title!r} {words[verdict]}."
         if reason:
             notice += f" Reason: {reason}"
-        return Moderated(project, notice)
+
+        async def hop(tx: Tx) -> str | None:
+            async with tx.transaction():
+                changed = await tx.execute(
+                    "UPDATE projects SET moderation = ?, moderation_reason = ?, moderated_by = ?, moderated_at = ?"
+                    " WHERE id = ? AND status = 'submitted' AND NOT (moderation = ? AND moderation_reason = ?)",
+                    (verdict, reason, by, self.clock().timestamp(), project.id, verdict, reason))
+                if changed != 1:
+                    status = await tx.fetchval("SELECT status FROM projects WHERE id = ?", (project.id,))
+                    if status != "submitted":
+                        raise NotAllowed(f"team {project.team_name}'s project is {status}, not submitted; only "
+                                         "submitted projects are moderated")
+                    return None  # already this verdict with this reason
+                key = f"{TEAM_NOTICE}:{project.team_id}:{secrets.token_hex(8)}"
+                await enqueue(tx, TEAM_NOTICE, key, {"team_id": project.team_id, "content": notice},
+                              lane=team_lane(project.team_id))
+                return key
+
+        key = await self.store.run(hop)
+        if key is not None:
+            self.outbox.wake()
+        return Moderated(await self.by_id(project.id), notice, key)
 
     async def extend(self, team: str, until: datetime, reason: str, by: str) -> Project:
         """Give one team its own deadline (judges see the reason)."""
@@ -600,7 +641,9 @@ class ProjectService:
 
     async def draft_reminders_due(self) -> list[DraftReminder]:
         """Claim the draft reminders due now (each project's, once per offset, even with several
-        processes: the claim is an INSERT the primary key lets through once)."""
+        processes: the claim is an INSERT the primary key lets through once). Each claimed one is
+        an outbox row to the team's channel, written with the claim: whichever process claims it
+        (the bot, a web process, `hackbot projects check`), the bot posts it."""
         section = self.config.projects
         if section is None or section.closes is None:
             return []
@@ -614,10 +657,13 @@ class ProjectService:
             if not offsets:
                 continue
             before = min(offsets)  # the nearest one: a late start does not send the 24 h one after the 1 h one
+            reminder = DraftReminder(project, before, deadline)
             claimed = await self.store.run(_claim_reminder, project.id, [b.total_seconds() for b in offsets],
-                                           before.total_seconds(), now.timestamp())
+                                           before.total_seconds(), now.timestamp(), project.team_id, reminder.text())
             if claimed:
-                due.append(DraftReminder(project, before, deadline))
+                due.append(reminder)
+        if due:
+            self.outbox.wake()
         return due
 
     async def next_due(self) -> datetime | None:
@@ -689,8 +735,10 @@ async def _version(tx: Tx, project_id: int, version: int, status: str, fields: d
          fields["category"], fields["opt_ins"], fields["answers"], author, change, now.timestamp()))
 
 
-async def _claim_reminder(tx: Tx, project_id: int, offsets: list[float], send: float, now: float) -> bool:
-    """Mark every passed offset as done; True when the one to send was not claimed before."""
+async def _claim_reminder(tx: Tx, project_id: int, offsets: list[float], send: float, now: float, team_id: int,
+                          text: str) -> bool:
+    """Mark every passed offset as done; True when the one to send was not claimed before (its
+    notice to the team's channel is queued in the same transaction)."""
     async with tx.transaction():
         await tx.lock("project-reminder", project_id)
         sent = await tx.fetchval("SELECT count(*) FROM project_reminders WHERE project_id = ? AND offset_s = ?",
@@ -698,4 +746,7 @@ async def _claim_reminder(tx: Tx, project_id: int, offsets: list[float], send: f
         for offset in offsets:
             await tx.execute("INSERT INTO project_reminders(project_id, offset_s, sent_at) VALUES (?, ?, ?)"
                              " ON CONFLICT (project_id, offset_s) DO NOTHING", (project_id, offset, now))
+        if not sent:
+            await enqueue(tx, TEAM_NOTICE, f"{TEAM_NOTICE}:{team_id}:draft:{int(send)}:{secrets.token_hex(6)}",
+                          {"team_id": team_id, "content": text}, lane=team_lane(team_id))
         return not sent

@@ -82,7 +82,8 @@ class Services:
         except BaseException:
             await store.close()
             raise
-        projects = ProjectService(store, config, clock)
+        outbox = Outbox(store)
+        projects = ProjectService(store, config, clock, outbox=outbox)
         if not readonly:
             try:
                 await projects.sync_limits()
@@ -90,7 +91,6 @@ class Services:
                 await store.close()
                 raise
         phases = PhaseClock(store, config)
-        outbox = Outbox(store)
         teams = TeamService(store, config, clock, outbox)
         labels = LabelBook(config, registry)
         leaderboard = LeaderboardService(store, config, phases, clock)

@@ -18,6 +18,7 @@ from aiohttp import web
 from bot.core.errors import HackbotError
 from bot.core.judging import JudgeInfo, RoundWork
 from bot.web.api import SERVICES
+from bot.web.judge_bundles import bundle_download, render_bundles
 from bot.web.organizers import PRIVATE_HEADERS
 
 COOKIE = "hackbot_judge"
@@ -143,8 +144,10 @@ async def judge_page(request: web.Request) -> web.Response:
         return _page("Judging", "<h1>Judging</h1><p>Open the link the organizers sent you; it signs this browser in. "
                      "A link works once: ask them for a new one if it was used.</p>", status=403)
     rounds = await services.judging.work(judge.user_id)
+    bundles = render_bundles(await services.bundles.for_judge(judge.user_id))  # bot/web/judge_bundles.py
     return _page(f"{services.config.event.name}: judging",
-                 render_work(services.config.event.name, judge, rounds, services.clock(), request.query.get("message", "")))
+                 render_work(services.config.event.name, judge, rounds, services.clock(), request.query.get("message", ""))
+                 + bundles)
 
 
 async def score(request: web.Request) -> web.Response:
@@ -191,4 +194,5 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/judge/", judge_page)
     app.router.add_post("/judge/score", score)
     app.router.add_post("/judge/rank", rank)
+    app.router.add_get("/judge/bundle/{team_id}", bundle_download)
     app.router.add_get("/judge/{token}", open_link)

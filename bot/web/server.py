@@ -10,7 +10,7 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
 from bot.core.services import Services
-from bot.web import api, judges, openapi, organizers, pages, projects, schedule, votes
+from bot.web import api, judges, moderation, openapi, organizers, pages, projects, schedule, votes
 from bot.web.faults import FaultReport, Report
 from bot.web.forms import MULTIPART_OVERHEAD
 
@@ -48,6 +48,7 @@ def create_app(services: Services, *, report: Report | None = None,
     app.router.add_post("/vote/{vote}", votes.vote_post)
     app.router.add_get("/api/votes/{vote}", votes.vote_json)
     judges.add_routes(app)
+    moderation.add_routes(app)
     return app
 
 

@@ -209,6 +209,38 @@ async def test_moderation_tells_the_team_why_and_only_eligible_projects_enter_th
         await services.projects.moderate("Nobody", "eligible", "", "orga")
 
 
+async def test_a_verdict_queues_one_notice_to_the_team_channel_with_it(env):
+    services, *_ = env
+    crew = await team(services)
+    await services.projects.save(crew.id, "100", good(), submit=True, expected_version=None)
+
+    async def notices() -> list[tuple[str, str, dict]]:
+        rows = await services.store.fetchall("SELECT kind, lane, payload FROM outbox WHERE kind = 'team.notice' ORDER BY id")
+        return [(k, lane, json.loads(payload)) for k, lane, payload in rows]
+
+    ruled = await services.projects.moderate("Crew", "ineligible", "no licence", "orga")
+    assert ruled.notice_key is not None
+    assert await notices() == [("team.notice", f"team:{crew.id}", {"team_id": crew.id, "content": ruled.notice})]
+    again = await services.projects.moderate("Crew", "ineligible", " no licence ", "orga")  # a double click
+    assert again.notice_key is None and len(await notices()) == 1
+    changed = await services.projects.moderate("Crew", "eligible", "", "orga")
+    assert changed.notice_key is not None and [n[2]["content"] for n in await notices()][-1] == changed.notice
+    assert len(await notices()) == 2 and (await services.outbox.delivery(changed.notice_key)).status == "pending"
+    await services.projects.withdraw(crew.id, "100", changed.project.version)
+    with pytest.raises(NotAllowed, match="withdrawn, not submitted"):
+        await services.projects.moderate("Crew", "maybe", "", "orga")
+    assert len(await notices()) == 2
+
+
+async def test_the_organizers_see_which_required_fields_a_project_lacks(env):
+    services, *_ = env
+    crew = await team(services)
+    p = (await services.projects.save(crew.id, "100", good(demo=None), submit=False, expected_version=None)).project
+    assert services.projects.missing_fields(p) == ["a demo URL"]
+    p = (await services.projects.save(crew.id, "100", good(), submit=True, expected_version=p.version)).project
+    assert services.projects.missing_fields(p) == []
+
+
 async def test_repository_warnings_are_shown_at_once_with_what_to_change(env):
     services, gh, _ = env
     gh.add_repo("crew/project", created_at=OPENS - timedelta(days=30), license="BSD-3-Clause", readme=None).commit(
@@ -287,6 +319,11 @@ async def test_a_draft_is_reminded_24_h_and_1_h_before_the_deadline_once_each(en
         assert await services.projects.draft_reminders_due() == []
     finally:
         await other.close()
+    # each claimed reminder is queued once for the team's channel, whichever process claimed it
+    rows = await services.store.fetchall("SELECT lane, payload FROM outbox WHERE kind = 'team.notice' ORDER BY id")
+    assert [(lane, json.loads(p)["team_id"]) for lane, p in rows] == [(f"team:{crew.id}", crew.id)] * 2
+    assert "still a draft" in json.loads(rows[0][1])["content"] and "about 24 hours" in json.loads(rows[0][1])["content"]
+    assert "about 1 hour)" in json.loads(rows[1][1])["content"]
 
 
 async def test_the_gallery_is_hidden_before_the_deadline_and_filters_by_category(env):

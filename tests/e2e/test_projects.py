@@ -29,6 +29,18 @@ licences = ["MIT", "Apache-2.0"]
 categories = ["Build", "Train", "Analyse"]
 opt_in_prizes = ["modal"]
 
+[[projects.questions]]
+id = "stack"
+question = "Which libraries did you use?"
+
+[[projects.questions]]
+id = "data"
+question = "Which data did you use?"
+
+[[projects.questions]]
+id = "next"
+question = "What would you need next?"
+
 [[prizes]]
 id = "modal"
 title = "Modal award"
@@ -112,6 +124,15 @@ async def test_projects_end_to_end_on_the_strict_double(sandbox: Sandbox, bot, e
     lost = await sandbox.reply_text(await sandbox.submit_modal(alice, alice_form, {**FORM, "Title": "Alice's title"}))
     assert f"the project changed while you edited it: {bob.user.id} saved version 2" in lost
 
+    # the questions past the first (a modal holds 5 inputs): a second form, stored where the API stores them
+    opened = await sandbox.answer(await sandbox.invoke(alice, "project edit"))
+    assert "This event asks 3 questions" in opened.text()
+    more = await sandbox.click(alice, opened, "More answers…")
+    await until(lambda: more.modal is not None or bool(more.errors), what="the answers form")
+    answered = await sandbox.reply_text(await sandbox.submit_modal(
+        alice, more, {"Which data did you use?": "SDSS DR17", "What would you need next?": "more GPUs"}))
+    assert "Saved 2 of 2 more answer(s)" in answered and "Galaxy sorter 2" in answered, answered
+
     shown = await sandbox.reply_text(await sandbox.invoke(alice, "project show"))
     assert "Galaxy sorter 2" in shown and f"v2 edited by <@{bob.user.id}>" in shown
     assert f"v1 submitted by <@{alice.user.id}>" in shown
@@ -139,12 +160,27 @@ async def test_projects_end_to_end_on_the_strict_double(sandbox: Sandbox, bot, e
     orga = next(m for m in sandbox.state.members.values() if m.user.name == "orga")
     queue = await sandbox.reply_text(await sandbox.invoke(orga, "admin projects"))
     assert "**Ants**: Galaxy sorter 2 [pending]" in queue
+
+    # a verdict from another process (the CLI, the organizers' page): queued with it, posted by the bot
+    elsewhere = await Services.open(load_event(event_file), bot_db)
+    try:
+        maybe = await elsewhere.projects.moderate("Ants", "maybe", "is the dataset licence yours?", "cli")
+    finally:
+        await elsewhere.close()
+
+    def told(text: str) -> list[str]:
+        return [m.content for m in sandbox.state.channel_messages("team-ants") if text in m.content]
+
+    await until(lambda: told("is the dataset licence yours?"), what="the verdict posted in the team's channel")
     refused = await sandbox.reply_text(await sandbox.invoke(orga, "admin moderate", team="Ants",
                                                             verdict="ineligible"))
     assert "say why the project is ineligible" in refused
     ruled = await sandbox.reply_text(await sandbox.invoke(orga, "admin moderate", team="Ants",
                                                           verdict="eligible", reason="all good"))
-    assert "Team Ants's project is now **eligible**" in ruled
+    assert "Team Ants's project is now **eligible**; the team is told in its channel." in ruled, ruled
+    assert told("is the dataset licence yours?") == [maybe.notice]  # once
+    assert told("is eligible") == ["Your project 'Galaxy sorter 2' is eligible: it enters judging and the votes. "
+                                   "Reason: all good"]
     participant = await sandbox.reply_text(await sandbox.invoke(alice, "admin projects"))
     assert "Only organizers" in participant
 
@@ -160,5 +196,6 @@ async def test_projects_end_to_end_on_the_strict_double(sandbox: Sandbox, bot, e
         assert await snapshot() == repo.commits[-1].sha
         pool = await services.store.run(eligible_projects)
         assert [(p.team_name, p.title, p.category, p.opt_ins) for p in pool] == [("Ants", "Galaxy sorter 2", "Build", ("modal",))]
+        assert (await services.projects.of_team_named("Ants")).answers == {"data": "SDSS DR17", "next": "more GPUs"}
     finally:
         await services.close()

@@ -249,6 +249,8 @@ async def test_a_rehearsal_plays_the_vote_with_its_stuffers_refused(tmp_path, mo
     assert report["refused_discord_requests"] == [] and report["failed"] == []
     votes = report["acts"]["votes"]
     assert votes["problems"] == [] and votes["announcement"] and votes["qr_code"], (votes, report["acts"]["projects"])
+    projects = report["acts"]["projects"]
+    assert projects["told_verdict_once"] == projects["submitted"] == projects["eligible"] > 0, projects
     assert len(votes["ballots_taken"]) == 10  # 6 members (one by the Vote button), 4 attendees with codes
     told = {r["voter"]: r["told"] for r in votes["refused"]}
     assert "this vote needs accounts at least 7 days old" in told["an account made today"]

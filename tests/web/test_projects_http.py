@@ -154,7 +154,9 @@ def test_the_cli_exports_moderates_and_extends(tmp_path, db):
     async def read():
         services = await Services.open(load_event(path), db, clock=Clock(WORK))
         try:
-            return await services.projects.of_team_named("Crew")
+            rows = await services.store.fetchall("SELECT kind, status, payload FROM outbox WHERE kind = 'team.notice'")
+            return (await services.projects.of_team_named("Crew"),
+                    [(k, status, json.loads(payload)["content"]) for k, status, payload in rows])
         finally:
             await services.close()
 
@@ -171,10 +173,14 @@ def test_the_cli_exports_moderates_and_extends(tmp_path, db):
     result = runner.invoke(main, ["projects", "moderate", "Crew", "ineligible", *args])
     assert result.exit_code != 0 and "say why" in result.output
     result = runner.invoke(main, ["projects", "moderate", "Crew", "eligible", *args])
-    assert result.exit_code == 0 and "eligible" in result.output
+    assert result.exit_code == 0 and "The bot tells the team in its channel" in " ".join(result.output.split())
+    result = runner.invoke(main, ["projects", "moderate", "Crew", "eligible", *args])
+    assert result.exit_code == 0 and "already eligible with this reason; nothing changed, the team is not told again" \
+        in " ".join(result.output.split())
     result = runner.invoke(main, ["projects", "moderate", *args])
     assert "Crew" in result.output and "eligible" in result.output
     result = runner.invoke(main, ["projects", "extend", "Crew", "--until", "2030-03-04 18:00 AoE", "--reason", "flood", *args])
     assert result.exit_code == 0, result.output
-    p = asyncio.run(read())
+    p, queued = asyncio.run(read())
+    assert queued == [("team.notice", "pending", f"Your project {p.title!r} is eligible: it enters judging and the votes.")]
     assert p.extended and "flood" in p.extension_reason and p.deadline == datetime(2030, 3, 5, 6, 0, tzinfo=UTC)

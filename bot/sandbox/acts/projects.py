@@ -3,10 +3,12 @@ double and hands its project in through /project submit (the category and opt-in
 then the form); the last team saves a draft first and submits it with /project edit. Nobody
 outside sees a project before the deadline (the gallery is checked). After the deadline the bot
 records each repository's commit at the deadline, and the organizer rules every project eligible
-with /admin moderate, so that judging and the votes find a pool.
+with /admin moderate, so that judging and the votes find a pool; each team is told its verdict in
+its channel, once (the outbox row the verdict committed with).
 
 The report's `projects`: submitted, drafts, verified repositories, warnings, the deadline commits
-recorded, the eligible pool, refusals, and whether the gallery showed anything before the deadline."""
+recorded, the eligible pool, the teams told their verdict once, refusals, and whether the gallery
+showed anything before the deadline."""
 
 from __future__ import annotations
 
@@ -38,6 +40,7 @@ class Projects(Act):
         self.eligible = 0
         self.deadline_commits = 0
         self.verified = 0
+        self.told = 0  # teams told their verdict in their channel, once
 
     def applies(self, config: EventConfig) -> bool:
         return config.projects is not None and config.projects.closes is not None
@@ -130,16 +133,24 @@ class Projects(Act):
                 await asyncio.sleep(0.25)
                 waited += 0.25
             pool = await services.store.run(eligible_projects)
+            # each verdict is told in the team's channel, once (an outbox row the bot posted)
+            channels = {i.team.name: i.discord_channel_id for i in await services.roster.infos()}
         finally:
             await services.close()
         self.eligible = len(pool)
+        for name in self.submitted:
+            said = [m for m in play.sandbox.state.channel_messages(channels.get(name) or 0)
+                    if "is eligible: it enters judging" in m.content]
+            self.told += len(said) == 1
         self.deadline_commits = recorded
         self.verified = sum(p.verified is True for p in everything)
-        play.log(f"organizers: {self.eligible} project(s) eligible; {self.deadline_commits} deadline commit(s) recorded")
+        play.log(f"organizers: {self.eligible} project(s) eligible; {self.deadline_commits} deadline commit(s) recorded;"
+                 f" {self.told} team(s) told in their channel")
 
     def report(self, play: Rehearsal) -> dict[str, Any]:
         return {"submitted": len(self.submitted), "drafts_then_submitted": self.drafted, "verified": self.verified,
                 "warnings": self.warnings, "deadline_commits": self.deadline_commits, "eligible": self.eligible,
+                "told_verdict_once": self.told,
                 "gallery_showed_projects_before_deadline": self.gallery_before, "refused": self.refused}
 
 
