@@ -181,7 +181,8 @@ def organizers() -> None:
 def organizers_link(label: str, config_path: Path, db_path: str) -> None:
     """Make a secret link to the organizers' page.
 
-    The same key opens /organizers/reminders (the posted reminders). Shown once; only its hash is
+    Prints one address, /organizers/mentoring; its page links, with the same key, to the other
+    organizers' pages: projects to moderate and the posted reminders. Shown once; only its hash is
     kept. Share it with organizers only; `hackbot organizers revoke` ends every link."""
     link = with_services(config_path, db_path, lambda s: s.organizer_links.create(label))
     settings = settings_from_environment()

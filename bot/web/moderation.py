@@ -21,7 +21,7 @@ from aiohttp import web
 from bot.core.errors import HackbotError
 from bot.core.projects import Project, ProjectService
 from bot.web.api import SERVICES
-from bot.web.organizers import _CSS, _REFUSED, PRIVATE_HEADERS
+from bot.web.organizers import _CSS, _REFUSED, NAV_CSS, PRIVATE_HEADERS, organizers_nav
 
 BY = "organizers' page"
 LICENCE_CODES = ("no_licence", "licence_unknown", "licence_not_allowed")
@@ -126,8 +126,8 @@ def render_moderation(event_name: str, service: ProjectService, queue: list[Proj
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
 <meta name="robots" content="noindex, nofollow">
-<title>{name}: projects to moderate (organizers)</title><style>{_CSS}{_MORE_CSS}</style></head>
-<body><main>
+<title>{name}: projects to moderate (organizers)</title><style>{_CSS}{_MORE_CSS}{NAV_CSS}</style></head>
+<body>{organizers_nav(key, "/organizers/projects")}<main>
 <h1>{name}: projects to moderate</h1>
 <p class="sub">For organizers only: do not share this page's address. {len(queue)} submitted, \
 {pending} awaiting a verdict. Only eligible projects enter judging and the votes; the team is told each verdict \

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from html import escape
+from urllib.parse import urlencode
 
 from aiohttp import web
 
@@ -23,6 +24,33 @@ PRIVATE_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "X-Robots-Tag": "noindex, nofollow",
 }
+
+# Every organizers' page, in the order of the nav that links them with the same key.
+ORGANIZER_PAGES = (
+    ("/organizers/mentoring", "Help queue and perks"),
+    ("/organizers/projects", "Projects to moderate"),
+    ("/organizers/reminders", "Posted reminders"),
+)
+
+NAV_CSS = """
+nav.organizers { display: flex; flex-wrap: wrap; gap: .3rem 1.2rem; margin: 0 0 1rem; padding: .3rem 0;
+  border-bottom: 1px solid var(--line, #d0d7de); }
+nav.organizers a { color: #0550ae; }
+@media (prefers-color-scheme: dark) { nav.organizers a { color: #6cb6ff; } }
+nav.organizers a[aria-current="page"] { color: inherit; font-weight: 600; text-decoration: none; }
+"""
+
+
+def organizers_nav(key: str, current: str, *, projects: bool = True) -> str:
+    """The links between the organizers' pages, each carrying the same organizer key; the page shown is marked.
+    The projects page is left out of an event that takes no projects."""
+    query = escape(urlencode({"key": key}))
+    links = [
+        f'<a href="{path}?{query}"' + (' aria-current="page"' if path == current else "") + f">{label}</a>"
+        for path, label in ORGANIZER_PAGES if projects or path != "/organizers/projects"
+    ]
+    return f'<nav class="organizers" aria-label="Organizers\' pages">{"".join(links)}</nav>'
+
 
 _CSS = """
 :root { color-scheme: light dark; --bg: #ffffff; --fg: #1f2328; --line: #d0d7de; --muted: #57606a; --warn: #8a5a00; }
@@ -68,7 +96,7 @@ def _age(since: datetime, now: datetime) -> str:
 
 
 def render_organizers(event_name: str, report: MentoringReport, waiting: list[Ticket], claimed: list[Ticket],
-                      stock: list[PerkStock], now: datetime) -> str:
+                      stock: list[PerkStock], now: datetime, nav: str = "") -> str:
     tags = _table(
         "Times count from opening; a ticket still waiting counts as waiting at least that long.",
         ["Tag", "Opened", "Claimed", "Resolved", "Waiting", "Claim median", "Claim p90", "Resolve median",
@@ -111,8 +139,8 @@ def render_organizers(event_name: str, report: MentoringReport, waiting: list[Ti
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
 <meta name="robots" content="noindex, nofollow">
-<title>{name}: help queue and perks (organizers)</title><style>{_CSS}</style></head>
-<body><main>
+<title>{name}: help queue and perks (organizers)</title><style>{_CSS}{NAV_CSS}</style></head>
+<body>{nav}<main>
 <h1>{name}: help queue and perks</h1>
 <p class="sub">For organizers only: do not share this page's address. {report.open} waiting, {report.claimed} \
 claimed now · updated {now.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC</p>
@@ -158,5 +186,7 @@ async def organizers_page(request: web.Request) -> web.Response:
         report = MentoringReport(services.clock(), [], [], {}, [], 0, 0)
         waiting, claimed = [], []
     stock = await services.perks.stock()
-    html = render_organizers(services.config.event.name, report, waiting, claimed, stock, services.clock())
+    nav = organizers_nav(request.query.get("key", ""), "/organizers/mentoring",
+                         projects=services.config.projects is not None)
+    html = render_organizers(services.config.event.name, report, waiting, claimed, stock, services.clock(), nav)
     return web.Response(text=html, content_type="text/html", headers=PRIVATE_HEADERS)

@@ -22,7 +22,7 @@ from bot.core.errors import BadInput
 from bot.core.schedule import PostedReminder, ScheduleEntry, due_time, merged, web_link
 from bot.core.teams import username_for
 from bot.web.api import SERVICES
-from bot.web.organizers import PRIVATE_HEADERS, refused
+from bot.web.organizers import NAV_CSS, PRIVATE_HEADERS, organizers_nav, refused
 
 POSTED_SHOWN = 50
 PRODID = "-//Hackbot//Hackathon schedule//EN"
@@ -227,7 +227,8 @@ def render_schedule(
 </body></html>"""
 
 
-def render_posted(posted: list[PostedReminder], event_name: str, timezone_name: str, tz, now: datetime) -> str:
+def render_posted(posted: list[PostedReminder], event_name: str, timezone_name: str, tz, now: datetime,
+                  nav: str = "") -> str:
     """The organizers' log of the schedule's reminders: when each was due and sent, its status
     (sent, late, failed, skipped) with the reason, and the text as Discord showed it."""
     name = escape(event_name)
@@ -238,8 +239,9 @@ def render_posted(posted: list[PostedReminder], event_name: str, timezone_name: 
 <meta name="referrer" content="no-referrer">
 <meta name="robots" content="noindex, nofollow">
 <link rel="icon" href="/favicon.svg" type="image/svg+xml">
-<title>{name}: posted reminders (organizers)</title><style>{_CSS}</style></head>
+<title>{name}: posted reminders (organizers)</title><style>{_CSS}{NAV_CSS}</style></head>
 <body>
+{nav}
 <header>
 <h1>{name}: posted reminders</h1>
 <p class="sub">For organizers only: do not share this page's address. The last {POSTED_SHOWN} reminders, \
@@ -335,7 +337,9 @@ async def posted_reminders_page(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     posted = await services.schedule.posted(limit=POSTED_SHOWN)
     event = services.config.event
-    html = render_posted(posted, event.name, event.timezone, event.tz, services.clock())
+    nav = organizers_nav(request.query.get("key", ""), "/organizers/reminders",
+                         projects=services.config.projects is not None)
+    html = render_posted(posted, event.name, event.timezone, event.tz, services.clock(), nav)
     return web.Response(text=html, content_type="text/html", headers=PRIVATE_HEADERS)
 
 

@@ -147,3 +147,19 @@ async def test_an_event_without_projects_says_so(tmp_path, db):
     finally:
         await runner.cleanup()
         await services.close()
+
+
+async def test_the_organizers_pages_link_to_each_other_with_the_same_key(site):
+    import re
+    from html import unescape
+
+    base, token, _, _ = site
+    pages = ["/organizers/mentoring", "/organizers/projects", "/organizers/reminders"]
+    for page in pages:
+        status, _, body = await get(f"{base}{page}?key={token}")
+        assert status == 200, (page, body[:300])
+        nav = re.search(r'<nav class="organizers"[^>]*>(.*?)</nav>', body, re.S)
+        assert nav, f"{page} has no link to the other organizers' pages"
+        links = [(unescape(href), current) for href, current in re.findall(r'<a href="([^"]+)"( aria-current="page")?', nav[1])]
+        assert [href for href, _ in links] == [f"{p}?key={token}" for p in pages]
+        assert [href for href, current in links if current] == [f"{page}?key={token}"]  # the page shown is marked

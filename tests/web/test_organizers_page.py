@@ -94,3 +94,10 @@ async def test_the_page_is_accessible_light_and_dark(site, browser):
     await page.goto(f"{base}/organizers/mentoring")
     violations = await page.axe()
     assert violations == [], describe(violations)
+
+
+async def test_an_event_without_projects_links_no_moderation_page(site):
+    base, token, _, _ = site
+    status, _, body = await get(f"{base}/organizers/mentoring?key={token}")
+    assert status == 200 and f'href="/organizers/reminders?key={token}"' in body
+    assert "/organizers/projects" not in body
