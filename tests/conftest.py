@@ -10,6 +10,7 @@ Chromium from the fixtures `browser` and `axe_js` below (tests/browser.py drives
 """
 
 import os
+import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -19,6 +20,12 @@ from hypothesis import HealthCheck, settings
 from tests.browser import AXE_JS, CHROMIUM, Browser, Chromium, axe_available, chromium_available, connect
 from tests.databases import Admin, Databases, ensure_template
 from tests.postgres_server import NoServer, find_server
+
+# The processes the tests start (bots, web processes, CLI runs, racing clients) import Hackbot from
+# cached bytecode, as an installed one does: where the environment sets PYTHONDONTWRITEBYTECODE
+# (this sandbox and its CI do), each of them compiled every module from source, about a second each.
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+sys.dont_write_bytecode = False
 
 settings.register_profile("hackbot", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("hackbot")
