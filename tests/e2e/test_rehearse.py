@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import tomllib
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from click.testing import CliRunner
@@ -340,3 +341,33 @@ async def test_a_rehearsal_plays_judges_and_reveals_every_prize(tmp_path, monkey
     assert winners["revealed"] == ["Best Build", "Grand prize", "Leaderboard"]
     assert winners["winners_in_public_before_reveal"] == []
     assert any("sent" in line for line in winners["notices"])  # told privately before the reveal
+
+
+HACKATHON42 = Path(__file__).resolve().parents[2] / "config" / "hackathon42.toml"
+
+
+async def test_hackathon42_rehearses_to_every_prize(tmp_path):
+    """The Hackathon42 preset, its two days shortened (the mock phase an hour before the real one)
+    and three of its datasets: teams reveal and submit in both phases, hand in their code, the jury
+    interviews the shortlist, and both prizes (leaderboard and jury, 1st and 2nd) are decided,
+    frozen, told privately and revealed. The rehearsal gives each act the real time it needs
+    (Moment.takes), so no LEAD or speed is tuned to the machine."""
+    raw = tomllib.loads(HACKATHON42.read_text(encoding="utf-8"))
+    raw["datasets"] = [d for d in raw["datasets"] if d["id"] in (0, 3, 12)]
+    mock = datetime(2022, 10, 16, 13, 0)
+    raw["phases"][0]["starts"] = raw["schedule"][0]["at"] = mock
+    source = tmp_path / "hackathon42.toml"
+    source.write_text(dump_toml(raw), encoding="utf-8")
+    lines: list[str] = []
+    report = await rehearse(source, tmp_path / "run", speed=300, teams=3, say=lines.append)
+    transcript = "\n".join(lines[-60:])
+    assert report["failed"] == [] and report["refused_discord_requests"] == [], (report["failed"], transcript)
+    judging = report["acts"]["judging"]
+    assert judging["scores"] >= 3 * 2 and judging["refused"] == [], (judging, transcript)
+    prizes = report["prizes"]
+    assert [p["id"] for p in prizes] == ["leaderboard", "jury"]
+    assert all(len(p["winners"]) == 2 and "undecided" not in p for p in prizes), (prizes, transcript)
+    winners = report["acts"]["winners"]
+    assert winners["revealed"] == ["Leaderboard prize", "Jury prize"], (winners, transcript)
+    assert winners["winners_in_public_before_reveal"] == []
+    assert winners["notices"] and all(" sent " in f" {line} " for line in winners["notices"]), winners["notices"]
