@@ -126,7 +126,7 @@ class Services:
             outbox=outbox,
             bundles=BundleService(store, config, clock),
             judging=judging,
-            winners=WinnerService(store, config, clock, leaderboard, judging, votes),
+            winners=WinnerService(store, config, clock, leaderboard, judging, votes, outbox),
             projects=projects,
             votes=votes,
             board=BoardService(store, config, registry, phases, leaderboard, clock),
