@@ -581,5 +581,5 @@ async def _tick(play: Rehearsal, progress: Callable[[float, str], None] | None) 
         await asyncio.sleep(0.1)
 
 
-__all__ = ["Act", "Cast", "Moment", "Rehearsal", "SandboxError", "SimTeam", "compress_event", "dump_toml",
-           "event_problems", "load_acts", "rehearse", "until"]
+__all__ = ["Act", "Cast", "Moment", "Rehearsal", "SandboxError", "SimTeam", "Timeline", "compress_event", "dump_toml",
+           "event_problems", "load_acts", "rehearse", "stretch_knots", "until"]

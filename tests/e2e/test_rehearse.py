@@ -14,7 +14,19 @@ from bot.cli import main
 from bot.config import load_event
 from bot.sandbox import SandboxState
 from bot.sandbox import rehearse as rehearsal
-from bot.sandbox.rehearse import Act, Moment, Rehearsal, compress_event, dump_toml, event_problems, load_acts, rehearse
+from bot.sandbox.rehearse import (
+    Act,
+    Moment,
+    Rehearsal,
+    Timeline,
+    compress_event,
+    dump_toml,
+    event_problems,
+    load_acts,
+    rehearse,
+    stretch_knots,
+    until,
+)
 
 NOW = datetime(2031, 5, 1, 12, 0, tzinfo=UTC)
 
@@ -371,3 +383,40 @@ async def test_hackathon42_rehearses_to_every_prize(tmp_path):
     assert winners["revealed"] == ["Leaderboard prize", "Jury prize"], (winners, transcript)
     assert winners["winners_in_public_before_reveal"] == []
     assert winners["notices"] and all(" sent " in f" {line} " for line in winners["notices"]), winners["notices"]
+
+
+def test_the_timeline_slows_down_where_an_act_needs_room():
+    start = datetime(2022, 10, 16, 14, 0, tzinfo=UTC)
+    judging, closes, end = start + timedelta(hours=4), start + timedelta(hours=7), start + timedelta(hours=8)
+    knots = stretch_knots(start, 3600.0, [start, closes, end], {judging: 20.0})
+    timeline = Timeline(start, end, 3600.0, NOW, knots)
+    assert timeline.real(start) == NOW and timeline.real(judging) == NOW + timedelta(seconds=4)  # uniform before
+    assert (timeline.real(closes) - timeline.real(judging)).total_seconds() == 20.0  # the judges' room
+    assert (timeline.real(end) - timeline.real(closes)).total_seconds() == 1.0  # uniform again after
+    for when in (start - timedelta(hours=1), judging + timedelta(minutes=7), end + timedelta(hours=2)):
+        assert abs((timeline.event(timeline.real(when)) - when).total_seconds()) < 1e-3
+    assert stretch_knots(start, 3600.0, [start, end], {judging: 0.5}) == ()  # room enough already: uniform
+
+
+class Stalls(Act):
+    """An act whose moment times out (the double never answers it)."""
+
+    name = "stalls"
+
+    def moments(self, play: Rehearsal) -> list[Moment]:
+        async def wait_forever() -> None:
+            await until(lambda: False, timeout=0.2, what="an answer that never comes")
+
+        return [Moment(play.timeline.start, 14, wait_forever, what="waits for an answer")]
+
+
+async def test_an_act_that_times_out_is_a_failure_in_the_report_and_the_rehearsal_goes_on(tmp_path):
+    source = tmp_path / "short.toml"
+    source.write_text(SHORT)
+    mentors = Mentors()
+    acts = [act for act in load_acts() if act.name == "teams"] + [Stalls(), mentors]
+    report = await rehearse(source, tmp_path / "run", speed=600, teams=2, acts=acts, say=lambda text: None)
+    [failed] = report["failed"]
+    assert failed["kind"] == "act" and failed["name"].startswith("stalls: waits for an answer at ")
+    assert failed["errors"] == ["SandboxError: timed out after 0 s waiting for an answer that never comes"]
+    assert report["acts"]["mentors"] == {"teams_visited": 2}  # the next moment played all the same
