@@ -58,6 +58,7 @@ class WinnerNotifier:
         The winners' direct messages are outbox rows the freeze wrote (bot/core/winners.py)."""
         winners = self.bot.services.winners
         sent = await self.remind_judges()
+        sent += await self.bot.services.interviews.book_due()  # each team told its interview slot
         if not self.bot.config.prizes:
             return sent
         for notice in await winners.claim_notices("email"):

@@ -207,6 +207,11 @@ def compress_event(source: Path, folder: Path, *, speed: float | None, now: date
             for durations, anchor in (("remind_before", "at"), ("remind_drafts_before", "closes")):
                 if durations in value and anchor in value:
                     out[durations] = [real_duration(value[anchor], v) for v in value[durations]]
+            if isinstance(value.get("interviews"), dict) and "opens" in value:  # a round's interview slots
+                slots = value["interviews"]
+                at = parse_event_time(slots.get("starts", value["opens"]), tz, now)
+                minutes = timedelta(minutes=slots.get("minutes", value.get("minutes_per_review", 10.0)))
+                out["interviews"]["minutes"] = (timeline.real(at + minutes) - timeline.real(at)).total_seconds() / 60
             return out
         if isinstance(value, list) and key not in DURATION_KEYS:
             return [convert(key, v) for v in value]

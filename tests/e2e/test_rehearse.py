@@ -361,9 +361,9 @@ HACKATHON42 = Path(__file__).resolve().parents[2] / "config" / "hackathon42.toml
 async def test_hackathon42_rehearses_to_every_prize(tmp_path):
     """The Hackathon42 preset, its two days shortened (the mock phase an hour before the real one)
     and three of its datasets: teams reveal and submit in both phases, hand in their code, the jury
-    interviews the shortlist, and both prizes (leaderboard and jury, 1st and 2nd) are decided,
-    frozen, told privately and revealed. The rehearsal gives each act the real time it needs
-    (Moment.takes), so no LEAD or speed is tuned to the machine."""
+    interviews the shortlist (each team booked into a slot and told it), and both prizes
+    (leaderboard and jury, 1st and 2nd) are decided, frozen, told privately and revealed. The
+    rehearsal gives each act the real time it needs (Moment.takes): no LEAD or speed is tuned."""
     raw = tomllib.loads(HACKATHON42.read_text(encoding="utf-8"))
     raw["datasets"] = [d for d in raw["datasets"] if d["id"] in (0, 3, 12)]
     mock = datetime(2022, 10, 16, 13, 0)
@@ -376,6 +376,8 @@ async def test_hackathon42_rehearses_to_every_prize(tmp_path):
     assert report["failed"] == [] and report["refused_discord_requests"] == [], (report["failed"], transcript)
     judging = report["acts"]["judging"]
     assert judging["scores"] >= 3 * 2 and judging["refused"] == [], (judging, transcript)
+    interviews = judging["interviews"]["interview"]  # every judge sees the three teams' slots; each member told
+    assert interviews["judges_shown"] == [3, 3, 3, 3] and interviews["members_told"] == 3 * 2, (interviews, transcript)
     prizes = report["prizes"]
     assert [p["id"] for p in prizes] == ["leaderboard", "jury"]
     assert all(len(p["winners"]) == 2 and "undecided" not in p for p in prizes), (prizes, transcript)
