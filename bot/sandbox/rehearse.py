@@ -451,7 +451,8 @@ async def rehearse(source: Path, folder: Path, *, speed: float | None, teams: in
         await bot.sync()
         # `hackbot run` starts about as slowly as `hackbot sync` ran (imports, login): the event
         # starts once it is up, and each moment gets the real time its act needs (Moment.takes)
-        lead = max(LEAD, timedelta(seconds=2 * (time.monotonic() - synced)))
+        sync_s = time.monotonic() - synced
+        lead = max(LEAD, timedelta(seconds=2 * sync_s))
         plan = Rehearsal(sandbox, config, timeline, "", say, Cast(teams, size, active), organizer, db=database)
         needs: dict[datetime, float] = {}
         for act in acts:
@@ -464,7 +465,13 @@ async def rehearse(source: Path, folder: Path, *, speed: float | None, teams: in
         span = timeline.end - timeline.start
         say(f"Rehearsing {config.event.name}: {span} of event time at {timeline.speed:,.0f}x "
             f"(~{timeline.real_seconds:.0f} s, slowed where the acts need time), {teams} simulated teams")
+        starting = time.monotonic()
         await bot.start()
+        start_s = time.monotonic() - starting
+        if datetime.now(UTC) > timeline.real_start:
+            problems.append(f"rehearsal: the bot took {start_s:.0f} s to start (the sync {sync_s:.0f} s), longer than "
+                            f"the {lead.total_seconds():.0f} s before the event's first moment: its first times passed "
+                            "before it ran")
         web_url = f"http://127.0.0.1:{port}/"
         say(f"Leaderboard page while it runs: {web_url}   (Discord double: {sandbox.url}, bot log: {folder / 'bot.log'})")
         play = Rehearsal(sandbox, config, timeline, web_url, say, Cast(teams, size, active), organizer, db=database,
@@ -510,6 +517,7 @@ async def rehearse(source: Path, folder: Path, *, speed: float | None, teams: in
             ],
             "problems": problems, "reminders": _count_reminders(sandbox, config), "leaderboard": board,
             "outbox": outbox,
+            "bot_start": {"sync_s": round(sync_s, 1), "lead_s": round(lead.total_seconds(), 1), "start_s": round(start_s, 1)},
             "board_page": page,
         }
         for act in playing:
