@@ -1,4 +1,4 @@
-"""`hackbot judging check|results|export|invite|void` and `hackbot winners preview|pick|notices`:
+"""`hackbot judging check|results|interviews|export|invite|void` and `hackbot winners preview|pick|notices`:
 the organizers' side of judging and prizes from a terminal. Registered on `hackbot` by bot/cli.py
 (`hackbot judging plan` lives there). A judge's link is printed once, by `invite`, and never
 exported or logged."""
@@ -49,6 +49,27 @@ def judging_results(round_id: str, config_path: Path, db_path: str) -> None:
     console.print(f"round {round_id} ({results.mode}): {results.judges} judge(s), {results.scores} counted score(s), "
                   f"cut-offs {list(results.cutoffs)}", markup=False, highlight=False)
     console.print(table)
+
+
+@judging.command("interviews", short_help="Book the interview slots and print them.")
+@click.argument("round_id", required=False)
+@event_options
+def judging_interviews(round_id: str | None, config_path: Path, db_path: str) -> None:
+    """Book the round's pool into its interview slots ([judging.rounds.interviews]) and print them.
+
+    Teams already booked keep their slot; each team booked now is told its slot by a direct message
+    (queued in the outbox: the running bot sends it). ROUND: the round [default: the first with
+    interviews]."""
+    booking = with_services(config_path, db_path, lambda s: s.interviews.book(round_id))
+    table = Table("starts (UTC)", "ends", "room", "team", "judges", box=None)
+    for slot in booking.slots:
+        table.add_row(f"{slot.starts:%Y-%m-%d %H:%M}", f"{slot.ends:%H:%M}", str(slot.room), slot.team,
+                      str(len(slot.judges)))
+    console.print(f"{len(booking.slots)} team(s) booked ({booking.booked_now} now)", markup=False, highlight=False)
+    console.print(table)
+    if booking.after_close:
+        err_console.print(f"{len(booking.after_close)} slot(s) end after the round closes: "
+                          f"{', '.join(booking.after_close)}; add rooms or shorten the slots", markup=False)
 
 
 @judging.command("export")

@@ -440,6 +440,18 @@ class Shortlist(Section):
     requests: bool = False
 
 
+class Interviews(Section):
+    """A round heard in interviews (Hackathon42: "the jury interviews the top 20 teams"): each team
+    of the round's pool is booked into a slot of `minutes` from `starts` (default: the round's
+    opens), in `rooms` rooms heard at once; the round's judges are split among the rooms. The
+    database holds it: a team is booked once a round, a room hears one team at a time, a judge
+    sits in one room (bot/core/interviews.py)."""
+
+    minutes: float | None = Field(default=None, gt=0)  # default: the round's minutes_per_review
+    rooms: int = Field(default=1, ge=1, le=50)
+    starts: EventTime | None = None
+
+
 class JudgingPanel(Section):
     """A group of judges. Loads are balanced within a panel; a panel with categories or an
     opt-in prize only ever sees those projects (category and sponsor judges)."""
@@ -468,10 +480,13 @@ class JudgingRound(Section):
     shortlist: Shortlist | None = None  # the pool: drawn from an earlier result (None: all eligible)
     criteria: list[Criterion] = []  # rubric mode
     checklist: list[ChecklistItem] = []
+    interviews: Interviews | None = None  # the pool is heard in booked interview slots
 
     @model_validator(mode="after")
     def _coherent(self) -> JudgingRound:
         problems: list[tuple[str, str]] = []
+        if self.interviews is not None and self.interviews.starts is None and self.opens is None:
+            problems.append(("interviews.starts", "interviews need a start: set the round's opens or interviews.starts"))
         if self.mode == "rubric" and not self.criteria:
             problems.append(("criteria", "a rubric round needs at least one [[judging.rounds.criteria]]; add its criteria"))
         if self.mode != "rubric" and self.criteria:

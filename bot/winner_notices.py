@@ -1,9 +1,9 @@
-"""Judges reminded of their open reviews before a round closes (once each per round), and the
-private notices to winning teams, sent once each when due ([winners] notify_at): a direct
-message to every member (the team's channel when a member's DMs are closed, Discord's 50007),
-and an email to the team's addresses (`hackbot team import`'s emails) over SMTP when the
-environment gives SMTP_HOST. Each notice is claimed in the database before it is sent
-(bot/core/winners.py), so two processes or a restart never send it twice."""
+"""Judges reminded of their open reviews before a round closes (once each per round, a direct
+message through the outbox), and the winners' emails, sent once each when due ([winners]
+notify_at) to the team's addresses (`hackbot team import`'s emails) over SMTP when the
+environment gives SMTP_HOST: each is claimed in the database before it is sent, so two
+processes or a restart never send it twice. The winners' direct messages are outbox rows written
+by the freeze itself (bot/core/winners.py), sent by the outbox's drainer."""
 
 from __future__ import annotations
 
@@ -12,10 +12,8 @@ import contextlib
 import logging
 from typing import TYPE_CHECKING
 
-import discord
-
 from bot.core.mail import MailError, SmtpSettings, send_mail
-from bot.core.winners import Notice, notice_text
+from bot.core.winners import notice_text
 
 if TYPE_CHECKING:
     from bot.app import Hackbot
@@ -56,14 +54,13 @@ class WinnerNotifier:
             await asyncio.sleep(POLL_SECONDS)
 
     async def run_once(self) -> int:
+        """One pass: the judges' reminders queued, the winners' emails due sent. Returns how many.
+        The winners' direct messages are outbox rows the freeze wrote (bot/core/winners.py)."""
         winners = self.bot.services.winners
         sent = await self.remind_judges()
+        sent += await self.bot.services.interviews.book_due()  # each team told its interview slot
         if not self.bot.config.prizes:
             return sent
-        for notice in await winners.claim_notices("discord"):
-            ok, detail = await self._discord(notice)
-            await winners.notice_done(notice, sent=ok, detail=detail)
-            sent += ok
         for notice in await winners.claim_notices("email"):
             settings = smtp_settings(self.bot)
             if settings is None:
@@ -81,42 +78,13 @@ class WinnerNotifier:
         return sent
 
     async def remind_judges(self) -> int:
-        """Judges with open reviews, once per round before its close (bot/core/judging.py says when)."""
-        sent = 0
+        """Judges with open reviews, once per round before its close (bot/core/judging.py says when):
+        a direct message through the outbox, keyed by round and judge."""
+        queued = 0
         for judge, work in await self.bot.services.judging.claim_reminders():
             closes = f" closes <t:{int(work.closes.timestamp())}:R>" if work.closes else ""
             text = (f"Judging reminder: {work.done} of {work.total} reviews done in "
                     f"{work.round.title or work.round.id}; the round{closes}. /judge next shows the next one.")
-            try:
-                dm = await self.bot.create_dm(discord.Object(id=int(judge.user_id)))
-                await dm.send(text)
-                sent += 1
-            except (discord.HTTPException, ValueError) as exc:
-                log.warning("judging reminder not delivered: %s", getattr(exc, "status", exc))
-        return sent
-
-    async def _discord(self, notice: Notice) -> tuple[bool, str]:
-        text = notice_text(self.bot.config.event.name, notice)
-        closed = []
-        reached = 0
-        for member in notice.members:
-            try:
-                dm = await self.bot.create_dm(discord.Object(id=int(member)))
-                await dm.send(text)
-                reached += 1
-            except discord.Forbidden:  # 50007: DMs closed
-                closed.append(member)
-            except discord.HTTPException as exc:
-                closed.append(member)
-                log.warning("winner notice to a member of team %s failed: %s", notice.team_id, exc.status)
-        if closed and notice.team_channel_id is not None:
-            try:
-                channel = self.bot.get_channel(notice.team_channel_id) or await self.bot.fetch_channel(notice.team_channel_id)
-                if isinstance(channel, discord.abc.Messageable):
-                    await channel.send(text)
-                    return True, f"{reached} DM(s); posted in the team's channel for {len(closed)} with DMs closed"
-            except discord.HTTPException as exc:
-                return reached > 0, f"{reached} DM(s); the team's channel refused: {exc.status}"
-        if closed and not reached:
-            return False, "every member's DMs are closed and the team has no channel"
-        return True, f"{reached} DM(s)"
+            queued += await self.bot.services.outbox.enqueue(
+                "dm", f"judging-reminder:{work.round.id}:{judge.user_id}", {"user_id": str(judge.user_id), "content": text})
+        return queued

@@ -78,6 +78,7 @@ def test_hackathon42_preset_judging_and_prizes():
     assert (interview.shortlist.source, interview.shortlist.top, interview.shortlist.requests) == ("leaderboard", 20, True)
     assert [c.id for c in interview.checklist] == ["datasets-apart", "no-pretrained", "no-hand-labels"]
     assert interview.reviews_per_project == "all"
+    assert interview.interviews is not None and (interview.interviews.minutes, interview.interviews.rooms) == (7, 1)
     prizes = {p.id: p for p in config.prizes}
     assert (prizes["leaderboard"].source, prizes["leaderboard"].places) == ("leaderboard", 2)
     assert prizes["leaderboard"].rewards == ["€700", "€400"]
@@ -125,6 +126,13 @@ def test_round_field_refusals(tmp_path, extra, key, words):
     problems = dict(problems_of(tmp_path, text))
     assert key in problems, problems
     assert words in problems[key]
+
+
+def test_interviews_need_a_start_and_at_least_one_room(tmp_path):
+    problems = dict(problems_of(tmp_path, BASE + "[judging.rounds.interviews]\nminutes = 7\n"))
+    assert "set the round's opens or interviews.starts" in problems["judging.rounds[0].interviews.starts"]
+    problems = dict(problems_of(tmp_path, BASE + "[judging.rounds.interviews]\nstarts = 2024-06-02T10:00:00Z\nrooms = 0\n"))
+    assert "judging.rounds[0].interviews.rooms" in problems
 
 
 def test_a_rubric_needs_criteria_and_a_ranking_has_none(tmp_path):

@@ -188,6 +188,22 @@ class Judging(commands.Cog):
                  for w in await services.judging.work(user, plan=False)]
         await interaction.response.send_message("\n".join(lines) or "You judge no round of this event.", ephemeral=True)
 
+    @judge.command(name="interviews", description="Your interview slots: which team, when, in which room")
+    async def interviews(self, interaction: discord.Interaction) -> None:
+        user = await register_judge(interaction)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        services = services_of(interaction)
+        lines = []
+        for rnd in services.interviews.rounds():
+            slots = await services.interviews.for_judge(user, rnd.id)
+            rooms = rnd.interviews.rooms if rnd.interviews else 1
+            lines.append(f"**{shown(rnd.title or rnd.id)}**: {len(slots)} interview(s)"
+                         + (f" in room {slots[0].room}" if slots and rooms > 1 else ""))
+            lines += [f"<t:{int(s.starts.timestamp())}:t>–<t:{int(s.ends.timestamp())}:t> **{shown(s.team)}**"
+                      for s in slots]
+        text = fit_lines(lines, limits.CONTENT) if lines else "No round of this event is heard in interviews."
+        await interaction.followup.send(text, ephemeral=True)
+
     @judge.command(name="recuse", description="Step back from a team's project (a conflict of interest)")
     @app_commands.describe(team="The team", note="Why, for the organizers (optional)")
     @app_commands.autocomplete(team=my_teams)

@@ -12,6 +12,7 @@ from bot.core.bundles import BundleService
 from bot.core.clock import Clock, system_clock
 from bot.core.controls import ControlsService
 from bot.core.datasets import DatasetRegistry
+from bot.core.interviews import InterviewService
 from bot.core.judging import JudgingService
 from bot.core.labels import LabelBook
 from bot.core.leaderboard import LeaderboardService
@@ -55,6 +56,7 @@ class Services:
     organizer_links: OrganizerLinks
     outbox: Outbox
     judging: JudgingService
+    interviews: InterviewService
     winners: WinnerService
     projects: ProjectService
     bundles: BundleService
@@ -126,7 +128,8 @@ class Services:
             outbox=outbox,
             bundles=BundleService(store, config, clock),
             judging=judging,
-            winners=WinnerService(store, config, clock, leaderboard, judging, votes),
+            interviews=InterviewService(store, config, clock, judging, outbox),
+            winners=WinnerService(store, config, clock, leaderboard, judging, votes, outbox),
             projects=projects,
             votes=votes,
             board=BoardService(store, config, registry, phases, leaderboard, clock),

@@ -8,10 +8,16 @@ result is a row of `frozen_prizes` the database never lets change. A prize still
 vote not closed yet, a tie the organizers have to break) stays out and is frozen by a later
 announce.
 
-The embargo: frozen winners are told privately (`due_notices`, claimed once each) at
-[winners] notify_at, and nothing public names them until `reveal_next` marks their prize
-revealed, one prize at a time in the event file's order. `revealed()` is all a public page or
-message may show.
+The embargo: frozen winners are told privately at [winners] notify_at, and nothing public
+names them until `reveal_next` marks their prize revealed, one prize at a time in the event
+file's order. `revealed()` is all a public page or message may show.
+
+The private notices: a direct message to each member of a winning team for each prize it won is
+an outbox row (bot/core/outbox.py, kind `dm`: the team's channel when the member's DMs are closed),
+written in the freeze's own transaction and due at notify_at. Its key names the prize, the team
+and the member (`notice_key`), so whichever process freezes (the bot, a web or CLI process) queues
+them, and two drainers, a double click or a crash and restart still send each one once. An email
+to the team's addresses is a `winner_notices` row, claimed once by the process that sends it.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from bot.core.clock import Clock
 from bot.core.errors import AlreadyDone, BadInput, NotAllowed, NotFound
 from bot.core.judging import JudgingService
 from bot.core.leaderboard import LeaderboardService
+from bot.core.outbox import Outbox, enqueue
 from bot.core.prizes import Entrant, PrizeResult, Standing, decide_winners, manual_key
 from bot.core.projects import eligible_projects
 from bot.core.store import IntegrityError, Store, Tx
@@ -99,9 +106,10 @@ class Notice:
 
 class WinnerService:
     def __init__(self, store: Store, config: EventConfig, clock: Clock, leaderboard: LeaderboardService,
-                 judging: JudgingService, votes: VoteService):
+                 judging: JudgingService, votes: VoteService, outbox: Outbox | None = None):
         self.store, self.config, self.clock = store, config, clock
         self.leaderboard, self.judging, self.votes = leaderboard, judging, votes
+        self.outbox = outbox  # told after a freeze that queued notices (this process's drainer wakes)
 
     def _prize(self, prize_id: str) -> Prize:
         prize = next((p for p in self.config.prizes if p.id == prize_id), None)
@@ -190,7 +198,8 @@ class WinnerService:
 
     async def freeze(self, digest: str, by: str) -> list[PrizeView]:
         """Freeze the decided prizes the organizer saw (its digest): their winners never change;
-        each winning team's private notices are due at [winners] notify_at (now if passed)."""
+        each winning team's private notices are queued, due at [winners] notify_at (now if passed):
+        a direct message per prize and member in the outbox, an email row where the team gave one."""
         preview = await self.preview()
         if preview.digest != digest:
             raise AlreadyDone("the results changed since this preview (a score, a vote, a pick); nothing was frozen: "
@@ -213,14 +222,28 @@ class WinnerService:
                                          (view.id, positions[view.id], json.dumps(view.to_json()), now.timestamp(), by, due))
                     except IntegrityError:
                         raise AlreadyDone(f"{view.title} was frozen meanwhile; run /winners announce again") from None
-                    for team_id in {t for place in view.places for t in place.team_ids}:
-                        channels = ["discord"] + (["email"] if contacts.get(team_id) else [])
-                        for channel in channels:
-                            await tx.execute("INSERT INTO winner_notices(team_id, prize, channel, due_at) VALUES (?, ?, ?, ?)",
-                                             (team_id, view.id, channel, due))
+                    for place in view.places:
+                        for team_id in place.team_ids:
+                            await self._queue_notices(tx, view, place, team_id, due - now.timestamp())
+                            if contacts.get(team_id):
+                                await tx.execute("INSERT INTO winner_notices(team_id, prize, channel, due_at)"
+                                                 " VALUES (?, ?, 'email', ?) ON CONFLICT DO NOTHING",
+                                                 (team_id, view.id, due))
 
         await self.store.run(hop)
+        if self.outbox is not None:
+            self.outbox.wake()
         return chosen
+
+    async def _queue_notices(self, tx: Tx, view: PrizeView, place: PlaceView, team_id: int, delay: float) -> None:
+        """A direct message for each member of a winning team, in the outbox (in the freeze's transaction)."""
+        name = await tx.fetchval("SELECT name FROM teams WHERE id = ?", (team_id,))
+        text = prize_notice_text(self.config.event.name, name or str(team_id), [(view.title, place.place, place.reward)])
+        members = await tx.fetchall("SELECT user_id FROM team_members WHERE team_id = ? ORDER BY user_id", (team_id,))
+        for (member,) in members:
+            await enqueue(tx, NOTICE_KIND, notice_key(view.id, team_id, str(member)),
+                          {"user_id": str(member), "team_id": team_id, "content": text},
+                          lane=f"winners:{team_id}", delay=max(0.0, delay))
 
     async def _contacts(self) -> dict[int, list[str]]:
         out: dict[int, list[str]] = {}
@@ -329,16 +352,57 @@ class WinnerService:
                                      (status, self.clock().timestamp(), detail[:500], notice.team_id, prize, notice.channel))
 
     async def notices(self) -> list[tuple[str, str, str, str, str]]:
-        """(team, prize, channel, status, detail) of every notice, for the organizers."""
-        rows = await self.store.fetchall("SELECT t.name, n.prize, n.channel, n.status, n.detail FROM winner_notices n"
-                                         " JOIN teams t ON t.id = n.team_id ORDER BY t.name_key, n.prize, n.channel")
-        return [(r[0], r[1], r[2], r[3], r[4]) for r in rows]
+        """(team, prize, channel, status, detail) of every notice, for the organizers: the emails as
+        recorded, the direct messages as their outbox rows stand (one a member)."""
+        rows = [(r[0], r[1], r[2], r[3], r[4], r[5]) for r in await self.store.fetchall(
+            "SELECT t.name_key, t.name, n.prize, n.channel, n.status, n.detail FROM winner_notices n"
+            " JOIN teams t ON t.id = n.team_id WHERE n.channel = 'email'")]
+        teams = {int(r[0]): (r[1], r[2]) for r in await self.store.fetchall("SELECT id, name_key, name FROM teams")}
+        dms: dict[tuple[int, str], list[tuple[str, str | None, str | None]]] = {}
+        for key, status, result, error in await self.store.fetchall(
+                "SELECT key, status, result, last_error FROM outbox WHERE key LIKE ? ORDER BY id", (NOTICE_PREFIX + "%",)):
+            prize, team_id, _member = key.removeprefix(NOTICE_PREFIX).rsplit(":", 2)
+            dms.setdefault((int(team_id), prize), []).append((status, result, error))
+        for (team_id, prize), states in dms.items():
+            key, name = teams.get(team_id, (str(team_id), str(team_id)))
+            rows.append((key, name, prize, "discord", _dm_status([s for s, _, _ in states]), _dm_detail(states)))
+        return [(name, prize, channel, status, detail) for _key, name, prize, channel, status, detail in sorted(rows)]
+
+
+NOTICE_KIND = "dm"  # bot/outbox_executors.py: a direct message, the team's channel when DMs are closed
+NOTICE_PREFIX = "winner:"
+
+
+def notice_key(prize: str, team_id: int, member: str) -> str:
+    """The outbox key of one member's private notice of one prize: sent once, whoever queues it."""
+    return f"{NOTICE_PREFIX}{prize}:{team_id}:{member}"
+
+
+def _dm_status(states: list[str]) -> str:
+    if "failed" in states:
+        return "failed"
+    return "sent" if all(s == "sent" for s in states) else "pending"
+
+
+def _dm_detail(states: list[tuple[str, str | None, str | None]]) -> str:
+    sent = [json.loads(result) if result else {} for status, result, _ in states if status == "sent"]
+    in_channel = sum(r.get("dm") is False for r in sent)
+    detail = f"{len(sent) - in_channel} of {len(states)} DM(s) sent"
+    if in_channel:
+        detail += f"; {in_channel} posted in the team's channel (DMs closed)"
+    errors = sorted({error for status, _, error in states if status == "failed" and error})
+    return "; ".join([detail, *errors])[:500]
 
 
 def notice_text(event: str, notice: Notice) -> str:
     """The private message to a winning team (plain text: for a DM, a channel and an email)."""
-    lines = [f"Congratulations, {notice.team}! Your team won at {event}:"]
-    for title, place, reward in notice.prizes:
+    return prize_notice_text(event, notice.team, notice.prizes)
+
+
+def prize_notice_text(event: str, team: str, prizes: tuple[tuple[str, int, str | None], ...] |
+                      list[tuple[str, int, str | None]]) -> str:
+    lines = [f"Congratulations, {team}! Your team won at {event}:"]
+    for title, place, reward in prizes:
         lines.append(f"- {title}: place {place}" + (f" ({reward})" if reward else ""))
     lines.append("This is private until the public announcement: please keep it to your team until then.")
     return "\n".join(lines)

@@ -50,6 +50,9 @@ DURATION_KEYS = {"remind_before", "grace", "remind_drafts_before"}
 MIN_GRACE = timedelta(seconds=10)  # a compressed grace window shorter than a poll would skip everything
 LEAD = timedelta(seconds=8)  # real time before the event's first moment: the bot starts meanwhile
 TARGET = 35.0  # seconds of real time the timeline takes when --speed is not given
+ASK_SECONDS = 0.15  # real seconds an interaction takes on a busy 2-core machine (30 ms idle): acts plan room with it
+CLI_SECONDS = 3.0  # a `hackbot ...` command an act runs: a Python process starting
+LATE = 3.0  # real seconds: a moment played later than this is reported (the acts before it overran their room)
 
 
 # --- the event file, compressed -----------------------------------------------------------
@@ -74,19 +77,67 @@ def event_times(config: EventConfig) -> list[datetime]:
 
 @dataclass
 class Timeline:
+    """Event time <-> real time. Uniform at `speed`, except where `knots` slow it down: (event
+    time, real seconds after `real_start`) points, linear between them, so that an act gets the
+    real seconds it needs (a judging round of 3 h compressed to 2 s leaves the judges no time)."""
+
     start: datetime  # the event's first moment (event time)
     end: datetime
     speed: float
     real_start: datetime  # when `start` happens in real time
+    knots: tuple[tuple[datetime, float], ...] = ()
+
+    def _offset(self, when: datetime) -> float:
+        knots = self.knots
+        if when <= knots[0][0]:
+            return knots[0][1] + (when - knots[0][0]).total_seconds() / self.speed
+        for (e0, r0), (e1, r1) in zip(knots, knots[1:], strict=False):
+            if when <= e1:
+                return r0 + (r1 - r0) * ((when - e0) / (e1 - e0))
+        last, at = knots[-1]
+        return at + (when - last).total_seconds() / self.speed
 
     def real(self, when: datetime) -> datetime:
-        return self.real_start + (when - self.start) / self.speed
+        if not self.knots:
+            return self.real_start + (when - self.start) / self.speed
+        return self.real_start + timedelta(seconds=self._offset(when))
 
     def event(self, real: datetime) -> datetime:
-        return self.start + (real - self.real_start) * self.speed
+        if not self.knots:
+            return self.start + (real - self.real_start) * self.speed
+        offset = (real - self.real_start).total_seconds()
+        knots = self.knots
+        if offset <= knots[0][1]:
+            return knots[0][0] + timedelta(seconds=(offset - knots[0][1]) * self.speed)
+        for (e0, r0), (e1, r1) in zip(knots, knots[1:], strict=False):
+            if offset <= r1:
+                return e0 + (e1 - e0) * ((offset - r0) / (r1 - r0))
+        last, at = knots[-1]
+        return last + timedelta(seconds=(offset - at) * self.speed)
 
     def now(self) -> datetime:
         return self.event(datetime.now(UTC))
+
+    @property
+    def real_seconds(self) -> float:
+        """How long the timeline takes in real time, from its start to its end."""
+        return (self.real(self.end) - self.real_start).total_seconds()
+
+
+def stretch_knots(start: datetime, speed: float, boundaries: list[datetime],
+                  needs: dict[datetime, float]) -> tuple[tuple[datetime, float], ...]:
+    """Knots that give each time of `needs` its real seconds before the next boundary (the next
+    moment or a time of the event file): the stretch after it is slowed down, the rest stays at
+    `speed`. Empty when nothing needs more than the uniform compression gives."""
+    points = sorted({start, *(t for t in boundaries if t >= start), *(t for t in needs if t >= start)})
+    knots = [(points[0], 0.0)]
+    slowed = False
+    for a, b in zip(points, points[1:], strict=False):
+        uniform = (b - a).total_seconds() / speed
+        need = needs.get(a, 0.0)
+        slowed |= need > uniform
+        knots.append((b, knots[-1][1] + max(uniform, need)))
+    return tuple(knots) if slowed else ()
 
 
 def _duration_text(d: timedelta) -> str:
@@ -129,20 +180,39 @@ def dump_toml(data: dict[str, Any]) -> str:
 
 
 def compress_event(source: Path, folder: Path, *, speed: float | None, now: datetime | None = None,
-                   rows: int = 300) -> tuple[Path, EventConfig, Timeline]:
-    """The rehearsal's event file in `folder`, its timeline compressed; synthetic data beside it."""
+                   rows: int = 300, lead: timedelta | None = None, needs: dict[datetime, float] | None = None,
+                   synthesize: bool = True) -> tuple[Path, EventConfig, Timeline]:
+    """The rehearsal's event file in `folder`, its timeline compressed; synthetic data beside it.
+    `needs`: real seconds some moments of the event need (Moment.takes), given room by slowing the
+    stretch after each (stretch_knots); `lead`: real time before the event starts (LEAD)."""
     now = now or datetime.now(UTC)
     original = load_event(source, now=now, check_data=False)
     times = event_times(original)
     start, end = min(times), max(times)
     span = max((end - start).total_seconds(), 1.0)
     speed = speed or max(1.0, span / TARGET)
-    timeline = Timeline(start=start, end=end, speed=speed, real_start=now + LEAD)
+    knots = stretch_knots(start, speed, times, needs) if needs else ()
+    timeline = Timeline(start=start, end=end, speed=speed, real_start=now + (lead if lead is not None else LEAD),
+                        knots=knots)
     tz = parse_timezone(original.event.timezone)
+
+    def real_duration(anchor: Any, before: Any) -> str:
+        """A duration before a time of the event file, as it lasts in real time there."""
+        at = parse_event_time(anchor, tz, now)
+        return _duration_text(timeline.real(at) - timeline.real(at - parse_duration(before)))
 
     def convert(key: str, value: Any) -> Any:
         if isinstance(value, dict):
-            return {k: convert(k, v) for k, v in value.items()}
+            out = {k: convert(k, v) for k, v in value.items()}
+            for durations, anchor in (("remind_before", "at"), ("remind_drafts_before", "closes")):
+                if durations in value and anchor in value:
+                    out[durations] = [real_duration(value[anchor], v) for v in value[durations]]
+            if isinstance(value.get("interviews"), dict) and "opens" in value:  # a round's interview slots
+                slots = value["interviews"]
+                at = parse_event_time(slots.get("starts", value["opens"]), tz, now)
+                minutes = timedelta(minutes=slots.get("minutes", value.get("minutes_per_review", 10.0)))
+                out["interviews"]["minutes"] = (timeline.real(at + minutes) - timeline.real(at)).total_seconds() / 60
+            return out
         if isinstance(value, list) and key not in DURATION_KEYS:
             return [convert(key, v) for v in value]
         if key in TIME_KEYS and isinstance(value, (str, datetime, date)):
@@ -161,8 +231,8 @@ def compress_event(source: Path, folder: Path, *, speed: float | None, now: date
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "event.toml"
     path.write_text(dump_toml(compressed), encoding="utf-8")
-    config = load_event(path, now=now, check_data=False)
-    synthesize_event(config, rows=rows)
+    if synthesize:
+        synthesize_event(load_event(path, now=now, check_data=False), rows=rows)
     return path, load_event(path, now=now), timeline
 
 
@@ -243,11 +313,15 @@ class Cast:
 
 @dataclass
 class Moment:
-    """Something an act plays at a time of the event (`order` breaks ties between acts)."""
+    """Something an act plays at a time of the event (`order` breaks ties between acts). `takes`:
+    the real seconds it needs (about ASK_SECONDS an interaction): the timeline slows down after it,
+    so that it is done before the next moment or the next time of the event file (a round's close)."""
 
     when: datetime
     order: int
     play: Callable[[], Awaitable[None]]
+    takes: float = 0.0
+    what: str = ""
 
 
 class Act:
@@ -325,15 +399,18 @@ class Rehearsal:
             await asyncio.sleep(delay)
 
     def phase_window(self, phase) -> tuple[datetime, datetime]:
-        """When a phase's datasets can be played: from its start to the next phase, or to the
-        submissions' close (or the end of the timeline)."""
+        """When a phase's datasets can be played, in event time: from its start to the next phase, or
+        to the submissions' close (or the end of the timeline). The event file's copy holds real
+        times (compressed): they are turned back into event time, as every moment is."""
+        event = self.timeline.event
         phases = self.config.phases
         n = phases.index(phase)
-        ends = phases[n + 1].starts if n + 1 < len(phases) else self.timeline.end
-        closes = self.config.submissions.closes or self.timeline.end
-        if closes > phase.starts:
+        starts = event(phase.starts)
+        ends = event(phases[n + 1].starts) if n + 1 < len(phases) else self.timeline.end
+        closes = event(self.config.submissions.closes) if self.config.submissions.closes else self.timeline.end
+        if closes > starts:
             ends = min(ends, closes)
-        return phase.starts, ends
+        return starts, ends
 
     def watch(self) -> None:
         """Print what the bot posted in the guild's channels since last time (reminders, ...)."""
@@ -359,34 +436,67 @@ async def rehearse(source: Path, folder: Path, *, speed: float | None, teams: in
     started = time.monotonic()
     problems = event_problems(source)
     path, config, timeline = compress_event(source, folder, speed=speed)
-    span = timeline.end - timeline.start
-    say(f"Rehearsing {config.event.name}: {span} of event time at {timeline.speed:,.0f}x "
-        f"(~{span.total_seconds() / timeline.speed:.0f} s), {teams} simulated teams")
     port = port or free_port()
-    playing = [act for act in (acts if acts is not None else load_acts()) if act.applies(config)]
+    acts = acts if acts is not None else load_acts()
     github = GitHubDouble(GitHubState())
     github_url = await github.start()
+    broke: list[dict[str, Any]] = []  # moments that raised (a timeout, most often): in the report's `failed`
     async with Sandbox(state) as sandbox:
         organizer = sandbox.organizer("organizer", config.discord.organizer_role)
         database = str(db or folder / "rehearsal.sqlite3")
         # the links the bot posts (the vote's page and its QR code) point at its own web server
         bot = BotProcess(sandbox, path, database, folder / "bot.log", port=port,
                          env={"HACKBOT_GITHUB_API": github_url, "HACKBOT_PUBLIC_URL": f"http://127.0.0.1:{port}"})
+        synced = time.monotonic()
         await bot.sync()
+        # `hackbot run` starts about as slowly as `hackbot sync` ran (imports, login): the event
+        # starts once it is up, and each moment gets the real time its act needs (Moment.takes)
+        sync_s = time.monotonic() - synced
+        lead = max(LEAD, timedelta(seconds=2 * sync_s))
+        plan = Rehearsal(sandbox, config, timeline, "", say, Cast(teams, size, active), organizer, db=database)
+        needs: dict[datetime, float] = {}
+        for act in acts:
+            if act.applies(config):
+                for m in act.moments(plan):
+                    needs[m.when] = needs.get(m.when, 0.0) + m.takes
+        path, config, timeline = compress_event(source, folder, speed=timeline.speed, lead=lead, needs=needs,
+                                                synthesize=False)
+        playing = [act for act in acts if act.applies(config)]
+        span = timeline.end - timeline.start
+        say(f"Rehearsing {config.event.name}: {span} of event time at {timeline.speed:,.0f}x "
+            f"(~{timeline.real_seconds:.0f} s, slowed where the acts need time), {teams} simulated teams")
+        starting = time.monotonic()
         await bot.start()
+        start_s = time.monotonic() - starting
+        if datetime.now(UTC) > timeline.real_start:
+            problems.append(f"rehearsal: the bot took {start_s:.0f} s to start (the sync {sync_s:.0f} s), longer than "
+                            f"the {lead.total_seconds():.0f} s before the event's first moment: its first times passed "
+                            "before it ran")
         web_url = f"http://127.0.0.1:{port}/"
         say(f"Leaderboard page while it runs: {web_url}   (Discord double: {sandbox.url}, bot log: {folder / 'bot.log'})")
         play = Rehearsal(sandbox, config, timeline, web_url, say, Cast(teams, size, active), organizer, db=database,
                          github=github.state)
         ticker = asyncio.create_task(_tick(play, progress))
         try:
-            moments = sorted((m for act in playing for m in act.moments(play)), key=lambda m: (m.when, m.order))
-            for moment in moments:
+            moments = sorted(((act, m) for act in playing for m in act.moments(play)),
+                             key=lambda am: (am[1].when, am[1].order))
+            horizon = timeline.real(timeline.end) + timedelta(minutes=2)
+            for act, moment in moments:
+                if timeline.real(moment.when) > horizon:  # an act's time read wrong: waiting would never end
+                    broke.append({"kind": "act", "name": f"{act.name}: {moment.what or 'a moment'}",
+                                  "errors": [f"due at {moment.when:%Y-%m-%d %H:%M} UTC in event time, after the "
+                                             f"timeline's end ({timeline.end:%Y-%m-%d %H:%M}): not played"]})
+                    continue
                 await play.wait_until(moment.when)
-                await moment.play()
+                late = (datetime.now(UTC) - timeline.real(moment.when)).total_seconds()
+                what = f"{act.name}{': ' + moment.what if moment.what else ''} at {play.stamp()}"
+                if late > LATE and moment.when <= timeline.end:  # after the end, nothing of the event waits on it
+                    problems.append(f"rehearsal: {what} played {late:.0f} s late (real time): the acts before it "
+                                    "took longer than planned; the times that follow are late too")
+                await _played(play, what, moment.play(), broke)
             await play.wait_until(timeline.end)
             for act in playing:
-                await act.settle(play)
+                await _played(play, f"{act.name}: finishing", act.settle(play), broke)
             outbox = await drained_outbox(database)
             await asyncio.sleep(0.5)
             play.watch()
@@ -400,19 +510,31 @@ async def rehearse(source: Path, folder: Path, *, speed: float | None, teams: in
         failed = sandbox.state.failed_interactions()
         report: dict[str, Any] = {
             "event": config.event.name, "teams": teams, "wall_time_s": round(time.monotonic() - started, 1),
-            "interactions": play.interactions, "failed": [i.summary() for i in failed],
+            "interactions": play.interactions, "failed": [i.summary() for i in failed] + broke,
             "refused_discord_requests": [
                 {"route": r.route, "status": r.status, "code": r.code, "reason": r.reason}
                 for r in sandbox.state.refusals()
             ],
             "problems": problems, "reminders": _count_reminders(sandbox, config), "leaderboard": board,
             "outbox": outbox,
+            "bot_start": {"sync_s": round(sync_s, 1), "lead_s": round(lead.total_seconds(), 1), "start_s": round(start_s, 1)},
             "board_page": page,
         }
         for act in playing:
             report.setdefault("acts", {})[act.name] = act.report(play)
             report.update(act.summary(play))
         return report
+
+
+async def _played(play: Rehearsal, what: str, step: Awaitable[None], broke: list[dict[str, Any]]) -> None:
+    """Play one step of an act; one that fails (the double did not answer in time, an act's own
+    error) is recorded for the report's `failed`, and the rehearsal goes on with the next."""
+    try:
+        await step
+    except (SandboxError, TimeoutError, aiohttp.ClientError, OSError, ValueError, KeyError, AssertionError) as exc:
+        error = f"{type(exc).__name__}: {exc}".strip()
+        broke.append({"kind": "act", "name": what, "errors": [error[:500]]})
+        play.log(f"{what} did not finish: {error[:300]}")
 
 
 async def drained_outbox(database: str, *, within: float = 120.0) -> dict[str, Any]:
@@ -472,5 +594,5 @@ async def _tick(play: Rehearsal, progress: Callable[[float, str], None] | None) 
         await asyncio.sleep(0.1)
 
 
-__all__ = ["Act", "Cast", "Moment", "Rehearsal", "SandboxError", "SimTeam", "compress_event", "dump_toml",
-           "event_problems", "load_acts", "rehearse", "until"]
+__all__ = ["Act", "Cast", "Moment", "Rehearsal", "SandboxError", "SimTeam", "Timeline", "compress_event", "dump_toml",
+           "event_problems", "load_acts", "rehearse", "stretch_knots", "until"]

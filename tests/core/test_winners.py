@@ -12,8 +12,9 @@ from aiosmtpd.controller import Controller
 
 from bot.core.errors import AlreadyDone, NotAllowed
 from bot.core.mail import MailError, SmtpSettings, send_mail
+from bot.core.outbox import OutboxDrainer, OutboxRow, nonce
 from bot.core.store import IntegrityError
-from bot.core.winners import notice_text
+from bot.core.winners import notice_key, notice_text
 from bot.sandbox.client import free_port
 from tests.core.judging_helpers import CLOSES, FINAL_CLOSES, open_judged, teams_with_projects
 
@@ -97,15 +98,70 @@ async def test_notices_are_due_at_notify_time_and_claimed_once(judged, clock):
     teams = await play_judging(judged, clock)
     await judged.store.execute("INSERT INTO team_contacts(team_id, email) VALUES (?, 'zero@example.org')", (teams[0],))
     await judged.winners.freeze((await judged.winners.preview()).digest, by="org")
-    discord = await judged.winners.claim_notices("discord")
-    assert sorted(n.team for n in discord) == ["Team 0", "Team 1"]
-    assert await judged.winners.claim_notices("discord") == []  # claimed once
+    # the direct messages are outbox rows written by the freeze: one per prize, team and member
+    dms = await judged.store.fetchall("SELECT key, kind FROM outbox WHERE key LIKE 'winner:%' ORDER BY key")
+    assert dms == [(notice_key("build", teams[0], "1000"), "dm"), (notice_key("grand", teams[1], "1001"), "dm")]
+    assert ("Team 0", "build", "discord", "pending", "0 of 1 DM(s) sent") in await judged.winners.notices()
+    assert await judged.winners.claim_notices("discord") == []
     email = await judged.winners.claim_notices("email")
     assert [(n.team, n.emails) for n in email] == [("Team 0", ("zero@example.org",))]
     text = notice_text("Test event", email[0])
     assert "Best Build" in text and "place 1" in text
     await judged.winners.notice_done(email[0], sent=True)
     assert ("Team 0", "build", "email", "sent", "") in await judged.winners.notices()
+
+
+async def test_a_restart_after_a_partial_send_sends_each_notice_exactly_once(judged, clock):
+    """The drainer dies after Discord took some notices (one of them before the row was marked sent);
+    started again, it sends the rest, and Discord (which keeps a message's nonce) shows each once."""
+    teams = await play_judging(judged, clock)
+    await judged.roster.set_open("1000", True)
+    await judged.roster.join("2000", "Team 0", None)  # Team 0 (Best Build) has two members
+
+    async def spaces_made(row: OutboxRow) -> dict:
+        return {}
+
+    await OutboxDrainer(judged.outbox, spaces_made).drain()  # the teams' channels: out of the way
+    await judged.winners.freeze((await judged.winners.preview()).digest, by="org")
+    assert not await judged.outbox.enqueue("dm", notice_key("build", teams[0], "1000"), {"user_id": "1000"})  # queued once
+    inboxes: dict[str, dict[str, str]] = {}  # Discord: a user's messages by nonce (a nonce seen is not sent again)
+    calls: list[str] = []
+    stuck = asyncio.Event()
+
+    def discord(row: OutboxRow) -> None:
+        calls.append(row.key)
+        inboxes.setdefault(row.payload["user_id"], {}).setdefault(row.nonce, row.payload["content"])
+
+    async def dies_after_the_first(row: OutboxRow) -> dict:
+        discord(row)
+        if len(calls) > 1:  # Discord has it; the process dies before the row is marked sent
+            stuck.set()
+            await asyncio.Event().wait()
+        return {"dm": True}
+
+    first = OutboxDrainer(judged.outbox, dies_after_the_first, owner="host:1")
+    draining = asyncio.create_task(first.drain())
+    await asyncio.wait_for(stuck.wait(), 10)
+    for task in [draining, *first._tasks]:  # the process is gone: nothing of it runs on
+        task.cancel()
+    await asyncio.gather(draining, *first._tasks, return_exceptions=True)
+    assert (await judged.outbox.status()).counts["sending"] >= 1
+
+    async def sends(row: OutboxRow) -> dict:
+        discord(row)
+        return {"dm": True}
+
+    again = OutboxDrainer(judged.outbox, sends, owner="host:1")  # the same host and name, started again
+    await again.drain()
+    expected = {("1000", "build"), ("2000", "build"), ("1001", "grand")}
+    got = {(user, prize) for user, messages in inboxes.items() for text in messages.values()
+           for prize, title in (("build", "Best Build"), ("grand", "Grand prize")) if title in text}
+    assert got == expected and sum(len(m) for m in inboxes.values()) == 3  # each notice once
+    assert all(nonce(key) in inboxes[key.rsplit(":", 1)[1]] for key in calls)
+    notices = {(team, prize, channel): (status, detail)
+               for team, prize, channel, status, detail in await judged.winners.notices()}
+    assert notices[("Team 0", "build", "discord")] == ("sent", "2 of 2 DM(s) sent")
+    assert notices[("Team 1", "grand", "discord")] == ("sent", "1 of 1 DM(s) sent")
 
 
 class Inbox:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import tomllib
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from click.testing import CliRunner
@@ -13,7 +14,19 @@ from bot.cli import main
 from bot.config import load_event
 from bot.sandbox import SandboxState
 from bot.sandbox import rehearse as rehearsal
-from bot.sandbox.rehearse import Act, Moment, Rehearsal, compress_event, dump_toml, event_problems, load_acts, rehearse
+from bot.sandbox.rehearse import (
+    Act,
+    Moment,
+    Rehearsal,
+    Timeline,
+    compress_event,
+    dump_toml,
+    event_problems,
+    load_acts,
+    rehearse,
+    stretch_knots,
+    until,
+)
 
 NOW = datetime(2031, 5, 1, 12, 0, tzinfo=UTC)
 
@@ -342,3 +355,72 @@ async def test_a_rehearsal_plays_judges_and_reveals_every_prize(tmp_path, monkey
     assert winners["revealed"] == ["Best Build", "Grand prize", "Leaderboard"]
     assert winners["winners_in_public_before_reveal"] == []
     assert any("sent" in line for line in winners["notices"])  # told privately before the reveal
+
+
+HACKATHON42 = Path(__file__).resolve().parents[2] / "config" / "hackathon42.toml"
+
+
+async def test_hackathon42_rehearses_to_every_prize(tmp_path):
+    """The Hackathon42 preset, its two days shortened (the mock phase an hour before the real one)
+    and three of its datasets: teams reveal and submit in both phases, hand in their code, the jury
+    interviews the shortlist (each team booked into a slot and told it), and both prizes
+    (leaderboard and jury, 1st and 2nd) are decided, frozen, told privately and revealed. The
+    rehearsal gives each act the real time it needs (Moment.takes): no LEAD or speed is tuned."""
+    raw = tomllib.loads(HACKATHON42.read_text(encoding="utf-8"))
+    raw["datasets"] = [d for d in raw["datasets"] if d["id"] in (0, 3, 12)]
+    mock = datetime(2022, 10, 16, 13, 0)
+    raw["phases"][0]["starts"] = raw["schedule"][0]["at"] = mock
+    source = tmp_path / "hackathon42.toml"
+    source.write_text(dump_toml(raw), encoding="utf-8")
+    lines: list[str] = []
+    report = await rehearse(source, tmp_path / "run", speed=300, teams=3, say=lines.append)
+    transcript = "\n".join(lines[-60:])
+    assert report["failed"] == [] and report["refused_discord_requests"] == [], (report["failed"], transcript)
+    judging = report["acts"]["judging"]
+    assert judging["scores"] >= 3 * 2 and judging["refused"] == [], (judging, transcript)
+    interviews = judging["interviews"]["interview"]  # every judge sees the three teams' slots; each member told
+    assert interviews["judges_shown"] == [3, 3, 3, 3] and interviews["members_told"] == 3 * 2, (interviews, transcript)
+    prizes = report["prizes"]
+    assert [p["id"] for p in prizes] == ["leaderboard", "jury"]
+    assert all(len(p["winners"]) == 2 and "undecided" not in p for p in prizes), (prizes, transcript)
+    winners = report["acts"]["winners"]
+    assert winners["revealed"] == ["Leaderboard prize", "Jury prize"], (winners, transcript)
+    assert winners["winners_in_public_before_reveal"] == []
+    assert winners["notices"] and all(" sent " in f" {line} " for line in winners["notices"]), winners["notices"]
+
+
+def test_the_timeline_slows_down_where_an_act_needs_room():
+    start = datetime(2022, 10, 16, 14, 0, tzinfo=UTC)
+    judging, closes, end = start + timedelta(hours=4), start + timedelta(hours=7), start + timedelta(hours=8)
+    knots = stretch_knots(start, 3600.0, [start, closes, end], {judging: 20.0})
+    timeline = Timeline(start, end, 3600.0, NOW, knots)
+    assert timeline.real(start) == NOW and timeline.real(judging) == NOW + timedelta(seconds=4)  # uniform before
+    assert (timeline.real(closes) - timeline.real(judging)).total_seconds() == 20.0  # the judges' room
+    assert (timeline.real(end) - timeline.real(closes)).total_seconds() == 1.0  # uniform again after
+    for when in (start - timedelta(hours=1), judging + timedelta(minutes=7), end + timedelta(hours=2)):
+        assert abs((timeline.event(timeline.real(when)) - when).total_seconds()) < 1e-3
+    assert stretch_knots(start, 3600.0, [start, end], {judging: 0.5}) == ()  # room enough already: uniform
+
+
+class Stalls(Act):
+    """An act whose moment times out (the double never answers it)."""
+
+    name = "stalls"
+
+    def moments(self, play: Rehearsal) -> list[Moment]:
+        async def wait_forever() -> None:
+            await until(lambda: False, timeout=0.2, what="an answer that never comes")
+
+        return [Moment(play.timeline.start, 14, wait_forever, what="waits for an answer")]
+
+
+async def test_an_act_that_times_out_is_a_failure_in_the_report_and_the_rehearsal_goes_on(tmp_path):
+    source = tmp_path / "short.toml"
+    source.write_text(SHORT)
+    mentors = Mentors()
+    acts = [act for act in load_acts() if act.name == "teams"] + [Stalls(), mentors]
+    report = await rehearse(source, tmp_path / "run", speed=600, teams=2, acts=acts, say=lambda text: None)
+    [failed] = report["failed"]
+    assert failed["kind"] == "act" and failed["name"].startswith("stalls: waits for an answer at ")
+    assert failed["errors"] == ["SandboxError: timed out after 0 s waiting for an answer that never comes"]
+    assert report["acts"]["mentors"] == {"teams_visited": 2}  # the next moment played all the same

@@ -25,10 +25,11 @@ import numpy as np
 
 from bot.config import EventConfig, JudgingRound
 from bot.core.store import Store
-from bot.sandbox.rehearse import Act, Moment, Rehearsal
+from bot.sandbox.rehearse import ASK_SECONDS, CLI_SECONDS, Act, Moment, Rehearsal
 
 MAX_JUDGES = 4  # per panel: enough for 3 reviews a project, few enough to play in seconds
 _SCORE_LINE = re.compile(r"/judge score team:(.+?) scores:")
+_INTERVIEWS = re.compile(r"\*\*: (\d+) interview\(s\)")
 _RANK_LINE = re.compile(r"`(\d+)\.` (?:✓ )?\*\*(.+?)\*\*")
 
 
@@ -69,6 +70,7 @@ class Judging(Act):
         self.checks: dict[str, str] = {}
         self.results: dict[str, list[str]] = {}
         self.stand_in = 0
+        self.interviews: dict[str, dict[str, Any]] = {}
         self.rng = np.random.default_rng(12)
 
     def applies(self, config: EventConfig) -> bool:
@@ -89,25 +91,42 @@ class Judging(Act):
             moments.append(Moment(min(when, first), 60, lambda: self.projects(play)))
         for rnd in rounds:
             start = event(rnd.opens) if rnd.opens else play.timeline.end - span * 0.15
-            moments.append(Moment(start + timedelta(seconds=1), 61, functools.partial(self.judge_round, play, rnd)))
+            # room for every judge to score (or rank) before the round closes: /judge next and /judge score
+            # for each review, /judge progress twice, and the CLI's check
+            judges = self.judge_count(play, rnd)
+            projects = min(play.cast.teams, rnd.shortlist.top) if rnd.shortlist else play.cast.teams
+            per_judge = projects if rnd.reviews_per_project == "all" or rnd.mode != "rubric" else \
+                -(-projects * int(rnd.reviews_per_project) // max(judges, 1))
+            takes = judges * (2 * per_judge + 3 + (rnd.interviews is not None)) * ASK_SECONDS + CLI_SECONDS
+            moments.append(Moment(start + timedelta(seconds=1), 61, functools.partial(self.judge_round, play, rnd),
+                                  takes, f"judges score round {rnd.id}"))
             if rnd.closes is not None:
                 # a second pass halfway: projects ruled eligible after the opening (late ones) are balanced in
                 halfway = start + (event(rnd.closes) - start) / 2
-                moments.append(Moment(halfway, 61, functools.partial(self.judge_round, play, rnd, again=True)))
+                moments.append(Moment(halfway, 61, functools.partial(self.judge_round, play, rnd, again=True),
+                                      judges * 4 * ASK_SECONDS, f"judges' second pass in round {rnd.id}"))
                 moments.append(Moment(event(rnd.closes) + timedelta(seconds=1), 62,
-                                      functools.partial(self.read_results, play, rnd)))
+                                      functools.partial(self.read_results, play, rnd), CLI_SECONDS,
+                                      f"results of round {rnd.id}"))
         return moments
 
     async def projects(self, play: Rehearsal) -> None:
         self.stand_in = await stand_in_projects(play)
         play.log(f"(stand-in for teams without a project) {self.stand_in} eligible project(s) written")
 
+    @staticmethod
+    def panel_judges(panel, rnd: JudgingRound) -> int:
+        return min(MAX_JUDGES, max(panel.expected_judges or 3, 3 if rnd.reviews_per_project != "all" else 2))
+
+    def judge_count(self, play: Rehearsal, rnd: JudgingRound) -> int:
+        return sum(self.panel_judges(panel, rnd) for panel in play.config.judging.panels_of(rnd))
+
     def judges(self, play: Rehearsal, rnd: JudgingRound) -> list:
         members = []
         for panel in play.config.judging.panels_of(rnd):
             role = panel.role or play.config.discord.judge_role
-            count = min(MAX_JUDGES, max(panel.expected_judges or 3, 3 if rnd.reviews_per_project != "all" else 2))
-            members += [play.sandbox.user(f"judge-{panel.id}-{n + 1}", roles=[role]) for n in range(count)]
+            members += [play.sandbox.user(f"judge-{panel.id}-{n + 1}", roles=[role])
+                        for n in range(self.panel_judges(panel, rnd))]
         return members
 
     async def cli(self, play: Rehearsal, *args: str) -> str:
@@ -122,6 +141,11 @@ class Judging(Act):
         skills = {t.name: t.skill for t in play.teams}
         for judge in judges:  # each judge signs in first, so that the plan spreads the reviews among all
             await play.ask(judge, "judge progress")
+        if rnd.interviews is not None and not again:  # then reads the interview slots (booked on first ask)
+            shown = [await play.ask(judge, "judge interviews") for judge in judges]
+            booked = [int(m.group(1)) for text in shown for m in [_INTERVIEWS.search(text)] if m]
+            self.interviews[rnd.id] = {"judges_shown": booked, "first": shown[0].splitlines()[:3] if shown else []}
+            play.log(f"round {rnd.id}: the judges see {booked} interview(s) each")
         if not again:
             self.checks[rnd.id] = (await self.cli(play, "judging", "check", "--round", rnd.id)).splitlines()[-1][:200]
             play.log(f"hackbot judging check --round {rnd.id}: {self.checks[rnd.id]}")
@@ -186,7 +210,13 @@ class Judging(Act):
     def report(self, play: Rehearsal) -> dict[str, Any]:
         return {"scores": self.scores, "rankings": self.rankings, "refused": self.refused, "recused": self.recused,
                 "progress": self.progress[:10], "checks": self.checks, "results": self.results,
-                "stand_in_projects": self.stand_in}
+                "stand_in_projects": self.stand_in, "interviews": self.interviews_report(play)}
+
+    def interviews_report(self, play: Rehearsal) -> dict[str, Any]:
+        """Per round: the interviews each judge saw, and the teams told their slot by direct message."""
+        told = {m.channel_id for messages in play.sandbox.state.messages.values() for m in messages
+                if "your interview for" in m.text()}
+        return {rnd: {**seen, "members_told": len(told)} for rnd, seen in self.interviews.items()}
 
 
 ACT = Judging()

@@ -29,7 +29,7 @@ class Perks(Act):
 
     def moments(self, play: Rehearsal) -> list[Moment]:
         span = play.timeline.end - play.timeline.start
-        opens = max([p.opens for p in play.config.perks if p.opens] or [play.timeline.start])
+        opens = max([play.timeline.event(p.opens) for p in play.config.perks if p.opens] or [play.timeline.start])
         when = max(opens, play.timeline.start + span * 0.3) + timedelta(seconds=1)
         return [Moment(when, 50, lambda: self.hand_out(play))]
 

@@ -20,7 +20,8 @@ class Phases(Act):
                 play.log(f"phase {phase.id} ({phase.name or phase.id}) starts")
             return log
 
-        return [Moment(phase.starts, 20, opens(phase)) for phase in play.config.phases]
+        # the event file's copy holds real times (compressed): moments are in event time
+        return [Moment(play.timeline.event(phase.starts), 20, opens(phase)) for phase in play.config.phases]
 
     def report(self, play: Rehearsal) -> dict[str, Any]:
         return {"phases": [p.id for p in play.config.phases]}

@@ -22,7 +22,7 @@ from bot.config import EventConfig
 from bot.core.projects import eligible_projects
 from bot.core.services import Services
 from bot.sandbox.client import until
-from bot.sandbox.rehearse import Act, Moment, Rehearsal, SimTeam
+from bot.sandbox.rehearse import ASK_SECONDS, Act, Moment, Rehearsal, SimTeam
 
 WAIT = 30.0
 SNAPSHOT_WAIT = 15.0  # real seconds
@@ -52,9 +52,12 @@ class Projects(Act):
         closes = play.timeline.event(section.closes)
         opens = play.timeline.event(section.opens) if section.opens else play.timeline.start
         span = closes - opens
-        return [Moment(opens + span * 0.05, 40, lambda: self.hand_in(play)),
+        teams = min(play.cast.active or play.cast.teams, play.cast.teams)
+        return [Moment(opens + span * 0.05, 40, lambda: self.hand_in(play), (5 * teams + 2) * ASK_SECONDS,
+                       "projects handed in"),
                 # the organizers rule right after the deadline: judging may open a minute later (NumHack)
-                Moment(closes + min(span * 0.3, timedelta(seconds=1)), 45, lambda: self.moderate(play))]
+                Moment(closes + min(span * 0.3, timedelta(seconds=1)), 45, lambda: self.moderate(play),
+                       (teams + 1) * ASK_SECONDS + 2, "projects moderated")]
 
     def _repo(self, play: Rehearsal, team: SimTeam, n: int) -> str:
         name = f"rehearsal-{n + 1}/project"

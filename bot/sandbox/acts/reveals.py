@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.config import EventConfig
-from bot.sandbox.rehearse import Act, Moment, Rehearsal
+from bot.sandbox.rehearse import ASK_SECONDS, Act, Moment, Rehearsal
 
 
 class Reveals(Act):
@@ -25,7 +25,10 @@ class Reveals(Act):
             if not play.config.datasets_in_phase(phase.id):
                 continue
             starts, ends = play.phase_window(phase)
-            found.append(Moment(starts + (ends - starts) * 0.1, 30, self._reveal_all(play, phase)))
+            asks = min(play.cast.active or play.cast.teams, play.cast.teams) * sum(
+                ds.reveal_budget + 1 for ds in play.config.datasets_in_phase(phase.id))
+            found.append(Moment(starts + (ends - starts) * 0.1, 30, self._reveal_all(play, phase), asks * ASK_SECONDS,
+                                f"reveals in phase {phase.id}"))
         return found
 
     def _reveal_all(self, play: Rehearsal, phase):

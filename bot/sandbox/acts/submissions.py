@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from bot.config import EventConfig
-from bot.sandbox.rehearse import Act, Moment, Rehearsal, SimTeam
+from bot.sandbox.rehearse import ASK_SECONDS, Act, Moment, Rehearsal, SimTeam
 
 
 class Submissions(Act):
@@ -28,7 +28,9 @@ class Submissions(Act):
             if not play.config.datasets_in_phase(phase.id):
                 continue
             starts, ends = play.phase_window(phase)
-            found.append(Moment(starts + (ends - starts) * 0.5, 40, self._submit_all(play, phase)))
+            asks = 2 * min(play.cast.active or play.cast.teams, play.cast.teams) * len(play.config.datasets_in_phase(phase.id))
+            found.append(Moment(starts + (ends - starts) * 0.5, 40, self._submit_all(play, phase), asks * ASK_SECONDS,
+                                f"submissions in phase {phase.id}"))
         return found
 
     @staticmethod

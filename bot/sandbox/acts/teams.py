@@ -8,7 +8,7 @@ import time
 from typing import Any
 
 from bot.config import EventConfig
-from bot.sandbox.rehearse import Act, Moment, Rehearsal, SimTeam
+from bot.sandbox.rehearse import ASK_SECONDS, Act, Moment, Rehearsal, SimTeam
 
 
 class FormTeams(Act):
@@ -23,7 +23,10 @@ class FormTeams(Act):
         return True
 
     def moments(self, play: Rehearsal) -> list[Moment]:
-        return [Moment(play.timeline.start, 10, lambda: self.form(play))]
+        asks = play.cast.size + play.config.teams.require_validation
+        # room for a small cast; thousands of teams form for as long as they take (the benchmark's measure)
+        takes = min(play.cast.teams * asks * ASK_SECONDS, 60.0)
+        return [Moment(play.timeline.start, 10, lambda: self.form(play), takes, "teams form")]
 
     async def form(self, play: Rehearsal) -> None:
         started = time.monotonic()

@@ -1,0 +1,20 @@
+-- Interview slots ([judging.rounds.interviews], bot/core/interviews.py). The database holds the
+-- booking: a team is booked once a round, a room hears one team at a time, and a judge sits in
+-- one room a round, so no team or judge is ever in two interviews at once.
+CREATE TABLE interview_slots (
+    round     TEXT    NOT NULL,
+    team_id   INTEGER NOT NULL REFERENCES teams(id) ON DELETE CASCADE,
+    room      INTEGER NOT NULL CHECK (room >= 1),
+    slot      INTEGER NOT NULL CHECK (slot >= 0),
+    starts_at REAL    NOT NULL,
+    ends_at   REAL    NOT NULL CHECK (ends_at > starts_at),
+    PRIMARY KEY (round, team_id),
+    UNIQUE (round, room, slot)
+);
+
+CREATE TABLE interview_rooms (
+    round TEXT    NOT NULL,
+    judge TEXT    NOT NULL,
+    room  INTEGER NOT NULL CHECK (room >= 1),
+    PRIMARY KEY (round, judge)
+);
