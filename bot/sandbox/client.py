@@ -16,6 +16,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -311,6 +312,22 @@ def _kill_leftovers() -> None:
             os.killpg(pid, signal.SIGKILL)
 
 
+def _exit_on(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
+def _exit_cleanly_on_terminate() -> None:
+    """SIGTERM and SIGHUP (`timeout`, `kill`, a closed terminal) end this process as an exit does,
+    so its bots are stopped: Python's default for them dies at once, skipping the atexit above and
+    leaving `hackbot run` children (in their own sessions, which Ctrl-C does not reach) running.
+    A handler the program set itself is kept."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        if signal.getsignal(signum) == signal.SIG_DFL:
+            signal.signal(signum, _exit_on)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -356,6 +373,7 @@ class BotProcess:
         with `standby`, until it says it stands by (another process holds the gateway lease)."""
         identifies = self.sandbox.server.identified + 1
         self._log = self._open_log()
+        _exit_cleanly_on_terminate()
         role = ("--role", self.role) if self.role else ()
         self.process = process = await asyncio.create_subprocess_exec(
             *self._command("run"), "--port", str(self.port), *role, env=self.env(),

@@ -424,3 +424,52 @@ async def test_an_act_that_times_out_is_a_failure_in_the_report_and_the_rehearsa
     assert failed["kind"] == "act" and failed["name"].startswith("stalls: waits for an answer at ")
     assert failed["errors"] == ["SandboxError: timed out after 0 s waiting for an answer that never comes"]
     assert report["acts"]["mentors"] == {"teams_visited": 2}  # the next moment played all the same
+
+
+def test_a_terminated_rehearsal_leaves_no_bot_running(tmp_path):
+    """`timeout` or `kill` (SIGTERM) ends `hackbot rehearse` as an exit, which stops its bot: the bot
+    runs in its own session, which the signal does not reach, and Python's default for SIGTERM dies
+    at once, skipping every cleanup (the bot then lingered until it noticed its Discord was gone)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    source = tmp_path / "short.toml"
+    source.write_text(SHORT)
+    keep = tmp_path / "kept"
+    rehearsal_process = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "rehearse", "--config", str(source), "--keep", str(keep), "--teams", "2"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def bots() -> list[int]:  # `hackbot run` processes of this rehearsal: their command line names its event copy
+        found = []
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                args = (Path("/proc") / pid / "cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if b"run" in args and str(keep / "event.toml").encode() in args:
+                found.append(int(pid))
+        return found
+
+    try:
+        waited = 0.0
+        while not bots() and rehearsal_process.poll() is None and waited < 180:
+            time.sleep(0.2)
+            waited += 0.2
+        started = bots()
+        assert started, "the rehearsal's bot never started"
+        rehearsal_process.send_signal(signal.SIGTERM)
+        assert rehearsal_process.wait(timeout=60) == 128 + signal.SIGTERM  # an exit, its cleanup run; not -15
+        waited = 0.0
+        while bots() and waited < 30:  # a bot stopping cleanly takes a moment
+            time.sleep(0.2)
+            waited += 0.2
+        assert bots() == [], "the bot outlived its rehearsal"
+    finally:
+        if rehearsal_process.poll() is None:
+            rehearsal_process.kill()
+        for pid in bots():
+            os.killpg(pid, signal.SIGKILL)
