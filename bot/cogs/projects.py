@@ -172,6 +172,9 @@ class ProjectForm(discord.ui.Modal):
             self.add_item(self.question)
 
     async def on_submit(self, interaction: discord.Interaction) -> None:
+        # saving checks the repository on GitHub (up to its 10 s timeout): past Discord's 3 s for a
+        # first answer, so the form is acknowledged first and answered by a follow-up
+        await interaction.response.defer(ephemeral=True, thinking=True)
         services = services_of(interaction)
         team = await services.projects.team_of(user_key(interaction.user))
         answers = dict(self.current.answers) if self.current else {}
