@@ -21,15 +21,22 @@ Kinds (payloads are structured; the text is written here, never by the core):
   team.leave {team_id, user_id}        a member taken out of the space
   team.disband {team_id, role_id, channel_id}   the space deleted
   team.rename {team_id}                role and channel renamed after the team
-  message {channel | channel_id, content, roles, users}   a post in a channel (by name or id)
+  message {channel | channel_id, content, roles, users, embeds}   a post in a channel (by name or id);
+                                       embeds: discord.Embed.to_dict() of each (the leaderboard)
   dm {user_id, content, team_id}       a direct message; closed DMs (50007) fall back on the
                                        team's channel, mentioning the person
   role.add / role.remove {user_id, role_id}
   thread.create {channel_id, name, user_ids, content}   a private thread (found by name first)
   message.edit {channel_id, message_id, content}
   reminder {reminder_id, channel, mention, text}        a schedule reminder (bot/posting.py)
+  phase.open {phase}                   a phase's announcement (/admin phase set)
   announcement {parts: [{content, roles}]}              the winners, in the announcements channel
   ticket.post {number}                 a help ticket's post in the mentors' queue (bot/help_queue.py)
+  ticket.edit {number}                 the post shown as the ticket is now
+  ticket.thread {number, mentor}       the ticket's private thread opened (first claim) or joined
+  ticket.note {number, note}           a line in the ticket's thread (released, resolved, cancelled)
+  ticket.notice {number, kind, ...}    an escalation ping or a stale notice (bot/core/ticket_escalation.py)
+  mentor.intro {team_id, mentor, shared}   a mentor's introduction in the team's channel
   report {text}                        a line in the organizers' log channel
 """
 
@@ -48,7 +55,7 @@ from bot.core.errors import NotFound
 from bot.core.outbox import DeliveryFailed, Executor, OutboxRow, nonce
 from bot.core.reminders import PostFailed
 from bot.core.teams import Team
-from bot.posting import event_guild, find_channel, role_mentions
+from bot.posting import event_guild, find_channel, phase_announcement, role_mentions
 from bot.tree import explain
 
 if TYPE_CHECKING:
@@ -154,7 +161,7 @@ class DiscordExecutors:
                    allowed: discord.AllowedMentions | None = None, **kwargs: Any) -> discord.Message:
         """A message with the row's nonce (one a part): sent at most once however often it runs."""
         tag = row.nonce if part == 0 else nonce(f"{row.key}#{part}")
-        return await channel.send(content[: limits.CONTENT], nonce=tag,
+        return await channel.send(content[: limits.CONTENT] or None, nonce=tag,
                                   allowed_mentions=allowed or discord.AllowedMentions.none(), **kwargs)
 
     async def team_channel(self, guild: discord.Guild, team_id: int | None) -> spaces.Space | None:
@@ -266,7 +273,9 @@ async def _message(ex: DiscordExecutors, guild: discord.Guild, row: OutboxRow) -
             raise DeliveryFailed(exc.retryable, exc.reason) from exc
     allowed = discord.AllowedMentions(everyone=False, users=[discord.Object(id=int(u)) for u in p.get("users", [])],
                                       roles=[discord.Object(id=int(r)) for r in p.get("roles", [])])
-    message = await ex.send(channel, row, p["content"], allowed=allowed)
+    embeds = [discord.Embed.from_dict(e) for e in p.get("embeds", [])]
+    extra: dict[str, Any] = {"embed": embeds[0]} if len(embeds) == 1 else {"embeds": embeds} if embeds else {}
+    message = await ex.send(channel, row, p["content"], allowed=allowed, **extra)
     return {"channel_id": message.channel.id, "message_id": message.id}
 
 
@@ -375,6 +384,19 @@ async def _announcement(ex: DiscordExecutors, guild: discord.Guild, row: OutboxR
     return {"channel_id": channel.id, "message_ids": ids}
 
 
+@handles("phase.open")
+async def _phase_open(ex: DiscordExecutors, guild: discord.Guild, row: OutboxRow) -> Result:
+    phase = ex.services.config.phase(row.payload["phase"])
+    if phase is None:
+        return {"skipped": f"phase {row.payload['phase']} is no longer in the event file"}
+    try:
+        channel = spaces.announcements_channel(guild, ex.services.config)
+    except NotFound as exc:
+        raise DeliveryFailed(False, str(exc)) from exc
+    message = await ex.send(channel, row, phase_announcement(phase))
+    return {"channel_id": channel.id, "message_id": message.id}
+
+
 @handles("ticket.post")
 async def _ticket_post(ex: DiscordExecutors, guild: discord.Guild, row: OutboxRow) -> Result:
     from bot import help_queue
@@ -385,6 +407,82 @@ async def _ticket_post(ex: DiscordExecutors, guild: discord.Guild, row: OutboxRo
         return {"skipped": "the ticket no longer exists"}
     await help_queue.post_ticket(ex.bot, guild, ticket, nonce=row.nonce)
     return {}
+
+
+async def _ticket(ex: DiscordExecutors, row: OutboxRow):
+    try:
+        return await ex.services.mentoring.ticket(int(row.payload["number"]))
+    except NotFound:
+        return None
+
+
+@handles("ticket.edit")
+async def _ticket_edit(ex: DiscordExecutors, guild: discord.Guild, row: OutboxRow) -> Result:
+    from bot import help_queue
+
+    ticket = await _ticket(ex, row)
+    if ticket is None:
+        return {"skipped": "the ticket no longer exists"}
+    await help_queue.update_post(ex.bot, guild, ticket)  # as it is now: a second run edits to the same
+    return {"status": ticket.status}
+
+
+@handles("ticket.thread")
+async def _ticket_thread(ex: DiscordExecutors, guild: discord.Guild, row: OutboxRow) -> Result:
+    from bot import help_queue
+    from bot.core.mentoring import Claim
+
+    ticket = await _ticket(ex, row)
+    if ticket is None:
+        return {"skipped": "the ticket no longer exists"}
+    members = tuple(await ex.services.teams.members(ticket.team_id))
+    claim = Claim(ticket, row.payload["mentor"], members, (), ticket.thread_id is None)
+    thread = await help_queue.open_thread(ex.bot, guild, claim, nonce=row.nonce)
+    if thread is None:
+        raise DeliveryFailed(False, f"no #{ex.services.config.mentoring.help_channel} channel for the ticket's thread"
+                             " (/admin setup creates it)")
+    return {"thread_id": thread.id}
+
+
+@handles("ticket.note")
+async def _ticket_note(ex: DiscordExecutors, guild: discord.Guild, row: OutboxRow) -> Result:
+    from bot import help_queue
+
+    ticket = await _ticket(ex, row)
+    if ticket is None:
+        return {"skipped": "the ticket no longer exists"}
+    if not await help_queue.thread_note(guild, ticket, row.payload["note"], nonce=row.nonce):
+        return {"skipped": "the ticket has no thread"}
+    return {}
+
+
+@handles("ticket.notice")
+async def _ticket_notice(ex: DiscordExecutors, guild: discord.Guild, row: OutboxRow) -> Result:
+    from bot import help_queue
+    from bot.core.ticket_escalation import notice_from
+
+    ticket = await _ticket(ex, row)
+    if ticket is None:
+        return {"skipped": "the ticket no longer exists"}
+    if row.payload["kind"] == "escalation" and ticket.status != "open":
+        return {"skipped": f"the ticket is {ticket.status} now"}  # claimed before the ping went out
+    try:
+        return await help_queue.send_notice(ex.bot, guild, notice_from(ticket, row.payload), nonce=row.nonce)
+    except RuntimeError as exc:
+        raise DeliveryFailed(False, str(exc)) from exc
+
+
+@handles("mentor.intro")
+async def _mentor_intro(ex: DiscordExecutors, guild: discord.Guild, row: OutboxRow) -> Result:
+    from bot import help_queue
+
+    p = row.payload
+    channel = await ex.team_channel(guild, p["team_id"])
+    if channel is None:
+        return {"skipped": "the team has no channel"}  # the organizer's reply named the team
+    message = await ex.send(channel, row, help_queue.intro_text(p["mentor"], p.get("shared", [])),
+                            allowed=_users(p["mentor"]))
+    return {"channel_id": channel.id, "message_id": message.id}
 
 
 @handles("report")
