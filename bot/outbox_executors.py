@@ -29,6 +29,8 @@ Kinds (payloads are structured; the text is written here, never by the core):
   thread.create {channel_id, name, user_ids, content}   a private thread (found by name first)
   message.edit {channel_id, message_id, content}
   reminder {reminder_id, channel, mention, text}        a schedule reminder (bot/posting.py)
+  vote.open {vote_id, closes_at}       a vote's announcement: link, QR code, Vote button (bot/cogs/votes.py)
+  vote.close {vote_id}                 a closed vote's public turnout (results when they may be shown)
   phase.open {phase}                   a phase's announcement (/admin phase set)
   announcement {parts: [{content, roles}]}              the winners, in the announcements channel
   ticket.post {number}                 a help ticket's post in the mentors' queue (bot/help_queue.py)
@@ -384,15 +386,46 @@ async def _announcement(ex: DiscordExecutors, guild: discord.Guild, row: OutboxR
     return {"channel_id": channel.id, "message_ids": ids}
 
 
+def _announcements(ex: DiscordExecutors, guild: discord.Guild) -> discord.TextChannel:
+    try:
+        return spaces.announcements_channel(guild, ex.services.config)
+    except NotFound as exc:
+        raise DeliveryFailed(False, str(exc)) from exc
+
+
+@handles("vote.open")
+async def _vote_open(ex: DiscordExecutors, guild: discord.Guild, row: OutboxRow) -> Result:
+    from bot.cogs import votes as vote_doors
+
+    try:
+        vote = ex.services.votes.vote(row.payload["vote_id"])
+    except NotFound:
+        return {"skipped": "the vote is no longer in the event file"}
+    channel = _announcements(ex, guild)
+    post = vote_doors.open_post(ex.bot.settings, vote, row.payload["closes_at"])
+    message = await ex.send(channel, row, post.pop("content"), **post)
+    return {"channel_id": channel.id, "message_id": message.id}
+
+
+@handles("vote.close")
+async def _vote_close(ex: DiscordExecutors, guild: discord.Guild, row: OutboxRow) -> Result:
+    from bot.cogs import votes as vote_doors
+
+    try:
+        status = await ex.services.votes.status(row.payload["vote_id"])  # what everyone may see
+    except NotFound:
+        return {"skipped": "the vote is no longer in the event file"}
+    channel = _announcements(ex, guild)
+    message = await ex.send(channel, row, vote_doors.status_text(status))
+    return {"channel_id": channel.id, "message_id": message.id}
+
+
 @handles("phase.open")
 async def _phase_open(ex: DiscordExecutors, guild: discord.Guild, row: OutboxRow) -> Result:
     phase = ex.services.config.phase(row.payload["phase"])
     if phase is None:
         return {"skipped": f"phase {row.payload['phase']} is no longer in the event file"}
-    try:
-        channel = spaces.announcements_channel(guild, ex.services.config)
-    except NotFound as exc:
-        raise DeliveryFailed(False, str(exc)) from exc
+    channel = _announcements(ex, guild)
     message = await ex.send(channel, row, phase_announcement(phase))
     return {"channel_id": channel.id, "message_id": message.id}
 
