@@ -20,6 +20,8 @@ Kinds (payloads are structured; the text is written here, never by the core):
   team.join {team_id, user_id}         a member let into the space, and announced there
   team.leave {team_id, user_id}        a member taken out of the space
   team.disband {team_id, role_id, channel_id}   the space deleted
+  match.placed {team_id, members, newcomers, shared_topics, levels, existing}   a matched team's
+                                       space, each newcomer's DM, the ice-breaker (bot/cogs/matchmaking.py)
   team.rename {team_id}                role and channel renamed after the team
   message {channel | channel_id, content, roles, users, embeds}   a post in a channel (by name or id);
                                        embeds: discord.Embed.to_dict() of each (the leaderboard)
@@ -255,6 +257,40 @@ async def _team_rename(ex: DiscordExecutors, guild: discord.Guild, row: OutboxRo
         return {"skipped": "the team has no members"}
     await spaces.ensure_team_space(guild, ex.services.config, ex.services, team)
     return {}
+
+
+@handles("match.placed")
+async def _match_placed(ex: DiscordExecutors, guild: discord.Guild, row: OutboxRow) -> Result:
+    from bot.cogs import matchmaking
+
+    team = await ex.team(row.payload["team_id"])
+    if team is None:
+        return {"skipped": "the team no longer exists"}
+    placed = matchmaking.placed_from(team, row.payload)
+    members = [m for m in [await ex.member(guild, u) for u in placed.members] if m is not None]
+    newcomers = [m for m in members if str(m.id) in placed.newcomers]
+    config = ex.services.config
+    space: spaces.TeamSpace | None = None
+    if placed.existing:
+        for member in newcomers:
+            space = await spaces.add_member_access(guild, config, ex.services, team, member)
+    else:
+        space = await spaces.ensure_team_space(guild, config, ex.services, team, members=members)
+    told = closed = 0
+    for n, member in enumerate(newcomers, start=1):  # each DM its own nonce: a second run sends none again
+        try:
+            await ex.send(member, row, matchmaking.matched_dm(placed, str(member.id)), part=n)
+            told += 1
+        except discord.Forbidden as exc:
+            if exc.code != DM_CLOSED:
+                raise
+            closed += 1  # their privacy settings refuse server members' messages: the channel tells them
+    result: dict[str, Any] = {"told": told, "closed": closed}
+    if space is not None and space.channel is not None:
+        message = await ex.send(space.channel, row, matchmaking.icebreaker(placed),
+                                allowed=_users(*placed.members))
+        result["message_id"] = message.id
+    return result
 
 
 # --- messages, DMs, roles, threads -----------------------------------------------------------------
