@@ -4,7 +4,8 @@ specialist's ping), a mentor's introduction, a matched team (space, direct messa
 /admin phase set's announcement and /admin leaderboard post. Each is caused from another process
 (the test's, as a web process would) or by the bot, queued once, posted once; then every row is
 run again, as after a drainer killed between Discord's answer and the row's mark, and nothing is
-posted twice (the executors look up what they made; messages carry the row's nonce)."""
+posted twice (the executors look up what they made; messages carry the row's nonce). On SQLite
+and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -34,6 +35,12 @@ topics = ["Build", "Train"]
 """
 MOVED = ("ticket.post", "ticket.edit", "ticket.thread", "ticket.note", "ticket.notice", MENTOR_INTRO,
          "match.placed", "phase.open", "message")
+
+
+@pytest.fixture
+def bot_db(db: str) -> str:
+    """SQLite and PostgreSQL (tests/databases.py)."""
+    return db
 
 
 @pytest.fixture
