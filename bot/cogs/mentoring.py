@@ -86,14 +86,6 @@ def spot_text(spot: QueueSpot, *, heading: str) -> str:
             f"`/ticket cancel` withdraws it.")
 
 
-async def _after(action: Any, what: str) -> None:
-    """A side effect after the commit: refused by Discord, it is logged, never undoes the command."""
-    try:
-        await action
-    except discord.HTTPException as exc:
-        log.warning("could not %s: %s", what, exc)
-
-
 async def claimed(interaction: discord.Interaction, number: int) -> None:
     """Claim ticket `number` for the caller: the Claim button and /mentor claim."""
     services = services_of(interaction)
