@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from pathlib import Path
 
 import discord
@@ -49,6 +50,7 @@ EXTENSIONS = (
     "bot.cogs.judging",
 )
 ROLES = ("all", "web", "bot")
+TAKEOVER_QUIET = 5.5  # seconds: Discord's message buckets (5 per channel per 5 s) forget the previous holder
 
 
 def point_discord_at(api_base: str) -> None:
@@ -125,13 +127,21 @@ class Hackbot(commands.Bot):
         self.project_jobs: ProjectRunner | None = None
         self._project_jobs_start: asyncio.Task | None = None
         self.lease: GatewayLease | None = None  # set while this bot holds the gateway (hold_gateway)
+        self._drain_from = 0.0  # time.monotonic(): the drainer claims nothing before (a takeover's quiet)
 
     async def gateway_acquired(self, lease: GatewayLease) -> None:
         """Called once this process holds the gateway lease, before it connects to Discord: the
         place to start what only the gateway holder may run (the outbox drainer). Work done under
         the lease checks `lease.valid()` before each Discord call and shows its epoch in its
-        writes (`bot.core.lease.fence`, `lease.fence_params()`)."""
+        writes (`bot.core.lease.fence`, `lease.fence_params()`).
+
+        A lease taken over (epoch > 1) follows a holder that may have been posting a moment ago:
+        Discord's buckets still count its requests, which this process's discord.py has not seen;
+        the drainer waits one bucket window before its first claim, so the first posts after a
+        failover meet no 429."""
         self.lease = lease
+        if (lease.epoch or 0) > 1:
+            self._drain_from = time.monotonic() + TAKEOVER_QUIET
 
     async def gateway_lost(self, epoch: int) -> None:
         """Called when the lease of `epoch` is lost (taken over, or expired while this process was
@@ -193,7 +203,7 @@ class Hackbot(commands.Bot):
     def drains_outbox(self) -> bool:
         """The drainer claims rows only while connected and holding the gateway: a standby process,
         or one reconnecting, leaves them to the active one."""
-        return self.is_ready() and self.holds_gateway()
+        return self.is_ready() and self.holds_gateway() and time.monotonic() >= self._drain_from
 
     async def _start_drainer(self, drainer: OutboxDrainer) -> None:
         await self.wait_until_ready()

@@ -789,7 +789,7 @@ def lfg_import(file: Path, config_path: Path, db_path: str) -> None:
 @event_options
 def match_command(dry_run: bool, seed: int, as_json: bool, config_path: Path, db_path: str) -> None:
     """Match the pool into teams. Recruiting teams are filled first; without --dry-run the teams are created;
-    their Discord roles and channels follow at the next /admin setup."""
+    the running bot makes their Discord roles and channels and tells the people matched (the outbox)."""
     async def action(s: Services):
         result = await s.lfg.propose(seed=seed)
         return result, (None if dry_run else await s.lfg.apply(result))

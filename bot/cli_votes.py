@@ -80,7 +80,8 @@ def codes_import(vote_id: str, file: Path, out: Path | None, config_path: Path, 
 def vote_open(vote_id: str, config_path: Path, db_path: str) -> None:
     """Open a vote now, before its time in the event file.
 
-    In Discord, `/vote open` does the same and posts the link, the QR code and the Vote button."""
+    Like `/vote open`, it posts the link, the QR code and the Vote button in the announcements
+    channel, once: the running bot sends it (`hackbot outbox status` shows it)."""
     state = with_services(config_path, db_path, lambda s: s.votes.open(vote_id, by="cli"))
     console.print(f"{state.vote.title} is open from {fmt_utc(state.opens_at)} until {fmt_utc(state.closes_at)}",
                   highlight=False)
@@ -92,7 +93,8 @@ def vote_open(vote_id: str, config_path: Path, db_path: str) -> None:
 def vote_close(vote_id: str, config_path: Path, db_path: str) -> None:
     """Close a vote now and freeze its result.
 
-    No ballot is taken after; the result goes to the prize the vote decides."""
+    No ballot is taken after; the result goes to the prize the vote decides. Like `/vote close`,
+    the public turnout is posted in the announcements channel by the running bot, once."""
     state = with_services(config_path, db_path, lambda s: s.votes.close(vote_id, by="cli"))
     closed = state.closed_at or state.closes_at
     console.print(f"{state.vote.title} closed at {fmt_utc(closed)}; `hackbot vote report {state.vote.id}` shows "

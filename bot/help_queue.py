@@ -2,13 +2,14 @@
 persistent Claim button), the private thread of a claimed ticket in the help channel, the
 escalation and stale notices, and the mentors' introductions in team channels.
 
-Everything here runs AFTER the database commit that caused it (bot/core/mentoring.py decides;
-this only shows), is idempotent where it can be (a ticket's post and thread ids are stored with
-the ticket, and looked up before anything is created), and never fails the command that caused
-it: a refusal from Discord is logged and reported to the organizers (the ticket itself is safe in
-the database; /mentor queue lists it). A ticket's post is an outbox row written with the ticket
-(bot/core/outbox.py, kind ticket.post); the claims' edits, threads and notices still follow the
-commit directly.
+Every one of these is an outbox row written in the transaction of the change that causes it
+(bot/core/mentoring.py and bot/core/ticket_escalation.py decide; bot/outbox_executors.py runs
+the rows through the functions here): a ticket's post, its edits, its thread, the thread's notes,
+the escalation and stale notices. Each may run twice for one row (a drainer killed after Discord
+answered): the post and thread ids are stored with the ticket and looked up (the thread by name
+too) before anything is created, an edit shows the ticket as it is now, and every message carries
+the row's nonce, which Discord enforces. A refusal from Discord never fails the command: the row
+is retried or reported to the organizers (the ticket itself is safe in the database).
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from typing import Any
 import discord
 
 from bot import discord_limits as limits
-from bot.core.mentor_assignments import Pair
 from bot.core.mentoring import Claim, Ticket, ticket_lane
 from bot.core.ticket_escalation import TicketNotice, describe
 from bot.guild import find_role, find_text_channel
@@ -100,11 +100,17 @@ async def update_post(bot: Any, guild: discord.Guild, ticket: Ticket) -> None:
                        allowed_mentions=discord.AllowedMentions.none())
 
 
-async def open_thread(bot: Any, guild: discord.Guild, claim: Claim) -> discord.Thread | None:
+def thread_name(ticket: Ticket) -> str:
+    return re.sub(r"\s+", " ", f"ticket {ticket.number} · {ticket.team}")[: limits.THREAD_NAME]
+
+
+async def open_thread(bot: Any, guild: discord.Guild, claim: Claim, *, nonce: str | None = None) -> discord.Thread | None:
     """The ticket's private thread in the help channel with the team and its mentors: made at the
-    first claim, reused after (a mentor who claims again, or joins, is added)."""
+    first claim, reused after (a mentor who claims again, or joins, is added). `nonce`: the outbox
+    row's, so a second run sends nothing new."""
     section = bot.config.mentoring
     ticket = claim.ticket
+    extra: dict[str, Any] = {"nonce": nonce} if nonce is not None else {}
     thread: discord.Thread | None = None
     if ticket.thread_id is not None:
         found = guild.get_thread(ticket.thread_id) or guild.get_channel(ticket.thread_id)
@@ -121,9 +127,11 @@ async def open_thread(bot: Any, guild: discord.Guild, claim: Claim) -> discord.T
             log.warning("no #%s channel: ticket #%s has no thread (/admin setup creates it)", section.help_channel,
                         ticket.number)
             return None
-        name = re.sub(r"\s+", " ", f"ticket {ticket.number} · {ticket.team}")[: limits.THREAD_NAME]
-        thread = await channel.create_thread(name=name, type=discord.ChannelType.private_thread, invitable=False,
-                                             reason=f"help ticket #{ticket.number}")
+        name = thread_name(ticket)
+        thread = discord.utils.get(channel.threads, name=name)  # made by a run that died before storing it
+        if thread is None:
+            thread = await channel.create_thread(name=name, type=discord.ChannelType.private_thread, invitable=False,
+                                                 reason=f"help ticket #{ticket.number}")
         await bot.services.mentoring.set_thread(ticket.number, thread.id)
         for user_id in claim.members:
             await thread.add_user(discord.Object(id=int(user_id)))
@@ -132,25 +140,36 @@ async def open_thread(bot: Any, guild: discord.Guild, claim: Claim) -> discord.T
         await thread.send(
             f"{people}: <@{claim.mentor}> took your ticket #{ticket.number}.\n"
             f"{ticket_text(ticket)}\n\nWhen it is solved, `/ticket resolve {ticket.number}`.",
-            allowed_mentions=discord.AllowedMentions(users=True, roles=False, everyone=False),
+            allowed_mentions=discord.AllowedMentions(users=True, roles=False, everyone=False), **extra,
         )
         return thread
     await thread.add_user(discord.Object(id=int(claim.mentor)))
     await thread.send(f"<@{claim.mentor}> joined ticket #{ticket.number}.",
-                      allowed_mentions=discord.AllowedMentions(users=[discord.Object(id=int(claim.mentor))]))
+                      allowed_mentions=discord.AllowedMentions(users=[discord.Object(id=int(claim.mentor))]), **extra)
     return thread
 
 
-async def thread_note(guild: discord.Guild, ticket: Ticket, text: str, *, view: discord.ui.View | None = None) -> None:
+NOTES = {
+    "released": "Ticket #{number} is back in the queue: another mentor will take it.",
+    "resolved": "Ticket #{number} is resolved. How was the help? Rate it (only your team can):",
+    "cancelled": "Ticket #{number} was cancelled.",
+}
+
+
+async def thread_note(guild: discord.Guild, ticket: Ticket, note: str, *, nonce: str | None = None) -> bool:
+    """One of NOTES in the ticket's thread (the rating buttons after a resolve); False: no thread."""
     if ticket.thread_id is None:
-        return
+        return False
     thread = guild.get_thread(ticket.thread_id)
     if thread is None:
-        return
+        return False
     kwargs: dict[str, Any] = {"allowed_mentions": discord.AllowedMentions.none()}
-    if view is not None:
-        kwargs["view"] = view
-    await thread.send(text[: limits.CONTENT], **kwargs)
+    if note == "resolved":
+        kwargs["view"] = rate_view(ticket.number)
+    if nonce is not None:
+        kwargs["nonce"] = nonce
+    await thread.send(NOTES[note].format(number=ticket.number)[: limits.CONTENT], **kwargs)
+    return True
 
 
 def notice_message(guild: discord.Guild, notice: TicketNotice) -> tuple[str, discord.AllowedMentions]:
@@ -175,41 +194,43 @@ def notice_message(guild: discord.Guild, notice: TicketNotice) -> tuple[str, dis
 
 
 def discord_notifier(bot: Any):
-    """The escalation runner's `notify`: pings in the queue channel; a stale ticket's notice goes to
-    its team (their channel, else the requester by DM) and its post is updated."""
+    """The escalation runner's `notify`: the notice is an outbox row written with the step's claim
+    (kind ticket.notice); run the ticket's lane now rather than wait for the drainer's poll."""
 
     async def notify(notice: TicketNotice) -> None:
-        await bot.wait_until_ready()
+        if not bot.drains_outbox():
+            return  # the drainer of the process holding the gateway posts it
         guild = event_guild(bot)
         if guild is None:
             raise RuntimeError("the event's server is not known (set HACKBOT_GUILD_ID)")
-        ticket = notice.ticket
-        if notice.kind == "escalation":
-            channel = _channel(guild, bot.config.mentoring.queue_channel)
-            if channel is None:
-                raise RuntimeError(f"there is no #{bot.config.mentoring.queue_channel} channel; /admin setup creates it")
-            if ticket.post_message_id is None:
-                # its post is an outbox row written with the ticket: run it (or wait for whoever
-                # runs it) rather than post a second one
-                await bot.drainer.deliver_lane(ticket_lane(ticket.number), bot.executors.in_guild(guild))
-                ticket = await bot.services.mentoring.ticket(ticket.number)
-                if ticket.post_message_id is None:  # a ticket opened before the outbox
-                    await post_ticket(bot, guild, ticket)
-            text, allowed = notice_message(guild, notice)
-            await channel.send(text, allowed_mentions=allowed)
-            return
-        await update_post(bot, guild, ticket)
-        text = (f"Your help ticket #{ticket.number} waited {int(notice.waited.total_seconds() // 60)} min without a "
-                f"mentor and was closed. Reopen it with `/ticket reopen {ticket.number}` if you still need help.")
-        team_channel = await _team_channel(bot, guild, ticket)
-        if team_channel is not None:
-            await team_channel.send(f"<@{ticket.requester}> {text}",
-                                    allowed_mentions=discord.AllowedMentions(users=[discord.Object(id=int(ticket.requester))]))
-            return
-        user = await bot.fetch_user(int(ticket.requester))
-        await user.send(text)
+        await bot.drainer.deliver_lane(ticket_lane(notice.ticket.number), bot.executors.in_guild(guild))
 
     return notify
+
+
+async def send_notice(bot: Any, guild: discord.Guild, notice: TicketNotice, *, nonce: str) -> dict[str, Any]:
+    """An escalation pings in the queue channel; a stale ticket's notice goes to its team (their
+    channel, else the requester by DM) and its post is updated."""
+    ticket = notice.ticket
+    if notice.kind == "escalation":
+        channel = _channel(guild, bot.config.mentoring.queue_channel)
+        if channel is None:
+            raise RuntimeError(f"there is no #{bot.config.mentoring.queue_channel} channel; /admin setup creates it")
+        text, allowed = notice_message(guild, notice)
+        message = await channel.send(text, allowed_mentions=allowed, nonce=nonce)
+        return {"channel_id": channel.id, "message_id": message.id}
+    await update_post(bot, guild, ticket)
+    text = (f"Your help ticket #{ticket.number} waited {int(notice.waited.total_seconds() // 60)} min without a "
+            f"mentor and was closed. Reopen it with `/ticket reopen {ticket.number}` if you still need help.")
+    team_channel = await _team_channel(bot, guild, ticket)
+    if team_channel is not None:
+        message = await team_channel.send(
+            f"<@{ticket.requester}> {text}", nonce=nonce,
+            allowed_mentions=discord.AllowedMentions(users=[discord.Object(id=int(ticket.requester))]))
+        return {"message_id": message.id}
+    user = await bot.fetch_user(int(ticket.requester))
+    message = await user.send(text, nonce=nonce)
+    return {"dm": True, "message_id": message.id}
 
 
 async def _team_channel(bot: Any, guild: discord.Guild, ticket: Ticket) -> discord.abc.Messageable | None:
@@ -231,22 +252,8 @@ def log_notifier(logger: logging.Logger | None = None):
     return notify
 
 
-async def introduce(bot: Any, guild: discord.Guild, pairs: list[Pair]) -> list[str]:
-    """Each team's channel gets its mentor's introduction; returns the teams that could not be told."""
-    missed = []
-    for pair in pairs:
-        channel = guild.get_channel(pair.channel_id) if pair.channel_id else None
-        if not isinstance(channel, discord.abc.Messageable):
-            missed.append(pair.team)
-            continue
-        topics = f" (you share: {', '.join(pair.shared)})" if pair.shared else ""
-        try:
-            await channel.send(
-                f"Meet your mentor, <@{pair.mentor}>{topics}. Ask them anything about your project; for a quick "
-                "unblock anyone on duty can take a `/help` ticket.",
-                allowed_mentions=discord.AllowedMentions(users=[discord.Object(id=int(pair.mentor))]),
-            )
-        except discord.HTTPException as exc:
-            log.warning("could not introduce the mentor of team %s: %s", pair.team, exc)
-            missed.append(pair.team)
-    return missed
+def intro_text(mentor: str, shared: list[str] | tuple[str, ...]) -> str:
+    """A mentor's introduction in a team's channel (an outbox row of kind mentor.intro)."""
+    topics = f" (you share: {', '.join(shared)})" if shared else ""
+    return (f"Meet your mentor, <@{mentor}>{topics}. Ask them anything about your project; for a quick "
+            "unblock anyone on duty can take a `/help` ticket.")

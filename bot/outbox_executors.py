@@ -20,8 +20,11 @@ Kinds (payloads are structured; the text is written here, never by the core):
   team.join {team_id, user_id}         a member let into the space, and announced there
   team.leave {team_id, user_id}        a member taken out of the space
   team.disband {team_id, role_id, channel_id}   the space deleted
+  match.placed {team_id, members, newcomers, shared_topics, levels, existing}   a matched team's
+                                       space, each newcomer's DM, the ice-breaker (bot/cogs/matchmaking.py)
   team.rename {team_id}                role and channel renamed after the team
-  message {channel | channel_id, content, roles, users}   a post in a channel (by name or id)
+  message {channel | channel_id, content, roles, users, embeds}   a post in a channel (by name or id);
+                                       embeds: discord.Embed.to_dict() of each (the leaderboard)
   dm {user_id, content, team_id}       a direct message; closed DMs (50007) fall back on the
                                        team's channel, mentioning the person
   team.notice {team_id, content}       a notice in the team's channel (a project's verdict, a draft
@@ -30,8 +33,16 @@ Kinds (payloads are structured; the text is written here, never by the core):
   thread.create {channel_id, name, user_ids, content}   a private thread (found by name first)
   message.edit {channel_id, message_id, content}
   reminder {reminder_id, channel, mention, text}        a schedule reminder (bot/posting.py)
+  vote.open {vote_id, closes_at}       a vote's announcement: link, QR code, Vote button (bot/cogs/votes.py)
+  vote.close {vote_id}                 a closed vote's public turnout (results when they may be shown)
+  phase.open {phase}                   a phase's announcement (/admin phase set)
   announcement {parts: [{content, roles}]}              the winners, in the announcements channel
   ticket.post {number}                 a help ticket's post in the mentors' queue (bot/help_queue.py)
+  ticket.edit {number}                 the post shown as the ticket is now
+  ticket.thread {number, mentor}       the ticket's private thread opened (first claim) or joined
+  ticket.note {number, note}           a line in the ticket's thread (released, resolved, cancelled)
+  ticket.notice {number, kind, ...}    an escalation ping or a stale notice (bot/core/ticket_escalation.py)
+  mentor.intro {team_id, mentor, shared}   a mentor's introduction in the team's channel
   report {text}                        a line in the organizers' log channel
 """
 
@@ -50,7 +61,7 @@ from bot.core.errors import NotFound
 from bot.core.outbox import DeliveryFailed, Executor, OutboxRow, nonce
 from bot.core.reminders import PostFailed
 from bot.core.teams import Team
-from bot.posting import event_guild, find_channel, role_mentions
+from bot.posting import event_guild, find_channel, phase_announcement, role_mentions
 from bot.tree import explain
 
 if TYPE_CHECKING:
@@ -156,7 +167,7 @@ class DiscordExecutors:
                    allowed: discord.AllowedMentions | None = None, **kwargs: Any) -> discord.Message:
         """A message with the row's nonce (one a part): sent at most once however often it runs."""
         tag = row.nonce if part == 0 else nonce(f"{row.key}#{part}")
-        return await channel.send(content[: limits.CONTENT], nonce=tag,
+        return await channel.send(content[: limits.CONTENT] or None, nonce=tag,
                                   allowed_mentions=allowed or discord.AllowedMentions.none(), **kwargs)
 
     async def team_channel(self, guild: discord.Guild, team_id: int | None) -> spaces.Space | None:
@@ -250,6 +261,40 @@ async def _team_rename(ex: DiscordExecutors, guild: discord.Guild, row: OutboxRo
     return {}
 
 
+@handles("match.placed")
+async def _match_placed(ex: DiscordExecutors, guild: discord.Guild, row: OutboxRow) -> Result:
+    from bot.cogs import matchmaking
+
+    team = await ex.team(row.payload["team_id"])
+    if team is None:
+        return {"skipped": "the team no longer exists"}
+    placed = matchmaking.placed_from(team, row.payload)
+    members = [m for m in [await ex.member(guild, u) for u in placed.members] if m is not None]
+    newcomers = [m for m in members if str(m.id) in placed.newcomers]
+    config = ex.services.config
+    space: spaces.TeamSpace | None = None
+    if placed.existing:
+        for member in newcomers:
+            space = await spaces.add_member_access(guild, config, ex.services, team, member)
+    else:
+        space = await spaces.ensure_team_space(guild, config, ex.services, team, members=members)
+    told = closed = 0
+    for n, member in enumerate(newcomers, start=1):  # each DM its own nonce: a second run sends none again
+        try:
+            await ex.send(member, row, matchmaking.matched_dm(placed, str(member.id)), part=n)
+            told += 1
+        except discord.Forbidden as exc:
+            if exc.code != DM_CLOSED:
+                raise
+            closed += 1  # their privacy settings refuse server members' messages: the channel tells them
+    result: dict[str, Any] = {"told": told, "closed": closed}
+    if space is not None and space.channel is not None:
+        message = await ex.send(space.channel, row, matchmaking.icebreaker(placed),
+                                allowed=_users(*placed.members))
+        result["message_id"] = message.id
+    return result
+
+
 # --- messages, DMs, roles, threads -----------------------------------------------------------------
 
 @handles("message")
@@ -268,7 +313,9 @@ async def _message(ex: DiscordExecutors, guild: discord.Guild, row: OutboxRow) -
             raise DeliveryFailed(exc.retryable, exc.reason) from exc
     allowed = discord.AllowedMentions(everyone=False, users=[discord.Object(id=int(u)) for u in p.get("users", [])],
                                       roles=[discord.Object(id=int(r)) for r in p.get("roles", [])])
-    message = await ex.send(channel, row, p["content"], allowed=allowed)
+    embeds = [discord.Embed.from_dict(e) for e in p.get("embeds", [])]
+    extra: dict[str, Any] = {"embed": embeds[0]} if len(embeds) == 1 else {"embeds": embeds} if embeds else {}
+    message = await ex.send(channel, row, p["content"], allowed=allowed, **extra)
     return {"channel_id": message.channel.id, "message_id": message.id}
 
 
@@ -386,6 +433,50 @@ async def _announcement(ex: DiscordExecutors, guild: discord.Guild, row: OutboxR
     return {"channel_id": channel.id, "message_ids": ids}
 
 
+def _announcements(ex: DiscordExecutors, guild: discord.Guild) -> discord.TextChannel:
+    try:
+        return spaces.announcements_channel(guild, ex.services.config)
+    except NotFound as exc:
+        raise DeliveryFailed(False, str(exc)) from exc
+
+
+@handles("vote.open")
+async def _vote_open(ex: DiscordExecutors, guild: discord.Guild, row: OutboxRow) -> Result:
+    from bot.cogs import votes as vote_doors
+
+    try:
+        vote = ex.services.votes.vote(row.payload["vote_id"])
+    except NotFound:
+        return {"skipped": "the vote is no longer in the event file"}
+    channel = _announcements(ex, guild)
+    post = vote_doors.open_post(ex.bot.settings, vote, row.payload["closes_at"])
+    message = await ex.send(channel, row, post.pop("content"), **post)
+    return {"channel_id": channel.id, "message_id": message.id}
+
+
+@handles("vote.close")
+async def _vote_close(ex: DiscordExecutors, guild: discord.Guild, row: OutboxRow) -> Result:
+    from bot.cogs import votes as vote_doors
+
+    try:
+        status = await ex.services.votes.status(row.payload["vote_id"])  # what everyone may see
+    except NotFound:
+        return {"skipped": "the vote is no longer in the event file"}
+    channel = _announcements(ex, guild)
+    message = await ex.send(channel, row, vote_doors.status_text(status))
+    return {"channel_id": channel.id, "message_id": message.id}
+
+
+@handles("phase.open")
+async def _phase_open(ex: DiscordExecutors, guild: discord.Guild, row: OutboxRow) -> Result:
+    phase = ex.services.config.phase(row.payload["phase"])
+    if phase is None:
+        return {"skipped": f"phase {row.payload['phase']} is no longer in the event file"}
+    channel = _announcements(ex, guild)
+    message = await ex.send(channel, row, phase_announcement(phase))
+    return {"channel_id": channel.id, "message_id": message.id}
+
+
 @handles("ticket.post")
 async def _ticket_post(ex: DiscordExecutors, guild: discord.Guild, row: OutboxRow) -> Result:
     from bot import help_queue
@@ -396,6 +487,82 @@ async def _ticket_post(ex: DiscordExecutors, guild: discord.Guild, row: OutboxRo
         return {"skipped": "the ticket no longer exists"}
     await help_queue.post_ticket(ex.bot, guild, ticket, nonce=row.nonce)
     return {}
+
+
+async def _ticket(ex: DiscordExecutors, row: OutboxRow):
+    try:
+        return await ex.services.mentoring.ticket(int(row.payload["number"]))
+    except NotFound:
+        return None
+
+
+@handles("ticket.edit")
+async def _ticket_edit(ex: DiscordExecutors, guild: discord.Guild, row: OutboxRow) -> Result:
+    from bot import help_queue
+
+    ticket = await _ticket(ex, row)
+    if ticket is None:
+        return {"skipped": "the ticket no longer exists"}
+    await help_queue.update_post(ex.bot, guild, ticket)  # as it is now: a second run edits to the same
+    return {"status": ticket.status}
+
+
+@handles("ticket.thread")
+async def _ticket_thread(ex: DiscordExecutors, guild: discord.Guild, row: OutboxRow) -> Result:
+    from bot import help_queue
+    from bot.core.mentoring import Claim
+
+    ticket = await _ticket(ex, row)
+    if ticket is None:
+        return {"skipped": "the ticket no longer exists"}
+    members = tuple(await ex.services.teams.members(ticket.team_id))
+    claim = Claim(ticket, row.payload["mentor"], members, (), ticket.thread_id is None)
+    thread = await help_queue.open_thread(ex.bot, guild, claim, nonce=row.nonce)
+    if thread is None:
+        raise DeliveryFailed(False, f"no #{ex.services.config.mentoring.help_channel} channel for the ticket's thread"
+                             " (/admin setup creates it)")
+    return {"thread_id": thread.id}
+
+
+@handles("ticket.note")
+async def _ticket_note(ex: DiscordExecutors, guild: discord.Guild, row: OutboxRow) -> Result:
+    from bot import help_queue
+
+    ticket = await _ticket(ex, row)
+    if ticket is None:
+        return {"skipped": "the ticket no longer exists"}
+    if not await help_queue.thread_note(guild, ticket, row.payload["note"], nonce=row.nonce):
+        return {"skipped": "the ticket has no thread"}
+    return {}
+
+
+@handles("ticket.notice")
+async def _ticket_notice(ex: DiscordExecutors, guild: discord.Guild, row: OutboxRow) -> Result:
+    from bot import help_queue
+    from bot.core.ticket_escalation import notice_from
+
+    ticket = await _ticket(ex, row)
+    if ticket is None:
+        return {"skipped": "the ticket no longer exists"}
+    if row.payload["kind"] == "escalation" and ticket.status != "open":
+        return {"skipped": f"the ticket is {ticket.status} now"}  # claimed before the ping went out
+    try:
+        return await help_queue.send_notice(ex.bot, guild, notice_from(ticket, row.payload), nonce=row.nonce)
+    except RuntimeError as exc:
+        raise DeliveryFailed(False, str(exc)) from exc
+
+
+@handles("mentor.intro")
+async def _mentor_intro(ex: DiscordExecutors, guild: discord.Guild, row: OutboxRow) -> Result:
+    from bot import help_queue
+
+    p = row.payload
+    channel = await ex.team_channel(guild, p["team_id"])
+    if channel is None:
+        return {"skipped": "the team has no channel"}  # the organizer's reply named the team
+    message = await ex.send(channel, row, help_queue.intro_text(p["mentor"], p.get("shared", [])),
+                            allowed=_users(p["mentor"]))
+    return {"channel_id": channel.id, "message_id": message.id}
 
 
 @handles("report")

@@ -12,6 +12,7 @@ for a place among the last second's, at the moment it leaves.
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections import deque
 from typing import Any
@@ -22,6 +23,9 @@ import discord
 from bot.discord_limits import GLOBAL_REQUESTS_PER_SECOND
 
 PER_SECOND = GLOBAL_REQUESTS_PER_SECOND - 5  # a margin for the clocks of two ends of a network
+CHANNEL_POSTS, CHANNEL_WINDOW = 5, 5.0  # Discord's bucket of a channel's messages: 5 every 5 s
+CHANNEL_MARGIN = 0.25  # seconds: a request's way to Discord may be slower than the next one's
+_CHANNEL_POST = re.compile(r"/channels/([0-9]+)/messages$")
 EXEMPT = ("/interactions/", "/webhooks/")  # interaction callbacks and follow-ups
 
 
@@ -52,6 +56,30 @@ class GlobalPace:
                 await asyncio.sleep(max(gap, full))
 
 
+class ChannelPace:
+    """At most `limit` posts in one channel in any `window` (sliding): discord.py learns a
+    channel's bucket from the first answer, and several outbox lanes posting in one channel at
+    once (the help queue's tickets in the mentors' queue) otherwise met a 429 when the bucket
+    reset. Each channel waits on its own; other channels pass."""
+
+    def __init__(self, limit: int = CHANNEL_POSTS, window: float = CHANNEL_WINDOW, margin: float = CHANNEL_MARGIN):
+        self.limit, self.window, self.margin = limit, window, margin
+        self.sent: dict[str, deque[float]] = {}
+        self.locks: dict[str, asyncio.Lock] = {}
+
+    async def wait(self, channel: str) -> None:
+        async with self.locks.setdefault(channel, asyncio.Lock()):
+            sent = self.sent.setdefault(channel, deque())
+            while True:
+                now = time.monotonic()
+                while sent and now - sent[0] >= self.window + self.margin:
+                    sent.popleft()
+                if len(sent) < self.limit:
+                    sent.append(now)
+                    return
+                await asyncio.sleep(self.window + self.margin - (now - sent[0]))
+
+
 def pace(http: discord.http.HTTPClient, pacer: GlobalPace | None = None) -> GlobalPace:
     """Make `http` (a discord.py client's HTTPClient, before its login) wait its turn before each
     request leaves. The wait is in aiohttp's request-start hook, after discord.py's own wait for
@@ -60,12 +88,16 @@ def pace(http: discord.http.HTTPClient, pacer: GlobalPace | None = None) -> Glob
     before discord.py's bucket wait, requests granted a turn over several seconds all left in the
     same instant: the outbox draining many channels met the global limit.)"""
     pacer = pacer or GlobalPace()
+    channels = ChannelPace()
     trace = http.http_trace or aiohttp.TraceConfig()
 
     async def on_request_start(session: aiohttp.ClientSession, context: Any,
                                params: aiohttp.TraceRequestStartParams) -> None:
         path = params.url.path
         if "/api/" in path and not any(part in path for part in EXEMPT):
+            post = _CHANNEL_POST.search(path) if params.method == "POST" else None
+            if post is not None:
+                await channels.wait(post.group(1))  # its channel's turn first, then the global one
             await pacer.wait()
 
     trace.on_request_start.append(on_request_start)

@@ -61,6 +61,11 @@ def _channel_name(name: str) -> str:
     return limits.channel_name(name.strip().removeprefix("#"))
 
 
+def phase_announcement(phase) -> str:
+    """What /admin phase set posts in the announcements channel (an outbox row, kind phase.open)."""
+    return f"Phase '{phase.id}' is now open: new datasets, leaderboard starts from zero"
+
+
 def find_channel(guild: discord.Guild, wanted: str | None, announcements: str) -> discord.TextChannel:
     """The item's channel by name, else the announcements channel; PostFailed when neither exists."""
     if wanted:

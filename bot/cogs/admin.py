@@ -23,11 +23,13 @@ from discord.ext import commands
 from bot import guild as spaces
 from bot.cogs import projects as project_doors
 from bot.cogs.choices import phase_choices
-from bot.cogs.common import guild_of, organizer_group, organizer_only, services_of, side_effects
+from bot.cogs.common import guild_of, hackbot_of, organizer_group, organizer_only, services_of, side_effects
 from bot.cogs.leaderboard import standings_embed
 from bot.cogs.teams import team_names
 from bot.cogs.text import shown
+from bot.core.phases import PHASE_LANE, PHASE_OPEN
 from bot.core.teams import DISBAND, team_lane
+from bot.posting import phase_announcement  # noqa: F401  (tests read the text from here)
 
 if TYPE_CHECKING:
     from bot.app import Hackbot
@@ -42,10 +44,6 @@ async def phase_or_auto_choices(interaction: discord.Interaction, current: str) 
     if current.strip().casefold() in AUTO:
         choices.append(app_commands.Choice(name="auto (follow the schedule)", value=AUTO))
     return choices[:25]
-
-
-def phase_announcement(phase) -> str:
-    return f"Phase '{phase.id}' is now open: new datasets, leaderboard starts from zero"
 
 
 class Admin(commands.Cog):
@@ -124,9 +122,8 @@ class Admin(commands.Cog):
     @organizer_only()
     async def phase_set(self, interaction: discord.Interaction, phase: str) -> None:
         services = services_of(interaction)
-        guild = guild_of(interaction)
         now, auto = services.clock(), phase.strip().lower() == AUTO
-        change = await services.phases.set(None if auto else phase.strip(), now)
+        change = await services.phases.set(None if auto else phase.strip(), now, announce=True)
         current = change.current
         if current is None:
             text = "Following the schedule: no phase is open yet."
@@ -135,18 +132,10 @@ class Admin(commands.Cog):
         await interaction.response.send_message(text, ephemeral=True)
         if not change.changed:
             return  # nothing changed: nothing to announce
-        channel = spaces.find_text_channel(guild, services.config.discord.announcements_channel)
-        if channel is not None:
-            sent, problem = await spaces.attempt(channel.send(phase_announcement(current)), "announce a phase", guild)
-            if sent is None:
-                await interaction.followup.send(f"It could not be announced in {channel.mention}: {problem}.",
-                                                ephemeral=True)
-        else:
-            await interaction.followup.send(
-                f"It could not be announced: there is no #{services.config.discord.announcements_channel} channel; "
-                "/admin setup creates it.",
-                ephemeral=True,
-            )
+        # the announcement was written to the outbox with the change: posted now, or by the drainer
+        done = await side_effects(interaction, PHASE_LANE, PHASE_OPEN)
+        if done is not None and done.status == "failed":
+            await interaction.followup.send(f"It could not be announced: {done.error}.", ephemeral=True)
 
     @team.command(name="validate", description="Validate a team (or withdraw validation)")
     @app_commands.describe(name="The team", validated="False withdraws the validation")
@@ -185,7 +174,16 @@ class Admin(commands.Cog):
         channel = spaces.announcements_channel(interaction.guild, services.config)
         # what everyone may see: no scores while the board is hidden
         standings = await services.leaderboard.standings(None if phase in (None, AUTO) else phase)
-        await channel.send(embed=standings_embed(standings, services.config.event.name))
+        embed = standings_embed(standings, services.config.event.name)
+        # an outbox row keyed by this interaction: posted once, whoever runs it
+        key = f"leaderboard.post:{interaction.id}"
+        await services.outbox.enqueue("message", key, {"channel_id": channel.id, "content": "",
+                                                       "embeds": [embed.to_dict()]}, lane=f"channel:{channel.id}")
+        bot = hackbot_of(interaction)
+        done = await bot.drainer.deliver(key, bot.executors.in_guild(guild_of(interaction)))
+        if done is not None and done.status == "failed":
+            await interaction.followup.send(f"The leaderboard could not be posted: {done.error}.", ephemeral=True)
+            return
         await interaction.followup.send(f"Posted the leaderboard in {channel.mention}.", ephemeral=True)
 
     @admin.command(name="projects", description="The projects' moderation queue: pending first, with the checks' flags")

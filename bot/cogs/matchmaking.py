@@ -19,7 +19,7 @@ import hashlib
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import discord
 from discord import app_commands
@@ -28,11 +28,11 @@ from discord.ext import commands
 from bot import discord_limits as limits
 from bot import guild as spaces
 from bot.cogs import views
-from bot.cogs.common import organizer_group, organizer_only, services_of
+from bot.cogs.common import hackbot_of, organizer_group, organizer_only, services_of
 from bot.cogs.text import clip, fit_lines, shown
 from bot.core.lfg import AppliedMatch, PlacedTeam
 from bot.core.matchmaking import MatchResult
-from bot.core.services import Services
+from bot.core.teams import Team, team_lane
 
 if TYPE_CHECKING:
     from bot.app import Hackbot
@@ -117,58 +117,53 @@ async def _member(guild: discord.Guild, user_id: str) -> discord.Member | None:
 class Told:
     told: int = 0  # members told by direct message
     closed: int = 0  # members whose direct messages are closed (they see the team's channel)
+    pending: int = 0  # members not told yet: Discord refused for now; the outbox retries
 
 
-async def announce(guild: discord.Guild | None, services: Services, applied: AppliedMatch) -> Told:
-    """The Discord side of applied matches, best effort: spaces, direct messages, ice-breakers."""
+def placed_from(team: Team, payload: dict[str, Any]) -> PlacedTeam:
+    """A placed team as its outbox row holds it (kind match.placed)."""
+    return PlacedTeam(team, list(payload["members"]), list(payload["newcomers"]), list(payload["shared_topics"]),
+                      dict(payload["levels"]), bool(payload["existing"]))
+
+
+def matched_dm(placed: PlacedTeam, user_id: str) -> str:
+    others = " ".join(_mention(u) for u in placed.members if u != user_id)
+    return clip(f"You are matched into team **{shown(placed.team.name)}** with {others or 'nobody else yet'}: "
+                f"{why_text(placed)}. Say hello in the team's channel; /team info shows your team and /token its API "
+                "credentials.", limits.CONTENT)
+
+
+def icebreaker(placed: PlacedTeam) -> str:
+    welcome = "Welcome" if not placed.existing else "Welcome to the new members of"
+    mates = " ".join(_mention(u) for u in placed.members)
+    return clip(f"{welcome} team **{shown(placed.team.name)}**: {mates}. You were matched because {why_text(placed)}.\n"
+                "Ice-breaker: each of you, say where you are, what you would love to build here, and one "
+                "skill you bring (and one you want to learn).", limits.CONTENT)
+
+
+async def announce(bot: Hackbot, guild: discord.Guild | None, applied: AppliedMatch) -> Told:
+    """The Discord side of applied matches (spaces, direct messages, ice-breakers): outbox rows
+    written with each placement (kind match.placed), run now in this server; a row another
+    process holds, or one retrying, is finished by the drainer."""
     told = Told()
     if guild is None:
         return told
+    execute = bot.executors.in_guild(guild)
     for placed in applied.teams:
-        team = placed.team
-        members = [m for m in [await _member(guild, u) for u in placed.members] if m is not None]
-        newcomers = [m for m in members if str(m.id) in placed.newcomers]
-        if placed.existing:
-            space = None
-            for member in newcomers:
-                space = await spaces.best_effort(
-                    spaces.add_member_access(guild, services.config, services, team, member),
-                    f"let a matched member into team {team.name}", guild,
-                ) or space
-        else:
-            space = await spaces.best_effort(
-                spaces.ensure_team_space(guild, services.config, services, team, members=members),
-                f"set up the space of matched team {team.name}", guild,
-            )
-        mates = " ".join(_mention(u) for u in placed.members)
-        why = why_text(placed)
-        for member in newcomers:
-            others = " ".join(_mention(u) for u in placed.members if u != str(member.id))
-            text = clip(
-                f"You are matched into team **{shown(team.name)}** with {others or 'nobody else yet'}: {why}. "
-                f"Say hello in the team's channel; /team info shows your team and /token its API credentials.",
-                limits.CONTENT,
-            )
-            try:
-                await member.send(text)
-                told.told += 1
-            except discord.Forbidden:  # 50007: their privacy settings refuse server members' messages
-                told.closed += 1
-            except discord.HTTPException as exc:
-                log.warning("could not tell a matched member of team %s: %s", team.name, exc)
-        if space is not None and space.channel is not None:
-            welcome = "Welcome" if not placed.existing else "Welcome to the new members of"
-            icebreaker = clip(
-                f"{welcome} team **{shown(team.name)}**: {mates}. You were matched because {why}.\n"
-                "Ice-breaker: each of you, say where you are, what you would love to build here, and one "
-                "skill you bring (and one you want to learn).", limits.CONTENT,
-            )
-            await spaces.best_effort(space.channel.send(icebreaker), f"post the ice-breaker of team {team.name}", guild)
+        await bot.drainer.deliver_lane(team_lane(placed.team.id), execute)
+        done = await bot.services.outbox.delivery(placed.outbox_key)
+        if done is not None and done.status == "sent" and done.result:
+            told.told += done.result.get("told", 0)
+            told.closed += done.result.get("closed", 0)
+        elif done is not None and done.status != "sent":
+            told.pending += len(placed.newcomers)
     return told
 
 
 def told_text(told: Told) -> str:
     text = f"{told.told} member(s) told by direct message."
+    if told.pending:
+        text += f" {told.pending} not yet: Discord refused for now; it is retried (`hackbot outbox status`)."
     if told.closed:
         text += (f" {told.closed} could not be: they do not accept direct messages from server members "
                  "(they see their team in /team info and in the team's channel).")
@@ -203,7 +198,7 @@ async def confirm_clicked(interaction: discord.Interaction, args: str) -> None:
         return
     await interaction.edit_original_response(content="Creating the teams…", embed=None, view=None)
     applied = await services.lfg.apply(result)
-    told = await announce(interaction.guild, services, applied)
+    told = await announce(hackbot_of(interaction), interaction.guild, applied)
     await interaction.followup.send(applied_text(applied) + "\n" + told_text(told), ephemeral=True)
 
 
@@ -257,14 +252,15 @@ class Matchmaking(commands.Cog):
             return None
         _, applied = outcome
         guild = event_guild(self.bot)
-        told = await announce(guild, services, applied)
+        told = await announce(self.bot, guild, applied)
         if guild is not None:
             channel = spaces.find_text_channel(guild, services.config.discord.log_channel)
-            if channel is not None:
-                await spaces.best_effort(
-                    channel.send("Scheduled matchmaking: " + applied_text(applied) + "\n" + told_text(told)),
-                    "report the scheduled matchmaking", guild,
-                )
+            if channel is not None:  # once per planned run, whoever posts it
+                key = f"match.scheduled:{services.config.matchmaking.at}"
+                await services.outbox.enqueue("message", key, {
+                    "channel_id": channel.id, "content": "Scheduled matchmaking: " + applied_text(applied) + "\n"
+                    + told_text(told)}, lane=f"channel:{channel.id}")
+                await self.bot.drainer.deliver(key, self.bot.executors.in_guild(guild))
         return applied
 
     @match.command(name="run", description="Propose teams from the people looking (preview, then confirm)")
@@ -286,7 +282,7 @@ class Matchmaking(commands.Cog):
             await interaction.followup.send(embed=embed, view=view, ephemeral=True)
             return
         applied = await services.lfg.apply(result)
-        told = await announce(interaction.guild, services, applied)
+        told = await announce(self.bot, interaction.guild, applied)
         await interaction.followup.send(applied_text(applied) + "\n" + told_text(told), embed=embed, ephemeral=True)
 
 

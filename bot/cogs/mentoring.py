@@ -10,7 +10,9 @@
   and /ticket cancel close it; after a resolve the thread offers 1-5 stars and a comment.
 - /perk claim answers the code ephemerally: codes are secrets.
 
-The Discord side effects (post, thread, notes) come after the commit (bot/help_queue.py).
+The Discord side effects (post, edits, thread, notes) are outbox rows written with the change
+(bot/core/mentoring.py); a command runs its ticket's rows at once to show their result
+(bot/help_queue.py renders them).
 """
 
 from __future__ import annotations
@@ -25,10 +27,10 @@ from discord.ext import commands
 
 from bot import help_queue
 from bot.cogs import views
-from bot.cogs.common import guild_of, is_organizer, member_of, organizer_only, services_of, side_effects, user_key
+from bot.cogs.common import is_organizer, member_of, organizer_only, services_of, side_effects, user_key
 from bot.core.errors import AlreadyDone, NotAllowed
-from bot.core.mentoring import TICKET_POST, QueueSpot, Ticket, TicketTaken, ticket_lane
-from bot.core.outbox import REPORT_KIND, REPORT_LANE
+from bot.core.mentoring import TICKET_EDIT, TICKET_POST, TICKET_THREAD, QueueSpot, Ticket, TicketTaken, ticket_lane
+from bot.core.outbox import REPORT_KIND, REPORT_LANE, Delivery
 from bot.core.services import Services
 from bot.tree import report_error, send_ephemeral
 
@@ -84,14 +86,6 @@ def spot_text(spot: QueueSpot, *, heading: str) -> str:
             f"`/ticket cancel` withdraws it.")
 
 
-async def _after(action: Any, what: str) -> None:
-    """A side effect after the commit: refused by Discord, it is logged, never undoes the command."""
-    try:
-        await action
-    except discord.HTTPException as exc:
-        log.warning("could not %s: %s", what, exc)
-
-
 async def claimed(interaction: discord.Interaction, number: int) -> None:
     """Claim ticket `number` for the caller: the Claim button and /mentor claim."""
     services = services_of(interaction)
@@ -103,16 +97,15 @@ async def claimed(interaction: discord.Interaction, number: int) -> None:
                              allowed_mentions=discord.AllowedMentions.none())
         return
     await interaction.response.defer(ephemeral=True, thinking=True)
-    guild = guild_of(interaction)
-    thread = None
-    try:
-        thread = await help_queue.open_thread(interaction.client, guild, claim)
-    except discord.HTTPException as exc:
-        log.warning("could not open the thread of ticket #%s: %s", number, exc)
-    await _after(help_queue.update_post(interaction.client, guild, claim.ticket), f"update ticket #{number}'s post")
-    where = f" in {thread.mention}" if thread is not None else ""
+    where = _thread_of(await side_effects(interaction, ticket_lane(number), TICKET_THREAD))
     await interaction.followup.send(f"You claimed ticket **#{number}** of team {claim.ticket.team}: meet them{where}.",
                                     ephemeral=True)
+
+
+def _thread_of(done: Delivery | None) -> str:
+    """" in <#thread>" when the ticket's thread row was sent, else nothing (the drainer retries it)."""
+    thread_id = (done.result or {}).get("thread_id") if done is not None else None
+    return f" in <#{thread_id}>" if thread_id else ""
 
 
 class ClaimButton(discord.ui.DynamicItem[discord.ui.Button], template=help_queue.CLAIM_TEMPLATE):
@@ -209,15 +202,9 @@ class HelpForm(discord.ui.Modal, title="Ask a mentor for help"):
 
 
 async def _closed(interaction: discord.Interaction, ticket: Ticket, text: str) -> None:
-    guild = guild_of(interaction)
-    await _after(help_queue.update_post(interaction.client, guild, ticket), f"update ticket #{ticket.number}'s post")
-    if ticket.status == "resolved":
-        await _after(help_queue.thread_note(guild, ticket, f"Ticket #{ticket.number} is resolved. How was the help? "
-                                            "Rate it (only your team can):", view=help_queue.rate_view(ticket.number)),
-                     "offer the rating")
-    elif ticket.status == "cancelled":
-        await _after(help_queue.thread_note(guild, ticket, f"Ticket #{ticket.number} was cancelled."), "note a cancel")
     await send_ephemeral(interaction, text)
+    # the post's edit and the thread's note were written with the change: shown now, or by the drainer
+    await side_effects(interaction, ticket_lane(ticket.number), TICKET_EDIT)
 
 
 async def _my_number(services: Services, interaction: discord.Interaction, ticket: int | None) -> int:
@@ -238,8 +225,9 @@ async def confirm_assignment(interaction: discord.Interaction, args: str) -> Non
     except AlreadyDone as exc:
         await interaction.followup.send(f"{exc.message}: run /mentor assign again.", ephemeral=True)
         return
-    missed = await help_queue.introduce(interaction.client, guild_of(interaction), pairs)
-    text = f"{len(pairs)} mentor assignment(s) recorded; each team's channel got its introduction."
+    # the introductions were written to the outbox with the assignments: the drainer posts them
+    missed = [pair.team for pair in pairs if pair.channel_id is None]
+    text = f"{len(pairs)} mentor assignment(s) recorded; each team's channel gets its introduction."
     if missed:
         text += f" Not introduced (no team channel): {', '.join(missed)}"[:1500]
     await interaction.followup.send(text, ephemeral=True)
@@ -299,7 +287,7 @@ class Mentoring(commands.Cog):
     async def reopen(self, interaction: discord.Interaction, ticket: int) -> None:
         spot = await services_of(interaction).mentoring.reopen(ticket, user_key(interaction.user))
         await send_ephemeral(interaction, spot_text(spot, heading="Reopened."))
-        await _after(help_queue.update_post(self.bot, guild_of(interaction), spot.ticket), "update the post")
+        await side_effects(interaction, ticket_lane(ticket), TICKET_EDIT)
 
     @ticket_group.command(name="rate", description="Rate the help on a resolved ticket, 1 to 5")
     @app_commands.describe(ticket="The ticket's number", rating="1 (no help) to 5 (great help)",
@@ -379,8 +367,7 @@ class Mentoring(commands.Cog):
     async def join(self, interaction: discord.Interaction, ticket: int) -> None:
         claim = await services_of(interaction).mentoring.join(ticket, user_key(interaction.user))
         await interaction.response.defer(ephemeral=True, thinking=True)
-        thread = await help_queue.open_thread(self.bot, guild_of(interaction), claim)
-        where = f" in {thread.mention}" if thread is not None else ""
+        where = _thread_of(await side_effects(interaction, ticket_lane(claim.ticket.number), TICKET_THREAD))
         await interaction.followup.send(f"You joined ticket **#{ticket}**{where}.", ephemeral=True)
 
     @mentor_group.command(name="release", description="Put your ticket back at its place in the queue")
@@ -389,11 +376,8 @@ class Mentoring(commands.Cog):
     async def release(self, interaction: discord.Interaction, ticket: int) -> None:
         released = await services_of(interaction).mentoring.release(ticket, user_key(interaction.user),
                                                                     organizer=is_organizer(interaction))
-        guild = guild_of(interaction)
-        await _after(help_queue.update_post(self.bot, guild, released), "update the post")
-        await _after(help_queue.thread_note(guild, released, f"Ticket #{ticket} is back in the queue: another mentor "
-                                            "will take it."), "note the release")
-        await send_ephemeral(interaction, f"Ticket #{ticket} is back at its place in the queue.")
+        await send_ephemeral(interaction, f"Ticket #{released.number} is back at its place in the queue.")
+        await side_effects(interaction, ticket_lane(released.number), TICKET_EDIT)
 
     @mentor_group.command(name="assign", description="Organizers: propose a mentor for each team, then confirm")
     @app_commands.describe(seed="The tie-break (the same data and seed give the same proposal)")

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import io
 import re
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -26,13 +27,13 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import discord_limits as limits
-from bot.cogs.common import guild_of, hackbot_of, member_of, organizer_only, services_of
+from bot.cogs.common import guild_of, hackbot_of, member_of, organizer_only, services_of, side_effects
 from bot.cogs.text import clip
-from bot.config import Vote
+from bot.config import Settings, Vote
 from bot.core.errors import BadInput, HackbotError, NotAllowed
 from bot.core.qr import qr_png
 from bot.core.reminders import PostFailed
-from bot.core.votes import BallotReceipt, Candidate, VoteStatus, hidden_text
+from bot.core.votes import VOTE_CLOSE, VOTE_OPEN, BallotReceipt, Candidate, VoteStatus, hidden_text, vote_lane
 from bot.posting import find_channel
 from bot.tree import report_error, send_ephemeral
 
@@ -165,9 +166,26 @@ def announcements(interaction: discord.Interaction) -> discord.TextChannel:
         raise NotAllowed(exc.reason) from None
 
 
-def vote_url(interaction: discord.Interaction, vote: Vote) -> str | None:
-    base = hackbot_of(interaction).settings.hackbot_public_url
+def vote_url(settings: Settings, vote: Vote) -> str | None:
+    base = settings.hackbot_public_url
     return f"{base.rstrip('/')}/vote/{vote.id}" if base else None
+
+
+def open_post(settings: Settings, vote: Vote, closes_at: float) -> dict[str, Any]:
+    """The announcement of an open vote (an outbox row of kind vote.open): its text, the web
+    page's link and QR code when there is a public URL, and the persistent Vote button."""
+    url = vote_url(settings, vote)
+    how = "press **Vote** below or use `/vote cast`"
+    lines = [f"🗳️ **{vote.title}** is open until {_ts(datetime.fromtimestamp(closes_at, UTC))}: {how}."]
+    files: list[discord.File] = []
+    if url and vote.codes:
+        lines.append(f"Not in this server? Vote at {url} with the ballot code the organizers gave you.")
+    if url:
+        files.append(discord.File(io.BytesIO(qr_png(url)), filename=f"vote-{vote.id}.png",
+                                  description=f"QR code of {url}"))
+    view = discord.ui.View(timeout=None)
+    view.add_item(VoteButton(vote.id))
+    return {"content": "\n".join(lines), "files": files, "view": view}
 
 
 class Votes(commands.Cog):
@@ -222,21 +240,16 @@ class Votes(commands.Cog):
     async def open(self, interaction: discord.Interaction, vote: str | None = None) -> None:
         services = services_of(interaction)
         chosen = services.votes.default_vote(vote)
-        state = await services.votes.open(chosen.id, by=str(interaction.user.id))
+        channel = announcements(interaction)  # before opening: a missing channel is said first
+        await services.votes.open(chosen.id, by=str(interaction.user.id))
         await interaction.response.defer(ephemeral=True, thinking=True)
-        channel = announcements(interaction)
-        url = vote_url(interaction, chosen)
-        how = "press **Vote** below or use `/vote cast`"
-        lines = [f"🗳️ **{chosen.title}** is open until {_ts(state.closes_at)}: {how}."]
-        files: list[discord.File] = []
-        if url and chosen.codes:
-            lines.append(f"Not in this server? Vote at {url} with the ballot code the organizers gave you.")
-        if url:
-            files.append(discord.File(io.BytesIO(qr_png(url)), filename=f"vote-{chosen.id}.png",
-                                      description=f"QR code of {url}"))
-        view = discord.ui.View(timeout=None)
-        view.add_item(VoteButton(chosen.id))
-        await channel.send("\n".join(lines), files=files, view=view, allowed_mentions=discord.AllowedMentions.none())
+        # the announcement was written to the outbox with the opening: posted now, or by the drainer
+        done = await side_effects(interaction, vote_lane(chosen.id), VOTE_OPEN)
+        if done is not None and done.status == "failed":
+            await interaction.followup.send(f"{chosen.title} is open, but the announcement was not posted: "
+                                            f"{done.error}.", ephemeral=True)
+            return
+        url = vote_url(hackbot_of(interaction).settings, chosen)
         note = "" if url else (" Set HACKBOT_PUBLIC_URL to post the web page's link and QR code too.")
         await interaction.followup.send(f"{chosen.title} is open; the announcement is in {channel.mention}.{note}",
                                         ephemeral=True)
@@ -251,13 +264,14 @@ class Votes(commands.Cog):
     async def close(self, interaction: discord.Interaction, vote: str | None = None) -> None:
         services = services_of(interaction)
         chosen = services.votes.default_vote(vote)
+        announcements(interaction)  # a missing channel is said before anything changes
         await services.votes.close(chosen.id, by=str(interaction.user.id))
         status = await services.votes.status(chosen.id, organizer=True)
         prize = f" It decides the prize `{chosen.prize}`, revealed with the winners." if chosen.prize else ""
         await send_ephemeral(interaction, f"Closed and frozen (organizers only below).{prize}\n{status_text(status)}\n"
                                           f"Per-project report: `hackbot vote report {chosen.id}`.")
-        public = await services.votes.status(chosen.id)
-        await announcements(interaction).send(status_text(public), allowed_mentions=discord.AllowedMentions.none())
+        # the public turnout was written to the outbox with the close, once: posted now, or by the drainer
+        await side_effects(interaction, vote_lane(chosen.id), VOTE_CLOSE)
 
     @close.autocomplete("vote")
     async def close_vote_complete(self, interaction: discord.Interaction, typed: str) -> list[app_commands.Choice[str]]:

@@ -96,9 +96,11 @@ class LabelBook:
         self._cache.setdefault(key, labels)
         return labels
 
-    async def in_force(self, tx: Tx, hidden: HiddenLabels, dataset: Dataset) -> Labels:
-        """The labels in force, read in the caller's hop (one small query)."""
-        version = await tx.fetchval(_IN_FORCE, (hidden.phase_id, dataset.id)) or 1
+    async def in_force(self, tx: Tx, hidden: HiddenLabels, dataset: Dataset, version: int | None = None) -> Labels:
+        """The labels in force, read in the caller's hop (one small query; none when the caller's
+        statement read the `version` in force already, as a reveal's login does)."""
+        if version is None:
+            version = await tx.fetchval(_IN_FORCE, (hidden.phase_id, dataset.id)) or 1
         key = (hidden.phase_id, dataset.id)
         cached = self._cache.get(key)
         if cached is not None and cached.version == version:

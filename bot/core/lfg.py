@@ -23,8 +23,20 @@ from bot.config import EventConfig
 from bot.core.clock import Clock
 from bot.core.errors import BadInput, NotAllowed
 from bot.core.matchmaking import LEVELS, MatchResult, Person, ProposedTeam, RecruitingTeam, match
+from bot.core.outbox import enqueue
 from bot.core.store import IntegrityError, Store, Tx
-from bot.core.teams import Team, TeamService, insert_team, lock_teams, member_order, new_password, size_bound
+from bot.core.teams import (
+    Team,
+    TeamService,
+    insert_team,
+    lock_teams,
+    member_order,
+    new_password,
+    size_bound,
+    team_lane,
+)
+
+MATCH_PLACED = "match.placed"  # the outbox kind of a placed team's Discord side (bot/outbox_executors.py)
 
 MAX_SKILLS = 20
 MAX_TAG = 40  # a skill, as typed
@@ -63,6 +75,11 @@ class PlacedTeam:
     shared_topics: list[str]
     levels: dict[str, str]  # user id -> experience, for those with a profile
     existing: bool  # a recruiting team that took people
+    outbox_key: str = ""  # its Discord side (space, direct messages, ice-breaker): written with it
+
+    def payload(self) -> dict:
+        return {"team_id": self.team.id, "members": self.members, "newcomers": self.newcomers,
+                "shared_topics": self.shared_topics, "levels": self.levels, "existing": self.existing}
 
 
 @dataclass(frozen=True)
@@ -311,6 +328,8 @@ class LfgService:
                 if len(placed.newcomers) < len(proposed.members):
                     skipped = tuple(u for u in proposed.members if u not in placed.newcomers)
                     applied.notes.append(MatchNote("skipped", skipped))
+        if applied.teams:
+            self.teams.outbox.wake()
         return applied
 
     async def _place(self, tx: Tx, proposed: ProposedTeam) -> PlacedTeam | MatchNote:
@@ -375,7 +394,11 @@ class LfgService:
         members = [r[0] for r in await tx.fetchall(
             f"SELECT user_id FROM team_members WHERE team_id = ? ORDER BY {member_order(tx.dialect)}", (team.id,)
         )]
-        return PlacedTeam(team, members, still, proposed.shared_topics, levels, existing)
+        placed = PlacedTeam(team, members, still, proposed.shared_topics, levels, existing,
+                            f"{MATCH_PLACED}:{team.id}:{now!r}")
+        # its space, the newcomers' direct messages and the ice-breaker, with the placement
+        await enqueue(tx, MATCH_PLACED, placed.outbox_key, placed.payload(), lane=team_lane(team.id))
+        return placed
 
     async def import_csv(self, text: str) -> tuple[int, list[tuple[int, str]]]:
         """Rows `discord_id,name,topics,experience,timezone,skills` (topics and skills separated by

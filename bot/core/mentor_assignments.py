@@ -24,7 +24,11 @@ from bot.config import EventConfig
 from bot.core.clock import Clock
 from bot.core.errors import AlreadyDone, NotAllowed
 from bot.core.mentoring_metrics import MentorTags, TeamTopics, propose_assignments
+from bot.core.outbox import Outbox, enqueue
 from bot.core.store import Store, Tx
+from bot.core.teams import team_lane
+
+MENTOR_INTRO = "mentor.intro"  # the outbox kind of a mentor's introduction in a team's channel
 
 
 @dataclass(frozen=True)
@@ -110,8 +114,8 @@ def _propose(inputs: _Inputs, seed: int) -> Proposal:
 
 
 class AssignmentService:
-    def __init__(self, store: Store, config: EventConfig, clock: Clock):
-        self.store, self.config, self.clock = store, config, clock
+    def __init__(self, store: Store, config: EventConfig, clock: Clock, outbox: Outbox | None = None):
+        self.store, self.config, self.clock, self.outbox = store, config, clock, outbox
 
     def _check(self) -> None:
         if self.config.mentoring is None or not self.config.mentoring.assign_to_teams:
@@ -136,16 +140,24 @@ class AssignmentService:
             async with tx.transaction():
                 await tx.lock("mentor_assignments")
                 for pair in proposal.pairs:
-                    if await tx.execute(
+                    assignment = await tx.fetchval(
                         "INSERT INTO mentor_assignments(mentor_user_id, team_id, shared_tags, assigned_at, assigned_by)"
                         " SELECT ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM mentor_assignments WHERE team_id = ?)"
-                        " AND EXISTS (SELECT 1 FROM teams WHERE id = ?)",
+                        " AND EXISTS (SELECT 1 FROM teams WHERE id = ?) RETURNING team_id",
                         (pair.mentor, pair.team_id, json.dumps(list(pair.shared)), now, by, pair.team_id, pair.team_id),
-                    ):
+                    )
+                    if assignment is not None:
                         written.append(pair)
+                        # the introduction in the team's channel, with the assignment (bot/outbox_executors.py)
+                        await enqueue(tx, MENTOR_INTRO, f"{MENTOR_INTRO}:{pair.team_id}:{pair.mentor}:{now!r}",
+                                      {"team_id": pair.team_id, "mentor": pair.mentor, "shared": list(pair.shared)},
+                                      lane=team_lane(pair.team_id))
             return written
 
-        return await self.store.run(hop)
+        written = await self.store.run(hop)
+        if written and self.outbox is not None:
+            self.outbox.wake()
+        return written
 
     async def assignments(self) -> list[Pair]:
         rows = await self.store.fetchall(

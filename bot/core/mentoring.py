@@ -24,7 +24,7 @@ import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import cast
+from typing import Any, cast
 
 from bot.config import EventConfig, MentoringSection
 from bot.core.clock import Clock
@@ -49,7 +49,13 @@ RECENT = timedelta(hours=6)  # the tickets the estimated wait rests on
 OPEN_STATES = ("open", "claimed")
 
 
-TICKET_POST = "ticket.post"  # the outbox kind of a ticket's post (bot/outbox_executors.py)
+# the outbox kinds of the help queue's Discord side (bot/outbox_executors.py), each row in its
+# ticket's lane: they run in the order the ticket changed
+TICKET_POST = "ticket.post"  # its post in the mentors' queue channel, with the Claim button
+TICKET_EDIT = "ticket.edit"  # the post shown as the ticket is now (claimed, back in the queue, closed)
+TICKET_THREAD = "ticket.thread"  # {mentor}: the private thread opened (first claim) or joined
+TICKET_NOTE = "ticket.note"  # {note: released|resolved|cancelled}: a line in its thread
+TICKET_NOTICE = "ticket.notice"  # an escalation or stale notice (bot/core/ticket_escalation.py)
 
 
 def ticket_lane(number: int) -> str:
@@ -194,11 +200,17 @@ async def team_of(tx: Tx, user_id: str) -> tuple[int, str] | None:
     return (row[0], row[1]) if row else None
 
 
-async def _event(tx: Tx, number: int, kind: str, actor: str | None, now: float, detail: str = "") -> None:
-    await tx.execute(
-        "INSERT INTO ticket_events(ticket_id, kind, actor, at, detail) VALUES (?, ?, ?, ?, ?)",
+async def _event(tx: Tx, number: int, kind: str, actor: str | None, now: float, detail: str = "") -> int:
+    return await tx.fetchval(
+        "INSERT INTO ticket_events(ticket_id, kind, actor, at, detail) VALUES (?, ?, ?, ?, ?) RETURNING id",
         (number, kind, actor, now, detail),
     )
+
+
+async def show(tx: Tx, number: int, event: int, kind: str, payload: dict[str, Any] | None = None) -> None:
+    """The Discord side of a ticket's change, in the change's transaction: keyed by the change's
+    event, so a retried hop or a second drainer shows it once."""
+    await enqueue(tx, kind, f"{kind}:{number}:{event}", {"number": number, **(payload or {})}, lane=ticket_lane(number))
 
 
 def first_notify_at(section: MentoringSection, queued_at: float) -> float | None:
@@ -408,7 +420,9 @@ class MentoringService:
                         (mentor, now, now, number, mentor),
                     )
                     if row is not None:
-                        await _event(tx, number, "claim", mentor, now)
+                        event = await _event(tx, number, "claim", mentor, now)
+                        await show(tx, number, event, TICKET_THREAD, {"mentor": mentor})
+                        await show(tx, number, event, TICKET_EDIT)
             except IntegrityError as exc:
                 if exc.kind != "unique":
                     raise
@@ -436,7 +450,8 @@ class MentoringService:
                 raise AlreadyDone(f"you hold ticket #{number} already")
             try:
                 async with tx.transaction():
-                    await _event(tx, number, "join", mentor, now)
+                    event = await _event(tx, number, "join", mentor, now)
+                    await show(tx, number, event, TICKET_THREAD, {"mentor": mentor})
             except IntegrityError:
                 raise AlreadyDone(f"you joined ticket #{number} already") from None
             return await _claim_of(tx, ticket, mentor, first=False)
@@ -462,7 +477,9 @@ class MentoringService:
                 )
                 if not changed:
                     raise NotAllowed(f"ticket #{number} changed meanwhile; look at it again")
-                await _event(tx, number, "release", user_id, now)
+                event = await _event(tx, number, "release", user_id, now)
+                await show(tx, number, event, TICKET_EDIT)
+                await show(tx, number, event, TICKET_NOTE, {"note": "released"})
                 return await read_ticket(tx, number)
 
         ticket = await self.store.run(hop)
@@ -504,7 +521,9 @@ class MentoringService:
                 )
                 if not changed:
                     raise NotAllowed(f"ticket #{number} changed meanwhile; look at it again")
-                await _event(tx, number, kind, user_id, now)
+                event = await _event(tx, number, kind, user_id, now)
+                await show(tx, number, event, TICKET_EDIT)
+                await show(tx, number, event, TICKET_NOTE, {"note": status})
                 return await read_ticket(tx, number)
 
         return await self.store.run(hop)
@@ -529,7 +548,8 @@ class MentoringService:
                         (now, first_notify_at(section, now), number),
                     )
                     if changed:
-                        await _event(tx, number, "reopen", user_id, now)
+                        event = await _event(tx, number, "reopen", user_id, now)
+                        await show(tx, number, event, TICKET_EDIT)
             except IntegrityError as exc:
                 if exc.kind != "unique":
                     raise

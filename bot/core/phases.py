@@ -9,7 +9,11 @@ from bot.config import Dataset, EventConfig, Phase
 from bot.core.clock import fmt_utc
 from bot.core.datasets import DatasetRegistry, HiddenLabels
 from bot.core.errors import NotAllowed, NotFound
+from bot.core.outbox import enqueue
 from bot.core.store import Store, Tx
+
+PHASE_OPEN = "phase.open"  # the outbox kind of a phase's announcement (bot/outbox_executors.py)
+PHASE_LANE = "phases"
 
 
 @dataclass(frozen=True)
@@ -77,14 +81,16 @@ class PhaseClock:
         override = await self.store.run(self.override_in)
         return PhaseStatus(override or self.config.phase_at(now), override, list(self.config.phases))
 
-    async def set(self, phase_id: str | None, now: datetime) -> PhaseChange:
-        """Force a phase (None: back to the schedule)."""
+    async def set(self, phase_id: str | None, now: datetime, *, announce: bool = False) -> PhaseChange:
+        """Force a phase (None: back to the schedule). `announce`: a phase that changed is
+        announced in Discord (an outbox row written with the change, kind phase.open)."""
         if phase_id is not None and self.config.phase(phase_id) is None:
             known = ", ".join(p.id for p in self.config.phases) or "none"
             raise NotFound(f"there is no phase {phase_id!r}; the phases are: {known}")
-        return await self.store.run(self._set, phase_id, now)
+        return await self.store.run(self._set, phase_id, now, announce)
 
-    async def _set(self, tx: Tx, phase_id: str | None, now: datetime) -> PhaseChange:
+    async def _set(self, tx: Tx, phase_id: str | None, now: datetime, announce: bool = False) -> PhaseChange:
+        override = None if phase_id is None else self.config.phase(phase_id)
         async with tx.transaction():
             before = await self.current_in(tx, now)
             if phase_id is None:
@@ -95,8 +101,12 @@ class PhaseClock:
                     " ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
                     (self.KEY, phase_id, now.timestamp()),
                 )
-        override = None if phase_id is None else self.config.phase(phase_id)
-        return PhaseChange(before, override or self.config.phase_at(now), override)
+            change = PhaseChange(before, override or self.config.phase_at(now), override)
+            if announce and change.changed:
+                assert change.current is not None
+                await enqueue(tx, PHASE_OPEN, f"{PHASE_OPEN}:{change.current.id}:{now.timestamp()!r}",
+                              {"phase": change.current.id}, lane=PHASE_LANE)
+        return change
 
 
 def current_phase(config: EventConfig, phase: Phase | None, now: datetime) -> Phase:

@@ -77,13 +77,21 @@ _INSERT_GUARDED = (
 
 def _login_sql(dialect: str, gated: bool) -> str:
     """The login's one statement: the team (LOGIN_COLUMNS, NULLs for an unknown username: the same
-    statement and work either way), the phase override, the limiter's gate, and on PostgreSQL the
-    team's reveals in the phase the statement expects (a re-read is then this statement alone)."""
+    statement and work either way), the phase override, the limiter's gate, and on PostgreSQL, in
+    the phase the statement expects, the team's reveals with the labels they answered and the
+    version of the labels in force (a re-read is then this statement alone, a new reveal this and
+    the guarded INSERT)."""
     gate = LoginGate.SQL if gated else "0"
-    revealed = ("ARRAY(SELECT datum_id FROM reveals WHERE phase = COALESCE(" + PhaseClock.OVERRIDE + ", ?)"
-                " AND team_id = t.id AND dataset_id = ? ORDER BY id)") if dialect == "postgres" else "NULL"
+    if dialect == "postgres":
+        phase = "COALESCE(" + PhaseClock.OVERRIDE + ", ?)"
+        mine = f" FROM reveals WHERE phase = {phase} AND team_id = t.id AND dataset_id = ? ORDER BY id)"
+        extra = (f"ARRAY(SELECT datum_id{mine}, ARRAY(SELECT label{mine},"
+                 f" (SELECT max(version) FROM label_versions WHERE phase = {phase} AND dataset_id = ?"
+                 " AND confirmed_at IS NOT NULL)")
+    else:
+        extra = "NULL, NULL, NULL"
     columns = ", ".join(f"t.{c.strip()}" for c in LOGIN_COLUMNS.split(","))
-    return (f"SELECT {columns}, {PhaseClock.OVERRIDE}, {gate}, {revealed}"
+    return (f"SELECT {columns}, {PhaseClock.OVERRIDE}, {gate}, {extra}"
             " FROM (SELECT 1) AS one LEFT JOIN teams t ON t.username = ?")
 
 
@@ -104,13 +112,15 @@ async def _reveal_hop(
     change it), else the label in force."""
     override = PhaseClock.OVERRIDE
     known: list[int] | None = None  # the team's reveals, when the login statement read them
+    answers: list[int | None] = []  # ...the labels they answered
+    version: int | None = None  # ...and the version of the labels in force
     expected: str | None = None  # ...in this phase
     if login is not None:  # the team, the override, the gate (and the reveals) in one read
         expected_phase = service.config.phase_at(now)
         expected = expected_phase.id if expected_phase else None
         params: list[object] = list(gate.params(login[0])) if gate is not None else []
         if tx.dialect == "postgres":
-            params += [expected, dataset_id]
+            params += [expected, dataset_id, expected, dataset_id, expected, dataset_id]
         row = await tx.fetchone(_login_sql(tx.dialect, gate is not None), (*params, login[0]))
         assert row is not None  # the LEFT JOIN gives one row, a team or NULLs
         if row[6]:  # this client failed on this username lately: the limiter decides first
@@ -121,6 +131,7 @@ async def _reveal_hop(
         phase_value, validated = row[5], team.validated
         if row[7] is not None:
             known, expected = list(row[7]), phase_value if phase_value is not None else expected
+            answers, version = list(row[8]), row[9] or 1
     else:  # a Team held by Discord may be stale: its validation is re-read
         assert team is not None
         row = await tx.fetchone(f"SELECT validated, {override} FROM teams WHERE id = ?", (team.id,))
@@ -138,10 +149,12 @@ async def _reveal_hop(
     fresh = known is not None and expected == opened.phase.id  # the login statement read them (PostgreSQL)
     revealed = known if fresh and known is not None else [r[0] for r in await tx.fetchall(_REVEALED, key)]
     if datum_id in revealed:  # re-reading: no write, no lock
-        return "again", team, opened, revealed, await _answered(tx, key, datum_id)
+        answered = answers[revealed.index(datum_id)] if fresh else await _answered(tx, key, datum_id)
+        return "again", team, opened, revealed, answered
     if len(revealed) >= budget:
         return _SPENT, team, opened, revealed, None
-    label = int((await service.labels.in_force(tx, opened.hidden, opened.dataset)).y[datum_id])
+    in_force = await service.labels.in_force(tx, opened.hidden, opened.dataset, version if fresh else None)
+    label = int(in_force.y[datum_id])
     try:
         if tx.dialect == "postgres":
             added, revealed = await tx.fetchone(

@@ -123,7 +123,7 @@ class Services:
             lfg=LfgService(store, config, clock, teams),
             mentoring=MentoringService(store, config, clock),
             perks=PerkService(store, config, clock),
-            assignments=AssignmentService(store, config, clock),
+            assignments=AssignmentService(store, config, clock, outbox),
             organizer_links=OrganizerLinks(store, clock),
             outbox=outbox,
             bundles=BundleService(store, config, clock),

@@ -7,9 +7,9 @@ The rows are the truth; a runner's timer only decides when to look. A step is cl
 guarded UPDATE of the ticket's (next_step, notify_at) before its notice is handed out, inside a
 transaction that skips rows another runner holds (PostgreSQL: FOR UPDATE SKIP LOCKED; SQLite has
 one writer at a time): of two processes, one claims each step, and a restart resumes at the step
-the database holds. The notice is sent after the commit: a process killed between the two loses
-that one notice rather than ever sending it twice (when the outbox lands, the claim will enqueue
-the notice in the same transaction).
+the database holds. The notice is an outbox row written in the claim's transaction (kind
+ticket.notice, keyed by the step's event): a process killed after the commit loses nothing, and
+the notice is posted once whoever drains it (bot/core/outbox.py).
 
 Rules of the steps:
 - a step is due at queued_at + after (queued_at: when the ticket last entered the queue: opened,
@@ -29,11 +29,11 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from bot.config import EventConfig, MentoringSection
 from bot.core.clock import Clock
-from bot.core.mentoring import MentoringService, Ticket, _event, position_of, read_ticket
+from bot.core.mentoring import TICKET_NOTICE, MentoringService, Ticket, _event, position_of, read_ticket, show
 from bot.core.store import Tx
 
 log = logging.getLogger(__name__)
@@ -79,11 +79,13 @@ async def claim_due(tx: Tx, config: EventConfig, now: float) -> TicketNotice | N
             "UPDATE tickets SET status = 'stale', closed_at = ?, notify_at = NULL WHERE id = ? AND status = 'open'",
             (now, stale[0]),
         ):
-            await _event(tx, stale[0], "stale", None, now)
+            event = await _event(tx, stale[0], "stale", None, now)
             ticket = await read_ticket(tx, stale[0])
             due = stale[1] + section.stale_after.total_seconds()
-            return TicketNotice(ticket, "stale", None, None, (), None, None, timedelta(seconds=now - stale[1]),
-                                now - due > LATE_AFTER.total_seconds())
+            notice = TicketNotice(ticket, "stale", None, None, (), None, None, timedelta(seconds=now - stale[1]),
+                                  now - due > LATE_AFTER.total_seconds())
+            await show(tx, ticket.number, event, TICKET_NOTICE, notice_payload(notice))
+            return notice
         row = await tx.fetchone(
             "SELECT id, next_step, notify_at, queued_at, tags FROM tickets WHERE status = 'open' AND notify_at <= ?"
             f" ORDER BY notify_at, id LIMIT 1{lock}",
@@ -106,12 +108,26 @@ async def claim_due(tx: Tx, config: EventConfig, now: float) -> TicketNotice | N
         if not changed or step >= len(steps):
             return "again"
         notify = steps[step].notify
-        await _event(tx, number, "notify", None, now, f"step {step + 1}: {notify}")
+        event = await _event(tx, number, "notify", None, now, f"step {step + 1}: {notify}")
         ticket = await read_ticket(tx, number)
-        return TicketNotice(
+        notice = TicketNotice(
             ticket, "escalation", step, notify, mentors, role, await position_of(tx, ticket),
             timedelta(seconds=now - queued_at), now - notify_at > LATE_AFTER.total_seconds(),
         )
+        await show(tx, number, event, TICKET_NOTICE, notice_payload(notice))
+        return notice
+
+
+def notice_payload(notice: TicketNotice) -> dict[str, Any]:
+    """A notice as its outbox row holds it (the ticket is read again when it is posted)."""
+    return {"kind": notice.kind, "step": notice.step, "notify": notice.notify, "mentors": list(notice.mentors),
+            "role": notice.role, "position": notice.position, "waited": notice.waited.total_seconds(),
+            "late": notice.late}
+
+
+def notice_from(ticket: Ticket, payload: dict[str, Any]) -> TicketNotice:
+    return TicketNotice(ticket, payload["kind"], payload["step"], payload["notify"], tuple(payload["mentors"]),
+                        payload["role"], payload["position"], timedelta(seconds=payload["waited"]), payload["late"])
 
 
 def _choose(section: MentoringSection, config: EventConfig, step: int, queued_at: float, now: float, tags: set[str],

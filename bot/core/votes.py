@@ -44,6 +44,7 @@ import numpy as np
 from bot.config import EventConfig, Vote
 from bot.core.clock import Clock, fmt_utc
 from bot.core.errors import BadInput, NotAllowed, NotFound
+from bot.core.outbox import enqueue
 from bot.core.prizes import Standing
 from bot.core.projects import EligibleProject, eligible_projects
 from bot.core.store import Store, Tx
@@ -257,6 +258,14 @@ async def ballot_pool(tx: Tx, vote: Vote) -> list[EligibleProject]:
     for category in categories:
         pool += await eligible_projects(tx, category=category)
     return sorted(pool, key=lambda p: p.id)
+
+
+VOTE_OPEN = "vote.open"  # outbox kinds of the votes' posts in the announcements channel
+VOTE_CLOSE = "vote.close"
+
+
+def vote_lane(vote_id: str) -> str:
+    return f"vote:{vote_id}"
 
 
 async def _state_row(tx: Tx, vote_id: str, *, share: bool = False) -> tuple | None:
@@ -479,7 +488,8 @@ class VoteService:
 
     async def open(self, vote_id: str, by: str) -> VoteState:
         """Open the vote now if its time has not come (an organizer opens it early); an open vote
-        stays as it is. The caller posts the link."""
+        stays as it is. Its announcement (link, QR code, button) is an outbox row written with it,
+        once per opening (kind vote.open, in the vote's lane)."""
         vote = self.vote(vote_id)
         now = self.clock()
 
@@ -494,7 +504,11 @@ class VoteService:
                 if row[2] is None:
                     await tx.execute("UPDATE vote_state SET opened_at = ?, opened_by = ? WHERE id = ?",
                                      (now.timestamp(), by, vote.id))
-                return await _state_row(tx, vote.id)  # type: ignore[return-value]
+                row = await _state_row(tx, vote.id)
+                assert row is not None
+                await enqueue(tx, VOTE_OPEN, f"{VOTE_OPEN}:{vote.id}:{row[2]!r}",
+                              {"vote_id": vote.id, "closes_at": row[1]}, lane=vote_lane(vote.id))
+                return row
 
         return _state(vote, await self.store.run(hop), now)
 
@@ -513,6 +527,9 @@ class VoteService:
                     if now.timestamp() < row[0] and (row[2] is None or now.timestamp() < row[2]):
                         raise NotAllowed(f"{vote.title} has not opened yet (it opens at {fmt_utc(vote.opens)})")
                     await _freeze(tx, vote, row, now, by)
+                    # the public turnout (results when they may be shown), posted once (kind vote.close)
+                    await enqueue(tx, VOTE_CLOSE, f"{VOTE_CLOSE}:{vote.id}", {"vote_id": vote.id},
+                                  lane=vote_lane(vote.id))
                 return await _state_row(tx, vote.id)  # type: ignore[return-value]
 
         return _state(vote, await self.store.run(hop), now)

@@ -15,6 +15,7 @@ from bot.sandbox.events import write_e2e_event
 from bot.sandbox.state import Member, User
 from tests.core.vote_helpers import old_account
 from tests.e2e.conftest import assert_nothing_refused, services_on
+from tests.e2e.test_outbox import wait_drained
 
 VOTE = """
 [projects]
@@ -101,6 +102,19 @@ async def test_the_vote_on_the_strict_double(sandbox: Sandbox, event_file, tmp_p
         assert "voting closed at" in after
         refused_open = await sandbox.reply_text(await sandbox.invoke(alice, "vote open"))
         assert "Only organizers" in refused_open
+
+        # the posts are outbox rows written with the opening and the freeze: a second close posts
+        # nothing, and running the rows again (a drainer killed after Discord answered) neither
+        await sandbox.answer(await sandbox.invoke(orga, "vote close"))
+        async with services_on(event_file, db) as services:
+            again = await services.store.execute(
+                "UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = 0"
+                " WHERE kind IN ('vote.open', 'vote.close') AND status = 'sent'")
+        assert again == 2
+        await wait_drained(event_file, db)
+        said = [m.text() for m in sandbox.state.channel_messages("announcements")]
+        assert len([t for t in said if "Community Favorite** is open" in t]) == 1, said
+        assert len([t for t in said if "is closed" in t]) == 1, said
     finally:
         await bot.stop()
     failed = sandbox.state.failed_interactions()
