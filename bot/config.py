@@ -481,6 +481,9 @@ class JudgingRound(Section):
     criteria: list[Criterion] = []  # rubric mode
     checklist: list[ChecklistItem] = []
     interviews: Interviews | None = None  # the pool is heard in booked interview slots
+    # teams (by name) whose projects every judge of the round reviews, to measure each judge's
+    # scale (the model's judge offsets); they never win a prize and never enter a shortlist
+    calibration: list[str] = []
 
     @model_validator(mode="after")
     def _coherent(self) -> JudgingRound:
@@ -493,6 +496,14 @@ class JudgingRound(Section):
             problems.append(("criteria", f"a {self.mode} round has no criteria; remove them or set mode = \"rubric\""))
         problems += _duplicates([c.id for c in self.criteria], "criteria", "criterion")
         problems += _duplicates([c.id for c in self.checklist], "checklist", "checklist item")
+        seen: set[str] = set()
+        for i, team in enumerate(self.calibration):
+            key = " ".join(team.split()).casefold()
+            if not key:
+                problems.append((f"calibration[{i}]", "name a team (its name as in /team info), not an empty text"))
+            elif key in seen:
+                problems.append((f"calibration[{i}]", f"team {team!r} is listed twice; list each calibration team once"))
+            seen.add(key)
         if self.opens and self.closes and self.closes <= self.opens:
             problems.append(("closes", f"closes ({self.closes:%Y-%m-%d %H:%M} UTC) is not after opens "
                                        f"({self.opens:%Y-%m-%d %H:%M} UTC); fix one of them"))

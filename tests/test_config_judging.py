@@ -144,6 +144,15 @@ def test_a_rubric_needs_criteria_and_a_ranking_has_none(tmp_path):
     assert 'set mode = "rubric"' in problems["judging.rounds[0].criteria"]
 
 
+def test_calibration_teams_are_named_once(tmp_path):
+    config = load(tmp_path, BASE.replace('mode = "rubric"\n', 'mode = "rubric"\ncalibration = ["Sample team"]\n'))
+    assert config.judging.rounds[0].calibration == ["Sample team"]
+    twice = BASE.replace('mode = "rubric"\n', 'mode = "rubric"\ncalibration = ["Sample team", "sample  TEAM", " "]\n')
+    problems = dict(problems_of(tmp_path, twice))
+    assert "listed twice" in problems["judging.rounds[0].calibration[1]"]
+    assert "name a team" in problems["judging.rounds[0].calibration[2]"]
+
+
 def test_levels_describe_five_scores(tmp_path):
     problems = dict(problems_of(tmp_path, BASE + 'levels = ["bad", "good"]\n'))
     assert "five non-empty texts (got 2)" in problems["judging.rounds[0].criteria[0].levels"]

@@ -125,6 +125,7 @@ def results_lines(results: RoundResults) -> list[str]:
     for row in results.rows:
         interval = f" [{row.low}–{row.high}]" if row.low is not None else ""
         close = " ⚠ too close to call" if row.too_close else ""
+        close += " · calibration (wins nothing)" if row.calibration else ""
         raw = f", raw mean {row.raw_mean:.2f}" if row.raw_mean is not None else ""
         lines.append(f"`#{row.rank}`{interval} **{shown(row.team)}** {row.estimate:.2f}{raw} · {row.reviews} review(s){close}")
         for flag in row.flags:

@@ -135,6 +135,7 @@ class ResultRow:
     high: int | None
     too_close: bool  # its rank interval straddles a cut-off of a prize or a shortlist
     flags: tuple[str, ...] = ()  # checklist items a reviewer marked failed ("no-pretrained: ...")
+    calibration: bool = False  # a calibration project: it measures the judges, never wins
 
 
 @dataclass(frozen=True)
@@ -304,22 +305,39 @@ class JudgingService:
 
     # --- the pool and the plan ------------------------------------------------------------
 
+    async def calibration(self, round_id: str | None = None) -> tuple[dict[int, str], list[str]]:
+        """The calibration teams of a round (of every round: None), id -> name, and the names in
+        the event file that match no team (`hackbot judging check` reports them)."""
+        wanted = {" ".join(name.split()).casefold(): name for rnd in self.config.judging.rounds
+                  if round_id is None or rnd.id == round_id for name in rnd.calibration}
+        if not wanted:
+            return {}, []
+        rows = await self.store.fetchall("SELECT id, name, name_key FROM teams")
+        found = {int(t): str(n) for t, n, key in rows if key in wanted}
+        known = {key for _, _, key in rows}
+        return found, [name for key, name in sorted(wanted.items()) if key not in known]
+
     async def pool(self, round_id: str) -> list[Project]:
-        """The teams a round judges, as assignment.Project (id: the team id)."""
+        """The teams a round judges, as assignment.Project (id: the team id): its calibration
+        teams (reviewed by every judge, whatever the pool) and the pool proper."""
         rnd = self._round(round_id)
         eligible = await self.store.run(eligible_projects)
         affiliations = await self._team_affiliations()
         by_team = {p.team_id: p for p in eligible}
+        calibration, _ = await self.calibration(round_id)
+        # a calibration team of any round competes in no round's pool (nor in any shortlist)
+        measuring_anywhere = set((await self.calibration())[0])
 
         def project(team_id: int, team: str, p: EligibleProject | None) -> Project:
             return Project(str(team_id), f"{team}: {p.title}" if p else team, str(team_id),
                            category=p.category if p else None, opt_ins=frozenset(p.opt_ins) if p else frozenset(),
-                           affiliations=frozenset(affiliations.get(team_id, ())))
+                           affiliations=frozenset(affiliations.get(team_id, ())), calibration=team_id in measuring_anywhere)
 
+        measuring = [project(t, name, by_team.get(t)) for t, name in sorted(calibration.items())]
         if rnd.shortlist is None:
             chosen = [p for p in eligible if (not rnd.categories or p.category in rnd.categories)
-                      and (rnd.opt_in is None or rnd.opt_in in p.opt_ins)]
-            return [project(p.team_id, p.team_name, p) for p in chosen]
+                      and (rnd.opt_in is None or rnd.opt_in in p.opt_ins) and p.team_id not in measuring_anywhere]
+            return measuring + [project(p.team_id, p.team_name, p) for p in chosen]
         if rnd.shortlist.source == LEADERBOARD_SOURCE:
             standings = await self.leaderboard.standings(None, organizer=True)
             teams = dict((name, team_id) for team_id, name in await self.store.fetchall("SELECT id, name FROM teams"))
@@ -331,7 +349,7 @@ class JudgingService:
             candidates = {str(p.team_id): project(p.team_id, p.team_name, p) for p in eligible}
         entries = assignment.shortlist(ranked, candidates, top=rnd.shortlist.top, per_category=rnd.shortlist.per_category,
                                        ties=rnd.shortlist.ties)
-        return [candidates[e.project] for e in entries]
+        return measuring + [candidates[e.project] for e in entries]
 
     async def _team_affiliations(self) -> dict[int, list[str]]:
         out: dict[int, list[str]] = {}
@@ -407,6 +425,9 @@ class JudgingService:
                                 f"panel(s) {', '.join(self._round_panels(rnd))}")
                 continue
             problems += [f"round {rnd.id}: {line}" for line in view.plan.problems()]
+            _, unknown = await self.calibration(rnd.id)
+            problems += [f"round {rnd.id}: calibration team {name!r} is not a team of the event; create it (with its "
+                         "project) or fix the name in the event file" for name in unknown]
         return problems
 
     # --- a judge's work ---------------------------------------------------------------------
@@ -686,6 +707,7 @@ class JudgingService:
         """The round's ranked results, recomputed from the score log."""
         rnd = self._round(round_id)
         events, names, judges, flags = await self.store.run(self._results_inputs, round_id)
+        measuring = set((await self.calibration())[0])
         cutoffs = self.cutoffs(round_id)
         closed = rnd.closes is not None and self.clock() >= rnd.closes
         team_ids = sorted(names)
@@ -705,7 +727,7 @@ class JudgingService:
                                                               n_boot=BOOTSTRAPS, seed=round_seed(round_id))
                 raw = jury.raw_mean(proj, y, len(team_ids))
                 offsets = {judges.get(j, j): float(fit.offset[k]) for j, k in j_index.items()}
-                rows = self._rows(team_ids, names, fit.quality, raw, intervals, cutoffs, fit.reviews, flags)
+                rows = self._rows(team_ids, names, fit.quality, raw, intervals, cutoffs, fit.reviews, flags, measuring)
         else:
             rankings = [[t_index[t] for t in order if t in t_index] for _, order in events]
             if rankings:
@@ -717,12 +739,12 @@ class JudgingService:
                 for ranking in rankings:
                     counts[ranking] += 1
                 rows = self._rows(team_ids, names, intervals.estimate, cope, intervals, cutoffs, counts, flags,
-                                  raw_is_mean=False)
+                                  measuring, raw_is_mean=False)
         return RoundResults(round_id, rnd.mode, tuple(rows), cutoffs, len(judge_ids), len(events), closed, offsets)
 
     def _rows(self, team_ids: list[int], names: dict[int, str], estimate: np.ndarray, secondary: np.ndarray,
               intervals: jury.RankIntervals, cutoffs: tuple[int, ...], reviews: np.ndarray, flags: dict[int, list[str]],
-              *, raw_is_mean: bool = True) -> list[ResultRow]:
+              measuring: set[int], *, raw_is_mean: bool = True) -> list[ResultRow]:
         close = np.zeros(len(team_ids), dtype=bool)
         for cut in cutoffs:
             close |= jury.too_close_to_call(intervals, cut)
@@ -733,7 +755,8 @@ class JudgingService:
             i = index[s.project]
             rows.append(ResultRow(team_ids[i], names[team_ids[i]], s.rank, float(estimate[i]),
                                   float(secondary[i]) if raw_is_mean and not np.isnan(secondary[i]) else None,
-                                  int(reviews[i]), s.low, s.high, bool(close[i]), tuple(flags.get(team_ids[i], ()))))
+                                  int(reviews[i]), s.low, s.high, bool(close[i]) and team_ids[i] not in measuring,
+                                  tuple(flags.get(team_ids[i], ())), team_ids[i] in measuring))
         return rows
 
     async def _results_inputs(self, tx: Tx, round_id: str) -> tuple[list[tuple], dict[int, str], dict[str, str], dict]:
@@ -788,7 +811,7 @@ class JudgingService:
                 "id": rnd.id, "mode": rnd.mode, "closed": results.closed,
                 "results": [{"team": r.team, "rank": r.rank, "estimate": r.estimate, "raw_mean": r.raw_mean,
                              "reviews": r.reviews, "rank_interval": [r.low, r.high], "too_close_to_call": r.too_close,
-                             "flags": list(r.flags)} for r in results.rows],
+                             "flags": list(r.flags), "calibration": r.calibration} for r in results.rows],
                 "judge_offsets": results.offsets, "scores_by_judge": by_judge, "scores_by_project": by_project,
                 "log": [{"id": r[0], "judge": judges.get(r[1], r[1]), "team": r[3], "kind": r[4],
                          "payload": json.loads(r[5]), "note": r[6], "actor": judges.get(r[7], r[7]),

@@ -165,11 +165,13 @@ class WinnerService:
     async def _entrants(self) -> tuple[dict[str, Entrant], dict[str, str]]:
         teams = await self.store.fetchall("SELECT id, name FROM teams")
         projects = {p.team_id: p for p in await self.store.run(eligible_projects)}
+        measuring, _ = await self.judging.calibration()
         entrants = {}
         for team_id, name in teams:
             project = projects.get(team_id)
             entrants[str(team_id)] = Entrant(str(team_id), name, project.category if project else None,
-                                             frozenset(project.opt_ins) if project else frozenset())
+                                             frozenset(project.opt_ins) if project else frozenset(),
+                                             calibration=team_id in measuring)
         return entrants, {str(t): n for t, n in teams}
 
     async def preview(self) -> Preview:
