@@ -450,6 +450,15 @@ class Interviews(Section):
     minutes: float | None = Field(default=None, gt=0)  # default: the round's minutes_per_review
     rooms: int = Field(default=1, ge=1, le=50)
     starts: EventTime | None = None
+    # each team's members and its room's judges get a direct message this long before the slot
+    remind_before: list[Duration] = [timedelta(minutes=10)]
+
+    @field_validator("remind_before")
+    @classmethod
+    def _before(cls, value: list[timedelta]) -> list[timedelta]:
+        if any(d <= timedelta(0) for d in value):
+            raise ValueError("reminders come before the slot; give durations such as \"10m\" (or [] for none)")
+        return value
 
 
 class JudgingPanel(Section):

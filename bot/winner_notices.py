@@ -1,9 +1,10 @@
 """Judges reminded of their open reviews before a round closes (once each per round, a direct
-message through the outbox), and the winners' emails, sent once each when due ([winners]
-notify_at) to the team's addresses (`hackbot team import`'s emails) over SMTP when the
-environment gives SMTP_HOST: each is claimed in the database before it is sent, so two
-processes or a restart never send it twice. The winners' direct messages are outbox rows written
-by the freeze itself (bot/core/winners.py), sent by the outbox's drainer."""
+message through the outbox), interview slots booked and reminded (bot/core/interviews.py), and
+the winners' emails, sent once each when due ([winners] notify_at) to the team's addresses
+(`hackbot team import`'s emails) over SMTP when the environment gives SMTP_HOST: each is claimed
+in the database before it is sent, so two processes or a restart never send it twice. The
+winners' direct messages are outbox rows written by the freeze itself (bot/core/winners.py),
+sent by the outbox's drainer."""
 
 from __future__ import annotations
 
@@ -59,6 +60,7 @@ class WinnerNotifier:
         winners = self.bot.services.winners
         sent = await self.remind_judges()
         sent += await self.bot.services.interviews.book_due()  # each team told its interview slot
+        sent += await self.bot.services.interviews.remind_due()  # and reminded of it, with its judges
         if not self.bot.config.prizes:
             return sent
         for notice in await winners.claim_notices("email"):

@@ -133,6 +133,9 @@ def test_interviews_need_a_start_and_at_least_one_room(tmp_path):
     assert "set the round's opens or interviews.starts" in problems["judging.rounds[0].interviews.starts"]
     problems = dict(problems_of(tmp_path, BASE + "[judging.rounds.interviews]\nstarts = 2024-06-02T10:00:00Z\nrooms = 0\n"))
     assert "judging.rounds[0].interviews.rooms" in problems
+    problems = dict(problems_of(tmp_path, BASE + '[judging.rounds.interviews]\nstarts = 2024-06-02T10:00:00Z\n'
+                                                 'remind_before = ["0m"]\n'))
+    assert "reminders come before the slot" in problems["judging.rounds[0].interviews.remind_before"]
 
 
 def test_a_rubric_needs_criteria_and_a_ranking_has_none(tmp_path):

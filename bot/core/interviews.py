@@ -14,6 +14,12 @@ Each member of a booked team is told the slot by a direct message: an outbox row
 booking's transaction, keyed by round, team and member (sent once). The bot books a round as soon
 as its pool is final (`book_due`, from bot/winner_notices.py's loop); `/judge interviews` and
 `hackbot judging interviews` book too.
+
+Reminders: `remind_due` (the same loop) queues, [judging.rounds.interviews] remind_before ahead of
+each slot, a direct message to each member of its team and each judge of its room. The outbox
+row is the claim: its key names the round, the team, the lead time and the person, so two
+processes or a second pass queue it once, and a crash after the commit loses nothing (the drainer
+sends it). When the bot was down past a lead time, only the nearest one still ahead is sent.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ from bot.core.outbox import Outbox, enqueue
 from bot.core.store import IntegrityError, Store, Tx
 
 NOTICE_PREFIX = "interview:"
+REMINDER_PREFIX = "interview-reminder:"
 ATTEMPTS = 5  # bookings racing in several processes: each retry starts from what the others wrote
 
 
@@ -61,6 +68,19 @@ def notice_text(event: str, rnd: JudgingRound, team: str, slot: Slot) -> str:
     room = f" in room {slot.room}" if (rnd.interviews and rnd.interviews.rooms > 1) else ""
     return (f"{team}: your interview for {title} at {event} is <t:{int(slot.starts.timestamp())}:F>{room}, "
             f"{int((slot.ends - slot.starts).total_seconds() // 60)} minutes. Be ready a few minutes before.")
+
+
+def reminder_key(round_id: str, team_id: int, before: timedelta, person: str) -> str:
+    return f"{REMINDER_PREFIX}{round_id}:{team_id}:{int(before.total_seconds())}:{person}"
+
+
+def reminder_text(event: str, rnd: JudgingRound, slot: Slot, *, judge: bool) -> str:
+    title = rnd.title or rnd.id
+    room = f" in room {slot.room}" if (rnd.interviews and rnd.interviews.rooms > 1) else ""
+    at = f"<t:{int(slot.starts.timestamp())}:t> (<t:{int(slot.starts.timestamp())}:R>)"
+    if judge:
+        return f"Interview reminder ({title}, {event}): {slot.team} is heard at {at}{room}. /judge interviews lists your slots."
+    return f"{slot.team}: reminder, your interview for {title} at {event} starts at {at}{room}. Be ready a few minutes before."
 
 
 class InterviewService:
@@ -171,6 +191,57 @@ class InterviewService:
                                                    (team_id,)):
                     await enqueue(tx, "dm", notice_key(rnd.id, team_id, str(member)),
                                   {"user_id": str(member), "team_id": team_id, "content": text}, lane=f"interviews:{team_id}")
+
+    async def remind_due(self) -> int:
+        """Queue the reminders due now (see the module docstring): how many were queued."""
+        now = self.clock()
+        queued = 0
+        for rnd in self.rounds():
+            assert rnd.interviews is not None
+            leads = sorted(rnd.interviews.remind_before)
+            if not leads:
+                continue
+            soon = await self.store.fetchval(
+                "SELECT count(*) FROM interview_slots WHERE round = ? AND starts_at > ? AND starts_at <= ?",
+                (rnd.id, now.timestamp(), (now + leads[-1]).timestamp()))
+            if soon:
+                queued += await self.store.run(self._remind, rnd, leads, now)
+        if queued:
+            self.outbox.wake()
+        return queued
+
+    async def _remind(self, tx: Tx, rnd: JudgingRound, leads: list[timedelta], now: datetime) -> int:
+        event = self.config.event.name
+        rows = await tx.fetchall(
+            "SELECT s.team_id, t.name, s.room, s.slot, s.starts_at, s.ends_at FROM interview_slots s"
+            " JOIN teams t ON t.id = s.team_id WHERE s.round = ? AND s.starts_at > ? AND s.starts_at <= ?"
+            " ORDER BY s.starts_at, s.room", (rnd.id, now.timestamp(), (now + leads[-1]).timestamp()))
+        messages: list[tuple[str, str, dict[str, object]]] = []  # (key, lane, payload)
+        for team_id, name, room, number, a, b in rows:
+            slot = Slot(rnd.id, int(team_id), str(name), int(room), int(number), datetime.fromtimestamp(a, UTC),
+                        datetime.fromtimestamp(b, UTC), ())
+            before = next(lead for lead in leads if slot.starts - lead <= now)  # the nearest lead passed
+            members = await tx.fetchall("SELECT user_id FROM team_members WHERE team_id = ? ORDER BY user_id", (team_id,))
+            judges = await tx.fetchall("SELECT i.judge FROM interview_rooms i JOIN judges j ON j.user_id = i.judge"
+                                       " WHERE i.round = ? AND i.room = ? AND j.external = 0 ORDER BY i.judge",
+                                       (rnd.id, room))
+            text = reminder_text(event, rnd, slot, judge=False)
+            messages += [(reminder_key(rnd.id, slot.team_id, before, str(m)), f"interviews:{team_id}",
+                          {"user_id": str(m), "team_id": slot.team_id, "content": text}) for (m,) in members]
+            text = reminder_text(event, rnd, slot, judge=True)
+            messages += [(reminder_key(rnd.id, slot.team_id, before, str(j)), f"interviews-judge:{j}",
+                          {"user_id": str(j), "content": text}) for (j,) in judges]
+        keys = [key for key, _, _ in messages]
+        queued = {str(k) for (k,) in await tx.fetchall(
+            f"SELECT key FROM outbox WHERE key IN ({', '.join('?' for _ in keys)})", keys)} if keys else set()
+        missing = [m for m in messages if m[0] not in queued]
+        if not missing:  # the usual pass: everything already queued, no write
+            return 0
+        added = 0
+        async with tx.transaction():
+            for key, lane, payload in missing:
+                added += await enqueue(tx, "dm", key, payload, lane=lane)
+        return added
 
     async def slots(self, round_id: str | None = None) -> list[Slot]:
         rnd = self._round(round_id)

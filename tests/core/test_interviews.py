@@ -11,7 +11,7 @@ import pytest
 
 from bot.config import load_event
 from bot.core.errors import NotFound
-from bot.core.interviews import notice_key
+from bot.core.interviews import notice_key, reminder_key
 from bot.core.services import Services
 from bot.core.store import IntegrityError
 from tests.core.helpers import T0, _iso
@@ -107,3 +107,41 @@ async def test_the_bot_books_a_round_once_its_pool_is_final(services, clock):
     assert await services.interviews.book_due() == 2
     assert await services.interviews.book_due() == 0
     assert sorted(s.team_id for s in await services.interviews.slots("interview")) == sorted(teams)
+
+
+async def test_each_slot_is_reminded_once_to_its_team_and_its_judges(services, event, db, clock):
+    teams = await teams_with_projects(services, 3)
+    for judge in ("900", "901"):
+        await services.judging.register(judge, f"Judge {judge}", ["jury"])
+    outside = await services.judging.invite("Ada", ["jury"])  # no Discord account to message
+    slots = (await services.interviews.book("interview")).slots
+    judges_of = {s.team_id: [j for j in s.judges if not j.startswith("ext-")] for s in slots}
+    assert outside.judge.user_id in {j for s in slots for j in s.judges}
+    ten = timedelta(minutes=10)
+
+    def keys_for(team_index: int) -> set[str]:
+        team = teams[team_index]
+        return {reminder_key("interview", team, ten, person) for person in [str(1000 + team_index), *judges_of[team]]}
+
+    clock.set(CLOSES - ten - timedelta(seconds=1))
+    assert await services.interviews.remind_due() == 0
+    clock.set(CLOSES - ten)  # the first two slots (one per room) are due; two processes at once queue each once
+    other = await Services.open(event, db, clock=clock)
+    try:
+        counts = await asyncio.gather(services.interviews.remind_due(), other.interviews.remind_due())
+    finally:
+        await other.close()
+    starts = {s.team_id: s.starts for s in slots}
+    first = [i for i, t in enumerate(teams) if starts[t] == CLOSES]
+    expected = set().union(*(keys_for(i) for i in first))
+    queued = {k for (k,) in await services.store.fetchall("SELECT key FROM outbox WHERE key LIKE 'interview-reminder:%'")}
+    assert sum(counts) == len(expected) == 4 and queued == expected
+    assert await services.interviews.remind_due() == 0  # the next pass queues nothing more
+    row = await services.store.fetchone("SELECT status, payload FROM outbox WHERE key = ?",
+                                        (reminder_key("interview", teams[first[0]], ten, str(1000 + first[0])),))
+    assert row[0] == "pending" and "Team " in row[1] and "reminder" in row[1]  # committed: a crash now loses nothing
+    clock.set(CLOSES)  # slot 0 began; the third team's slot (10 minutes later) is due now
+    assert await services.interviews.remind_due() == 2
+    queued = {k for (k,) in await services.store.fetchall("SELECT key FROM outbox WHERE key LIKE 'interview-reminder:%'")}
+    assert queued == expected | keys_for(next(i for i in range(3) if i not in first))
+    assert not any(outside.judge.user_id in k for k in queued)
