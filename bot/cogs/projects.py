@@ -1,4 +1,4 @@
-"""/project submit, edit, show, withdraw (and /project bundle for Hackathon42), and the
+"""/project submit, edit, show, withdraw (and /project bundle and /project pitch for Hackathon42), and the
 organizers' moderation queue (/admin projects, /admin moderate in bot/cogs/admin.py call here).
 
 The form is two steps: an ephemeral message with the select menus (category, opt-in prizes) and
@@ -387,6 +387,18 @@ class Projects(commands.Cog):
         if missing:
             text += f"\nStill to explain: dataset(s) {', '.join(map(str, missing))} (`/project bundle exercise_id explanation`)."
         await send_ephemeral(interaction, text)
+
+    @project.command(name="pitch", description="Ask the jury to hear your team (a round that takes requests to pitch)")
+    @app_commands.describe(note="What you would pitch, in a sentence (the jury reads it)")
+    async def pitch(self, interaction: discord.Interaction, note: app_commands.Range[str, 0, 500] = "") -> None:
+        asked = await services_of(interaction).judging.ask_to_pitch(user_key(interaction.user), note=note)
+        title = asked.round.title or asked.round.id
+        when = f" The teams heard are final at {fmt_utc(asked.final_at)}." if asked.final_at else ""
+        if asked.new:
+            text = f"{asked.team} asked to pitch in {title}: the jury hears your team with the shortlisted teams.{when}"
+        else:
+            text = f"{asked.team} has asked to pitch in {title} already: your team will be heard.{when}"
+        await send_ephemeral(interaction, text, allowed_mentions=discord.AllowedMentions.none())
 
     @project.command(name="withdraw", description="Withdraw your team's project (you may submit it again before the deadline)")
     async def withdraw(self, interaction: discord.Interaction) -> None:

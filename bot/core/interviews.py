@@ -28,7 +28,7 @@ import contextlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from bot.config import LEADERBOARD_SOURCE, EventConfig, JudgingRound
+from bot.config import EventConfig, JudgingRound
 from bot.core.clock import Clock
 from bot.core.errors import NotAllowed, NotFound
 from bot.core.judging import JudgingService
@@ -103,20 +103,8 @@ class InterviewService:
         return found
 
     def pool_final(self, rnd: JudgingRound) -> bool:
-        """Whether the round's pool can no longer change, so that its slots can be booked and told: its
-        source closed (the leaderboard: submissions closed; a round: its close; else the projects'
-        deadline), or at the latest the round opened."""
-        now = self.clock()
-        if rnd.opens is not None and now >= rnd.opens:
-            return True
-        source = rnd.shortlist.source if rnd.shortlist else None
-        if source == LEADERBOARD_SOURCE:
-            closes = self.config.submissions.closes
-        elif source is not None:
-            closes = next((r.closes for r in self.config.judging.rounds if r.id == source), None)
-        else:
-            closes = self.config.projects.closes if self.config.projects else None
-        return closes is not None and now >= closes
+        """Whether the round's pool can no longer change (bot/core/judging.py says when)."""
+        return self.judging.pool_final(rnd)
 
     async def book_due(self) -> int:
         """Book every round with interviews whose pool is final (the bot's loop): teams booked now."""

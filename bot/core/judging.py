@@ -154,6 +154,14 @@ class RoundResults:
 
 
 @dataclass(frozen=True)
+class PitchRequest:
+    round: JudgingRound
+    team: str
+    new: bool  # False: the team had asked already (once a round)
+    final_at: datetime | None  # when the round's pool is final (requests close)
+
+
+@dataclass(frozen=True)
 class RoundPlanView:
     round: str
     plan: Plan
@@ -305,6 +313,70 @@ class JudgingService:
 
     # --- the pool and the plan ------------------------------------------------------------
 
+    def pool_final(self, rnd: JudgingRound, now: datetime | None = None) -> bool:
+        """Whether the round's pool can no longer change, so that its slots can be booked and told: its
+        source closed (the leaderboard: submissions closed; a round: its close; else the projects'
+        deadline), or at the latest the round opened."""
+        now = now or self.clock()
+        final = self.pool_final_at(rnd)
+        return final is not None and now >= final
+
+    def pool_final_at(self, rnd: JudgingRound) -> datetime | None:
+        """When the round's pool is final: its source closed (the leaderboard: submissions closed; a
+        round: its close; else the projects' deadline), at the latest when the round opens."""
+        if rnd.opens is not None:
+            return min(rnd.opens, self._source_closes(rnd) or rnd.opens)
+        return self._source_closes(rnd)
+
+    def _source_closes(self, rnd: JudgingRound) -> datetime | None:
+        source = rnd.shortlist.source if rnd.shortlist else None
+        if source == LEADERBOARD_SOURCE:
+            closes = self.config.submissions.closes
+        elif source is not None:
+            closes = next((r.closes for r in self.config.judging.rounds if r.id == source), None)
+        else:
+            closes = self.config.projects.closes if self.config.projects else None
+        return closes
+
+    async def ask_to_pitch(self, user_id: str, round_id: str | None = None, note: str = "") -> PitchRequest:
+        """A team asks to be heard in a round whose shortlist takes requests (`/project pitch`):
+        once a round, until the round's pool is final; the pool is then its shortlist plus them."""
+        rounds = [r for r in self.config.judging.rounds if r.shortlist is not None and r.shortlist.requests]
+        if not rounds:
+            raise NotAllowed("no judging round of this event hears teams who ask to pitch")
+        if round_id is not None:
+            rnd = self._round(round_id)
+            if rnd not in rounds:
+                raise NotAllowed(f"round {rnd.id} does not take requests to pitch; rounds that do: "
+                                 + ", ".join(r.id for r in rounds))
+        else:
+            rnd = next((r for r in rounds if not self.pool_final(r)), rounds[-1])
+        final_at = self.pool_final_at(rnd)
+        if self.pool_final(rnd):
+            raise NotAllowed(f"the teams heard in {rnd.title or rnd.id} are final since {final_at:%Y-%m-%d %H:%M} UTC; "
+                             "requests to pitch are closed" if final_at else "requests to pitch are closed")
+        row = await self.store.fetchone("SELECT t.id, t.name FROM teams t JOIN team_members m ON m.team_id = t.id"
+                                        " WHERE m.user_id = ?", (user_id,))
+        if row is None:
+            raise NotAllowed("only a team can ask to pitch; join one (/team join) or create one (/team create) first")
+        team_id, team = int(row[0]), str(row[1])
+        assert rnd.shortlist is not None
+        if rnd.shortlist.source != LEADERBOARD_SOURCE and \
+                team_id not in {p.team_id for p in await self.store.run(eligible_projects)}:
+            raise NotAllowed("your team has no project in judging; hand one in with /project submit first")
+        added = await self.store.execute(
+            "INSERT INTO pitch_requests(round, team_id, asked_by, note, at) VALUES (?, ?, ?, ?, ?)"
+            " ON CONFLICT (round, team_id) DO NOTHING",
+            (rnd.id, team_id, user_id, note.strip()[:500], self.clock().timestamp()))
+        return PitchRequest(rnd, team, bool(added), final_at)
+
+    async def pitch_requests(self, round_id: str) -> dict[int, str]:
+        """The teams that asked to be heard in a round: id -> name."""
+        rows = await self.store.fetchall("SELECT p.team_id, t.name FROM pitch_requests p JOIN teams t ON t.id = p.team_id"
+                                         " WHERE p.round = ? ORDER BY p.team_id", (round_id,))
+        return {int(t): str(n) for t, n in rows}
+
+
     async def calibration(self, round_id: str | None = None) -> tuple[dict[int, str], list[str]]:
         """The calibration teams of a round (of every round: None), id -> name, and the names in
         the event file that match no team (`hackbot judging check` reports them)."""
@@ -347,8 +419,12 @@ class JudgingService:
         else:
             ranked = (await self.results(rnd.shortlist.source)).standings()
             candidates = {str(p.team_id): project(p.team_id, p.team_name, p) for p in eligible}
+        asked = await self.pitch_requests(rnd.id) if rnd.shortlist.requests else {}
+        for team_id, name in asked.items():  # a team without a row on the leaderboard may ask too
+            if rnd.shortlist.source == LEADERBOARD_SOURCE:
+                candidates.setdefault(str(team_id), project(team_id, name, by_team.get(team_id)))
         entries = assignment.shortlist(ranked, candidates, top=rnd.shortlist.top, per_category=rnd.shortlist.per_category,
-                                       ties=rnd.shortlist.ties)
+                                       ties=rnd.shortlist.ties, requests={str(t) for t in asked})
         return measuring + [candidates[e.project] for e in entries]
 
     async def _team_affiliations(self) -> dict[int, list[str]]:
