@@ -8,12 +8,16 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from rich.table import Table
 
 from bot.cli import console, err_console, event_options, judging, main, with_services
 from bot.core.services import Services
+
+if TYPE_CHECKING:
+    from bot.core.interviews import Booking
 
 
 @judging.command("check", short_help="Name projects a round would leave unreviewed.")
@@ -60,11 +64,15 @@ def judging_interviews(round_id: str | None, config_path: Path, db_path: str) ->
     Teams already booked keep their slot; each team booked now is told its slot by a direct message
     (queued in the outbox: the running bot sends it). ROUND: the round [default: the first with
     interviews]."""
-    booking = with_services(config_path, db_path, lambda s: s.interviews.book(round_id))
-    table = Table("starts (UTC)", "ends", "room", "team", "judges", box=None)
+    async def book(s: Services) -> tuple[Booking, dict[int, str]]:
+        booking = await s.interviews.book(round_id)
+        return booking, (await s.judging.pitch_requests(booking.slots[0].round) if booking.slots else {})
+
+    booking, asked = with_services(config_path, db_path, book)
+    table = Table("starts (UTC)", "ends", "room", "team", "judges", "asked to pitch", box=None)
     for slot in booking.slots:
         table.add_row(f"{slot.starts:%Y-%m-%d %H:%M}", f"{slot.ends:%H:%M}", str(slot.room), slot.team,
-                      str(len(slot.judges)))
+                      str(len(slot.judges)), "yes" if slot.team_id in asked else "")
     console.print(f"{len(booking.slots)} team(s) booked ({booking.booked_now} now)", markup=False, highlight=False)
     console.print(table)
     if booking.after_close:

@@ -62,6 +62,22 @@ def round_seed(round_id: str) -> int:
     return int.from_bytes(hashlib.sha256(round_id.encode()).digest()[:4], "big")
 
 
+def pool_final_at(config: EventConfig, rnd: JudgingRound) -> datetime | None:
+    """When a round's pool is final (its slots can be booked, requests to pitch close): its source
+    closed (the leaderboard: submissions closed; a round: its close; else the projects' deadline),
+    at the latest when the round opens."""
+    source = rnd.shortlist.source if rnd.shortlist else None
+    if source == LEADERBOARD_SOURCE:
+        closes = config.submissions.closes
+    elif source is not None:
+        closes = next((r.closes for r in config.judging.rounds if r.id == source), None)
+    else:
+        closes = config.projects.closes if config.projects else None
+    if rnd.opens is not None:
+        return min(rnd.opens, closes or rnd.opens)
+    return closes
+
+
 @dataclass(frozen=True)
 class JudgeInfo:
     user_id: str
@@ -314,29 +330,13 @@ class JudgingService:
     # --- the pool and the plan ------------------------------------------------------------
 
     def pool_final(self, rnd: JudgingRound, now: datetime | None = None) -> bool:
-        """Whether the round's pool can no longer change, so that its slots can be booked and told: its
-        source closed (the leaderboard: submissions closed; a round: its close; else the projects'
-        deadline), or at the latest the round opened."""
+        """Whether the round's pool can no longer change (`pool_final_at` passed)."""
         now = now or self.clock()
         final = self.pool_final_at(rnd)
         return final is not None and now >= final
 
     def pool_final_at(self, rnd: JudgingRound) -> datetime | None:
-        """When the round's pool is final: its source closed (the leaderboard: submissions closed; a
-        round: its close; else the projects' deadline), at the latest when the round opens."""
-        if rnd.opens is not None:
-            return min(rnd.opens, self._source_closes(rnd) or rnd.opens)
-        return self._source_closes(rnd)
-
-    def _source_closes(self, rnd: JudgingRound) -> datetime | None:
-        source = rnd.shortlist.source if rnd.shortlist else None
-        if source == LEADERBOARD_SOURCE:
-            closes = self.config.submissions.closes
-        elif source is not None:
-            closes = next((r.closes for r in self.config.judging.rounds if r.id == source), None)
-        else:
-            closes = self.config.projects.closes if self.config.projects else None
-        return closes
+        return pool_final_at(self.config, rnd)
 
     async def ask_to_pitch(self, user_id: str, round_id: str | None = None, note: str = "") -> PitchRequest:
         """A team asks to be heard in a round whose shortlist takes requests (`/project pitch`):
@@ -375,7 +375,6 @@ class JudgingService:
         rows = await self.store.fetchall("SELECT p.team_id, t.name FROM pitch_requests p JOIN teams t ON t.id = p.team_id"
                                          " WHERE p.round = ? ORDER BY p.team_id", (round_id,))
         return {int(t): str(n) for t, n in rows}
-
 
     async def calibration(self, round_id: str | None = None) -> tuple[dict[int, str], list[str]]:
         """The calibration teams of a round (of every round: None), id -> name, and the names in
@@ -420,8 +419,8 @@ class JudgingService:
             ranked = (await self.results(rnd.shortlist.source)).standings()
             candidates = {str(p.team_id): project(p.team_id, p.team_name, p) for p in eligible}
         asked = await self.pitch_requests(rnd.id) if rnd.shortlist.requests else {}
-        for team_id, name in asked.items():  # a team without a row on the leaderboard may ask too
-            if rnd.shortlist.source == LEADERBOARD_SOURCE:
+        if rnd.shortlist.source == LEADERBOARD_SOURCE:  # a team without a row on the leaderboard may ask too
+            for team_id, name in asked.items():
                 candidates.setdefault(str(team_id), project(team_id, name, by_team.get(team_id)))
         entries = assignment.shortlist(ranked, candidates, top=rnd.shortlist.top, per_category=rnd.shortlist.per_category,
                                        ties=rnd.shortlist.ties, requests={str(t) for t in asked})

@@ -212,6 +212,11 @@ def compress_event(source: Path, folder: Path, *, speed: float | None, now: date
                 at = parse_event_time(slots.get("starts", value["opens"]), tz, now)
                 minutes = timedelta(minutes=slots.get("minutes", value.get("minutes_per_review", 10.0)))
                 out["interviews"]["minutes"] = (timeline.real(at + minutes) - timeline.real(at)).total_seconds() / 60
+                # the slots' reminders, as long before the first slot as the event file says (10m by
+                # default), at least MIN_GRACE: a lead shorter than the bot's poll would skip the reminder
+                out["interviews"]["remind_before"] = [
+                    _duration_text(max(timeline.real(at) - timeline.real(at - parse_duration(v)), MIN_GRACE))
+                    for v in slots.get("remind_before", ["10m"])]
             return out
         if isinstance(value, list) and key not in DURATION_KEYS:
             return [convert(key, v) for v in value]

@@ -8,11 +8,13 @@ import asyncio
 from datetime import timedelta
 
 import pytest
+from click.testing import CliRunner
 
+from bot.cli import main
 from bot.config import load_event
 from bot.core.errors import NotAllowed
 from bot.core.services import Services
-from tests.core.helpers import _iso
+from tests.core.helpers import Clock, _iso
 from tests.core.judging_helpers import CLOSES, teams_with_projects, write_judged_event
 
 PITCH = f"""
@@ -89,3 +91,25 @@ async def test_a_team_without_a_project_in_judging_cannot_ask(services):
     await services.teams.create("No project", captain="2000")
     with pytest.raises(NotAllowed, match="/project submit"):
         await services.judging.ask_to_pitch("2000")
+
+
+def test_hackbot_judging_interviews_marks_the_teams_that_asked(tmp_path, db):
+    path = write_judged_event(tmp_path / "event", PITCH)
+
+    async def prepare() -> None:
+        services = await Services.open(load_event(path), db, clock=Clock(CLOSES - timedelta(hours=1)))
+        try:
+            teams = await teams_with_projects(services, 3)
+            await services.judging.register("900", "Judge 900", ["jury"])
+            await services.judging.ask_to_pitch("1002")
+            for item in (await services.judging.work("900"))[0].items:
+                level = 5 - teams.index(item.team_id)
+                await services.judging.score("900", item.team_id, f"{level} {level}", round_id="initial")
+        finally:
+            await services.close()
+
+    asyncio.run(prepare())
+    result = CliRunner().invoke(main, ["judging", "interviews", "pitch", "--config", str(path), "--db", db])
+    assert result.exit_code == 0, result.output
+    rows = [line.split() for line in result.output.splitlines() if "Team " in line]
+    assert [(" ".join(r[4:6]), r[-1]) for r in rows] == [("Team 0", "1"), ("Team 2", "yes")], result.output

@@ -380,6 +380,10 @@ async def test_hackathon42_rehearses_to_every_prize(tmp_path):
     assert judging["scores"] >= 3 * 2 and judging["refused"] == [], (judging, transcript)
     interviews = judging["interviews"]["interview"]  # every judge sees the three teams' slots; each member told
     assert interviews["judges_shown"] == [3, 3, 3, 3] and interviews["members_told"] == 3 * 2, (interviews, transcript)
+    # reminded before their slot, through the outbox: the members, and the judges of the room
+    assert interviews["members_reminded"] == 3 * 2 and interviews["judges_reminded"] == 4, (interviews, transcript)
+    # the weakest team asked to pitch before the pool was final; asking again changes nothing
+    assert "asked to pitch" in judging["pitches"][0] and "already" in judging["pitches"][1], judging["pitches"]
     prizes = report["prizes"]
     assert [p["id"] for p in prizes] == ["leaderboard", "jury"]
     assert all(len(p["winners"]) == 2 and "undecided" not in p for p in prizes), (prizes, transcript)

@@ -2,8 +2,10 @@
 the project it shows with /judge score (rubric rounds; levels from the team's skill, a judge's
 own generosity and some noise) or rank their list with /judge rank (ranking rounds), and check
 /judge progress. One judge recuses from a team, and `hackbot judging check` runs before each
-round. The report's `judging`: the scores given, refused answers, recusals, and each round's
-order as `hackbot judging results` computes it.
+round. Where a round hears teams who ask to pitch, the weakest team asks (/project pitch) before
+the round's pool is final, twice (the second answer says it asked already). The report's
+`judging`: the scores given, refused answers, recusals, each round's order as `hackbot judging
+results` computes it, the interviews (slots seen, members told and reminded) and the pitches.
 
 Projects: the rounds judge eligible projects, handed in by the projects act (/project submit,
 then /admin moderate). A team without any project when judging starts gets one from
@@ -24,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from bot.config import EventConfig, JudgingRound
+from bot.core.judging import pool_final_at
 from bot.core.store import Store
 from bot.sandbox.rehearse import ASK_SECONDS, CLI_SECONDS, Act, Moment, Rehearsal
 
@@ -71,6 +74,7 @@ class Judging(Act):
         self.results: dict[str, list[str]] = {}
         self.stand_in = 0
         self.interviews: dict[str, dict[str, Any]] = {}
+        self.pitches: list[str] = []
         self.rng = np.random.default_rng(12)
 
     def applies(self, config: EventConfig) -> bool:
@@ -89,6 +93,12 @@ class Judging(Act):
             closes = play.config.projects.closes or play.config.submissions.closes
             when = max(first - span * 0.02, event(closes) if closes else play.timeline.start + span * 0.5)
             moments.append(Moment(min(when, first), 60, lambda: self.projects(play)))
+        for rnd in rounds:
+            final = pool_final_at(play.config, rnd) if rnd.shortlist is not None and rnd.shortlist.requests else None
+            if final is not None:
+                moments.append(Moment(max(event(final) - span * 0.03, play.timeline.start + span * 0.3), 59,
+                                      functools.partial(self.ask_to_pitch, play), 2 * ASK_SECONDS,
+                                      f"a team asks to pitch in round {rnd.id}"))
         for rnd in rounds:
             start = event(rnd.opens) if rnd.opens else play.timeline.end - span * 0.15
             # room for every judge to score (or rank) before the round closes: /judge next and /judge score
@@ -109,6 +119,13 @@ class Judging(Act):
                                       functools.partial(self.read_results, play, rnd), CLI_SECONDS,
                                       f"results of round {rnd.id}"))
         return moments
+
+    async def ask_to_pitch(self, play: Rehearsal) -> None:
+        team = min(play.teams, key=lambda t: t.skill)
+        for member in (team.captain, team.members[-1]):
+            answer = await play.ask(member, "project pitch", note="rehearsal: a method worth hearing")
+            self.pitches.append(answer.splitlines()[0][:160])
+        play.log(f"{team.name} asked to pitch: {self.pitches[-2:]}")
 
     async def projects(self, play: Rehearsal) -> None:
         self.stand_in = await stand_in_projects(play)
@@ -210,13 +227,17 @@ class Judging(Act):
     def report(self, play: Rehearsal) -> dict[str, Any]:
         return {"scores": self.scores, "rankings": self.rankings, "refused": self.refused, "recused": self.recused,
                 "progress": self.progress[:10], "checks": self.checks, "results": self.results,
-                "stand_in_projects": self.stand_in, "interviews": self.interviews_report(play)}
+                "stand_in_projects": self.stand_in, "interviews": self.interviews_report(play), "pitches": self.pitches}
 
     def interviews_report(self, play: Rehearsal) -> dict[str, Any]:
-        """Per round: the interviews each judge saw, and the teams told their slot by direct message."""
-        told = {m.channel_id for messages in play.sandbox.state.messages.values() for m in messages
-                if "your interview for" in m.text()}
-        return {rnd: {**seen, "members_told": len(told)} for rnd, seen in self.interviews.items()}
+        """Per round: the interviews each judge saw, the members told their slot by direct message, and
+        the members and judges reminded of it."""
+        texts = [(m.channel_id, m.text()) for messages in play.sandbox.state.messages.values() for m in messages]
+        told = {channel for channel, text in texts if "your interview for" in text and "reminder" not in text}
+        reminded = {channel for channel, text in texts if "reminder, your interview" in text}
+        judges = {channel for channel, text in texts if text.startswith("Interview reminder")}
+        return {rnd: {**seen, "members_told": len(told), "members_reminded": len(reminded), "judges_reminded": len(judges)}
+                for rnd, seen in self.interviews.items()}
 
 
 ACT = Judging()
