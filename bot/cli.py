@@ -24,20 +24,22 @@ import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import NoReturn, TypeVar
+from typing import TYPE_CHECKING, NoReturn, TypeVar
 
 import click
 from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import Progress
 from rich.table import Table
 
-from bot.config import ConfigError, EventConfig, Settings, load_event
+from bot.config import ConfigError, EventConfig, load_event
 from bot.core.datasets import DataError
 from bot.core.errors import HackbotError, Unavailable
 from bot.core.services import Services
 from bot.core.store import MigrationError, Store, edited_error, is_url, redact
+
+if TYPE_CHECKING:  # imported where the environment is read: pydantic_settings is a tenth of `hackbot leaderboard`
+    from bot.settings import Settings
 
 console = Console()
 err_console = Console(stderr=True)
@@ -84,6 +86,8 @@ def say(message: str) -> None:
 
 
 def settings_from_environment() -> Settings:
+    from bot.settings import Settings
+
     try:
         return Settings()
     except ValidationError as exc:
@@ -105,6 +109,8 @@ def event_options(fn):
                        "(default: HACKBOT_DB, else .hackbot/<event file name>.sqlite3).")
     @functools.wraps(fn)
     def wrapper(config_path: Path | None, db_path: str | None, **kwargs):
+        if config_path is not None and db_path is not None:  # nothing to read from the environment
+            return fn(config_path=config_path, db_path=db_path, **kwargs)
         settings = settings_from_environment()
         config_path = config_path or settings.hackbot_config
         if config_path is None:
@@ -375,6 +381,8 @@ def run(config_path: Path, db_path: str, host: str, port: int, settings: Setting
 @listen_options
 def demo(db_path: str, host: str, port: int, settings: Settings) -> None:
     """Run the bundled demo event. Synthetic data on first run, a few teams, and the leaderboard page."""
+    from rich.progress import Progress
+
     from bot.core.synth import synthesize_event
     from bot.demo import seed_demo
 
@@ -734,6 +742,8 @@ def datasets() -> None:
 def datasets_synth(out: Path, config_path: Path | None, phase: str | None, rows: int, seed: int) -> None:
     """Write synthetic datasets. One per dataset of the event file, into OUT/<id>_<name>/; OUT ignores itself
     in git, since it holds the hidden labels."""
+    from rich.progress import Progress
+
     from bot.core.synth import write_synthetic
 
     config_path = config_path or settings_from_environment().hackbot_config
@@ -876,6 +886,7 @@ def judging_plan(config_path: Path | None, simulate: bool, projects: int | None,
     import dataclasses
 
     from rich.markup import escape
+    from rich.progress import Progress
 
     from bot.core.judging_plan import RoundPlan, plan_judging
 
@@ -1046,7 +1057,7 @@ def db_copy(source: str, target: str) -> None:
 
     From SQLite to PostgreSQL, say: every table in dependency order, in one transaction; the row
     counts and the event's invariants are checked on both sides."""
-    from rich.progress import BarColumn, MofNCompleteColumn, TaskID, TextColumn, TimeElapsedColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
     from bot.core.store_copy import CopyError, copy_database
 
@@ -1151,7 +1162,7 @@ def rehearse(config_path: Path, speed: float | None, teams: int, port: int | Non
     """Dry-run the whole event. The real bot against a local Discord, simulated teams, time compressed."""
     import tempfile
 
-    from rich.progress import BarColumn, TextColumn, TimeElapsedColumn
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from bot.sandbox.rehearse import rehearse as run_rehearsal
 
