@@ -47,7 +47,6 @@ class Services:
 
     config: EventConfig
     store: Store
-    registry: DatasetRegistry
     clock: Clock
     phases: PhaseClock
     teams: TeamService
@@ -56,7 +55,18 @@ class Services:
     logins: LoginLimiter
     schedule: ScheduleService
     outbox: Outbox
-    labels: LabelBook
+    _registry: DatasetRegistry | None = None  # loaded at open; read-only, on first use (the leaderboard needs none)
+
+    @property
+    def registry(self) -> DatasetRegistry:
+        """Every (phase, dataset) pair's hidden labels."""
+        if self._registry is None:
+            self._registry = DatasetRegistry.load(self.config)
+        return self._registry
+
+    @cached_property
+    def labels(self) -> LabelBook:
+        return LabelBook(self.config, self.registry)
 
     @cached_property
     def reveals(self) -> RevealService:
@@ -147,16 +157,16 @@ class Services:
         """The services over the database: `db` is a SQLite file path or a postgresql:// URL.
         `readonly` reads an existing database without writing to it (a read-only file system, a
         read-only session): the CLI's listing commands."""
-        registry = DatasetRegistry.load(config)
+        # read-only: loaded on first use; else now, before the database is opened (a missing label
+        # file stops the start before any migration)
+        registry = None if readonly else DatasetRegistry.load(config)
         store = await Store.open(db, readonly=readonly)
         outbox = Outbox(store)
         phases = PhaseClock(store, config)
         teams = TeamService(store, config, clock, outbox)
-        labels = LabelBook(config, registry)
         services = cls(
             config=config,
             store=store,
-            registry=registry,
             clock=clock,
             phases=phases,
             teams=teams,
@@ -165,11 +175,11 @@ class Services:
             logins=LoginLimiter(store),
             schedule=ScheduleService(store, config, clock),
             outbox=outbox,
-            labels=labels,
+            _registry=registry,
         )
         if not readonly:
             try:
-                await store.run(_sync_limits, config, registry)
+                await store.run(_sync_limits, config, services.registry)
                 await services.schedule.sync_from_config()
                 from bot.core.votes import sync_votes
                 await store.run(sync_votes, config)
