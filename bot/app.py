@@ -21,7 +21,7 @@ from bot.cogs.mentoring import PERSISTENT_ITEMS as HELP_QUEUE_ITEMS
 from bot.cogs.projects import PERSISTENT_ITEMS as PROJECT_ITEMS
 from bot.cogs.views import PERSISTENT_ITEMS
 from bot.cogs.votes import PERSISTENT_ITEMS as VOTE_ITEMS
-from bot.config import EventConfig, Settings
+from bot.config import EventConfig
 from bot.core.clock import Clock, system_clock
 from bot.core.github import GitHubRepoChecker, github_checker
 from bot.core.lease import GatewayLease
@@ -35,6 +35,7 @@ from bot.help_queue import discord_notifier, log_notifier
 from bot.outbox_executors import DiscordExecutors
 from bot.pacing import pace
 from bot.posting import discord_poster, discord_reporter, discord_time, log_poster
+from bot.settings import Settings
 from bot.tree import HackbotTree
 from bot.web.api import parse_proxies
 from bot.web.faults import Report

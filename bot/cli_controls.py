@@ -8,15 +8,18 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from rich.markup import escape
 from rich.table import Table
 
 from bot.cli import console, event_options, fail, main, say, team, with_services
-from bot.core.controls import Relabel, load_label_file
 from bot.core.errors import HackbotError
 from bot.core.services import Services
+
+if TYPE_CHECKING:  # imported by the commands that use it: `hackbot leaderboard` starts faster without
+    from bot.core.controls import Relabel
 
 PHASE = click.option("--phase", default=None, help="A phase id (default: the current phase).")
 
@@ -96,6 +99,8 @@ def labels_replace(dataset_id: int, file: Path, reason: str, confirm: bool, as_j
 
     FILE holds the new labels: a .npy array or one integer per line, one per row of X_val. Without
     --confirm nothing changes for participants: the command prints who would move and by how much."""
+    from bot.core.controls import load_label_file
+
     try:
         new_y = load_label_file(file)
     except HackbotError as exc:

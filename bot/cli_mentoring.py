@@ -7,14 +7,17 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from rich.markup import escape
 from rich.table import Table
 
 from bot.cli import console, err_console, event_options, main, read_csv_text, settings_from_environment, with_services
-from bot.core.mentoring import MentoringReport
 from bot.core.services import Services
+
+if TYPE_CHECKING:  # `hackbot leaderboard` starts faster without
+    from bot.core.mentoring import MentoringReport
 
 
 def report_json(report: MentoringReport) -> dict:

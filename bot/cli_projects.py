@@ -15,7 +15,6 @@ from rich.table import Table
 from bot.cli import console, event_options, fail, load_config, main, settings_from_environment, with_services
 from bot.config import parse_event_time, parse_timezone
 from bot.core.errors import HackbotError
-from bot.core.project_jobs import ProjectRunner, log_notify
 from bot.core.services import Services
 
 ORGANIZER = "cli"
@@ -108,6 +107,7 @@ def projects_check(config_path: Path, db_path: str) -> None:
 
     async def action(services: Services):
         from bot.app import close_github, use_github
+        from bot.core.project_jobs import ProjectRunner, log_notify
 
         use_github(services, settings, services.clock)
         try:

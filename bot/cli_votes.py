@@ -9,6 +9,7 @@ import io
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from rich.markup import escape
@@ -16,7 +17,9 @@ from rich.table import Table
 
 from bot.cli import console, err_console, event_options, fail, main, read_csv_text, with_services
 from bot.core.clock import fmt_utc
-from bot.core.votes import CodeImport, VoteReport
+
+if TYPE_CHECKING:  # `hackbot leaderboard` starts faster without
+    from bot.core.votes import CodeImport, VoteReport
 
 
 @main.group()

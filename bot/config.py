@@ -1,4 +1,4 @@
-"""The event file (config/*.toml) and the process settings, as pydantic models.
+"""The event file (config/*.toml), as pydantic models (the process settings: bot/settings.py).
 
 Times in the file are timezone-aware: ISO 8601 with an offset, naive (read in the event's
 timezone), a string ending in a zone ("2024-11-24 23:59 AoE"), or relative to the moment the
@@ -20,13 +20,11 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
-    SecretStr,
     ValidationError,
     ValidationInfo,
     field_validator,
     model_validator,
 )
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.core.repo_checks import RepoPolicy, valid_licence_pattern
 from bot.core.urls import repo_host
@@ -1158,36 +1156,3 @@ def load_event(path: Path | str, *, now: datetime | None = None, check_data: boo
         return EventConfig.model_validate({**raw, "base_dir": path.parent.resolve()}, context=context)
     except ValidationError as exc:
         raise ConfigError(path, _problems_from(exc)) from None
-
-
-class Settings(BaseSettings):
-    """The process's environment: secrets and where things are. Built in main, passed down."""
-
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
-
-    discord_token: SecretStr | None = None
-    hackbot_config: Path | None = None  # no default event: commands ask for one (only `demo` has its own)
-    # a SQLite file or a postgresql:// URL (a Path would mangle a URL); None: .hackbot/<event file name>.sqlite3
-    hackbot_db: str | None = None
-    hackbot_guild_id: int | None = None
-    hackbot_host: str = "127.0.0.1"
-    hackbot_port: int = 8080
-    hackbot_public_url: str | None = None  # what participants type, e.g. https://lb.example.org
-    hackbot_discord_api: str | None = None  # a Discord-API double (bot/sandbox), e.g. http://127.0.0.1:8765
-    # the winners' emails (bot/core/mail.py); no host: no email is sent, the notices say so
-    smtp_host: str | None = None
-    smtp_port: int = 587
-    smtp_user: str | None = None
-    smtp_password: SecretStr | None = None
-    smtp_from: str | None = None
-    smtp_starttls: bool = True
-    github_token: SecretStr | None = None  # repository checks: 5,000 GitHub requests an hour instead of 60
-    hackbot_github_api: str | None = None  # a GitHub double (bot/sandbox/github.py); default https://api.github.com
-    # proxies whose X-Forwarded-For names the client (the login limiter): "127.0.0.1, 10.0.0.0/8"
-    hackbot_trusted_proxies: str | None = None
-    hackbot_lease_ttl: float = Field(default=15.0, gt=0, le=300)  # the gateway lease: seconds a holder may go unrenewed
-
-    @field_validator("discord_token", "github_token", mode="before")
-    @classmethod
-    def _empty_is_unset(cls, value: Any) -> Any:
-        return None if isinstance(value, str) and not value.strip() else value

@@ -13,8 +13,8 @@ from discord.ext import commands
 
 from bot import discord_limits as limits
 from bot.cogs.common import services_of, team_of, user_key
-from bot.config import Settings
 from bot.core.reveals import Reveal
+from bot.settings import Settings
 
 if TYPE_CHECKING:
     from bot.app import Hackbot

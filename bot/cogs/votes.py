@@ -29,12 +29,13 @@ from discord.ext import commands
 from bot import discord_limits as limits
 from bot.cogs.common import guild_of, hackbot_of, member_of, organizer_only, services_of, side_effects
 from bot.cogs.text import clip
-from bot.config import Settings, Vote
+from bot.config import Vote
 from bot.core.errors import BadInput, HackbotError, NotAllowed
 from bot.core.qr import qr_png
 from bot.core.reminders import PostFailed
 from bot.core.votes import VOTE_CLOSE, VOTE_OPEN, BallotReceipt, Candidate, VoteStatus, hidden_text, vote_lane
 from bot.posting import find_channel
+from bot.settings import Settings
 from bot.tree import report_error, send_ephemeral
 
 if TYPE_CHECKING:

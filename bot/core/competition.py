@@ -117,27 +117,37 @@ async def board_rows(store: Store, phase_id: str) -> BoardRows:
 def columns_of(read: BoardRows, datasets: list[Dataset], team_ids: list[int], board: Board) -> Columns:
     """The counted score of every team on every dataset, as `board` shows it, from the rows
     `board_rows` read: pure computation (the board's builder runs it in a worker thread)."""
-    t_index = {team_id: i for i, team_id in enumerate(team_ids)}
     score = np.full((len(team_ids), len(datasets)), np.nan)
     last = np.full(len(team_ids), np.nan)
-    by_dataset: dict[int, list[tuple]] = {}
-    for row in read.submissions:
-        if row[1] in t_index:
-            by_dataset.setdefault(row[2], []).append(row)
+    # the rows as columns, once (None: NaN), not lists per dataset: 38,000 rows at 5,000 teams x 14 datasets
+    subs = read.submissions
+    column = list(zip(*subs, strict=True)) if subs else [()] * 8
+    sub_team = np.array(column[1], dtype=np.int64)
+    sub_dataset = np.array(column[2], dtype=np.int64)
+    at_all = np.array(column[3], dtype=np.float64)
+    full_all = np.array(column[4], dtype=np.float64)
+    public_all = np.array(column[5], dtype=np.float64)
+    private_all = np.array(column[6], dtype=np.float64)
+    picked_all = np.array(column[7], dtype=bool)
+    # each row's team as its row on the board; rows of teams not on it (not validated) are left out
+    ids = np.array(team_ids, dtype=np.int64)
+    by_id = np.argsort(ids)
+    found = np.searchsorted(ids[by_id], sub_team)
+    on_board = found < len(ids)
+    on_board[on_board] = ids[by_id][found[on_board]] == sub_team[on_board]
+    team_all = np.zeros(len(sub_team), dtype=np.intp)
+    team_all[on_board] = by_id[found[on_board]]
     for j, ds in enumerate(datasets):
-        rows = by_dataset.get(ds.id, [])
+        keep = on_board & (sub_dataset == ds.id)
         if board.frozen and ds.freeze is not None:
-            cut = ds.freeze.timestamp()
-            rows = [r for r in rows if r[3] < cut]
-        if not rows:
+            keep &= at_all < ds.freeze.timestamp()
+        if not keep.any():
             continue
-        team = np.array([t_index[r[1]] for r in rows], dtype=np.intp)
-        at = np.array([r[3] for r in rows], dtype=np.float64)
-        full = np.array([r[4] for r in rows], dtype=np.float64)
-        public = np.array([np.nan if r[5] is None else r[5] for r in rows], dtype=np.float64)
+        team, at, full = team_all[keep], at_all[keep], full_all[keep]
+        public = public_all[keep]
         public = np.where(np.isnan(public), full, public) if ds.private_fraction == 0 else public
-        private = np.array([np.nan if r[6] is None else r[6] for r in rows], dtype=np.float64)
-        picked = np.array([bool(r[7]) for r in rows])
+        private = private_all[keep]
+        picked = picked_all[keep]
         # the final board shows the private score; a submission without public rows (a tiny
         # dataset) shows its full accuracy on the public one
         private_board = board.kind == "private" and ds.private_fraction > 0

@@ -8,8 +8,9 @@ import discord
 import pytest
 
 from bot.app import Hackbot
-from bot.config import Settings, load_event
+from bot.config import load_event
 from bot.core.services import Services
+from bot.settings import Settings
 from tests.cogs.fakes import FakeGuild, FakeInteraction, FakeMessage, FakeRole, Reply
 from tests.core.helpers import Clock, write_event
 

@@ -142,7 +142,7 @@ async def test_token_needs_a_team(bot, member, interaction):
 
 def test_token_curl_line_uses_the_public_url_when_set():
     from bot.cogs.reveal import api_base_url
-    from bot.config import Settings
+    from bot.settings import Settings
 
     listening = Settings(discord_token=None, hackbot_host="0.0.0.0", hackbot_port=8080)
     assert api_base_url(listening) == "http://0.0.0.0:8080"

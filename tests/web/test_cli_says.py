@@ -13,8 +13,8 @@ import pytest
 from click.testing import CliRunner
 
 from bot.cli import ENVIRONMENT, main
-from bot.config import Settings
 from bot.core.store import redact
+from bot.settings import Settings
 from tests.web.conftest import EVENT_NAME, hackbot_env
 from tests.web.test_cli import hackbot, hackbot_parallel, live_event
 
