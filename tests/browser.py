@@ -92,6 +92,24 @@ def axe_source() -> str:
     return AXE_JS.read_text()
 
 
+def _wait_group_gone(pgid: int, within: float = 10.0) -> None:
+    """Wait until no process of the group is left running (zombies of an unreaped parent count as gone)."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        running = False
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:  # ended while we looked
+                continue
+            if int(fields[2]) == pgid and fields[0] != "Z":
+                running = True
+                break
+        if not running:
+            return
+        time.sleep(0.05)
+
+
 class Chromium:
     """One headless Chromium process with a fresh profile in a temporary folder, listening for
     DevTools on a free loopback port (it picks the port and writes it to DevToolsActivePort).
@@ -154,12 +172,21 @@ class Chromium:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait()
+            # the browser's own exit leaves its helpers (zygote, renderers, crash handler) a moment,
+            # in which they still write in the profile: end them all before it is removed
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            _wait_group_gone(self.proc.pid)
             self.proc = None
         if self._log is not None:
             self._log.close()
             self._log = None
         if self.profile is not None:
-            shutil.rmtree(self.profile, ignore_errors=True)
+            for _ in range(10):  # a file written while it was being removed leaves the folder behind
+                shutil.rmtree(self.profile, ignore_errors=True)
+                if not self.profile.exists():
+                    break
+                time.sleep(0.1)
             self.profile = None
 
     def __enter__(self) -> Chromium:
