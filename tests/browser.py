@@ -92,21 +92,23 @@ def axe_source() -> str:
     return AXE_JS.read_text()
 
 
+def living_in_group(pgid: int) -> list[str]:
+    """Processes of the group that still run (a zombie whose parent never reaps it has ended)."""
+    living = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # ended while we looked
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            living.append(stat.parent.name)
+    return living
+
+
 def _wait_group_gone(pgid: int, within: float = 10.0) -> None:
-    """Wait until no process of the group is left running (zombies of an unreaped parent count as gone)."""
+    """Wait until no process of the group is left running."""
     deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        running = False
-        for stat in Path("/proc").glob("[0-9]*/stat"):
-            try:
-                fields = stat.read_text().rsplit(")", 1)[1].split()
-            except OSError:  # ended while we looked
-                continue
-            if int(fields[2]) == pgid and fields[0] != "Z":
-                running = True
-                break
-        if not running:
-            return
+    while living_in_group(pgid) and time.monotonic() < deadline:
         time.sleep(0.05)
 
 

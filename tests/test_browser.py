@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from aiohttp import web
 
-from tests.browser import SERIOUS, Browser, BrowserError, Chromium, JavaScriptError, Png, describe
+from tests.browser import SERIOUS, Browser, BrowserError, Chromium, JavaScriptError, Png, describe, living_in_group
 
 HEAD = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1"><title>{title}</title>
@@ -290,17 +290,4 @@ def test_a_stopped_chromium_leaves_no_process_and_no_profile():
         assert profile.is_dir()
     assert living_in_group(pid) == []
     assert not profile.exists()
-
-
-def living_in_group(pgid: int) -> list[str]:
-    """Processes of the group that still run (a zombie whose parent never reaps it has ended)."""
-    living = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:  # ended while we looked
-            continue
-        if int(fields[2]) == pgid and fields[0] != "Z":
-            living.append(stat.parent.name)
-    return living
 
