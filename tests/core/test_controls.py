@@ -9,6 +9,7 @@ from datetime import timedelta
 import numpy as np
 import pytest
 
+import scoring
 from bot.core import invariants
 from bot.core.errors import AlreadyDone, BadInput, NotAllowed, TooManyAttempts
 from scoring.split import private_mask
@@ -119,6 +120,36 @@ async def test_final_pick_counts_the_picked_one_until_the_picks_close(open_servi
     clock.set(closes)
     with pytest.raises(NotAllowed, match="final picks for dataset 0 closed"):
         await services.controls.final_pick(team, 0, 2)
+
+
+async def test_the_board_shows_the_worst_group_of_the_counted_submission_not_the_latest(open_services):
+    services = await open_services(controls={0: 'submissions = "unlimited"\ncounts = "final_pick"'})
+    team, _ = await new_team(services, "Blue")
+    y = hidden_y(services.config, "mock", 0)
+    groups = np.load(services.registry.get("mock", 0).folder / "groups_val.npy")
+    smallest, largest = (np.flatnonzero(groups == g) for g in sorted(np.unique(groups), key=lambda g: (groups == g).sum()))
+    picked, latest = y.copy(), y.copy()
+    picked[smallest[:20]] = 1 - picked[smallest[:20]]  # a weak worst group
+    latest[largest[:5]] = 1 - latest[largest[:5]]  # the better file on every count, sent last
+    expected = {name: scoring.worst_group_accuracy(pred, y, groups) for name, pred in (("picked", picked), ("latest", latest))}
+    assert expected["picked"] < expected["latest"] - 0.05
+    await submit(services, team, 0, csv_bytes(picked))
+    await submit(services, team, 0, csv_bytes(latest))
+
+    async def shown() -> tuple[float | None, float | None, float | None]:
+        board = await services.board.board("mock")
+        i = next(i for i, row in enumerate(board.rows) if row.team == "Blue")
+        j = [ds.id for ds in board.datasets].index(0)
+        assert board.has_groups[j]
+        api = next(t for t in board.to_api()["teams"] if t["team"] == "Blue")["scores"]["0"]
+        assert api["worst_group"] == board.worst[i][j]
+        return board.rows[i].cells[j].score, board.worst[i][j], board.rows[i].last_submitted
+
+    score, worst, _ = await shown()  # no pick yet: the best public submission counts, the latest here
+    assert score == pytest.approx(1 - 5 / len(y)) and worst == pytest.approx(expected["latest"])
+    await services.controls.final_pick(team, 0, 1)
+    score, worst, _ = await shown()  # the pick counts: its score and its worst group, not the latest's
+    assert score == pytest.approx(1 - 20 / len(y)) and worst == pytest.approx(expected["picked"])
 
 
 # --- public and private ----------------------------------------------------------------
