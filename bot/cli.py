@@ -16,6 +16,7 @@ import contextlib
 import errno
 import functools
 import gc
+import importlib
 import ipaddress
 import json
 import logging
@@ -257,7 +258,80 @@ _EPILOG = "\b\nEnvironment (also read from a .env file in the current folder):\n
 )
 
 
-@click.group(epilog=_EPILOG, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+# The commands that live in the bot/cli_*.py modules, per group (`main`: hackbot itself), with the
+# line `--help` lists for each. A module is imported when one of its commands runs, not for every
+# command (`hackbot leaderboard` starts faster); tests/web/test_cli_says.py holds the table to the
+# commands the modules register.
+LAZY_COMMANDS: dict[str, dict[str, tuple[str, str]]] = {
+    "main": {
+        "baseline": ("bot.cli_controls", "Show organizers' baselines on the board."),
+        "export": ("bot.cli_controls", "Export the board or submissions as CSV."),
+        "integrity": ("bot.cli_controls", "Flag teams with near-identical predictions."),
+        "labels": ("bot.cli_controls", "Fix hidden labels and re-score submissions."),
+        "mentoring": ("bot.cli_mentoring", "Report on help tickets and assign mentors."),
+        "organizers": ("bot.cli_mentoring", "Make or revoke organizers' secret links."),
+        "outbox": ("bot.cli_outbox", "Discord side effects waiting to be sent."),
+        "perks": ("bot.cli_mentoring", "Import perk codes and see their stock."),
+        "projects": ("bot.cli_projects", "Export, moderate and extend projects."),
+        "vote": ("bot.cli_votes", "Run the public votes ([[votes]])."),
+        "winners": ("bot.cli_judging", "See and pick the winners of the prizes."),
+    },
+    "team": {
+        "disqualify": ("bot.cli_controls", "Disqualify a team from ranks and prizes."),
+        "merge": ("bot.cli_controls", "Merge team FROM into team INTO."),
+        "requalify": ("bot.cli_controls", "Rank a disqualified team again."),
+    },
+    "judging": {
+        "check": ("bot.cli_judging", "Name projects a round would leave unreviewed."),
+        "export": ("bot.cli_judging", "Export the judging as JSON."),
+        "interviews": ("bot.cli_judging", "Book the interview slots and print them."),
+        "invite": ("bot.cli_judging", "Invite a judge from outside the server."),
+        "results": ("bot.cli_judging", "Print a round's ranking with rank intervals."),
+        "void": ("bot.cli_judging", "Void a judge's scores of a round so far."),
+    },
+}
+
+
+class LazyGroup(click.Group):
+    """A group some of whose commands (LAZY_COMMANDS[its name]) register themselves on it when
+    their module is imported: on demand. Its help lists them from the table, importing nothing."""
+
+    def lazy(self) -> dict[str, tuple[str, str]]:
+        return {name: entry for name, entry in LAZY_COMMANDS.get(self.name or "", {}).items()
+                if name not in self.commands}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.commands, *self.lazy()})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        entry = self.lazy().get(cmd_name)
+        if entry is not None:
+            importlib.import_module(entry[0])  # its decorators register the command on this group
+        return self.commands.get(cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """As click lists commands, with the short help of those not imported taken from the table."""
+        lazy = self.lazy()
+        listed = [(name, self.commands.get(name)) for name in self.list_commands(ctx)]
+        listed = [(name, command) for name, command in listed if command is None or not command.hidden]
+        if not listed:
+            return
+        limit = formatter.width - 6 - max(len(name) for name, _ in listed)
+        rows = [(name, command.get_short_help_str(limit) if command is not None
+                 else click.Command(name, help=lazy[name][1]).get_short_help_str(limit)) for name, command in listed]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+def load_every_command() -> None:
+    """Import every module of LAZY_COMMANDS (what walks the whole command tree needs it)."""
+    for entries in LAZY_COMMANDS.values():
+        for module, _ in entries.values():
+            importlib.import_module(module)
+
+
+@click.group(cls=LazyGroup, epilog=_EPILOG,
+             context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
 @click.version_option(package_name="hackbot", message="hackbot %(version)s", help="Show the version and exit.")
 def main() -> None:
     """Hackbot runs a hackathon or an ML competition end to end."""
@@ -542,7 +616,7 @@ def _when(value) -> str:
 
 # --- teams --------------------------------------------------------------------------------
 
-@main.group()
+@main.group(cls=LazyGroup)
 def team() -> None:
     """Create, validate, merge, disqualify teams."""
 
@@ -887,7 +961,7 @@ def _print_judging(config: EventConfig) -> None:
                       + (f" ({'; '.join(limits)})" if limits else ""), highlight=False, markup=False)
 
 
-@main.group()
+@main.group(cls=LazyGroup)
 def judging() -> None:
     """Plan, check and export the judging.
 
@@ -1265,15 +1339,6 @@ def rehearse(config_path: Path, speed: float | None, teams: int, port: int | Non
     if result["failed"] or refused:
         sys.exit(1)
 
-
-# the help queue, perks, organizer links, the outbox, controls, projects and votes: their commands live
-# beside, registered on `main`
-import bot.cli_controls  # noqa: E402,F401  (baselines, label fixes, disqualification, integrity, exports)
-import bot.cli_judging  # noqa: E402,F401  (judging check/results/export/invite/void, winners)
-import bot.cli_mentoring  # noqa: E402,F401
-import bot.cli_outbox  # noqa: E402,F401
-import bot.cli_projects  # noqa: E402,F401
-import bot.cli_votes  # noqa: E402,F401
 
 if __name__ == "__main__":
     # `python -m bot.cli` runs this file as __main__; bot.cli_mentoring registers its commands on

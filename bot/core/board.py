@@ -31,7 +31,6 @@ import numpy as np
 import scoring
 from bot.config import Dataset, EventConfig, Phase
 from bot.core.clock import Clock
-from bot.core.competition import CHUNK
 from bot.core.datasets import DatasetRegistry
 from bot.core.errors import NotFound
 from bot.core.leaderboard import LeaderboardService, Row, Standings
@@ -71,7 +70,7 @@ class Board:
     closed: bool  # submissions are closed
     deadline: datetime | None  # the next deadline (a phase start or the close), None when none is left
     has_groups: list[bool]  # per dataset: it has groups_val.npy, so worst-group accuracy is shown
-    worst: list[list[float | None]]  # per row, per dataset: worst-group accuracy of the submission
+    worst: list[list[float | None]]  # per row, per dataset: worst-group accuracy of the counted submission
     tied_above: list[bool]  # per row: the paired bootstrap cannot separate it from the row above
     anchors: list[str]
     _renders: dict[Any, Rendered] = field(default_factory=dict, repr=False)
@@ -245,27 +244,22 @@ class BoardService:
         so a request that arrives meanwhile (a reveal, a cached page) is answered at once."""
         standings = await self.leaderboard.standings(phase.id if phase else None)
         tie_teams = [row.team for row in standings.rows[:TIE_DEPTH]] if final and standings.visible else []
-        worst_rows = await self._worst(phase.id if phase else "")
         raws = await self.store.run(self._tie_files, phase.id, tie_teams) if tie_teams and phase else []
         return await asyncio.to_thread(self._assemble, version, standings, phase, current, final, closed, deadline,
-                                       now, worst_rows, raws if tie_teams and phase else None)
+                                       now, raws if tie_teams and phase else None)
 
     def _assemble(self, version: int | None, standings: Standings, phase: Phase | None, current: Phase | None,
-                  final: bool, closed: bool, deadline: datetime | None, now: datetime, worst_rows: list[tuple],
+                  final: bool, closed: bool, deadline: datetime | None, now: datetime,
                   raws: list[tuple] | None) -> Board:
         datasets = standings.datasets
         has_groups = [
             phase is not None and (h := self.registry.get(phase.id, ds.id)) is not None and h.groups is not None
             for ds in datasets
         ]
-        index = {ds.id: j for j, ds in enumerate(datasets)}
-        worst: list[list[float | None]] = [[None] * len(datasets) for _ in standings.rows]
-        by_team = {row.team: i for i, row in enumerate(standings.rows)}
-        if standings.visible:
-            for team, dataset_id, value in worst_rows:
-                i, j = by_team.get(team), index.get(dataset_id)
-                if i is not None and j is not None and has_groups[j] and value is not None:
-                    worst[i][j] = float(value)
+        # the worst group of each counted submission, chosen with its score (bot/core/competition.columns_of)
+        none: list[float | None] = [None] * len(datasets)
+        worst = [[w if groups else None for w, groups in zip(row.worst, has_groups, strict=True)]
+                 if row.worst is not None else list(none) for row in standings.rows]
         tied = [False] * len(standings.rows)
         if raws is not None and phase is not None:
             tied = self._ties(standings, phase, raws)
@@ -274,28 +268,6 @@ class BoardService:
             version=version, standings=standings, phases=started, current_phase=current, final=final,
             closed=closed, deadline=deadline, has_groups=has_groups, worst=worst, tied_above=tied,
             anchors=[anchor_of(row.team) for row in standings.rows],
-        )
-
-    async def _worst(self, phase_id: str) -> list[tuple]:
-        """Worst-group accuracies of the phase's submissions, (team, dataset, value), oldest first (the
-        latest wins), read in chunks as the standings' rows are (bot/core/competition.board_rows)."""
-        rows: list[tuple] = []
-        while True:
-            chunk = await self.store.run(self._worst_chunk, phase_id, rows[-1][0] if rows else 0)
-            rows += chunk
-            if len(chunk) < CHUNK:
-                break
-        rows.sort(key=lambda r: r[4])
-        return [(team, dataset_id, value) for _, team, dataset_id, value, _ in rows]
-
-    @staticmethod
-    async def _worst_chunk(tx: Tx, phase_id: str, after: int) -> list[tuple]:
-        return await tx.fetchall(
-            # the public rows' worst group (all rows without a private part): never the private rows'
-            "SELECT s.id, t.name, s.dataset_id, coalesce(s.worst_public, s.worst_group), s.submitted_at"
-            " FROM submissions s JOIN teams t ON t.id = s.team_id"
-            f" WHERE s.phase = ? AND s.worst_group IS NOT NULL AND s.id > ? ORDER BY s.id LIMIT {CHUNK}",
-            (phase_id, after),
         )
 
     @staticmethod

@@ -5,6 +5,7 @@ from `board_rows` and `columns_of`; the doors never choose a score themselves.
 
 - The counted submission per team and dataset follows the dataset's `counts`
   (bot/core/submission_rules.counted: best public score, last, or the team's /final-pick).
+  Its worst-group accuracy is what the board shows beside its score (never the latest file's).
 - During the event the board shows the public score of the counted submission (the full
   accuracy for a dataset without a private part: Hackathon42's board, unchanged). Once
   submissions close, the final board shows the private score of the same submission, and says
@@ -71,6 +72,7 @@ class Columns:
 
     score: np.ndarray  # (T, D)
     last: np.ndarray  # (T,)
+    worst: np.ndarray  # (T, D): the worst-group accuracy of the same counted submission (NaN: none)
     baselines: list[tuple[str, np.ndarray]]  # (name, (D,) scores)
 
 
@@ -79,7 +81,7 @@ class BoardRows:
     """What the board's columns are computed from, read in the database hop: the phase's
     submissions and baselines, as rows (the computation then runs off the event loop)."""
 
-    submissions: list[tuple]  # (id, team_id, dataset_id, submitted_at, accuracy, public, private, picked)
+    submissions: list[tuple]  # (id, team_id, dataset_id, submitted_at, accuracy, public, private, picked, worst)
     baselines: list[tuple]  # (name, dataset_id, accuracy, public, private)
 
 
@@ -90,7 +92,9 @@ async def submission_rows(tx: Tx, phase_id: str, after: int) -> list[tuple]:
     """One chunk of the phase's submissions, by id, after the id `after`."""
     return await tx.fetchall(
         "SELECT s.id, s.team_id, s.dataset_id, s.submitted_at, s.accuracy, s.public, s.private,"
-        " CASE WHEN f.submission_id IS NULL THEN 0 ELSE 1 END FROM submissions s"
+        " CASE WHEN f.submission_id IS NULL THEN 0 ELSE 1 END,"
+        # the public rows' worst group (all rows without a private part), never the private rows'
+        " coalesce(s.worst_public, s.worst_group) FROM submissions s"
         " LEFT JOIN final_picks f ON f.submission_id = s.id WHERE s.phase = ? AND s.id > ? ORDER BY s.id"
         f" LIMIT {CHUNK}",
         (phase_id, after),
@@ -118,10 +122,11 @@ def columns_of(read: BoardRows, datasets: list[Dataset], team_ids: list[int], bo
     """The counted score of every team on every dataset, as `board` shows it, from the rows
     `board_rows` read: pure computation (the board's builder runs it in a worker thread)."""
     score = np.full((len(team_ids), len(datasets)), np.nan)
+    worst = np.full((len(team_ids), len(datasets)), np.nan)
     last = np.full(len(team_ids), np.nan)
     # the rows as columns, once (None: NaN), not lists per dataset: 38,000 rows at 5,000 teams x 14 datasets
     subs = read.submissions
-    column = list(zip(*subs, strict=True)) if subs else [()] * 8
+    column = list(zip(*subs, strict=True)) if subs else [()] * 9
     sub_team = np.array(column[1], dtype=np.int64)
     sub_dataset = np.array(column[2], dtype=np.int64)
     at_all = np.array(column[3], dtype=np.float64)
@@ -129,6 +134,7 @@ def columns_of(read: BoardRows, datasets: list[Dataset], team_ids: list[int], bo
     public_all = np.array(column[5], dtype=np.float64)
     private_all = np.array(column[6], dtype=np.float64)
     picked_all = np.array(column[7], dtype=bool)
+    worst_all = np.array(column[8], dtype=np.float64)
     # each row's team as its row on the board; rows of teams not on it (not validated) are left out
     ids = np.array(team_ids, dtype=np.int64)
     by_id = np.argsort(ids)
@@ -152,8 +158,10 @@ def columns_of(read: BoardRows, datasets: list[Dataset], team_ids: list[int], bo
         # dataset) shows its full accuracy on the public one
         private_board = board.kind == "private" and ds.private_fraction > 0
         shown = private if private_board else np.where(np.isnan(public), full, public)
-        col, when = counted_board(team, len(team_ids), at, public, shown, picked, ds.counts)
-        score[:, j] = col
+        # the worst group of the submission that counts (the final pick, the best public...), not the latest
+        both, when = counted_board(team, len(team_ids), at, public, np.column_stack((shown, worst_all[keep])),
+                                   picked, ds.counts)
+        score[:, j], worst[:, j] = both[:, 0], both[:, 1]
         last = np.fmax(last, when)
     baselines: dict[str, np.ndarray] = {}
     for name, dataset_id, full_score, public_score, private_score in read.baselines:
@@ -166,7 +174,7 @@ def columns_of(read: BoardRows, datasets: list[Dataset], team_ids: list[int], bo
         else:
             value = public_score if (public_score is not None and ds.private_fraction > 0) else full_score
         baselines.setdefault(name, np.full(len(datasets), np.nan))[at_column] = value
-    return Columns(score, last, sorted(baselines.items()))
+    return Columns(score, last, worst, sorted(baselines.items()))
 
 
 async def label_versions(tx: Tx, phase_id: str) -> dict[int, int]:

@@ -50,6 +50,9 @@ class Row:
     last_submitted: float | None
     kind: str = "team"  # "team", "baseline" (shown greyed, never ranked) or "disqualified" (greyed, unranked)
     note: str | None = None  # a disqualified team's reason (organizers' views only)
+    # per dataset: the worst-group accuracy of the counted submission (its public rows); None while
+    # hidden, for a team with none, or (as a whole) when no submission of the board has one
+    worst: list[float | None] | None = None
 
 
 @dataclass(frozen=True)
@@ -195,6 +198,11 @@ class LeaderboardService:
         # plain Python lists: indexing numpy scalars 70,000 times costs more than the ranking
         scores_of, sent_of = everyone.scores.tolist(), submitted.tolist()
         totals, lasts = everyone.totals.tolist(), last.tolist()
+        worst_of = None
+        if visible and not np.isnan(columns.worst).all():
+            shown_worst = columns.worst.astype(object)
+            shown_worst[np.isnan(columns.worst)] = None
+            worst_of = shown_worst.tolist()
 
         hidden = [None] * n
 
@@ -212,6 +220,7 @@ class LeaderboardService:
                 last_submitted=None if lasts[i] != lasts[i] else lasts[i],  # NaN: never submitted
                 kind="team" if disqualified is None else "disqualified",
                 note=disqualified if organizer else None,
+                worst=worst_of[i] if worst_of is not None else None,
             ))
         if columns.baselines:
             base = np.array([scores for _, scores in columns.baselines])

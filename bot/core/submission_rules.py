@@ -70,12 +70,15 @@ def counted_board(team_index, n_teams: int, submitted_at, public, shown, picked,
                   rule: CountingRule) -> tuple[np.ndarray, np.ndarray]:
     """One dataset's column of the board: for each team row 0..n_teams-1, the ``shown`` score
     (public during the event, private on the final board) of its counted submission and that
-    submission's time; NaN for a team without one (the board then counts the default score)."""
+    submission's time; NaN for a team without one (the board then counts the default score).
+    ``shown`` may hold several values per submission (one row each: the score and its worst-group
+    accuracy), all taken from the same counted submission."""
     team_index = np.asarray(team_index, dtype=np.intp)
     mask = counted(team_index, submitted_at, public, picked, rule)
-    score = np.full(n_teams, np.nan)
+    shown = np.asarray(shown, dtype=np.float64)
+    score = np.full((n_teams, *shown.shape[1:]), np.nan)
     at = np.full(n_teams, np.nan)
-    score[team_index[mask]] = np.asarray(shown, dtype=np.float64)[mask]
+    score[team_index[mask]] = shown[mask]
     at[team_index[mask]] = np.asarray(submitted_at, dtype=np.float64)[mask]
     return score, at
 

@@ -101,6 +101,9 @@ def test_counted_board_puts_each_teams_counted_score_in_its_row():
     score, when = counted_board(team, 4, at, public, private, [False] * 4, "best_public")
     np.testing.assert_array_equal(score, [0.75, NAN, 0.7, NAN])
     np.testing.assert_array_equal(when, [15.0, NAN, 20.0, NAN])
+    worst = [0.3, 0.5, 0.4, 0.9]  # a second value per file (its worst group): from the same counted file
+    both, _ = counted_board(team, 4, at, public, np.column_stack((private, worst)), [False] * 4, "best_public")
+    np.testing.assert_array_equal(both, [[0.75, 0.4], [NAN, NAN], [0.7, 0.5], [NAN, NAN]])
 
 
 def test_refused_files_count_only_when_the_dataset_says_so():

@@ -5,6 +5,8 @@ environment variables listed in `hackbot --help`."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from importlib import metadata
 from pathlib import Path
 
@@ -12,7 +14,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from bot.cli import ENVIRONMENT, main
+from bot.cli import ENVIRONMENT, LAZY_COMMANDS, main
 from bot.core.store import redact
 from bot.settings import Settings
 from tests.web.conftest import EVENT_NAME, hackbot_env
@@ -79,7 +81,10 @@ def test_help_lists_every_environment_variable():
 
 
 def _commands(group: click.Group, prefix: tuple[str, ...] = ()):
-    for name, command in sorted(group.commands.items()):
+    ctx = click.Context(group)
+    for name in group.list_commands(ctx):  # the lazy ones too (imported here)
+        command = group.get_command(ctx, name)
+        assert command is not None, f"hackbot {' '.join((*prefix, name))} is listed but cannot be loaded"
         yield (*prefix, name), command
         if isinstance(command, click.Group):
             yield from _commands(command, (*prefix, name))
@@ -117,3 +122,42 @@ def test_help_pages_render_in_an_80_column_terminal(path):
 ])
 def test_a_database_url_is_shown_without_its_password(db, shown):
     assert redact(db) == shown
+
+
+def test_the_table_of_lazy_commands_is_what_their_modules_register():
+    """`hackbot --help` lists the bot/cli_*.py commands from LAZY_COMMANDS without importing them: the
+    table must name every command those modules register, its module and its help line."""
+    commands = dict(_commands(main))
+    groups = {"main": main, "team": commands[("team",)], "judging": commands[("judging",)]}
+    for group_name, group in groups.items():
+        assert isinstance(group, click.Group)
+        registered = {name: command for name, command in group.commands.items()
+                      if command.callback is not None and command.callback.__module__ != "bot.cli"}
+        table = LAZY_COMMANDS[group_name]
+        assert sorted(registered) == sorted(table), group_name
+        for name, command in registered.items():
+            assert command.callback is not None
+            assert table[name] == (command.callback.__module__, command.get_short_help_str(limit=1000)), name
+
+
+HELP_BEFORE_AND_AFTER = """
+import json, sys
+from click.testing import CliRunner
+from bot.cli import LAZY_COMMANDS, load_every_command, main
+def helps():
+    return [CliRunner().invoke(main, [*group, "--help"], env={"COLUMNS": "100"}).output
+            for group in ((), ("team",), ("judging",))]
+modules = {module for entries in LAZY_COMMANDS.values() for module, _ in entries.values()}
+before = helps()
+imported = sorted(module for module in modules if module in sys.modules)
+load_every_command()
+print(json.dumps({"imported": imported, "before": before, "after": helps()}))
+"""
+
+
+def test_help_lists_every_command_without_importing_the_command_modules():
+    done = subprocess.run([sys.executable, "-c", HELP_BEFORE_AND_AFTER], capture_output=True, text=True, check=True)
+    seen = json.loads(done.stdout)
+    assert seen["imported"] == []  # `hackbot --help` (and `hackbot leaderboard`) imported no bot/cli_*.py
+    assert seen["before"] == seen["after"]  # the same pages as with every command module imported
+    assert "winners" in seen["before"][0] and "disqualify" in seen["before"][1] and "void" in seen["before"][2]
