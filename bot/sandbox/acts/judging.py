@@ -1,6 +1,7 @@
 """Judges play every round of [judging]: members with each panel's role run /judge next, score
 the project it shows with /judge score (rubric rounds; levels from the team's skill, a judge's
-own generosity and some noise) or rank their list with /judge rank (ranking rounds), and check
+own generosity and some noise), rank their list with /judge rank (ranking rounds) or pick the
+better of the two projects it shows with /judge choose (pairwise rounds), and check
 /judge progress. One judge recuses from a team, and `hackbot judging check` runs before each
 round. Where a round hears teams who ask to pitch, the weakest team asks (/project pitch) before
 the round's pool is final, twice (the second answer says it asked already). The report's
@@ -34,6 +35,7 @@ MAX_JUDGES = 4  # per panel: enough for 3 reviews a project, few enough to play 
 _SCORE_LINE = re.compile(r"/judge score team:(.+?) scores:")
 _INTERVIEWS = re.compile(r"\*\*: (\d+) interview\(s\)")
 _RANK_LINE = re.compile(r"`(\d+)\.` (?:✓ )?\*\*(.+?)\*\*")
+_PAIR_LINE = re.compile(r"A is better: `/judge choose better:(.+?) worse:(.+?)`")
 
 
 async def stand_in_projects(play: Rehearsal) -> int:
@@ -67,6 +69,7 @@ class Judging(Act):
     def __init__(self) -> None:
         self.scores = 0
         self.rankings = 0
+        self.choices = 0
         self.refused: list[str] = []
         self.recused: list[str] = []
         self.progress: list[str] = []
@@ -170,11 +173,13 @@ class Judging(Act):
             generosity = (k - (len(judges) - 1) / 2) * 0.4
             if rnd.mode == "rubric":
                 await self.score_all(play, rnd, judge, skills, generosity, recuse=k == 0 and not self.recused and not again)
+            elif rnd.mode == "pairwise":
+                await self.choose_all(play, judge, skills)
             else:
                 await self.rank_all(play, judge, skills)
             self.progress.append((await play.ask(judge, "judge progress")).splitlines()[0][:120])
         play.log(f"round {rnd.id}{' (second pass)' if again else ''}: {len(judges)} judge(s) done "
-                 f"({self.scores} scores, {self.rankings} rankings so far)")
+                 f"({self.scores} scores, {self.rankings} rankings, {self.choices} pairwise choices so far)")
 
     async def score_all(self, play: Rehearsal, rnd: JudgingRound, judge, skills: dict[str, float], generosity: float, *,
                         recuse: bool) -> None:
@@ -202,6 +207,26 @@ class Judging(Act):
                 self.refused.append(answer.splitlines()[0][:120])
                 return
 
+    async def choose_all(self, play: Rehearsal, judge, skills: dict[str, float]) -> None:
+        """A pairwise round: /judge next shows two projects; the judge picks the better (the more
+        skilled team, but for a judge's noise) with /judge choose, until every pair is done."""
+        for _ in range(200):
+            shown = await play.ask(judge, "judge next")
+            match = _PAIR_LINE.search(shown)
+            if match is None:
+                if "Every comparison is done" not in shown and "no review" not in shown:
+                    self.refused.append(shown.splitlines()[0][:120])
+                return
+            a, b = match.group(1), match.group(2)
+            noisy = {t: skills.get(t, 0.5) + self.rng.normal(0, 0.1) for t in (a, b)}
+            better, worse = (a, b) if noisy[a] >= noisy[b] else (b, a)
+            answer = await play.ask(judge, "judge choose", better=better, worse=worse)
+            if answer.startswith(("Chose", "Changed")):
+                self.choices += 1
+            else:
+                self.refused.append(answer.splitlines()[0][:120])
+                return
+
     async def rank_all(self, play: Rehearsal, judge, skills: dict[str, float]) -> None:
         shown = await play.ask(judge, "judge next")
         items = [(int(n), name) for n, name in _RANK_LINE.findall(shown)]
@@ -225,7 +250,8 @@ class Judging(Act):
         play.log(f"round {rnd.id} closed: {len(self.results[rnd.id]) - 1} project(s) ranked")
 
     def report(self, play: Rehearsal) -> dict[str, Any]:
-        return {"scores": self.scores, "rankings": self.rankings, "refused": self.refused, "recused": self.recused,
+        return {"scores": self.scores, "rankings": self.rankings, "choices": self.choices, "refused": self.refused,
+                "recused": self.recused,
                 "progress": self.progress[:10], "checks": self.checks, "results": self.results,
                 "stand_in_projects": self.stand_in, "interviews": self.interviews_report(play), "pitches": self.pitches}
 
