@@ -62,13 +62,16 @@ def round_seed(round_id: str) -> int:
     return int.from_bytes(hashlib.sha256(round_id.encode()).digest()[:4], "big")
 
 
-def judges_per_project(rnd: JudgingRound) -> int | str:
+def judges_per_project(rnd: JudgingRound, projects: int, judges: int) -> int | str:
     """The reviews (judge, project) a round plans per project. A pairwise round's number is the
-    comparisons each project is in: a judge compares each of their projects with two others
-    (`comparison_pairs`), so half as many judges, rounded up, give it that many comparisons."""
+    comparisons each project is in: a judge with three projects or more compares each with two
+    others (`comparison_pairs`), so half as many judges, rounded up, give it that many; when that
+    would leave the judges fewer than three projects each (two projects make one comparison), every
+    comparison needs its own judge."""
     per = rnd.reviews_per_project
     if rnd.mode == "pairwise" and isinstance(per, int):
-        return max(1, -(-per // 2))
+        half = max(1, -(-per // 2))
+        return half if judges and projects * half >= 3 * judges else per
     return per
 
 
@@ -541,7 +544,8 @@ class JudgingService:
                 existing_rows = await tx.fetchall("SELECT judge, team_id, calibration FROM review_assignments"
                                                   " WHERE round = ? AND active = 1", (round_id,))
                 existing = Plan(tuple(Review(j, str(t), bool(c)) for j, t, c in existing_rows), {}, {}, (), ())
-                plan = extend_plan(existing, projects, judges, judges_per_project(rnd), conflicts, round_seed(round_id))
+                per = judges_per_project(rnd, len([p for p in projects if not p.calibration]), len(judges))
+                plan = extend_plan(existing, projects, judges, per, conflicts, round_seed(round_id))
                 have = {(j, str(t)) for j, t, _ in existing_rows}
                 new = [r for r in plan.reviews if (r.judge, r.project) not in have]
                 if write:

@@ -161,3 +161,25 @@ async def test_a_recusal_ends_the_judges_choices_of_that_team(event):
                                                                              if gone in (p.first.team_id, p.second.team_id))
     assert all(gone not in (p.first.team_id, p.second.team_id)
                for p in next(w for w in await services.judging.work(JUDGES[2]) if w.round.id == "demo").pairs)
+
+
+async def test_few_projects_a_judge_still_give_each_project_its_comparisons(tmp_path, db, clock):
+    """Three judges, four projects, two comparisons each: half as many judges per project would
+    leave a judge two projects or one (one comparison or none); each comparison gets its judge."""
+    path = write_event(tmp_path / "event")
+    path.write_text(path.read_text(encoding="utf-8") + PAIRWISE.replace("reviews_per_project = 4\npanels = [\"demo\"]",
+                                                                        "reviews_per_project = 2\npanels = [\"demo\"]"),
+                    encoding="utf-8")
+    services = await Services.open(load_event(path), db, clock=clock)
+    try:
+        teams = await teams_with_projects(services, 4)
+        for judge in JUDGES[:3]:
+            await services.judging.register(judge, f"Judge {judge}", ["demo"])
+        comparisons = dict.fromkeys(teams, 0)
+        for judge in JUDGES[:3]:
+            for pair in next(w for w in await services.judging.work(judge) if w.round.id == "demo").pairs:
+                comparisons[pair.first.team_id] += 1
+                comparisons[pair.second.team_id] += 1
+        assert min(comparisons.values()) >= 2, comparisons
+    finally:
+        await services.close()
