@@ -1,4 +1,4 @@
-"""`hackbot judging check|results|interviews|export|invite|void` and `hackbot winners preview|pick|notices`:
+"""`hackbot judging check|results|interviews|export|invite|void|rule` and `hackbot winners preview|pick|notices`:
 the organizers' side of judging and prizes from a terminal. Registered on `hackbot` by bot/cli.py
 (`hackbot judging plan` lives there). A judge's link is printed once, by `invite`, and never
 exported or logged."""
@@ -131,6 +131,35 @@ def judging_void(round_id: str, judge: str, reason: str, config_path: Path, db_p
     nothing is deleted, and the results leave those scores out."""
     n = with_services(config_path, db_path, lambda s: s.judging.void(round_id, judge, reason, "cli"))
     console.print(f"voided {n} score(s) of {judge} in {round_id}", markup=False, highlight=False)
+
+
+@judging.command("rule", short_help="Decide on a code-review failure: uphold or dismiss it.")
+@click.argument("round_id", required=False)
+@click.argument("team", required=False)
+@click.argument("item", required=False)
+@click.option("--uphold/--dismiss", default=None, help="Upheld: the team wins no prize. Dismissed: no consequence.")
+@click.option("--reason", default="", help="Why (shown to the organizers with the prizes).")
+@event_options
+def judging_rule(round_id: str | None, team: str | None, item: str | None, uphold: bool | None, reason: str,
+                 config_path: Path, db_path: str) -> None:
+    """List the checklist items judges marked failed, or decide on one.
+
+    Without arguments: every failure with its decision (or "awaiting"). With ROUND TEAM ITEM and
+    --uphold or --dismiss and a --reason: the decision. An upheld failure excludes the team from every
+    prize (the winners' preview passes it over with the reason); until a failure is decided, a prize
+    the team would win stays undecided. A decision can change until the prizes are frozen."""
+    if round_id is None:
+        failures = with_services(config_path, db_path, lambda s: s.judging.check_failures(), readonly=True)
+        for f in failures:
+            console.print(f"- {f.round} {f.team}: {f.describe()}", markup=False, highlight=False)
+        if not failures:
+            console.print("no checklist item is marked failed", markup=False)
+        return
+    if team is None or item is None or uphold is None:
+        raise click.UsageError("name ROUND TEAM ITEM and --uphold or --dismiss, with --reason")
+    failure = with_services(config_path, db_path,
+                            lambda s: s.judging.rule(round_id, team, item, upheld=uphold, reason=reason, by="cli"))
+    console.print(f"{failure.team}: {failure.describe()}", markup=False, highlight=False)
 
 
 @main.group()

@@ -70,7 +70,7 @@ from numpy.typing import ArrayLike
 __all__ = [
     "AdditiveFit", "RankIntervals", "additive_estimator", "bootstrap_ranks", "bradley_terry",
     "bradley_terry_estimator", "competition_ranks", "copeland", "fit_additive", "rank_intervals_additive",
-    "rank_intervals_pairwise", "rankings_to_pairs", "raw_mean", "review_scores", "too_close_to_call",
+    "rank_intervals_pairwise", "rankings_to_pairs", "ranks_among", "raw_mean", "review_scores", "too_close_to_call",
     "win_matrix", "zscore_mean",
 ]
 
@@ -351,14 +351,40 @@ def bootstrap_ranks(estimate: Estimator, judge: ArrayLike, n_judges: int, *, n_b
         take = np.concatenate([by_judge[starts[d]:starts[d + 1]] for d in drawn]) if len(drawn) else np.zeros(0, np.int64)
         relabel = np.repeat(np.arange(len(drawn)), counts[drawn])
         boot[b] = competition_ranks(estimate(take, relabel))
+    low, high = _interval(boot, level)
+    return RankIntervals(estimate=full, rank=competition_ranks(full), low=low, high=high, boot_ranks=boot, level=level)
+
+
+def _interval(boot: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
     tail = (1 - level) / 2
     estimable = ~np.isnan(boot).all(axis=0)
-    low = np.full(len(full), np.nan)
-    high = np.full(len(full), np.nan)
+    low = np.full(boot.shape[1], np.nan)
+    high = np.full(boot.shape[1], np.nan)
     if estimable.any():
         low[estimable] = np.nanquantile(boot[:, estimable], tail, axis=0, method="lower")
         high[estimable] = np.nanquantile(boot[:, estimable], 1 - tail, axis=0, method="higher")
-    return RankIntervals(estimate=full, rank=competition_ranks(full), low=low, high=high, boot_ranks=boot, level=level)
+    return low, high
+
+
+def ranks_among(intervals: RankIntervals, keep: ArrayLike) -> RankIntervals:
+    """The ranks and rank intervals counted among the kept projects only (the others get NaN): a
+    project that can win nothing (a calibration project) takes no place, so that the k-th rank is
+    the k-th project that can win, in the full fit and in every resample."""
+    mask = np.asarray(keep, dtype=bool)
+    if mask.shape != intervals.estimate.shape:
+        raise ValueError(f"one keep flag per project: {mask.shape} for {intervals.estimate.shape}")
+    boot = np.full(intervals.boot_ranks.shape, np.nan)
+    for b, row in enumerate(intervals.boot_ranks):
+        kept = row[mask]
+        valid = ~np.isnan(kept)
+        ordered = np.sort(kept[valid])
+        among = np.full(len(kept), np.nan)
+        # a competition rank r among all becomes 1 + the kept projects ranked strictly better than r
+        among[valid] = 1 + np.searchsorted(ordered, kept[valid], side="left")
+        boot[b, mask] = among
+    low, high = _interval(boot, intervals.level)
+    return RankIntervals(estimate=intervals.estimate, rank=competition_ranks(np.where(mask, intervals.estimate, np.nan)),
+                         low=low, high=high, boot_ranks=boot, level=intervals.level)
 
 
 def additive_estimator(project: ArrayLike, score: ArrayLike, n_projects: int, *, prior_strength: float) -> Estimator:

@@ -1,5 +1,5 @@
-"""/judge for judges (next, score, rank, progress, recuse, conflict, affiliation) and /judging for
-organizers (check, results, void). Every reply is ephemeral: scores and results are private.
+"""/judge for judges (next, score, rank, choose, progress, recuse, conflict, affiliation) and /judging for
+organizers (check, results, rule, void). Every reply is ephemeral: scores and results are private.
 
 A judge is a member with a panel's role ([[judging.panels]] role, or [discord] judge_role): each
 /judge command reads the caller's roles and registers them with their panels (bot/core/judging.py).
@@ -97,6 +97,17 @@ def work_embed(work: RoundWork, now: datetime) -> discord.Embed:
             example = " ".join("4" for _ in rnd.criteria)
             lines += ["", f"Score it: `/judge score team:{item.team} scores:{example}`"
                       + (" checklist:pass pass …" if rnd.checklist else "")]
+    elif rnd.mode == "pairwise":
+        pair = work.next_pair
+        if pair is None:
+            lines.append("Every comparison is done. You can change a choice until the round closes (/judge choose).")
+        else:
+            lines.append("**Which project is better?**")
+            for label, item in (("A", pair.first), ("B", pair.second)):
+                lines += ["", f"**{label}.**", *project_lines(item)]
+            a, b = pair.first.team, pair.second.team
+            lines += ["", f"A is better: `/judge choose better:{a} worse:{b}`",
+                      f"B is better: `/judge choose better:{b} worse:{a}`"]
     else:
         lines.append("Rank every project, best first, by its number:")
         for item in work.items:
@@ -180,6 +191,18 @@ class Judging(commands.Cog):
         await interaction.response.send_message(f"{verb} in {ranked.round}: {shown(ranked.team)}. You can change it "
                                                 "until the round closes.", ephemeral=True)
 
+    @judge.command(name="choose", description="Say which of the two projects /judge next shows is better (pairwise rounds)")
+    @app_commands.describe(better="The better project's team", worse="The other team",
+                           note="A note for the organizers (optional)")
+    @app_commands.autocomplete(better=my_teams, worse=my_teams)
+    async def choose(self, interaction: discord.Interaction, better: str, worse: str, note: str = "") -> None:
+        user = await register_judge(interaction)
+        chosen = await services_of(interaction).judging.choose(user, better, worse, note=note)
+        verb = "Changed your choice" if chosen.changed else "Chose"
+        await interaction.response.send_message(
+            f"{verb}: **{shown(chosen.team)}**. {chosen.done} of {chosen.of} comparisons done in {chosen.round}. "
+            "/judge next shows the next pair.", ephemeral=True)
+
     @judge.command(name="progress", description="How many of your reviews are done, and when each round closes")
     async def progress(self, interaction: discord.Interaction) -> None:
         user = await register_judge(interaction)
@@ -253,6 +276,20 @@ class Judging(commands.Cog):
         embed = discord.Embed(title=clip(f"Results of {round}", limits.EMBED_TITLE),
                               description=fit_lines(results_lines(results), limits.EMBED_DESCRIPTION))
         await interaction.followup.send(embed=embed, ephemeral=True)
+
+    @judging.command(name="rule", description="Uphold or dismiss a code-review failure a judge marked (organizers)")
+    @app_commands.describe(round="The round's id", team="The team", item="The checklist item's id",
+                           uphold="True: the team wins no prize; False: dismissed, no consequence",
+                           reason="Why (shown with the prizes)")
+    @organizer_only()
+    async def rule(self, interaction: discord.Interaction, round: str, team: str, item: str,  # noqa: A002
+                   uphold: bool, reason: str) -> None:
+        services = services_of(interaction)
+        failure = await services.judging.rule(round, team, item, upheld=uphold, reason=reason,
+                                              by=user_key(interaction.user))
+        consequence = " It wins no prize." if uphold else ""
+        await interaction.response.send_message(f"**{shown(failure.team)}**: {shown(failure.describe())}.{consequence}",
+                                                ephemeral=True)
 
     @judging.command(name="void", description="Void a judge's scores of a round so far, with a reason (kept in the log)")
     @app_commands.describe(round="The round's id", judge="The judge", reason="Why (kept in the log)")

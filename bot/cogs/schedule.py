@@ -29,7 +29,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.cogs import views
-from bot.cogs.common import organizer_group, organizer_only, services_of
+from bot.cogs.common import organizer_group, organizer_only, services_of, user_key
 from bot.config import parse_duration, parse_event_time
 from bot.core.errors import BadInput
 from bot.core.schedule import ScheduleEntry, check_live
@@ -341,7 +341,9 @@ async def draw_schedule(interaction: discord.Interaction, args: str, page: int) 
     """A page of /schedule all: every item still to come, or with args "past" every item."""
     services = services_of(interaction)
     now = services.clock()
-    entries = sorted(await services.schedule.items(), key=lambda e: e.at)
+    # the interview block, and the caller's team's own slot (bot/core/interviews.py)
+    interviews = await services.interviews.schedule_entries(user_key(interaction.user))
+    entries = sorted(await services.schedule.items() + interviews, key=lambda e: e.at)
     past = args == "past"
     if not past:
         entries = still_to_come(entries, now)
@@ -368,7 +370,9 @@ class Schedule(commands.Cog):
     async def next_items(self, interaction: discord.Interaction) -> None:
         services = services_of(interaction)
         now = services.clock()
-        entries = list(await services.schedule.upcoming(limit=NEXT_COUNT + 1))
+        interviews = still_to_come(await services.interviews.schedule_entries(user_key(interaction.user)), now)
+        entries = sorted([*await services.schedule.upcoming(limit=NEXT_COUNT + 1), *interviews],
+                         key=lambda e: e.at)[: NEXT_COUNT + 1]
         footer = ["more: /schedule all"] if len(entries) > NEXT_COUNT else []
         embed = schedule_embed(services.config.event.name, entries[:NEXT_COUNT], now, footer=footer)
         await interaction.response.send_message(embed=embed, ephemeral=True)

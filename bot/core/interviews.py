@@ -33,6 +33,7 @@ from bot.core.clock import Clock
 from bot.core.errors import NotAllowed, NotFound
 from bot.core.judging import JudgingService
 from bot.core.outbox import Outbox, enqueue
+from bot.core.schedule import ScheduleEntry
 from bot.core.store import IntegrityError, Store, Tx
 
 NOTICE_PREFIX = "interview:"
@@ -243,6 +244,46 @@ class InterviewService:
         return [Slot(rnd.id, int(team_id), name, int(room), int(slot), datetime.fromtimestamp(a, UTC),
                      datetime.fromtimestamp(b, UTC), tuple(rooms.get(int(room), ())))
                 for team_id, name, room, slot, a, b in rows]
+
+    async def schedule_entries(self, user_id: str | None = None) -> list[ScheduleEntry]:
+        """The interviews on the schedule: for everyone, each round's interview block (from its
+        first slot to its last once booked, the round's window before), with how many teams and
+        rooms but no team's name; for a member of a booked team (`user_id`), also its own slot.
+
+        Which team is heard when stays private, as the notices are: the slots follow the
+        shortlist's order, so a public list of them would give away the leaderboard's order of the
+        final phase (hidden until the reveal) and which teams asked to pitch. Nothing here is stored
+        in schedule_items: the block posts no public reminder (teams and judges are reminded
+        privately, `remind_due`)."""
+        out: list[ScheduleEntry] = []
+        team = None
+        if user_id is not None:
+            row = await self.store.fetchone("SELECT team_id FROM team_members WHERE user_id = ?", (user_id,))
+            team = None if row is None else int(row[0])
+        for n, rnd in enumerate(self.rounds()):
+            slots = await self.slots(rnd.id)
+            rooms = rnd.interviews.rooms if rnd.interviews else 1
+            title = f"Interviews: {rnd.title or rnd.id}"
+            ends: datetime | None
+            if slots:
+                starts, ends = min(s.starts for s in slots), max(s.ends for s in slots)
+                minutes = f", {rnd.interviews.minutes:g} min each" if rnd.interviews else ""
+                text = (f"{len(slots)} team(s) heard by the jury{minutes}, in {rooms} room(s). "
+                        "Each team is told its own slot privately.")
+            elif rnd.opens is not None:
+                starts, ends = rnd.opens, rnd.closes
+                text = "The jury hears the shortlisted teams; each team is told its own slot privately once the list is final."
+            else:
+                continue
+            # ids below zero: never a row of schedule_items (an .ics UID stays the same across refreshes)
+            out.append(ScheduleEntry(-1 - 2 * n, title, starts, ends, text, None, [], None, [], "interviews"))
+            mine = next((s for s in slots if s.team_id == team), None) if team is not None else None
+            if mine is not None:
+                where = f" in room {mine.room}" if rooms > 1 else ""
+                out.append(ScheduleEntry(-2 - 2 * n, f"Your interview ({mine.team}): {rnd.title or rnd.id}", mine.starts,
+                                         mine.ends, f"The jury hears {mine.team}{where}. Be ready a few minutes before.",
+                                         None, [], None, [], "interviews"))
+        return out
 
     async def for_judge(self, user_id: str, round_id: str | None = None) -> list[Slot]:
         """A judge's interviews: the slots of the judge's room (booking first, so that a judge who

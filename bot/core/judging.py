@@ -62,6 +62,36 @@ def round_seed(round_id: str) -> int:
     return int.from_bytes(hashlib.sha256(round_id.encode()).digest()[:4], "big")
 
 
+def judges_per_project(rnd: JudgingRound, projects: int, judges: int) -> int | str:
+    """The reviews (judge, project) a round plans per project. A pairwise round's number is the
+    comparisons each project is in: a judge with three projects or more compares each with two
+    others (`comparison_pairs`), so half as many judges, rounded up, give it that many; when that
+    would leave the judges fewer than three projects each (two projects make one comparison), every
+    comparison needs its own judge."""
+    per = rnd.reviews_per_project
+    if rnd.mode == "pairwise" and isinstance(per, int):
+        half = max(1, -(-per // 2))
+        return half if judges and projects * half >= 3 * judges else per
+    return per
+
+
+def comparison_pairs(round_id: str, judge: str, team_ids: Sequence[int]) -> list[tuple[int, int]]:
+    """The comparisons a judge makes in a pairwise round: their projects on a ring, each compared
+    with its two neighbours (two projects: one comparison). The ring's order is a hash of the round,
+    the judge and the team, so each judge's ring differs (a project meets different opponents
+    through each judge) and a project added later enters the ring at one place: one comparison
+    becomes two, the others stay."""
+    def key(team: int) -> bytes:
+        return hashlib.sha256(f"{round_id}\x00{judge}\x00{team}".encode()).digest()
+
+    ring = sorted(set(team_ids), key=key)
+    if len(ring) < 2:
+        return []
+    if len(ring) == 2:
+        return [(ring[0], ring[1])]
+    return [(ring[i], ring[(i + 1) % len(ring)]) for i in range(len(ring))]
+
+
 def pool_final_at(config: EventConfig, rnd: JudgingRound) -> datetime | None:
     """When a round's pool is final (its slots can be booked, requests to pitch close): its source
     closed (the leaderboard: submissions closed; a round: its close; else the projects' deadline),
@@ -108,25 +138,46 @@ class ReviewItem:
 
 
 @dataclass(frozen=True)
+class Pair:
+    """Two projects a judge of a pairwise round compares: which is better?"""
+
+    first: ReviewItem
+    second: ReviewItem
+    better: int | None  # the team id the judge chose (their last choice between the two), None: not yet
+
+    @property
+    def done(self) -> bool:
+        return self.better is not None
+
+
+@dataclass(frozen=True)
 class RoundWork:
-    """A judge's work in one round: what /judge next and /judge progress show."""
+    """A judge's work in one round: what /judge next and /judge progress show. In a pairwise
+    round the work is the comparisons (`pairs`), not the projects."""
 
     round: JudgingRound
     items: tuple[ReviewItem, ...]
     closes: datetime | None
     open: bool
+    pairs: tuple[Pair, ...] = ()
 
     @property
     def done(self) -> int:
+        if self.round.mode == "pairwise":
+            return sum(1 for p in self.pairs if p.done)
         return sum(1 for i in self.items if i.done)
 
     @property
     def total(self) -> int:
-        return len(self.items)
+        return len(self.pairs) if self.round.mode == "pairwise" else len(self.items)
 
     @property
     def next_item(self) -> ReviewItem | None:
         return next((i for i in self.items if not i.done), None)
+
+    @property
+    def next_pair(self) -> Pair | None:
+        return next((p for p in self.pairs if not p.done), None)
 
 
 @dataclass(frozen=True)
@@ -166,7 +217,31 @@ class RoundResults:
     offsets: dict[str, float] = field(default_factory=dict)  # rubric: judge name -> generosity
 
     def standings(self) -> list[Standing]:
+        """In order; a calibration project shares the place of the eligible project it equals or
+        follows (it takes no place; prizes and shortlists pass it over)."""
         return [Standing(str(r.team_id), r.rank, r.estimate, r.low, r.high) for r in self.rows]
+
+
+@dataclass(frozen=True)
+class CheckFailure:
+    """A code-review checklist item a judge marked failed for a team, and the organizers' decision."""
+
+    round: str
+    team_id: int
+    team: str
+    item: str
+    text: str  # the rule, as the event file words it
+    judges: tuple[str, ...]  # who marked it failed (their last score of the team)
+    upheld: bool | None  # None: the organizers have not decided
+    reason: str = ""
+    decided_by: str = ""
+
+    def describe(self) -> str:
+        """One line for the organizers (results, the winners' preview)."""
+        head = f"{self.item} failed for {', '.join(self.judges)}"
+        if self.upheld is None:
+            return f"{head}: awaiting the organizers' decision"
+        return f"{head}: {'upheld' if self.upheld else 'dismissed'} by {self.decided_by} ({self.reason})"
 
 
 @dataclass(frozen=True)
@@ -469,7 +544,8 @@ class JudgingService:
                 existing_rows = await tx.fetchall("SELECT judge, team_id, calibration FROM review_assignments"
                                                   " WHERE round = ? AND active = 1", (round_id,))
                 existing = Plan(tuple(Review(j, str(t), bool(c)) for j, t, c in existing_rows), {}, {}, (), ())
-                plan = extend_plan(existing, projects, judges, rnd.reviews_per_project, conflicts, round_seed(round_id))
+                per = judges_per_project(rnd, len([p for p in projects if not p.calibration]), len(judges))
+                plan = extend_plan(existing, projects, judges, per, conflicts, round_seed(round_id))
                 have = {(j, str(t)) for j, t, _ in existing_rows}
                 new = [r for r in plan.reviews if (r.judge, r.project) not in have]
                 if write:
@@ -529,17 +605,28 @@ class JudgingService:
         events = await self._events(tx, rnd.id, user_id)
         latest: dict[int, dict[str, Any]] = {}
         ranking: list[int] | None = None
+        chosen: dict[frozenset[int], int] = {}
         for _, _, team_id, kind, payload in events:
             if kind == "score":
                 latest[team_id] = json.loads(payload)
             elif kind == "ranking":
                 ranking = json.loads(payload)["order"]
+            elif kind == "choice":
+                chosen[frozenset((team_id, json.loads(payload)["worse"]))] = team_id
         projects = {p.team_id: p for p in await eligible_projects(tx)}
+        pairs = comparison_pairs(rnd.id, user_id, [t for t, _ in rows]) if rnd.mode == "pairwise" else []
         items = []
         for n, (team_id, name) in enumerate(rows, start=1):
-            done = team_id in latest if rnd.mode == "rubric" else ranking is not None and team_id in ranking
+            if rnd.mode == "rubric":
+                done = team_id in latest
+            elif rnd.mode == "pairwise":
+                done = all(frozenset(p) in chosen for p in pairs if team_id in p)
+            else:
+                done = ranking is not None and team_id in ranking
             items.append(ReviewItem(team_id, name, n, projects.get(team_id), done, latest.get(team_id)))
-        return RoundWork(rnd, tuple(items), rnd.closes, is_open)
+        by_team = {i.team_id: i for i in items}
+        return RoundWork(rnd, tuple(items), rnd.closes, is_open,
+                         tuple(Pair(by_team[a], by_team[b], chosen.get(frozenset((a, b)))) for a, b in pairs))
 
     async def _events(self, tx: Tx, round_id: str, judge: str | None = None) -> list[tuple]:
         """The round's score events that count: those after each judge's last void."""
@@ -579,8 +666,9 @@ class JudgingService:
                 raise NotAllowed("no judging round of this kind is open now; /judge progress shows your rounds")
             rnd = candidates[0]
         if rnd.mode not in mode:
-            raise BadInput(f"round {rnd.id} is a {rnd.mode} round; "
-                           + ("score it with /judge score" if rnd.mode == "rubric" else "rank its projects with /judge rank"))
+            how = {"rubric": "score it with /judge score", "ranking": "rank its projects with /judge rank",
+                   "pairwise": "compare its projects two by two with /judge choose"}[rnd.mode]
+            raise BadInput(f"round {rnd.id} is a {rnd.mode} round; {how}")
         if not self.is_open(rnd):
             when = rnd.opens if rnd.opens and self.clock() < rnd.opens else rnd.closes
             state = "opens" if rnd.opens and self.clock() < rnd.opens else "closed"
@@ -672,9 +760,9 @@ class JudgingService:
         return Scored(rnd.id, team_name, total, changed, done, of)
 
     async def rank(self, user_id: str, order: str | Sequence[int], *, round_id: str | None = None, note: str = "") -> Scored:
-        """Rank the judge's teams of a ranking (or pairwise) round, best first: '3 1 2' names them by
-        their numbers in /judge next's list. A new ranking replaces the judge's last."""
-        rnd = await self._judges_round(user_id, round_id, ("ranking", "pairwise"))
+        """Rank the judge's teams of a ranking round, best first: '3 1 2' names them by their numbers
+        in /judge next's list. A new ranking replaces the judge's last."""
+        rnd = await self._judges_round(user_id, round_id, ("ranking",))
         work = await self.store.run(self._work, rnd, user_id, True)
         by_number = {i.number: i for i in work.items}
         if isinstance(order, str):
@@ -700,6 +788,37 @@ class JudgingService:
 
         await self.store.run(hop)
         return Scored(rnd.id, ", ".join(by_number[n].team for n in numbers), None, work.done > 0, len(teams), len(teams))
+
+    async def choose(self, user_id: str, better: str | int, worse: str | int, *, round_id: str | None = None,
+                     note: str = "") -> Scored:
+        """A judge of a pairwise round says which of two of their projects is better (a new event of
+        the log; their last choice between the same two counts, until the round closes)."""
+        better_id, better_name = await self._team(better)
+        worse_id, worse_name = await self._team(worse)
+        if better_id == worse_id:
+            raise BadInput("compare two different projects: /judge next shows your next pair")
+        rnd = await self._judges_round(user_id, round_id, ("pairwise",), better_id)
+        work = await self.store.run(self._work, rnd, user_id, True)
+        mine = {i.team_id for i in work.items}
+        for team_id, name in ((better_id, better_name), (worse_id, worse_name)):
+            if team_id not in mine:
+                raise NotAllowed(f"{name} is not one of your projects in round {rnd.id} (or you recused yourself); "
+                                 "/judge next shows your next pair")
+        pair = frozenset((better_id, worse_id))
+        changed = any(frozenset((p.first.team_id, p.second.team_id)) == pair and p.done for p in work.pairs)
+
+        async def hop(tx: Tx) -> None:
+            try:
+                await tx.execute("INSERT INTO score_events(round, judge, team_id, kind, payload, note, actor, at)"
+                                 " VALUES (?, ?, ?, 'choice', ?, ?, ?, ?)",
+                                 (rnd.id, user_id, better_id, json.dumps({"worse": worse_id}), note.strip()[:1000],
+                                  user_id, self.clock().timestamp()))
+            except IntegrityError as exc:
+                raise self._refusal(exc, rnd, f"{better_name} or {worse_name}") from None
+
+        await self.store.run(hop)
+        after = await self.store.run(self._work, rnd, user_id, True)
+        return Scored(rnd.id, f"{better_name} over {worse_name}", None, changed, after.done, after.total)
 
     @staticmethod
     def _refusal(exc: IntegrityError, rnd: JudgingRound, team: str) -> Exception:
@@ -803,6 +922,18 @@ class JudgingService:
                 raw = jury.raw_mean(proj, y, len(team_ids))
                 offsets = {judges.get(j, j): float(fit.offset[k]) for j, k in j_index.items()}
                 rows = self._rows(team_ids, names, fit.quality, raw, intervals, cutoffs, fit.reviews, flags, measuring)
+        elif rnd.mode == "pairwise":
+            choices = [(j, better, worse) for j, better, worse in events if better in t_index and worse in t_index]
+            if choices:
+                winner = np.array([t_index[b] for _, b, _ in choices], dtype=np.int64)
+                loser = np.array([t_index[w] for _, _, w in choices], dtype=np.int64)
+                jud = np.array([j_index[j] for j, _, _ in choices], dtype=np.int64)
+                intervals = jury.rank_intervals_pairwise(winner, loser, jud, len(team_ids), len(judge_ids),
+                                                         n_boot=BOOTSTRAPS, seed=round_seed(round_id))
+                cope = jury.copeland(winner, loser, len(team_ids))
+                counts = np.bincount(np.concatenate([winner, loser]), minlength=len(team_ids))
+                rows = self._rows(team_ids, names, intervals.estimate, cope, intervals, cutoffs, counts, flags,
+                                  measuring, raw_is_mean=False)
         else:
             rankings = [[t_index[t] for t in order if t in t_index] for _, order in events]
             if rankings:
@@ -820,18 +951,32 @@ class JudgingService:
     def _rows(self, team_ids: list[int], names: dict[int, str], estimate: np.ndarray, secondary: np.ndarray,
               intervals: jury.RankIntervals, cutoffs: tuple[int, ...], reviews: np.ndarray, flags: dict[int, list[str]],
               measuring: set[int], *, raw_is_mean: bool = True) -> list[ResultRow]:
+        # places, intervals and cut-offs count the projects that can win only: a calibration project
+        # takes no place (the k-th rank is the k-th eligible project), and is shown where it would fall
+        eligible = np.array([t not in measuring for t in team_ids], dtype=bool)
+        intervals = jury.ranks_among(intervals, eligible)
         close = np.zeros(len(team_ids), dtype=bool)
         for cut in cutoffs:
             close |= jury.too_close_to_call(intervals, cut)
-        standings = rank_standings([str(t) for t in team_ids], estimate, secondary, low=intervals.low, high=intervals.high)
+        kept = [i for i in range(len(team_ids)) if eligible[i]]
+        standings = rank_standings([str(team_ids[i]) for i in kept], estimate[kept], secondary[kept],
+                                   low=intervals.low[kept], high=intervals.high[kept])
         index = {str(t): i for i, t in enumerate(team_ids)}
         rows = []
         for s in standings:
             i = index[s.project]
             rows.append(ResultRow(team_ids[i], names[team_ids[i]], s.rank, float(estimate[i]),
                                   float(secondary[i]) if raw_is_mean and not np.isnan(secondary[i]) else None,
-                                  int(reviews[i]), s.low, s.high, bool(close[i]) and team_ids[i] not in measuring,
-                                  tuple(flags.get(team_ids[i], ())), team_ids[i] in measuring))
+                                  int(reviews[i]), s.low, s.high, bool(close[i]), tuple(flags.get(team_ids[i], ()))))
+        better = np.round(estimate[kept], jury.RANK_DECIMALS)
+        for i in range(len(team_ids)):
+            if eligible[i] or np.isnan(estimate[i]):
+                continue
+            rank = 1 + int(np.sum(better > round(float(estimate[i]), jury.RANK_DECIMALS)))
+            rows.append(ResultRow(team_ids[i], names[team_ids[i]], rank, float(estimate[i]),
+                                  float(secondary[i]) if raw_is_mean and not np.isnan(secondary[i]) else None,
+                                  int(reviews[i]), None, None, False, tuple(flags.get(team_ids[i], ())), True))
+        rows.sort(key=lambda r: (r.rank, -round(r.estimate, jury.RANK_DECIMALS), r.calibration, r.team))
         return rows
 
     async def _results_inputs(self, tx: Tx, round_id: str) -> tuple[list[tuple], dict[int, str], dict[str, str], dict]:
@@ -844,19 +989,103 @@ class JudgingService:
         judges = dict(await tx.fetchall("SELECT user_id, name FROM judges"))
         latest_score: dict[tuple[str, int], dict] = {}
         latest_rank: dict[str, list[int]] = {}
+        latest_choice: dict[tuple[str, frozenset[int]], tuple[int, int]] = {}
         for _, judge, team_id, kind, payload in events:
             if kind == "score" and (judge, team_id) in active:
                 latest_score[(judge, team_id)] = json.loads(payload)
             elif kind == "ranking":
                 latest_rank[judge] = [t for t in json.loads(payload)["order"] if (judge, t) in active]
+            elif kind == "choice":
+                worse = int(json.loads(payload)["worse"])
+                if (judge, team_id) in active and (judge, worse) in active:  # a recusal ends both sides' choices
+                    latest_choice[(judge, frozenset((team_id, worse)))] = (team_id, worse)
         flags: dict[int, list[str]] = {}
+        for failure in self._failures(round_id, latest_score, names, judges,
+                                      await tx.fetchall("SELECT team_id, item, upheld, reason, decided_by"
+                                                        " FROM checklist_rulings WHERE round = ?", (round_id,))):
+            flags.setdefault(failure.team_id, []).append(failure.describe())
+        if latest_score:
+            return [(j, t, p) for (j, t), p in sorted(latest_score.items())], names, judges, flags
+        if latest_choice:
+            return [(j, b, w) for (j, _), (b, w) in sorted(latest_choice.items(), key=lambda kv: (kv[0][0], sorted(kv[0][1])))], \
+                names, judges, flags
+        return [(j, order) for j, order in sorted(latest_rank.items()) if len(order) >= 1], names, judges, flags
+
+    # --- the code review: checklist failures and the organizers' decisions -------------------
+
+    def _failures(self, round_id: str, latest_score: dict[tuple[str, int], dict], names: dict[int, str],
+                  judges: dict[str, str], rulings: Sequence[tuple]) -> list[CheckFailure]:
+        rnd = self._round(round_id)
+        texts = {c.id: c.text for c in rnd.checklist}
+        failed: dict[tuple[int, str], list[str]] = {}
         for (judge, team_id), payload in sorted(latest_score.items()):
             for item, passed in sorted(payload.get("checklist", {}).items()):
                 if not passed:
-                    flags.setdefault(team_id, []).append(f"{item} (failed for {judges.get(judge, judge)})")
-        if latest_score:
-            return [(j, t, p) for (j, t), p in sorted(latest_score.items())], names, judges, flags
-        return [(j, order) for j, order in sorted(latest_rank.items()) if len(order) >= 1], names, judges, flags
+                    failed.setdefault((team_id, item), []).append(judges.get(judge, judge))
+        decided = {(int(t), str(i)): (bool(u), str(r), str(b)) for t, i, u, r, b in rulings}
+        out = []
+        for (team_id, item), who in sorted(failed.items()):
+            upheld, reason, by = decided.get((team_id, item), (None, "", ""))
+            out.append(CheckFailure(round_id, team_id, names.get(team_id, str(team_id)), item, texts.get(item, item),
+                                    tuple(who), upheld, reason, judges.get(by, by)))
+        return out
+
+    async def check_failures(self, round_id: str | None = None) -> list[CheckFailure]:
+        """Every checklist item a judge marked failed (their last score of the team counts), with the
+        organizers' decision, in the rounds with a checklist."""
+        out: list[CheckFailure] = []
+        for rnd in self.config.judging.rounds:
+            if not rnd.checklist or (round_id is not None and rnd.id != round_id):
+                continue
+
+            async def hop(tx: Tx, rid: str = rnd.id) -> list[CheckFailure]:
+                events = await self._events(tx, rid)
+                active = {(j, t) for j, t in await tx.fetchall(
+                    "SELECT judge, team_id FROM review_assignments WHERE round = ? AND active = 1", (rid,))}
+                latest = {(j, t): json.loads(p) for _, j, t, kind, p in events if kind == "score" and (j, t) in active}
+                names = {int(t): str(n) for t, n in await tx.fetchall("SELECT id, name FROM teams")}
+                judges = dict(await tx.fetchall("SELECT user_id, name FROM judges"))
+                rulings = await tx.fetchall("SELECT team_id, item, upheld, reason, decided_by FROM checklist_rulings"
+                                            " WHERE round = ?", (rid,))
+                return self._failures(rid, latest, names, judges, rulings)
+
+            out += await self.store.run(hop)
+        return out
+
+    async def rule(self, round_id: str, team: str | int, item: str, *, upheld: bool, reason: str, by: str) -> CheckFailure:
+        """The organizers decide on a checklist item judges marked failed: upheld, the team wins no
+        prize (the reason shown in the winners' preview); dismissed, no consequence. Changeable
+        until the prizes are frozen."""
+        rnd = self._round(round_id)
+        items = [c.id for c in rnd.checklist]
+        if item not in items:
+            raise BadInput(f"{item!r} is not a rule of round {rnd.id}'s checklist; its rules: {', '.join(items) or 'none'}")
+        if not reason.strip():
+            raise BadInput("say why (the reason is shown to the organizers with the prizes)")
+        team_id, name = await self._team(team)
+        failure = next((f for f in await self.check_failures(round_id) if f.team_id == team_id and f.item == item), None)
+        if failure is None:
+            raise NotAllowed(f"no judge marked {item} failed for {name} in round {rnd.id}; nothing to decide")
+        await self.store.execute(
+            "INSERT INTO checklist_rulings(round, team_id, item, upheld, reason, decided_by, decided_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (round, team_id, item) DO UPDATE SET upheld = excluded.upheld,"
+            " reason = excluded.reason, decided_by = excluded.decided_by, decided_at = excluded.decided_at",
+            (round_id, team_id, item, int(upheld), reason.strip()[:500], by, self.clock().timestamp()))
+        return next(f for f in await self.check_failures(round_id) if f.team_id == team_id and f.item == item)
+
+    async def code_review(self) -> tuple[dict[int, str], dict[int, str]]:
+        """What the code review means for the prizes: the teams excluded (an upheld failure) and the
+        teams awaiting a decision, each with the reason (team id -> text)."""
+        excluded: dict[int, str] = {}
+        pending: dict[int, str] = {}
+        for f in await self.check_failures():
+            if f.upheld:
+                excluded.setdefault(f.team_id, f"code review, {f.item} ({f.text}): {f.reason}")
+            elif f.upheld is None:
+                pending.setdefault(f.team_id, f"{f.team}: {f.item} marked failed by {', '.join(f.judges)}; "
+                                              f"decide it with `hackbot judging rule {f.round} {f.team!r} {f.item} "
+                                              "--uphold|--dismiss --reason ...`")
+        return excluded, pending
 
     # --- export -----------------------------------------------------------------------------
 
@@ -865,6 +1094,7 @@ class JudgingService:
         raw log. Never a judge's link or session."""
         out: dict[str, Any] = {"rounds": []}
         judges = {j.user_id: j.name for j in await self.judges()}
+        team_names = {int(t): str(n) for t, n in await self.store.fetchall("SELECT id, name FROM teams")}
         for rnd in self.config.judging.rounds:
             results = await self.results(rnd.id)
             log = await self.store.fetchall(
@@ -880,6 +1110,11 @@ class JudgingService:
                     team = next((r[3] for r in log if r[2] == team_id), str(team_id))
                     by_judge.setdefault(name, {})[team] = json.loads(payload)
                     by_project.setdefault(team, {})[name] = json.loads(payload)
+                elif kind == "choice":  # every choice, in the log's order (a later one between the same two counts)
+                    better, worse = team_names.get(team_id, str(team_id)), team_names.get(json.loads(payload)["worse"], "")
+                    by_judge.setdefault(name, {}).setdefault("choices", []).append({"better": better, "worse": worse})
+                    for team in (better, worse):
+                        by_project.setdefault(team, {}).setdefault(name, []).append({"better": better, "worse": worse})
                 else:
                     by_judge.setdefault(name, {})["ranking"] = json.loads(payload)["order"]
             out["rounds"].append({
@@ -889,7 +1124,14 @@ class JudgingService:
                              "flags": list(r.flags), "calibration": r.calibration} for r in results.rows],
                 "judge_offsets": results.offsets, "scores_by_judge": by_judge, "scores_by_project": by_project,
                 "log": [{"id": r[0], "judge": judges.get(r[1], r[1]), "team": r[3], "kind": r[4],
-                         "payload": json.loads(r[5]), "note": r[6], "actor": judges.get(r[7], r[7]),
+                         "payload": _named(json.loads(r[5]), team_names), "note": r[6], "actor": judges.get(r[7], r[7]),
                          "at": datetime.fromtimestamp(r[8], UTC).isoformat()} for r in log],
             })
         return out
+
+
+def _named(payload: dict[str, Any], teams: dict[int, str]) -> dict[str, Any]:
+    """A log payload for the export: a choice's other team by name, beside its id."""
+    if "worse" in payload:
+        return {**payload, "worse_team": teams.get(int(payload["worse"]), str(payload["worse"]))}
+    return payload

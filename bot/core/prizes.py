@@ -7,8 +7,10 @@ caller passes each source's ranked results (`Standing`s) under the source's name
 prize's results (the organizers' picks, in order) come under `manual_key(prize)`.
 
 Who may win. A project competes for a prize when it is an entrant (eligible), is not a
-calibration project, is not disqualified, is of the prize's category (if it has one), opted
-into the prize (if it is opt-in), and has not won a prize this one excludes.
+calibration project, is not disqualified (a code-review failure the organizers upheld:
+Hackathon42 reviews "the code of the top teams of the leaderboard" too: it costs every prize),
+is of the prize's category (if it has one), opted into the prize (if it is opt-in), and has not
+won a prize this one excludes.
 
 Order of decision. A prize is decided after the prizes it excludes (a category prize that
 excludes the top 3 waits for the top 3); otherwise in the order of the event file. The results
@@ -24,6 +26,10 @@ Tie-breaks, in this order:
    3"); when a shared place would give more winners than the prize has places, the prize is
    marked `needs_tie_break` and its preview says so. A project of an unresolved tie counts as a
    winner for the exclusions of later prizes (the cautious choice until the organizers decide).
+
+The code review. A winner with a checklist failure the organizers have not decided yet leaves
+its prize undecided (`awaiting_review`), its problems saying which: it cannot be frozen until they
+uphold it (the team is passed over, with the reason) or dismiss it.
 
 Close calls. When the source gives rank intervals (the bootstrap over judges), a prize whose
 last winner's interval overlaps the best runner-up's lists both in `close_call`.
@@ -62,6 +68,7 @@ class Entrant:
     opt_ins: frozenset[str] = frozenset()
     calibration: bool = False
     disqualified: str | None = None  # why it may win nothing (e.g. the code review), or None
+    review_pending: str | None = None  # a failure the organizers have not decided: it may not win until they do
 
 
 @dataclass(frozen=True)
@@ -85,6 +92,7 @@ class PrizeResult:
     close_call: tuple[str, ...] = ()
     needs_tie_break: bool = False
     problems: tuple[str, ...] = ()
+    awaiting_review: bool = False  # a winner has a code-review failure the organizers have not decided
 
     @property
     def winners(self) -> tuple[str, ...]:
@@ -92,7 +100,7 @@ class PrizeResult:
 
     @property
     def decided(self) -> bool:
-        return bool(self.places) and not self.needs_tie_break
+        return bool(self.places) and not self.needs_tie_break and not self.awaiting_review
 
 
 def manual_key(prize: Prize) -> str:
@@ -221,11 +229,13 @@ def _decide(prize: Prize, standings: Sequence[Standing], entrants: Mapping[str, 
         problems.append(f"a tie for place {places[-1].place} ({tied}) gives more winners than places; "
                         "give the organizers' order for this prize")
     winners = {p for place in places for p in place.projects}
+    awaiting = [entrants[p].review_pending for p in sorted(winners) if entrants[p].review_pending]
+    problems += [f"a winner's code review awaits the organizers: {why}" for why in awaiting]
     last_rank = max((s.rank for s in candidates if s.project in winners), default=0)
     passed_over = tuple((s.project, why) for s, why in passed if s.rank <= last_rank)
     close = _close_call(candidates, winners)
     return PrizeResult(prize.id, prize.title, prize.source, tuple(places), passed_over, close, needs_tie_break,
-                       tuple(problems))
+                       tuple(problems), bool(awaiting))
 
 
 def _close_call(candidates: list[Standing], winners: set[str]) -> tuple[str, ...]:

@@ -166,12 +166,14 @@ class WinnerService:
         teams = await self.store.fetchall("SELECT id, name FROM teams")
         projects = {p.team_id: p for p in await self.store.run(eligible_projects)}
         measuring, _ = await self.judging.calibration()
+        excluded, pending = await self.judging.code_review()
         entrants = {}
         for team_id, name in teams:
             project = projects.get(team_id)
             entrants[str(team_id)] = Entrant(str(team_id), name, project.category if project else None,
                                              frozenset(project.opt_ins) if project else frozenset(),
-                                             calibration=team_id in measuring)
+                                             calibration=team_id in measuring, disqualified=excluded.get(team_id),
+                                             review_pending=pending.get(team_id))
         return entrants, {str(t): n for t, n in teams}
 
     async def preview(self) -> Preview:

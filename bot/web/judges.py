@@ -4,8 +4,9 @@ GET /judge/{token} spends the judge's single-use link (only its SHA-256 is store
 browser in with a session cookie (random, stored as its SHA-256, HttpOnly, SameSite=Strict,
 scoped to /judge), then redirects to GET /judge/, which lists the judge's rounds ("7 of 12 done,
 closes in 3 h") with a form per project: one 1-5 choice per criterion with its level
-descriptions, the rules to check, a note. POST /judge/score and POST /judge/rank call the same
-service methods as /judge score and /judge rank. Answers are no-store and no-referrer.
+descriptions, the rules to check, a note; in a pairwise round, the next two projects and a button
+for the better one. POST /judge/score, /judge/rank and /judge/choose call the same service methods
+as /judge score, /judge rank and /judge choose. Answers are no-store and no-referrer.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from urllib.parse import quote
 from aiohttp import web
 
 from bot.core.errors import HackbotError
-from bot.core.judging import JudgeInfo, RoundWork
+from bot.core.judging import JudgeInfo, ReviewItem, RoundWork
 from bot.web.api import SERVICES
 from bot.web.judge_bundles import bundle_download, render_bundles
 from bot.web.organizers import PRIVATE_HEADERS
@@ -110,6 +111,8 @@ def render_work(event: str, judge: JudgeInfo, rounds: list[RoundWork], now, mess
                     f'<label for="{note_id}">Note for the organizers (optional)</label><br>'
                     f'<textarea id="{note_id}" name="note" rows="2" cols="60" maxlength="1000"></textarea><br>'
                     f"<button>Save the score of {escape(item.team)}</button></form>")
+        elif rnd.mode == "pairwise":
+            parts.append(_pairs_html(rnd.id, work))
         else:
             rows = "".join(
                 f'<p><label for="rank-{n}-{i.number}">{escape(i.team)}'
@@ -119,6 +122,42 @@ def render_work(event: str, judge: JudgeInfo, rounds: list[RoundWork], now, mess
             parts.append(f'<form method="post" action="/judge/rank"><input type="hidden" name="round" value="{escape(rnd.id)}">'
                          f"<p>Give each project its place, 1 for the best.</p>{rows}<button>Save the ranking</button></form>")
     return "\n".join(parts)
+
+
+def _item_html(item: ReviewItem) -> str:
+    project = item.project
+    head = f"{item.team}: {project.title}" if project else item.team
+    links = ""
+    if project and project.repo_url:
+        links += f' <a href="{escape(project.repo_url)}" rel="noreferrer">repository</a>'
+    if project and project.demo_url:
+        links += f' <a href="{escape(project.demo_url)}" rel="noreferrer">demo</a>'
+    summary = f"<p>{escape(project.summary)}</p>" if project and project.summary else ""
+    return f"<strong>{escape(head)}</strong>{links}{summary}"
+
+
+def _pairs_html(round_id: str, work: RoundWork) -> str:
+    """A pairwise round: the next pair, two buttons (which is better), then the pairs already
+    compared, each changeable until the close."""
+    out = []
+    pending = [p for p in work.pairs if not p.done]
+    done = [p for p in work.pairs if p.done]
+    for pair in pending[:1] + done:
+        a, b = pair.first, pair.second
+        chosen = ""
+        if pair.done:
+            better = a.team if pair.better == a.team_id else b.team
+            chosen = f' <span class="done">you chose {escape(better)}</span>'
+        buttons = "".join(
+            f'<button name="better" value="{x.team_id}">{escape(x.team)} is better</button> ' for x in (a, b))
+        out.append(
+            f"<h3>Which is better?{chosen}</h3><ul><li>A. {_item_html(a)}</li><li>B. {_item_html(b)}</li></ul>"
+            f'<form method="post" action="/judge/choose"><input type="hidden" name="round" value="{escape(round_id)}">'
+            f'<input type="hidden" name="a" value="{a.team_id}"><input type="hidden" name="b" value="{b.team_id}">'
+            f"{buttons}</form>")
+    if not pending:
+        out.insert(0, "<p>Every comparison is done; you can change a choice until the round closes.</p>")
+    return "\n".join(out)
 
 
 async def _judge(request: web.Request) -> JudgeInfo | None:
@@ -190,9 +229,29 @@ async def rank(request: web.Request) -> web.Response:
                            headers=PRIVATE_HEADERS)
 
 
+async def choose(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    judge = await _judge(request)
+    if judge is None:
+        return _page("Judging", "<h1>Judging</h1><p>Your session ended; open your link again.</p>", status=403)
+    form = await request.post()
+    try:
+        a, b, better = (int(str(form.get(k, "0")) or 0) for k in ("a", "b", "better"))
+        if better not in (a, b):
+            raise HackbotError("choose one of the two projects shown; reload the page")
+        chosen = await services.judging.choose(judge.user_id, better, b if better == a else a,
+                                               round_id=str(form.get("round", "")))
+    except (HackbotError, ValueError) as exc:
+        return _page("Judging", f"<h1>Not saved</h1><p>{escape(str(exc))}</p><p><a href=\"/judge/\">Back</a></p>",
+                     status=400)
+    message = f"Saved: {chosen.team}. {chosen.done} of {chosen.of} comparisons done."
+    raise web.HTTPSeeOther(f"/judge/?message={quote(message)}", headers=PRIVATE_HEADERS)
+
+
 def add_routes(app: web.Application) -> None:
     app.router.add_get("/judge/", judge_page)
     app.router.add_post("/judge/score", score)
     app.router.add_post("/judge/rank", rank)
+    app.router.add_post("/judge/choose", choose)
     app.router.add_get("/judge/bundle/{team_id}", bundle_download)
     app.router.add_get("/judge/{token}", open_link)

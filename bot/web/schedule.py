@@ -324,7 +324,7 @@ def calendar_bytes(entries: list[ScheduleEntry], event_name: str, timezone_name:
 
 async def schedule_page(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
-    entries = await services.schedule.items()
+    entries = sorted(await services.schedule.items() + await services.interviews.schedule_entries(), key=lambda e: e.at)
     event = services.config.event
     html = render_schedule(entries, event.name, event.timezone, event.tz, services.clock(), host=request.host)
     return web.Response(text=html, content_type="text/html")
@@ -346,7 +346,8 @@ async def posted_reminders_page(request: web.Request) -> web.Response:
 async def schedule_ics(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     event = services.config.event
-    body = calendar_bytes(await services.schedule.items(), event.name, event.timezone, services.clock(), event.tz)
+    entries = await services.schedule.items() + await services.interviews.schedule_entries()  # the block, no team
+    body = calendar_bytes(sorted(entries, key=lambda e: e.at), event.name, event.timezone, services.clock(), event.tz)
     return web.Response(
         body=body,
         content_type="text/calendar",

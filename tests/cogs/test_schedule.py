@@ -509,3 +509,44 @@ async def test_a_reminder_refused_for_a_missing_permission_names_it(bot, event_g
         await discord_poster(PosterBot(bot.config, [guild]))(reminder())
     assert failed.value.retryable is False
     assert "View Channel and Send Messages permission in #announcements" in failed.value.reason
+
+
+async def test_a_team_sees_its_own_interview_slot_and_others_only_the_block(tmp_path, clock, databases, guild):
+    """Interview slots ([judging.rounds.interviews]) on /schedule: the block for everyone, the
+    team's own slot for its members only."""
+    from bot.app import Hackbot
+    from bot.config import load_event
+    from bot.core.services import Services
+    from bot.settings import Settings
+    from tests.core.judging_helpers import CLOSES as JUDGING_CLOSES
+    from tests.core.judging_helpers import add_project, write_judged_event
+    from tests.core.test_interviews import INTERVIEWS
+
+    path = write_judged_event(tmp_path / "interviews", INTERVIEWS)
+    db = databases.new()
+    services = await Services.open(load_event(path), db, clock=clock)
+    settings = Settings(discord_token=None, hackbot_config=path, hackbot_db=db, hackbot_guild_id=None)
+    ibot = Hackbot(settings, services.config, services=services, clock=clock, serve_web=False, run_reminders=False)
+    await ibot.setup_hook()
+    try:
+        people = [guild.join(f"captain {n}") for n in range(3)]
+        for n, person in enumerate(people):
+            team = (await services.teams.create(f"Team {n}", captain=str(person.id))).team
+            await add_project(services, team.id, f"Project {n}", "Build")
+        await services.judging.register("900", "Judge 900", ["jury"])
+        slot = next(s for s in (await services.interviews.book("interview")).slots if s.team == "Team 1")
+        clock.set(JUDGING_CLOSES - timedelta(hours=1))
+
+        def interview_fields(reply) -> list[str]:
+            return [f.name for f in reply.embed.fields if "nterview" in f.name]
+
+        mine = (await call(ibot, "schedule next", FakeInteraction(ibot, people[1]))).last
+        assert interview_fields(mine) == ["Interviews: Interviews", "Your interview (Team 1): Interviews"]
+        own = next(f for f in mine.embed.fields if f.name.startswith("Your interview"))
+        assert own.value.startswith(stamp(slot.starts)) and f"room {slot.room}" in own.value
+        other = (await call(ibot, "schedule all", FakeInteraction(ibot, people[0]))).last  # Team 0 sees its own, not Team 1's
+        assert interview_fields(other) == ["Interviews: Interviews", "Your interview (Team 0): Interviews"]
+        outsider = (await call(ibot, "schedule next", FakeInteraction(ibot, guild.join("visitor")))).last
+        assert interview_fields(outsider) == ["Interviews: Interviews"] and "Team 1" not in outsider.text
+    finally:
+        await services.close()

@@ -145,3 +145,24 @@ async def test_each_slot_is_reminded_once_to_its_team_and_its_judges(services, e
     queued = {k for (k,) in await services.store.fetchall("SELECT key FROM outbox WHERE key LIKE 'interview-reminder:%'")}
     assert queued == expected | keys_for(next(i for i in range(3) if i not in first))
     assert not any(outside.judge.user_id in k for k in queued)
+
+
+async def test_the_schedule_shows_the_interview_block_to_all_and_its_slot_to_a_team_only(services):
+    teams = await teams_with_projects(services, 3)
+    await services.judging.register("900", "Judge 900", ["jury"])
+    before = await services.interviews.schedule_entries()
+    assert [(e.title, e.at, e.ends) for e in before] == [("Interviews: Interviews", CLOSES, CLOSES + timedelta(hours=1))]
+    assert "Team" not in before[0].description  # the window, before the booking: no team
+    slots = (await services.interviews.book("interview")).slots
+    public = await services.interviews.schedule_entries()
+    assert [(e.title, e.at, e.ends) for e in public] == [("Interviews: Interviews", CLOSES, CLOSES + timedelta(minutes=20))]
+    assert public[0].description.startswith("3 team(s) heard by the jury, 10 min each, in 2 room(s)")
+    assert not any(f"Team {n}" in e.title + e.description for e in public for n in range(3))
+    assert public[0].remind_before == [] and public[0].id < 0  # never a row of schedule_items: no public reminder
+    assert await services.interviews.schedule_entries("999") == public  # not in a team: the block only
+    mine = next(s for s in slots if s.team_id == teams[2])
+    own = await services.interviews.schedule_entries("1002")  # Team 2's captain
+    assert own[0] == public[0] and len(own) == 2
+    assert (own[1].title, own[1].at, own[1].ends) == ("Your interview (Team 2): Interviews", mine.starts, mine.ends)
+    assert f"room {mine.room}" in own[1].description
+    assert not any(f"Team {n}" in e.title + e.description for e in own for n in (0, 1))  # nobody else's slot

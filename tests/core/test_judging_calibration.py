@@ -77,7 +77,7 @@ async def test_a_calibration_project_never_enters_a_shortlist_nor_wins(calibrate
     await score_all(calibrated, teams, calibration=False)
     await score_all(calibrated, teams, calibration=True)
     initial = await calibrated.judging.results("initial")
-    assert initial.rows[0].team == "Team 0"  # the best scored project of the round...
+    assert next(r for r in initial.rows if r.team == "Team 0").rank == 1  # the best scored project of the round...
     clock.set(CLOSES + timedelta(hours=1))
     pool = await calibrated.judging.pool("final")
     assert len(pool) == 2 and str(teams[0]) not in {p.id for p in pool}  # ...is not shortlisted
@@ -98,3 +98,27 @@ async def test_check_names_a_calibration_team_that_does_not_exist(tmp_path, db, 
         assert any("calibration team 'Nobody' is not a team" in p for p in problems)
     finally:
         await services.close()
+
+
+async def test_places_and_too_close_marks_count_the_eligible_projects_only(calibrated):
+    """Team 0, the calibration project, is the best of the round: it takes no place, so the
+    first eligible project is 1st (its interval starts at 1) and the cut-offs (the shortlist's
+    top 2, the Build prize's 1) are read against the eligible projects' ranks."""
+    teams = await teams_with_projects(calibrated, 6)
+    for judge in OFFSET:
+        await calibrated.judging.register(judge, f"Judge {judge}", ["jury"])
+    await calibrated.judging.plan("initial")
+    truth = {0: 5, 1: 1, 2: 2, 3: 4, 4: 1, 5: 3}
+    for judge, offset in OFFSET.items():
+        for item in (await calibrated.judging.work(judge))[0].items:
+            level = min(5, max(1, truth[teams.index(item.team_id)] + offset))
+            await calibrated.judging.score(judge, item.team_id, f"{level} {level}", round_id="initial")
+    results = await calibrated.judging.results("initial")
+    eligible = [r for r in results.rows if not r.calibration]
+    assert eligible[0].team == "Team 3"
+    assert [r.rank for r in eligible] == sorted(r.rank for r in eligible) and eligible[0].rank == 1
+    assert all(r.low is not None and r.low <= r.rank <= r.high for r in eligible)
+    assert eligible[0].low == 1  # counting Team 0, no resample could rank it first
+    calibration = next(r for r in results.rows if r.calibration)
+    assert calibration.team == "Team 0" and calibration.rank == 1 and not calibration.too_close and calibration.low is None
+    assert all(r.too_close == any(r.low <= cut < r.high for cut in results.cutoffs) for r in eligible)

@@ -75,6 +75,18 @@ def test_a_disqualified_team_wins_nothing_and_the_next_one_moves_up():
     assert outcome["jury"].winners == ("t2", "t3")
 
 
+def test_hackathon42_a_code_review_not_decided_holds_only_the_prizes_the_team_would_win():
+    config = load_event(CONFIG_DIR / "hackathon42.toml", check_data=False)
+    entrants = {"t1": Entrant("t1", "t1"), "t2": Entrant("t2", "t2"),
+                "t3": Entrant("t3", "t3", review_pending="t3: no-pretrained marked failed by Ada")}
+    results = {"leaderboard": ranked("t1", "t2", "t3"), "interview": ranked("t3", "t1", "t2")}
+    outcome = {r.prize: r for r in decide_winners(config.prizes, results, entrants)}
+    assert outcome["leaderboard"].decided and outcome["leaderboard"].winners == ("t1", "t2")
+    jury = outcome["jury"]
+    assert jury.winners == ("t3", "t1") and not jury.decided and jury.awaiting_review
+    assert jury.problems == ("a winner's code review awaits the organizers: t3: no-pretrained marked failed by Ada",)
+
+
 def test_ties_inside_the_places_share_a_place():
     prize = Prize(id="top3", title="Top 3", places=3, source="final", rewards=["$3", "$2", "$1"])
     final = [Standing("a", 1), Standing("b", 1), Standing("c", 3), Standing("d", 4)]

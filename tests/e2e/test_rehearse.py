@@ -316,6 +316,18 @@ source = "initial"
 top = 2
 ties = false
 
+[[judging.panels]]
+id = "demo"
+role = "Demo judges"
+
+[[judging.rounds]]
+id = "demo"
+mode = "pairwise"                     # the judges see two demos at a time: which is better?
+opens = "now+25m"
+closes = "now+50m"
+reviews_per_project = 2
+panels = ["demo"]
+
 [[prizes]]
 id = "build"
 title = "Best Build"
@@ -332,6 +344,11 @@ source = "final"
 id = "board"
 title = "Leaderboard"
 source = "leaderboard"
+
+[[prizes]]
+id = "demo"
+title = "Best demo"
+source = "demo"
 """
 
 
@@ -347,12 +364,16 @@ async def test_a_rehearsal_plays_judges_and_reveals_every_prize(tmp_path, monkey
     assert judging["scores"] >= 6 and judging["rankings"] >= 3 and judging["refused"] == [], \
         (judging, report["acts"].get("projects"), "\n".join(lines[-40:]))
     assert judging["recused"] and "recused" in judging["recused"][0]
+    # the pairwise round: 3 judges, each comparing their projects two by two on /judge next's pairs
+    assert judging["choices"] >= 4, (judging, "\n".join(lines[-40:]))
+    demo = judging["results"]["demo"]  # hackbot judging results: Bradley-Terry ranks with their intervals
+    assert len(demo) == 5 and all(line.split()[1].count("-") == 1 for line in demo[1:]), demo
     prizes = report["prizes"]
-    assert [p["id"] for p in prizes] == ["build", "grand", "board"]
+    assert [p["id"] for p in prizes] == ["build", "grand", "board", "demo"]
     assert all(p["winners"] and "undecided" not in p for p in prizes), prizes
     assert set(prizes[0]["winners"]).isdisjoint(prizes[1]["winners"])  # the Build prize excludes the grand winner
     winners = report["acts"]["winners"]
-    assert winners["revealed"] == ["Best Build", "Grand prize", "Leaderboard"]
+    assert winners["revealed"] == ["Best Build", "Grand prize", "Leaderboard", "Best demo"]
     assert winners["winners_in_public_before_reveal"] == []
     assert any("sent" in line for line in winners["notices"])  # told privately before the reveal
 
@@ -384,6 +405,8 @@ async def test_hackathon42_rehearses_to_every_prize(tmp_path):
     assert interviews["members_reminded"] == 3 * 2 and interviews["judges_reminded"] == 4, (interviews, transcript)
     # the weakest team asked to pitch before the pool was final; asking again changes nothing
     assert "asked to pitch" in judging["pitches"][0] and "already" in judging["pitches"][1], judging["pitches"]
+    # a judge marks a rule of the code review failed for that team; the organizers uphold it (hackbot judging rule)
+    assert len(judging["code_review"]) == 1 and "upheld by cli" in judging["code_review"][0], (judging, transcript)
     prizes = report["prizes"]
     assert [p["id"] for p in prizes] == ["leaderboard", "jury"]
     assert all(len(p["winners"]) == 2 and "undecided" not in p for p in prizes), (prizes, transcript)

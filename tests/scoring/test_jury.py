@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.stats import kendalltau
 
+from scoring import jury
 from scoring.jury import (
     MIN_PRIOR_STRENGTH,
     RankIntervals,
@@ -343,3 +344,16 @@ def test_too_close_to_call_reads_the_interval():
     assert too_close_to_call(intervals, 2).tolist() == [False, True, True, False, False]
     with pytest.raises(ValueError, match="cutoff"):
         too_close_to_call(intervals, 0)
+
+
+def test_ranks_among_the_eligible_give_the_kth_place_to_the_kth_eligible_project():
+    # project 0 (a calibration project) always first; projects 1 and 2 swap 2nd and 3rd
+    boot = np.array([[1, 2, 3], [1, 3, 2], [1, 2, 3], [1, 3, 2]], dtype=float)
+    intervals = jury.RankIntervals(estimate=np.array([3.0, 2.0, 1.9]), rank=np.array([1.0, 2.0, 3.0]),
+                                   low=np.array([1.0, 2.0, 2.0]), high=np.array([1.0, 3.0, 3.0]), boot_ranks=boot, level=0.9)
+    among = jury.ranks_among(intervals, [False, True, True])
+    assert np.isnan(among.rank[0]) and among.rank[1:].tolist() == [1, 2]
+    assert among.low[1:].tolist() == [1, 1] and among.high[1:].tolist() == [2, 2]
+    # a prize for the first: counting the calibration project, nobody straddles the cut; among the eligible, both do
+    assert not jury.too_close_to_call(intervals, 1).any()
+    assert jury.too_close_to_call(among, 1).tolist() == [False, True, True]

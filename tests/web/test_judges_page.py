@@ -65,3 +65,41 @@ async def test_the_judges_page_is_accessible(site, browser):
         await page.goto(f"{base}/judge/")
         violations = await page.axe()
         assert violations == [], describe(violations)
+
+
+async def test_a_judge_of_a_pairwise_round_picks_the_better_of_two_on_the_page(tmp_path, db):
+    """The pair /judge next would show, a button for each project; the choice goes through the same
+    service as /judge choose and can be changed."""
+    from bot.config import load_event
+    from bot.core.services import Services
+    from tests.core.helpers import write_event
+    from tests.core.test_judging_pairwise import PAIRWISE
+
+    path = write_event(tmp_path / "event")
+    path.write_text(path.read_text(encoding="utf-8") + PAIRWISE, encoding="utf-8")
+    services = await Services.open(load_event(path), db, clock=Clock())
+    await teams_with_projects(services, 4)
+    invitation = await services.judging.invite("Grace", ["demo"])
+    runner = await start_web(services, "127.0.0.1", 0)
+    base = f"http://127.0.0.1:{runner.addresses[0][1]}"
+    try:
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
+            async with session.get(f"{base}/judge/{invitation.token}") as res:
+                body = await res.text()
+            work = next(w for w in await services.judging.work(invitation.judge.user_id) if w.round.id == "demo")
+            pair = work.pairs[0]
+            assert "Which is better?" in body and f"0 of {work.total} done" in body
+            assert f'<button name="better" value="{pair.first.team_id}">{pair.first.team} is better</button>' in body
+            form = {"round": "demo", "a": str(pair.first.team_id), "b": str(pair.second.team_id)}
+            async with session.post(f"{base}/judge/choose", data={**form, "better": str(pair.second.team_id)}) as res:
+                body = await res.text()
+                assert res.status == 200 and f"1 of {work.total} comparisons done" in body
+                assert f"you chose {pair.second.team}" in body
+            async with session.post(f"{base}/judge/choose", data={**form, "better": "999999"}) as res:
+                assert res.status == 400 and "choose one of the two projects" in await res.text()
+        log = await services.store.fetchall("SELECT kind, team_id FROM score_events WHERE judge = ?",
+                                            (invitation.judge.user_id,))
+        assert log == [("choice", pair.second.team_id)]
+    finally:
+        await runner.cleanup()
+        await services.close()

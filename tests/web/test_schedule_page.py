@@ -378,3 +378,29 @@ async def test_an_aoe_event_labels_its_times_aoe(tmp_path):
         await services.close()
     assert "Times in the event's timezone, AoE (UTC-12)." in html
     assert "Sun 24 Nov 2024, 23:59 AoE" in html and "UTC-12:00" not in html
+
+
+async def test_the_interview_block_is_on_the_page_and_in_the_calendar_without_any_team(tmp_path, db, clock):
+    """Hackathon42's interviews: the public schedule shows when the jury hears teams, never which
+    team is heard when (the slots follow the hidden leaderboard's order)."""
+    from tests.core.judging_helpers import CLOSES, teams_with_projects, write_judged_event
+    from tests.core.test_interviews import INTERVIEWS
+
+    services = await Services.open(load_event(write_judged_event(tmp_path / "event", INTERVIEWS)), db, clock=clock)
+    runner = await start_web(services, "127.0.0.1", 0)
+    try:
+        await teams_with_projects(services, 3)
+        await services.judging.register("900", "Judge 900", ["jury"])
+        await services.interviews.book("interview")
+        port = runner.addresses[0][1]
+        status, _, page = await get(f"http://127.0.0.1:{port}/schedule")
+        html = unescape(page.decode())
+        assert status == 200 and "Interviews: Interviews" in html and "3 team(s) heard by the jury" in html
+        assert "Team 0" not in html and "Team 1" not in html and "Team 2" not in html
+        status, _, body = await get(f"http://127.0.0.1:{port}/schedule.ics")
+        events = [e for e in icalendar.Calendar.from_ical(body).walk("VEVENT") if str(e["summary"]).startswith("Interviews")]
+        assert status == 200 and len(events) == 1 and b"Team " not in body
+        assert events[0].decoded("dtstart") == CLOSES and events[0].decoded("dtend") == CLOSES + timedelta(minutes=20)
+    finally:
+        await runner.cleanup()
+        await services.close()

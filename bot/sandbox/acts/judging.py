@@ -1,6 +1,7 @@
 """Judges play every round of [judging]: members with each panel's role run /judge next, score
 the project it shows with /judge score (rubric rounds; levels from the team's skill, a judge's
-own generosity and some noise) or rank their list with /judge rank (ranking rounds), and check
+own generosity and some noise), rank their list with /judge rank (ranking rounds) or pick the
+better of the two projects it shows with /judge choose (pairwise rounds), and check
 /judge progress. One judge recuses from a team, and `hackbot judging check` runs before each
 round. Where a round hears teams who ask to pitch, the weakest team asks (/project pitch) before
 the round's pool is final, twice (the second answer says it asked already). The report's
@@ -34,6 +35,7 @@ MAX_JUDGES = 4  # per panel: enough for 3 reviews a project, few enough to play 
 _SCORE_LINE = re.compile(r"/judge score team:(.+?) scores:")
 _INTERVIEWS = re.compile(r"\*\*: (\d+) interview\(s\)")
 _RANK_LINE = re.compile(r"`(\d+)\.` (?:✓ )?\*\*(.+?)\*\*")
+_PAIR_LINE = re.compile(r"A is better: `/judge choose better:(.+?) worse:(.+?)`")
 
 
 async def stand_in_projects(play: Rehearsal) -> int:
@@ -67,6 +69,8 @@ class Judging(Act):
     def __init__(self) -> None:
         self.scores = 0
         self.rankings = 0
+        self.choices = 0
+        self.code_review: list[str] = []
         self.refused: list[str] = []
         self.recused: list[str] = []
         self.progress: list[str] = []
@@ -169,15 +173,20 @@ class Judging(Act):
         for k, judge in enumerate(judges):
             generosity = (k - (len(judges) - 1) / 2) * 0.4
             if rnd.mode == "rubric":
-                await self.score_all(play, rnd, judge, skills, generosity, recuse=k == 0 and not self.recused and not again)
+                # the last judge finds the weakest team broke the checklist's last rule (the code review)
+                suspect = min(play.teams, key=lambda t: t.skill).name if k == len(judges) - 1 and not again else None
+                await self.score_all(play, rnd, judge, skills, generosity, recuse=k == 0 and not self.recused and not again,
+                                     suspect=suspect)
+            elif rnd.mode == "pairwise":
+                await self.choose_all(play, judge, skills)
             else:
                 await self.rank_all(play, judge, skills)
             self.progress.append((await play.ask(judge, "judge progress")).splitlines()[0][:120])
         play.log(f"round {rnd.id}{' (second pass)' if again else ''}: {len(judges)} judge(s) done "
-                 f"({self.scores} scores, {self.rankings} rankings so far)")
+                 f"({self.scores} scores, {self.rankings} rankings, {self.choices} pairwise choices so far)")
 
     async def score_all(self, play: Rehearsal, rnd: JudgingRound, judge, skills: dict[str, float], generosity: float, *,
-                        recuse: bool) -> None:
+                        recuse: bool, suspect: str | None = None) -> None:
         for _ in range(200):
             shown = await play.ask(judge, "judge next")
             match = _SCORE_LINE.search(shown)
@@ -193,11 +202,32 @@ class Judging(Act):
                 continue
             quality = 1 + 4 * skills.get(team, 0.5)
             levels = np.clip(np.rint(quality + generosity + self.rng.normal(0, 0.5, len(rnd.criteria))), 1, 5).astype(int)
-            checklist = " ".join("pass" for _ in rnd.checklist)
+            checklist = " ".join("fail" if team == suspect and n == len(rnd.checklist) - 1 else "pass"
+                                 for n, _ in enumerate(rnd.checklist))
             answer = await play.ask(judge, "judge score", team=team, scores=" ".join(map(str, levels)),
                                     **({"checklist": checklist} if checklist else {}))
             if answer.startswith(("Scored", "Changed")):
                 self.scores += 1
+            else:
+                self.refused.append(answer.splitlines()[0][:120])
+                return
+
+    async def choose_all(self, play: Rehearsal, judge, skills: dict[str, float]) -> None:
+        """A pairwise round: /judge next shows two projects; the judge picks the better (the more
+        skilled team, but for a judge's noise) with /judge choose, until every pair is done."""
+        for _ in range(200):
+            shown = await play.ask(judge, "judge next")
+            match = _PAIR_LINE.search(shown)
+            if match is None:
+                if "Every comparison is done" not in shown and "no review" not in shown:
+                    self.refused.append(shown.splitlines()[0][:120])
+                return
+            a, b = match.group(1), match.group(2)
+            noisy = {t: skills.get(t, 0.5) + self.rng.normal(0, 0.1) for t in (a, b)}
+            better, worse = (a, b) if noisy[a] >= noisy[b] else (b, a)
+            answer = await play.ask(judge, "judge choose", better=better, worse=worse)
+            if answer.startswith(("Chose", "Changed")):
+                self.choices += 1
             else:
                 self.refused.append(answer.splitlines()[0][:120])
                 return
@@ -223,9 +253,28 @@ class Judging(Act):
         out = await self.cli(play, "judging", "results", rnd.id)
         self.results[rnd.id] = [line.strip() for line in out.splitlines()[1:] if line.strip()][:25]
         play.log(f"round {rnd.id} closed: {len(self.results[rnd.id]) - 1} project(s) ranked")
+        if rnd.checklist:
+            await self.decide_code_review(play, rnd)
+
+    async def decide_code_review(self, play: Rehearsal, rnd: JudgingRound) -> None:
+        """The organizers read the checklist failures (`hackbot judging rule`) and uphold each one
+        awaiting a decision: the team then wins no prize (the winners act sees it passed over)."""
+        listed = (await self.cli(play, "judging", "rule")).splitlines()
+        awaiting = [line for line in listed if line.startswith(f"- {rnd.id} ") and "awaiting" in line]
+        for line in awaiting:
+            match = re.match(rf"- {re.escape(rnd.id)} (.+?): (\S+) failed for", line)
+            if match is None:
+                self.refused.append(f"could not read the failure: {line[:120]}")
+                continue
+            team, item = match.group(1), match.group(2)
+            answer = await self.cli(play, "judging", "rule", rnd.id, team, item, "--uphold",
+                                    "--reason", "rehearsal: the code shows it")
+            self.code_review.append(" ".join(answer.split())[-200:])
+        play.log(f"round {rnd.id}: {len(awaiting)} code-review failure(s) upheld by the organizers")
 
     def report(self, play: Rehearsal) -> dict[str, Any]:
-        return {"scores": self.scores, "rankings": self.rankings, "refused": self.refused, "recused": self.recused,
+        return {"scores": self.scores, "rankings": self.rankings, "choices": self.choices, "refused": self.refused,
+                "recused": self.recused, "code_review": self.code_review,
                 "progress": self.progress[:10], "checks": self.checks, "results": self.results,
                 "stand_in_projects": self.stand_in, "interviews": self.interviews_report(play), "pitches": self.pitches}
 
