@@ -229,7 +229,7 @@ class RevealService:
 
     async def _reveal(self, team: Team | None, login: tuple[str, bytes] | None, dataset_id: int, datum_id: int,
                       source: str, gate: LoginGate | None = None) -> Reveal:
-        outcome, team, opened, revealed, label = await self.store.run(
+        outcome, team, opened, revealed, label = await self.store.run_grouped(
             _reveal_hop, self, team, login, dataset_id, datum_id, self.clock(), source, gate
         )
         if outcome == _GATED:
