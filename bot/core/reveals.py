@@ -8,8 +8,13 @@ budget.
 
 from __future__ import annotations
 
+import asyncio
+import functools
+from collections.abc import Iterable, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from bot.config import Dataset, EventConfig
 from bot.core.clock import Clock
@@ -18,7 +23,7 @@ from bot.core.errors import BadInput, NotAllowed, NotFound
 from bot.core.labels import LabelBook
 from bot.core.phases import OpenDataset, PhaseClock, open_dataset
 from bot.core.ratelimit import LoginGate, LoginGated
-from bot.core.store import IntegrityError, Store, Tx
+from bot.core.store import Dialect, IntegrityError, Store, Tx
 from bot.core.teams import LOGIN_COLUMNS, Team, bad_login, digest, verify
 
 
@@ -75,6 +80,7 @@ _INSERT_GUARDED = (
 )
 
 
+@functools.cache
 def _login_sql(dialect: str, gated: bool) -> str:
     """The login's one statement: the team (LOGIN_COLUMNS, NULLs for an unknown username: the same
     statement and work either way), the phase override, the limiter's gate, and on PostgreSQL, in
@@ -95,6 +101,109 @@ def _login_sql(dialect: str, gated: bool) -> str:
             " FROM (SELECT 1) AS one LEFT JOIN teams t ON t.username = ?")
 
 
+# PostgreSQL: the gated login statements of concurrent HTTP reveals as one statement, a row per
+# login in their order, each row what _login_sql gives for it (the same subqueries, over the
+# columns of the batch): one round trip for the whole group.
+_PHASE_OF_ROW = "COALESCE(" + PhaseClock.OVERRIDE + ", r.expected)"
+_MINE_OF_ROW = (f" FROM reveals v WHERE v.phase = {_PHASE_OF_ROW} AND v.team_id = t.id AND v.dataset_id = r.dataset_id"
+                " ORDER BY v.id)")
+_LOGIN_ROWS = (
+    "SELECT " + ", ".join(f"t.{c.strip()}" for c in LOGIN_COLUMNS.split(",")) + f", {PhaseClock.OVERRIDE}, "
+    + LoginGate.sql("r.gate_username", "r.client", "r.since")
+    + f", ARRAY(SELECT v.datum_id{_MINE_OF_ROW}, ARRAY(SELECT v.label{_MINE_OF_ROW},"
+    f" (SELECT max(version) FROM label_versions WHERE phase = {_PHASE_OF_ROW} AND dataset_id = r.dataset_id"
+    " AND confirmed_at IS NOT NULL)"
+    " FROM unnest(?::text[], ?::text[], ?::text[], ?::float8[], ?::text[], ?::bigint[])"
+    " WITH ORDINALITY AS r(username, gate_username, client, since, expected, dataset_id, i)"
+    " LEFT JOIN teams t ON t.username = r.username ORDER BY r.i"
+)
+
+LoginRead = tuple[str, tuple[str, str, float], str | None, int]  # username, the gate's params, expected phase, dataset
+
+
+async def _login_rows(tx: Tx, reads: list[LoginRead]) -> list[tuple]:
+    columns: list[list] = [[], [], [], [], [], []]
+    for username, (gate_username, client, since), expected, dataset_id in reads:
+        for column, value in zip(columns, (username, gate_username, client, since, expected, dataset_id), strict=True):
+            column.append(value)
+    return await tx.fetchall(_LOGIN_ROWS, columns)
+
+
+class _LoginReads:
+    """PostgreSQL: the login statements of the HTTP reveals waiting at one moment, read together
+    in one statement (`_LOGIN_ROWS`), the next group gathering while one is read. Each row is
+    read from the database by that statement, as its own would be: nothing is kept between groups.
+    A group the server refuses as a whole (a value it cannot take, such as a NUL byte in a
+    username) answers None to each, and each reveal then reads its own login as before."""
+
+    def __init__(self, store: Store):
+        self.store = store
+        self._waiting: list[tuple[LoginRead, asyncio.Future[tuple | None]]] = []
+        self._reader: asyncio.Task[None] | None = None
+
+    async def read(self, login: LoginRead) -> tuple | None:
+        future: asyncio.Future[tuple | None] = asyncio.get_running_loop().create_future()
+        self._waiting.append((login, future))
+        if self._reader is None:
+            self._reader = asyncio.get_running_loop().create_task(self._read_groups())
+        return await future
+
+    async def _read_groups(self) -> None:
+        group: list[tuple[LoginRead, asyncio.Future[tuple | None]]] = []
+        try:
+            while self._waiting:
+                group, self._waiting = self._waiting, []
+                rows: list[tuple | None]
+                try:
+                    rows = list(await self.store.run(_login_rows, [login for login, _ in group]))
+                except Exception:  # noqa: BLE001 - each login is read on its own, and fails on its own
+                    rows = [None] * len(group)
+                for (_, future), row in zip(group, rows, strict=True):
+                    if not future.done():
+                        future.set_result(row)
+                group = []
+        finally:
+            self._reader = None
+            for _, future in group + self._waiting:  # the reader was cancelled (the loop is ending)
+                future.cancel()
+            self._waiting = []
+
+
+class _NeedsConnection(Exception):
+    """Raised by _NO_TX: the hop function needs the database after all."""
+
+
+class _NoTx:
+    """A Tx without a connection, for a hop that may decide from a row read already (a re-read,
+    a refusal): if it asks the database anything, it is run again on a real connection."""
+
+    dialect: Dialect = "postgres"
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        raise _NeedsConnection
+
+    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        raise _NeedsConnection
+
+    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
+        raise _NeedsConnection
+
+    async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> tuple | None:
+        raise _NeedsConnection
+
+    async def fetchval(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        raise _NeedsConnection
+
+    def transaction(self) -> AbstractAsyncContextManager[None]:
+        raise _NeedsConnection
+
+    async def lock(self, *key: object) -> None:
+        raise _NeedsConnection
+
+
+_NO_TX: Tx = _NoTx()
+
+
 async def _reveal_hop(
     tx: Tx,
     service: RevealService,
@@ -105,11 +214,13 @@ async def _reveal_hop(
     now: datetime,
     source: str,
     gate: LoginGate | None = None,
+    login_row: tuple | None = None,
 ) -> tuple[str, Team | None, OpenDataset | None, list[int], int | None]:
     """The login, the phase (the organizers' override is read here, so a phase set by another
     process holds for this very request), the budget check and the write: one hop. The label
     answered: the one a reveal of this datum answered before (a label fixed since does not
-    change it), else the label in force."""
+    change it), else the label in force. `login_row`: the login statement's row, read by the
+    caller's group (PostgreSQL, `_LoginReads`) for this login, gate and `now`."""
     override = PhaseClock.OVERRIDE
     known: list[int] | None = None  # the team's reveals, when the login statement read them
     answers: list[int | None] = []  # ...the labels they answered
@@ -118,10 +229,12 @@ async def _reveal_hop(
     if login is not None:  # the team, the override, the gate (and the reveals) in one read
         expected_phase = service.config.phase_at(now)
         expected = expected_phase.id if expected_phase else None
-        params: list[object] = list(gate.params(login[0])) if gate is not None else []
-        if tx.dialect == "postgres":
-            params += [expected, dataset_id, expected, dataset_id, expected, dataset_id]
-        row = await tx.fetchone(_login_sql(tx.dialect, gate is not None), (*params, login[0]))
+        row = login_row
+        if row is None:
+            params: list[object] = list(gate.params(login[0])) if gate is not None else []
+            if tx.dialect == "postgres":
+                params += [expected, dataset_id, expected, dataset_id, expected, dataset_id]
+            row = await tx.fetchone(_login_sql(tx.dialect, gate is not None), (*params, login[0]))
         assert row is not None  # the LEFT JOIN gives one row, a team or NULLs
         if row[6]:  # this client failed on this username lately: the limiter decides first
             return _GATED, None, None, [], None
@@ -189,6 +302,7 @@ class RevealService:
                  labels: LabelBook | None = None):
         self.store, self.config, self.registry, self.phases, self.clock = store, config, registry, phases, clock
         self.labels = labels or LabelBook(config, registry)
+        self._logins = _LoginReads(store)
 
     async def reveal(self, team: Team, dataset_id: int, datum_id: int, *, source: str = "discord") -> Reveal:
         return await self._reveal(team, None, dataset_id, datum_id, source)
@@ -199,7 +313,10 @@ class RevealService:
     ) -> Reveal:
         """The HTTP API's reveal: the login check, the budget check and the write in one hop.
         With `gate` (LoginLimiter.gate), a client that failed on this username lately is stopped
-        with LoginGated before its password is even compared: the limiter's check decides."""
+        with LoginGated before its password is even compared: the limiter's check decides. A NUL
+        byte in the username (no username has one; PostgreSQL's text cannot hold it) becomes
+        U+FFFD: an unknown username, on both databases."""
+        username = username.replace("\x00", "\ufffd")
         return await self._reveal(None, (username, digest(password)), dataset_id, datum_id, source, gate)
 
     async def revealed(self, team: Team, phase: str, dataset_id: int) -> list[int]:
@@ -229,9 +346,21 @@ class RevealService:
 
     async def _reveal(self, team: Team | None, login: tuple[str, bytes] | None, dataset_id: int, datum_id: int,
                       source: str, gate: LoginGate | None = None) -> Reveal:
-        outcome, team, opened, revealed, label = await self.store.run_grouped(
-            _reveal_hop, self, team, login, dataset_id, datum_id, self.clock(), source, gate
-        )
+        now = self.clock()
+        if self.store.dialect == "postgres" and login is not None and gate is not None:
+            # the login statement is read with those of the reveals waiting with it; a re-read or
+            # a refusal is then decided from its row, a new reveal writes in a hop of its own
+            expected = self.config.phase_at(now)
+            row = await self._logins.read((login[0], gate.params(login[0]), expected.id if expected else None, dataset_id))
+            args = (self, team, login, dataset_id, datum_id, now, source, gate, row)
+            try:
+                outcome, team, opened, revealed, label = await _reveal_hop(_NO_TX, *args)
+            except _NeedsConnection:
+                outcome, team, opened, revealed, label = await self.store.run(_reveal_hop, *args)
+        else:
+            outcome, team, opened, revealed, label = await self.store.run_grouped(
+                _reveal_hop, self, team, login, dataset_id, datum_id, now, source, gate
+            )
         if outcome == _GATED:
             raise LoginGated()
         if outcome == _BAD_LOGIN:
