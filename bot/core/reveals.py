@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import json
 from collections.abc import Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
@@ -83,19 +84,21 @@ _INSERT_GUARDED = (
 @functools.cache
 def _login_sql(dialect: str, gated: bool) -> str:
     """The login's one statement: the team (LOGIN_COLUMNS, NULLs for an unknown username: the same
-    statement and work either way), the phase override, the limiter's gate, and on PostgreSQL, in
-    the phase the statement expects, the team's reveals with the labels they answered and the
-    version of the labels in force (a re-read is then this statement alone, a new reveal this and
-    the guarded INSERT)."""
+    statement and work either way), the phase override, the limiter's gate, and in the phase the
+    statement expects, the team's reveals with the labels they answered and the version of the
+    labels in force (a re-read is then this statement alone; a new reveal this and the guarded
+    INSERT on PostgreSQL, this and the write transaction on SQLite). The reveals: two arrays in
+    reveal order on PostgreSQL; on SQLite one JSON array of [id, datum, label] (`_reveals_of`)."""
     gate = LoginGate.SQL if gated else "0"
+    phase = "COALESCE(" + PhaseClock.OVERRIDE + ", ?)"
+    version = (f"(SELECT max(version) FROM label_versions WHERE phase = {phase} AND dataset_id = ?"
+               " AND confirmed_at IS NOT NULL)")
     if dialect == "postgres":
-        phase = "COALESCE(" + PhaseClock.OVERRIDE + ", ?)"
         mine = f" FROM reveals WHERE phase = {phase} AND team_id = t.id AND dataset_id = ? ORDER BY id)"
-        extra = (f"ARRAY(SELECT datum_id{mine}, ARRAY(SELECT label{mine},"
-                 f" (SELECT max(version) FROM label_versions WHERE phase = {phase} AND dataset_id = ?"
-                 " AND confirmed_at IS NOT NULL)")
+        extra = f"ARRAY(SELECT datum_id{mine}, ARRAY(SELECT label{mine}, {version}"
     else:
-        extra = "NULL, NULL, NULL"
+        extra = ("(SELECT json_group_array(json_array(id, datum_id, label)) FROM reveals"
+                 f" WHERE phase = {phase} AND team_id = t.id AND dataset_id = ?), NULL, {version}")
     columns = ", ".join(f"t.{c.strip()}" for c in LOGIN_COLUMNS.split(","))
     return (f"SELECT {columns}, {PhaseClock.OVERRIDE}, {gate}, {extra}"
             " FROM (SELECT 1) AS one LEFT JOIN teams t ON t.username = ?")
@@ -232,8 +235,7 @@ async def _reveal_hop(
         row = login_row
         if row is None:
             params: list[object] = list(gate.params(login[0])) if gate is not None else []
-            if tx.dialect == "postgres":
-                params += [expected, dataset_id, expected, dataset_id, expected, dataset_id]
+            params += [expected, dataset_id] * (3 if tx.dialect == "postgres" else 2)
             row = await tx.fetchone(_login_sql(tx.dialect, gate is not None), (*params, login[0]))
         assert row is not None  # the LEFT JOIN gives one row, a team or NULLs
         if row[6]:  # this client failed on this username lately: the limiter decides first
@@ -243,8 +245,8 @@ async def _reveal_hop(
             return _BAD_LOGIN, None, None, [], None
         phase_value, validated = row[5], team.validated
         if row[7] is not None:
-            known, expected = list(row[7]), phase_value if phase_value is not None else expected
-            answers, version = list(row[8]), row[9] or 1
+            known, answers = _reveals_of(row)
+            expected, version = phase_value if phase_value is not None else expected, row[9] or 1
     else:  # a Team held by Discord may be stale: its validation is re-read
         assert team is not None
         row = await tx.fetchone(f"SELECT validated, {override} FROM teams WHERE id = ?", (team.id,))
@@ -259,7 +261,7 @@ async def _reveal_hop(
         return _NOT_VALIDATED, team, opened, [], None
     key = (opened.phase.id, team.id, dataset_id)
     budget = opened.dataset.reveal_budget
-    fresh = known is not None and expected == opened.phase.id  # the login statement read them (PostgreSQL)
+    fresh = known is not None and expected == opened.phase.id  # the login statement read them
     revealed = known if fresh and known is not None else [r[0] for r in await tx.fetchall(_REVEALED, key)]
     if datum_id in revealed:  # re-reading: no write, no lock
         answered = answers[revealed.index(datum_id)] if fresh else await _answered(tx, key, datum_id)
@@ -288,6 +290,15 @@ async def _reveal_hop(
     if datum_id in revealed:
         return "again", team, opened, list(revealed), await _answered(tx, key, datum_id)
     return _SPENT, team, opened, list(revealed), None
+
+
+def _reveals_of(row: tuple) -> tuple[list[int], list[int | None]]:
+    """The team's reveals as the login statement read them: datums and the labels they answered,
+    in reveal order."""
+    if isinstance(row[7], str):  # SQLite: a JSON array of [id, datum, label], in no promised order
+        triples = sorted(json.loads(row[7]))
+        return [t[1] for t in triples], [t[2] for t in triples]
+    return list(row[7]), list(row[8])
 
 
 async def _answered(tx: Tx, key: tuple, datum_id: int) -> int | None:
