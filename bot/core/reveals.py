@@ -11,21 +11,24 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from bot.config import Dataset, EventConfig
 from bot.core.clock import Clock
 from bot.core.datasets import DatasetRegistry
-from bot.core.errors import BadInput, NotAllowed, NotFound
+from bot.core.errors import BadInput, NotAllowed, NotFound, Unavailable
 from bot.core.labels import LabelBook
 from bot.core.phases import OpenDataset, PhaseClock, open_dataset
 from bot.core.ratelimit import LoginGate, LoginGated
 from bot.core.store import Dialect, IntegrityError, Store, Tx
 from bot.core.teams import LOGIN_COLUMNS, Team, bad_login, digest, verify
+
+Item = TypeVar("Item")
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -132,44 +135,117 @@ async def _login_rows(tx: Tx, reads: list[LoginRead]) -> list[tuple]:
     return await tx.fetchall(_LOGIN_ROWS, columns)
 
 
-class _LoginReads:
-    """PostgreSQL: the login statements of the HTTP reveals waiting at one moment, read together
-    in one statement (`_LOGIN_ROWS`), the next group gathering while one is read. Each row is
-    read from the database by that statement, as its own would be: nothing is kept between groups.
-    A group the server refuses as a whole (a value it cannot take, such as a NUL byte in a
-    username) answers None to each, and each reveal then reads its own login as before."""
+class _Gathered(Generic[Item, R]):
+    """PostgreSQL: calls waiting at one moment, run together as one statement by `run_group(items)`
+    (one outcome per item, in order), the next group gathering while one runs. `key`: items of one
+    key go in separate groups (one a group, in their order). A group that fails as a whole gives
+    each of its items `fallback(error)`, or the error `fallback` raises."""
 
-    def __init__(self, store: Store):
-        self.store = store
-        self._waiting: list[tuple[LoginRead, asyncio.Future[tuple | None]]] = []
-        self._reader: asyncio.Task[None] | None = None
+    def __init__(self, run_group: Callable[[list[Item]], Awaitable[list[R]]], fallback: Callable[[Exception], R],
+                 key: Callable[[Item], Hashable] | None = None):
+        self._run_group, self._fallback, self._key = run_group, fallback, key
+        self._waiting: list[tuple[Item, asyncio.Future[R]]] = []
+        self._runner: asyncio.Task[None] | None = None
 
-    async def read(self, login: LoginRead) -> tuple | None:
-        future: asyncio.Future[tuple | None] = asyncio.get_running_loop().create_future()
-        self._waiting.append((login, future))
-        if self._reader is None:
-            self._reader = asyncio.get_running_loop().create_task(self._read_groups())
+    async def submit(self, item: Item) -> R:
+        future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
+        self._waiting.append((item, future))
+        if self._runner is None:
+            self._runner = asyncio.get_running_loop().create_task(self._run_groups())
         return await future
 
-    async def _read_groups(self) -> None:
-        group: list[tuple[LoginRead, asyncio.Future[tuple | None]]] = []
+    def _next_group(self) -> list[tuple[Item, asyncio.Future[R]]]:
+        if self._key is None:
+            everything, self._waiting = self._waiting, []
+            return everything
+        group: list[tuple[Item, asyncio.Future[R]]] = []
+        rest: list[tuple[Item, asyncio.Future[R]]] = []
+        keys: set[Hashable] = set()
+        for entry in self._waiting:
+            key = self._key(entry[0])
+            (rest if key in keys else group).append(entry)
+            keys.add(key)
+        self._waiting = rest
+        return group
+
+    async def _run_groups(self) -> None:
+        group: list[tuple[Item, asyncio.Future[R]]] = []
         try:
             while self._waiting:
-                group, self._waiting = self._waiting, []
-                rows: list[tuple | None]
+                group = self._next_group()
                 try:
-                    rows = list(await self.store.run(_login_rows, [login for login, _ in group]))
-                except Exception:  # noqa: BLE001 - each login is read on its own, and fails on its own
-                    rows = [None] * len(group)
-                for (_, future), row in zip(group, rows, strict=True):
+                    outcomes = list(await self._run_group([item for item, _ in group]))
+                except Exception as exc:  # noqa: BLE001 - each item goes on its own way
+                    try:
+                        outcomes = [self._fallback(exc)] * len(group)
+                    except Exception as error:  # noqa: BLE001 - the answer of every item
+                        for _, future in group:
+                            if not future.done():
+                                future.set_exception(error)
+                        group = []
+                        continue
+                for (_, future), outcome in zip(group, outcomes, strict=True):
                     if not future.done():
-                        future.set_result(row)
+                        future.set_result(outcome)
                 group = []
         finally:
-            self._reader = None
-            for _, future in group + self._waiting:  # the reader was cancelled (the loop is ending)
+            self._runner = None
+            for _, future in group + self._waiting:  # the runner was cancelled (the loop is ending)
                 future.cancel()
             self._waiting = []
+
+
+# PostgreSQL: the guarded INSERTs of a group's new reveals (one per team and dataset) as one
+# statement: each row is checked against its own team's count, as _INSERT_GUARDED does, in key
+# order (the budget trigger's counter rows are locked in the same order by every process).
+_INSERT_ROWS = (
+    "WITH r AS (SELECT * FROM unnest(?::text[], ?::bigint[], ?::bigint[], ?::bigint[], ?::float8[], ?::text[],"
+    " ?::bigint[], ?::bigint[]) WITH ORDINALITY AS r(phase, team_id, dataset_id, datum_id, at, source, label, budget, i)),"
+    " added AS (INSERT INTO reveals(phase, team_id, dataset_id, datum_id, revealed_at, source, label)"
+    " SELECT r.phase, r.team_id, r.dataset_id, r.datum_id, r.at, r.source, r.label FROM r"
+    " WHERE (SELECT count(*) FROM reveals v WHERE v.phase = r.phase AND v.team_id = r.team_id"
+    " AND v.dataset_id = r.dataset_id) < r.budget ORDER BY r.phase, r.team_id, r.dataset_id"
+    " ON CONFLICT (phase, team_id, dataset_id, datum_id) DO NOTHING RETURNING phase, team_id, dataset_id)"
+    " SELECT (SELECT count(*) FROM added a WHERE a.phase = r.phase AND a.team_id = r.team_id AND a.dataset_id = r.dataset_id),"
+    " ARRAY(SELECT v.datum_id FROM reveals v WHERE v.phase = r.phase AND v.team_id = r.team_id"
+    " AND v.dataset_id = r.dataset_id ORDER BY v.id) FROM r ORDER BY r.i"
+)
+
+NewReveal = tuple[str, int, int, int, float, str, int, int]  # phase, team, dataset, datum, at, source, label, budget
+Inserted = tuple[int, list[int]] | None  # (rows added, the team's reveals as the statement found them); None: alone
+
+
+async def _insert_rows(tx: Tx, reveals: list[NewReveal]) -> list[Inserted]:
+    columns: list[list] = [[] for _ in range(8)]
+    for reveal in reveals:
+        for column, value in zip(columns, reveal, strict=True):
+            column.append(value)
+    return [(int(added), list(revealed)) for added, revealed in await tx.fetchall(_INSERT_ROWS, columns)]
+
+
+def _login_reads(store: Store) -> _Gathered[LoginRead, tuple | None]:
+    """The login statements of the HTTP reveals waiting at one moment, read in one statement
+    (`_LOGIN_ROWS`). Each row is read from the database by that statement, as its own would be:
+    nothing is kept between groups. A group the server refuses as a whole (a value it cannot take)
+    answers None to each, and each reveal then reads its own login as before."""
+    async def run_group(logins: list[LoginRead]) -> list[tuple | None]:
+        return list(await store.run(_login_rows, logins))
+    return _Gathered(run_group, lambda exc: None)
+
+
+def _inserts(store: Store) -> _Gathered[NewReveal, Inserted]:
+    """The guarded INSERTs of new reveals waiting at one moment, one statement for a group of
+    distinct teams and datasets. A group the database refuses as a whole (the budget trigger,
+    when another process wrote meanwhile) answers None to each: each reveal then writes alone.
+    A database that cannot write now (Unavailable) is every reveal's answer."""
+    async def run_group(reveals: list[NewReveal]) -> list[Inserted]:
+        return await store.run(_insert_rows, reveals)
+
+    def fallback(exc: Exception) -> Inserted:
+        if isinstance(exc, Unavailable):
+            raise exc
+        return None
+    return _Gathered(run_group, fallback, key=lambda r: (r[0], r[1], r[2]))
 
 
 class _NeedsConnection(Exception):
@@ -272,7 +348,10 @@ async def _reveal_hop(
     label = int(in_force.y[datum_id])
     try:
         if tx.dialect == "postgres":
-            added, revealed = await tx.fetchone(
+            inserted = None
+            if tx is _NO_TX:  # with the other new reveals of the moment, in one statement
+                inserted = await service._inserts.submit((*key, datum_id, now.timestamp(), source, label, budget))
+            added, revealed = inserted or await tx.fetchone(
                 _INSERT_GUARDED, (*key, datum_id, now.timestamp(), source, label, *key, budget, *key)
             ) or (0, [])
             if added:
@@ -313,7 +392,8 @@ class RevealService:
                  labels: LabelBook | None = None):
         self.store, self.config, self.registry, self.phases, self.clock = store, config, registry, phases, clock
         self.labels = labels or LabelBook(config, registry)
-        self._logins = _LoginReads(store)
+        self._logins = _login_reads(store)
+        self._inserts = _inserts(store)
 
     async def reveal(self, team: Team, dataset_id: int, datum_id: int, *, source: str = "discord") -> Reveal:
         return await self._reveal(team, None, dataset_id, datum_id, source)
@@ -362,7 +442,7 @@ class RevealService:
             # the login statement is read with those of the reveals waiting with it; a re-read or
             # a refusal is then decided from its row, a new reveal writes in a hop of its own
             expected = self.config.phase_at(now)
-            row = await self._logins.read((login[0], gate.params(login[0]), expected.id if expected else None, dataset_id))
+            row = await self._logins.submit((login[0], gate.params(login[0]), expected.id if expected else None, dataset_id))
             args = (self, team, login, dataset_id, datum_id, now, source, gate, row)
             try:
                 outcome, team, opened, revealed, label = await _reveal_hop(_NO_TX, *args)

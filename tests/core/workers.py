@@ -165,7 +165,9 @@ def reveal_waves_worker(
     logins: list[tuple[str, str]], dataset_id: int, waves: list[list[tuple[int, int]]],
 ) -> None:
     """Waves of concurrent reveals (team index, datum), a short pause between waves: each wave's
-    calls wait together, so they reach the database in groups of several, group after group."""
+    calls wait together, so they reach the database in groups of several, group after group (on
+    PostgreSQL, with the HTTP API's gate: their logins read in one statement, their INSERTs
+    written in one statement per group of distinct teams)."""
     async def main():
         services = await _open_services(config_path, db_path, now_iso)
         try:
@@ -173,7 +175,8 @@ def reveal_waves_worker(
 
             async def one(team: int, datum: int):
                 try:
-                    r = await services.reveals.reveal_with_login(*logins[team], dataset_id, datum)
+                    gate = services.logins.gate("127.0.0.1")  # as the HTTP API calls it
+                    r = await services.reveals.reveal_with_login(*logins[team], dataset_id, datum, gate=gate)
                     return ("ok", team, datum, r.label, r.previously_revealed)
                 except Exception as exc:  # noqa: BLE001
                     return (*_outcome(exc), team, datum)
