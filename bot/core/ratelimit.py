@@ -24,6 +24,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import ClassVar
 
 from bot.core.errors import TooManyAttempts
 from bot.core.store import Store, Tx
@@ -49,7 +50,12 @@ class LoginGate:
     client: str
     since: float
 
-    SQL = "(SELECT count(*) FROM login_failures WHERE username = ? AND client = ? AND failed_at > ?)"
+    @staticmethod
+    def sql(username: str, client: str, since: str) -> str:
+        """The gate's count, over these SQL expressions (placeholders, or the columns of a batch)."""
+        return f"(SELECT count(*) FROM login_failures WHERE username = {username} AND client = {client} AND failed_at > {since})"
+
+    SQL: ClassVar[str] = sql("?", "?", "?")  # with the placeholders of `params`
 
     def params(self, username: str) -> tuple[str, str, float]:
         client, username = _keys(self.client, username)
@@ -61,7 +67,8 @@ class LoginGated(Exception):
 
 
 def _keys(client: str, username: str) -> tuple[str, str]:
-    return client[:_KEY_CHARS], username[:_KEY_CHARS]
+    """A NUL byte, which PostgreSQL's text cannot hold (and no username has), is kept as U+FFFD."""
+    return client[:_KEY_CHARS].replace("\x00", "\ufffd"), username[:_KEY_CHARS].replace("\x00", "\ufffd")
 
 
 async def _check(tx: Tx, client: str, username: str, since: float,

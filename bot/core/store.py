@@ -260,6 +260,13 @@ class Store(ABC):
     async def run(self, fn: Callable[..., Awaitable[T]], *args: Any) -> T:
         """Run the hop function `fn(tx, *args)` whole: one hop for a rule check and its write."""
 
+    async def run_grouped(self, fn: Callable[..., Awaitable[T]], *args: Any) -> T:
+        """`run`, where the driver may run it in one hop together with other grouped calls that
+        are waiting (SQLite: one trip to the database thread and one commit for the group, each
+        call's transaction a savepoint of the group's, each answer given after the commit). For
+        short hop functions under concurrency: those of the reveals. Elsewhere, `run`."""
+        return await self.run(fn, *args)
+
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
         return await self.run(_fetchall, sql, params)
 

@@ -6,10 +6,17 @@ methods are `async def` around plain sqlite3 calls that never suspend, so the fu
 at the first send: one hop from the event loop and back, however many statements it runs. A hop
 function that awaits anything else (a sleep, a network call) would suspend; the driver then
 stops it with a RuntimeError rather than block the database thread.
+
+`SqliteStore.run_grouped` runs the calls waiting at that moment in one hop: each in turn, the
+first transaction of the group opening one BEGIN IMMEDIATE that every call's transaction joins
+as a savepoint (a call that fails rolls back only its own), one COMMIT at the end, then every
+answer. A hop to the thread and a commit cost more than a reveal's statements; under
+concurrency they are paid once per group instead of once per call.
 """
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
@@ -71,19 +78,23 @@ def _fail(exc: sqlite3.Error, target: str) -> NoReturn:
 
 
 class _Transaction:
-    """BEGIN IMMEDIATE ... COMMIT, or a savepoint when nested."""
+    """BEGIN IMMEDIATE ... COMMIT, or a savepoint when nested. In a group (`grouped`), always a
+    savepoint: of the group's transaction, which the first one opens and the driver commits."""
 
-    __slots__ = ("_conn", "_savepoint", "_target")
+    __slots__ = ("_conn", "_grouped", "_savepoint", "_target")
 
-    def __init__(self, conn: sqlite3.Connection, target: str):
+    def __init__(self, conn: sqlite3.Connection, target: str, grouped: bool = False):
         self._conn = conn
         self._target = target
+        self._grouped = grouped
         self._savepoint: str | None = None
 
     async def __aenter__(self) -> None:
         conn = self._conn
         try:
-            if conn.in_transaction:
+            if conn.in_transaction or self._grouped:
+                if not conn.in_transaction:
+                    conn.execute("BEGIN IMMEDIATE")
                 self._savepoint = f"hb_{id(self):x}"
                 conn.execute(f"SAVEPOINT {self._savepoint}")
             else:
@@ -120,11 +131,12 @@ class _Transaction:
 
 class SqliteTx:
     dialect: ClassVar[Dialect] = "sqlite"
-    __slots__ = ("conn", "target")
+    __slots__ = ("conn", "grouped", "target")
 
     def __init__(self, conn: sqlite3.Connection, target: str):
         self.conn = conn
         self.target = target  # for the reasons of Unavailable
+        self.grouped = False  # inside _drive_group: transactions are savepoints of the group's
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         try:
@@ -158,7 +170,7 @@ class SqliteTx:
         return None if row is None else row[0]
 
     def transaction(self) -> _Transaction:
-        return _Transaction(self.conn, self.target)
+        return _Transaction(self.conn, self.target, self.grouped)
 
     async def lock(self, *key: object) -> None:
         """BEGIN IMMEDIATE took the database's one write lock already."""
@@ -176,6 +188,39 @@ def _drive(fn: Callable[..., Coroutine[Any, Any, T]], tx: SqliteTx, args: tuple)
         f"{getattr(fn, '__qualname__', fn)} awaited something other than its Tx: a hop function "
         "runs in the database thread and may only await the Tx's methods"
     )
+
+
+# a grouped call's outcome: (True, its value) or (False, the exception it raised)
+Outcome = tuple[bool, Any]
+
+
+def _drive_group(tx: SqliteTx, calls: list[tuple[Callable[..., Coroutine[Any, Any, Any]], tuple]]) -> list[Outcome]:
+    """Run the calls one after the other, here, in the database thread, then commit the group's
+    transaction if one of them opened it. If that COMMIT fails, every call from the one that
+    opened it on gets the error: its write is gone, and the later ones may have read it."""
+    conn = tx.conn
+    outcomes: list[Outcome] = []
+    opened_by: int | None = None
+    tx.grouped = True
+    try:
+        for i, (fn, args) in enumerate(calls):
+            try:
+                outcomes.append((True, _drive(fn, tx, args)))
+            except Exception as exc:  # this call's own failure: its savepoint is rolled back already
+                outcomes.append((False, exc))
+            if opened_by is None and conn.in_transaction:
+                opened_by = i
+    finally:
+        tx.grouped = False
+        if conn.in_transaction:
+            try:
+                conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                error = translate(exc, tx.target)
+                outcomes[opened_by or 0:] = [(False, error)] * (len(outcomes) - (opened_by or 0))
+    return outcomes
 
 
 def _configure(conn: sqlite3.Connection) -> None:
@@ -282,6 +327,8 @@ class SqliteStore(Store):
         self.path = path
         self.target = str(path)
         self._tx = SqliteTx(db._conn, self.target)  # noqa: SLF001 (the worker thread's connection; see the module doc)
+        self._waiting: list[tuple[Callable[..., Coroutine[Any, Any, Any]], tuple, asyncio.Future[Any]]] = []
+        self._drainer: asyncio.Task[None] | None = None
 
     @classmethod
     async def connect(cls, path: Path, *, migrate: bool = True, readonly: bool = False) -> SqliteStore:
@@ -346,6 +393,39 @@ class SqliteStore(Store):
 
     async def run(self, fn: Callable[..., Awaitable[T]], *args: Any) -> T:
         return await self._db._execute(_drive, fn, self._tx, args)  # noqa: SLF001
+
+    async def run_grouped(self, fn: Callable[..., Awaitable[T]], *args: Any) -> T:
+        """Join the next group (see the module doc): the calls that arrive while a group is in
+        the database thread go together in the next one; nothing waits for company."""
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._waiting.append((fn, args, future))  # type: ignore[arg-type]
+        if self._drainer is None:
+            self._drainer = asyncio.get_running_loop().create_task(self._drain())
+        return await future
+
+    async def _drain(self) -> None:
+        group: list = []
+        try:
+            while self._waiting:
+                group, self._waiting = self._waiting, []
+                try:
+                    outcomes = await self._db._execute(  # noqa: SLF001
+                        _drive_group, self._tx, [(fn, args) for fn, args, _ in group])
+                except Exception as exc:  # the thread could not run the group (a closed store)
+                    outcomes = [(False, exc)] * len(group)
+                for (_, _, future), (ok, value) in zip(group, outcomes, strict=True):
+                    if not future.done():  # a caller that gave up (cancelled) hears nothing
+                        if ok:
+                            future.set_result(value)
+                        else:
+                            future.set_exception(value)
+                group = []
+        finally:
+            self._drainer = None
+            if group or self._waiting:  # the drain itself was cancelled (the loop is ending)
+                for _, _, future in group + self._waiting:
+                    future.cancel()
+                self._waiting = []
 
     async def close(self) -> None:
         await self._db.close()

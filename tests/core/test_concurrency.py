@@ -12,7 +12,15 @@ from bot.config import load_event
 from bot.core import invariants
 from bot.core.services import Services
 from tests.core.helpers import ROWS, csv_bytes, hidden_y, predictions_with_errors, write_event
-from tests.core.workers import join_worker, raw_join_worker, raw_reveal_worker, reveal_worker, run_processes, submit_worker
+from tests.core.workers import (
+    join_worker,
+    raw_join_worker,
+    raw_reveal_worker,
+    reveal_waves_worker,
+    reveal_worker,
+    run_processes,
+    submit_worker,
+)
 from tests.databases import count
 
 PROCESSES = 4
@@ -55,6 +63,41 @@ async def test_200_concurrent_reveals_spend_exactly_the_budget(event):
     assert sorted(await services.reveals.revealed(creds.team, "mock", 3)) == sorted(d for _, d, _, _ in ok)
     # the other team's budget is untouched
     assert (await services.reveals.reveal(other.team, 3, 0)).remaining == 4
+
+
+async def test_reveals_of_8_teams_in_waves_from_4_processes_spend_exactly_each_budget(event):
+    """Each process sends waves of concurrent reveals (8 teams, 2 fresh datums each a wave), so
+    they reach the database in groups, one after the other, from 4 processes at once: every team
+    gets exactly its 5 labels, each refusal is its own (a spent budget), and every answer's
+    `previously revealed` lists reveals the database holds before it (on SQLite, all of them)."""
+    config_path, db, now, services = event
+    logins = []
+    for i in range(8):
+        creds = await services.teams.create(f"Team {i}", validated=True)
+        logins.append((creds.team.username, creds.password))
+    y = hidden_y(services.config, "mock", 3)
+    # process p, wave w, team t: datums 8w + 2p and 8w + 2p + 1 (distinct across processes)
+    waves = [[[(t, 8 * w + 2 * p + k) for t in range(8) for k in range(2)] for w in range(5)] for p in range(PROCESSES)]
+    reports = run_processes(reveal_waves_worker, [((config_path, db, now), (logins, 3, waves[p])) for p in range(PROCESSES)])
+    results = [r for report in reports for r in report]
+    assert len(results) == 8 * 2 * 5 * PROCESSES
+    ok = [r for r in results if r[0] == "ok"]
+    assert Counter(t for _, t, *_ in ok) == {t: 5 for t in range(8)}, Counter(r[0] for r in results)
+    assert all(label == int(y[datum]) for _, _, datum, label, _ in ok)
+    refused = [r for r in results if r[0] != "ok"]
+    assert Counter(r[0] for r in refused) == {"NotAllowed": len(results) - 40}
+    assert all("5 of 5 labels already revealed" in r[1] for r in refused)
+    for t in range(8):
+        team = await services.teams.get(logins[t][0])
+        held = await services.reveals.revealed(team, "mock", 3)
+        mine = {datum: prev for _, tt, datum, _, prev in ok if tt == t}
+        assert sorted(mine) == sorted(held)
+        for datum, prev in mine.items():  # reveals the database held before this one, in their order
+            before = held[:held.index(datum)]
+            assert prev == [d for d in before if d in prev]
+            if services.store.dialect == "sqlite":  # writes are serialized: it saw all of them
+                assert prev == before
+    assert await count(db, "SELECT count(*) FROM reveals") == 40
 
 
 async def test_50_concurrent_submissions_accept_exactly_one(event):

@@ -209,6 +209,74 @@ async def test_a_nested_transaction_is_a_savepoint(db):
         await store.close()
 
 
+async def test_grouped_calls_each_keep_their_own_outcome(db):
+    """Calls waiting together may run as one group (SQLite: one hop, one commit): a call refused
+    by the database, or failing on its own, leaves the others' writes and answers as they were."""
+    store = await Store.open(db)
+
+    async def add(tx: Tx, dataset_id: int, fail: bool) -> tuple[int, bool]:
+        async with tx.transaction():
+            await tx.execute(PD + "('mock', ?, 5, 10)", (dataset_id,))
+            if fail:
+                raise RuntimeError(f"call {dataset_id} fails after its write")
+        return dataset_id, tx.conn.in_transaction if tx.dialect == "sqlite" else False  # type: ignore[attr-defined]
+
+    async def duplicate(tx: Tx) -> None:
+        async with tx.transaction():
+            await tx.execute(PD + "('mock', 100, 5, 10)")  # written before the group
+
+    try:
+        await store.execute(PD + "('mock', 100, 5, 10)")
+        calls = [store.run_grouped(add, d, d == 7) for d in range(12)]
+        calls.insert(5, store.run_grouped(duplicate))
+        outcomes = await asyncio.gather(*calls, return_exceptions=True)
+        refused = outcomes.pop(5)
+        assert isinstance(refused, IntegrityError) and refused.kind in ("unique", "refused")
+        assert isinstance(outcomes[7], RuntimeError) and "call 7" in str(outcomes[7])
+        assert [o[0] for i, o in enumerate(outcomes) if i != 7] == [d for d in range(12) if d != 7]
+        rows = await store.fetchall("SELECT dataset_id FROM phase_datasets ORDER BY dataset_id")
+        assert rows == [(d,) for d in range(12) if d != 7] + [(100,)]
+        if store.dialect == "sqlite":  # they ran as a group: the later calls were inside its transaction
+            assert any(o[1] for i, o in enumerate(outcomes) if i not in (0, 7))
+    finally:
+        await store.close()
+
+
+async def test_a_group_whose_commit_fails_answers_none_of_its_writers(tmp_path):
+    """SQLite: the group's COMMIT is the only commit of its calls' writes; when it fails (here a
+    deferred foreign key, checked at COMMIT), every call from the first writer on hears the error
+    and nothing is written. A call that only read before any write keeps its answer."""
+    store = await Store.open(tmp_path / "db.sqlite3")
+    await store.execute("CREATE TABLE parent (id INTEGER PRIMARY KEY)")
+    await store.execute("CREATE TABLE child (parent_id INTEGER REFERENCES parent(id) DEFERRABLE INITIALLY DEFERRED)")
+
+    async def read(tx: Tx) -> int:
+        return await tx.fetchval("SELECT count(*) FROM phase_datasets")
+
+    async def add(tx: Tx, dataset_id: int) -> int:
+        async with tx.transaction():
+            await tx.execute(PD + "('mock', ?, 5, 10)", (dataset_id,))
+        return dataset_id
+
+    async def orphan(tx: Tx) -> None:
+        async with tx.transaction():
+            await tx.execute("INSERT INTO child(parent_id) VALUES (42)")  # fine until COMMIT
+
+    try:
+        outcomes = await asyncio.gather(
+            store.run_grouped(read), store.run_grouped(add, 1), store.run_grouped(orphan),
+            store.run_grouped(add, 2), store.run_grouped(read), return_exceptions=True,
+        )
+        assert outcomes[0] == 0
+        assert all(isinstance(o, IntegrityError) and o.kind == "foreign_key" for o in outcomes[1:]), outcomes
+        assert await store.fetchval("SELECT count(*) FROM phase_datasets") == 0
+        assert await store.fetchval("SELECT count(*) FROM child") == 0
+        assert await store.run_grouped(add, 3) == 3  # the store goes on
+        assert await store.fetchall("SELECT dataset_id FROM phase_datasets") == [(3,)]
+    finally:
+        await store.close()
+
+
 async def test_a_hop_function_that_awaits_anything_else_is_stopped(tmp_path):
     """On SQLite a hop function runs in the database thread: it must not wait on the event loop."""
     store = await Store.open(tmp_path / "db.sqlite3")

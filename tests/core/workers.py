@@ -160,6 +160,38 @@ def reveal_worker(
     _report(queue, index, lambda: asyncio.run(main()))
 
 
+def reveal_waves_worker(
+    index: int, config_path: str, db_path: str, now_iso: str, barrier, queue,
+    logins: list[tuple[str, str]], dataset_id: int, waves: list[list[tuple[int, int]]],
+) -> None:
+    """Waves of concurrent reveals (team index, datum), a short pause between waves: each wave's
+    calls wait together, so they reach the database in groups of several, group after group (on
+    PostgreSQL, with the HTTP API's gate: their logins read in one statement, their INSERTs
+    written in one statement per group of distinct teams)."""
+    async def main():
+        services = await _open_services(config_path, db_path, now_iso)
+        try:
+            barrier.wait(BARRIER_TIMEOUT)
+
+            async def one(team: int, datum: int):
+                try:
+                    gate = services.logins.gate("127.0.0.1")  # as the HTTP API calls it
+                    r = await services.reveals.reveal_with_login(*logins[team], dataset_id, datum, gate=gate)
+                    return ("ok", team, datum, r.label, r.previously_revealed)
+                except Exception as exc:  # noqa: BLE001
+                    return (*_outcome(exc), team, datum)
+
+            results = []
+            for wave in waves:
+                results += await asyncio.gather(*(one(t, d) for t, d in wave))
+                await asyncio.sleep(0.005)
+            return results
+        finally:
+            await services.close()
+
+    _report(queue, index, lambda: asyncio.run(main()))
+
+
 def submit_worker(
     index: int, config_path: str, db_path: str, now_iso: str, barrier, queue,
     username: str, password: str, dataset_id: int, data: bytes, count: int,

@@ -525,6 +525,28 @@ async def test_concurrent_reveals_over_http_spend_exactly_the_budget(server):
             assert set(body["previously revealed"]) < set(revealed)
 
 
+async def test_concurrent_reveals_of_many_teams_each_get_their_own_answer(server):
+    """Requests arriving together are read and written in groups (one statement or one commit
+    for several): each still gets exactly the answer it would get alone, a refused or hostile one
+    (a wrong password, a NUL byte in a username, an unknown dataset) included."""
+    teams = [await server.team(f"Crowd {i}") for i in range(6)]
+    y = server.y(3)
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as s:
+        for rnd, wanted in enumerate([0, 0, 10]):  # reveal, re-read, reveal another
+            forms = [reveal_form(u, p, 3, wanted + i) for i, (u, p) in enumerate(teams)]
+            forms += [reveal_form(teams[0][0], "wrong", 3, 7), reveal_form("crowd\x000", teams[0][1], 3, 7),
+                      reveal_form(teams[1][0], teams[1][1], 99, 7)]
+            results = await asyncio.gather(*(post(f"{server.url}/reveal/", f, session=s) for f in forms))
+            for i, (status, body, _) in enumerate(results[:6]):
+                assert status == 200, body
+                assert body["datum_id"] == wanted + i and body["label"] == int(y[wanted + i])
+                assert body["previously revealed"] == ([] if rnd < 2 else [i])
+            assert [r[0] for r in results[6:]] == [401, 401, 404]
+    for i, (username, password) in enumerate(teams):
+        team = await server.services.teams.authenticate(username, password)
+        assert await server.services.reveals.revealed(team, "mock", 3) == [i, 10 + i]
+
+
 async def test_concurrent_submissions_over_http_one_wins(server):
     username, password = await server.team("Double Click")
     y = server.y(0)
