@@ -25,7 +25,7 @@ from bot.core.labels import LabelBook
 from bot.core.phases import OpenDataset, PhaseClock, open_dataset
 from bot.core.ratelimit import LoginGate, LoginGated
 from bot.core.store import Dialect, IntegrityError, Store, Tx
-from bot.core.teams import LOGIN_COLUMNS, Team, bad_login, digest, verify
+from bot.core.teams import LOGIN_COLUMNS, Team, bad_login, digest, login_name, verify
 
 Item = TypeVar("Item")
 R = TypeVar("R")
@@ -407,8 +407,7 @@ class RevealService:
         with LoginGated before its password is even compared: the limiter's check decides. A NUL
         byte in the username (no username has one; PostgreSQL's text cannot hold it) becomes
         U+FFFD: an unknown username, on both databases."""
-        username = username.replace("\x00", "\ufffd")
-        return await self._reveal(None, (username, digest(password)), dataset_id, datum_id, source, gate)
+        return await self._reveal(None, (login_name(username), digest(password)), dataset_id, datum_id, source, gate)
 
     async def revealed(self, team: Team, phase: str, dataset_id: int) -> list[int]:
         rows = await self.store.fetchall(

@@ -103,9 +103,16 @@ def verify(row: Sequence[Any] | None, password_digest: bytes) -> Team | None:
     return Team(row[0], row[1], row[2], bool(row[3])) if (row and ok) else None
 
 
+def login_name(username: str) -> str:
+    """A username as a login looks it up: a NUL byte (no username has one; PostgreSQL's text
+    cannot hold it) becomes U+FFFD, an unknown username on both databases."""
+    return username.replace("\x00", "\ufffd")
+
+
 async def check_credentials(tx: Tx, username: str, password_digest: bytes) -> Team | None:
     """The team whose credentials these are, or None; constant time in the password."""
-    return verify(await tx.fetchone(f"SELECT {LOGIN_COLUMNS} FROM teams WHERE username = ?", (username,)), password_digest)
+    row = await tx.fetchone(f"SELECT {LOGIN_COLUMNS} FROM teams WHERE username = ?", (login_name(username),))
+    return verify(row, password_digest)
 
 
 async def size_bound(tx: Tx, config: EventConfig) -> int:

@@ -634,6 +634,43 @@ async def test_malformed_form_bodies_are_4xx_not_500(server, path, headers, body
     assert set(json.loads(raw)) == {"error"}
 
 
+@pytest.mark.parametrize("path", ["/reveal/", "/submit/"])
+@pytest.mark.parametrize("field", ["username", "password"])
+async def test_a_nul_byte_in_the_login_is_a_4xx_not_500(server, path, field):
+    """PostgreSQL's text cannot hold a NUL byte: a login carrying one is refused like any wrong login."""
+    name, password = await server.team("Nul")
+    form = {"username": name, "password": password, "exercise_id": "1", "datum_id": "1"}
+    form[field] = form[field][:2] + "\x00" + form[field][2:]
+    data = aiohttp.FormData(form)
+    if path == "/submit/":
+        data.add_field("file", b"0\n", filename="a.csv")
+    async with aiohttp.ClientSession() as s, s.post(f"{server.url}{path}", data=data) as res:
+        raw = await res.read()
+    assert 400 <= res.status < 500, (res.status, raw[:200])
+    assert set(json.loads(raw)) == {"error"}
+
+
+NUL_GETS = ["/?team=a%00b", "/?phase=a%00b", "/?view=a%00b", "/api/leaderboard?team=a%00b", "/schedule?team=a%00b",
+            "/organizers/mentoring?key=a%00b", "/organizers/reminders?key=a%00b", "/organizers/projects?key=a%00b",
+            "/projects?category=a%00b", "/projects/1%00", "/vote/a%00b", "/api/votes/a%00b", "/judge/a%00b",
+            "/judge/?token=a%00b", "/judge/bundle/1%00", "/api/projects/mine?username=a%00b&password=b"]
+NUL_POSTS = ["/vote/a%00b", "/judge/score", "/judge/rank", "/judge/choose", "/organizers/projects?key=a%00b",
+             "/api/projects", "/api/bundles"]
+
+
+async def test_a_nul_byte_anywhere_is_never_a_500(server):
+    """Every page and endpoint refuses a NUL byte in its path, query or form like any unknown value."""
+    async with aiohttp.ClientSession() as s:
+        for url in NUL_GETS:
+            async with s.get(f"{server.url}{url}") as res:
+                assert res.status < 500, (url, res.status, (await res.read())[:200])
+        for url in NUL_POSTS:
+            form = {"username": "a\x00b", "password": "b\x00", "token": "a\x00b", "code": "a\x00b",
+                    "team": "1\x00", "key": "a\x00b", "choice": "a\x00b", "ballot": "a\x00b"}
+            async with s.post(f"{server.url}{url}", data=form) as res:
+                assert res.status < 500, (url, res.status, (await res.read())[:200])
+
+
 # --- leaderboard and health ---------------------------------------------------------------
 
 async def _get_json(url: str):
