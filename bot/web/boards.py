@@ -126,6 +126,12 @@ class BoardBuilds:
         """The workers answer: boards are built there (else in this process's thread)."""
         return self._ready
 
+    async def wait_ready(self) -> bool:
+        """Wait for the worker's start under way, if any: whether the workers answer."""
+        if self._starting is not None:
+            await asyncio.shield(self._starting)
+        return self._ready
+
     async def start(self) -> None:
         if self.source is not None:
             self._spawn()
@@ -181,28 +187,36 @@ class BoardBuilds:
         found = self._cache.get(key, {}).get(view)
         if found is not None:
             return found
-        async with self._locks.setdefault(key, asyncio.Lock()):  # one build per change, however many ask
-            renders = self._cache.get(key, {})
-            if view in renders:
-                return renders[view]
+        lane = key[1:]  # the same board but for the counter: one build at a time, of the newest counter
+        async with self._locks.setdefault(lane, asyncio.Lock()):
+            found = self._newest(lane, head.version, view)  # built while this request waited its turn
+            if found is not None:
+                return found
             wanted = [view]
-            if isinstance(view, PageView) and _page_json(view) not in renders:
+            if isinstance(view, PageView) and _page_json(view) not in self._cache.get(key, {}):
                 wanted.append(_page_json(view))
-            made = await self._in_worker(head, wanted)
-            if made is None:
+            answer = await self._in_worker(head, wanted)
+            if answer is None:
                 return await self._in_process(head, view)
+            built, made = answer
             self.worker_builds += len(made)
-            renders = self._cache.setdefault(key, {})
-            self._cache.move_to_end(key)
+            renders = self._cache.setdefault(built, {})
+            self._cache.move_to_end(built)
             if len(renders) < MAX_RENDERS:  # searches vary without bound: past this, made each time
                 renders.update(zip(wanted, made, strict=True))
             while len(self._cache) > CACHE_SIZE:
-                old, _ = self._cache.popitem(last=False)
-                self._locks.pop(old, None)
+                self._cache.popitem(last=False)
             return made[0]
 
-    async def _in_worker(self, head: BoardHead, views: list[View]) -> list[Rendered] | None:
-        """The renderings from a worker; None when it cannot give them (then the caller builds here)."""
+    def _newest(self, lane: tuple, version: int, view: View) -> Rendered | None:
+        """The view of this lane's board at `version` or a later counter, if one is kept."""
+        kept = [(k[0], renders[view]) for k, renders in self._cache.items()
+                if k[1:] == lane and k[0] >= version and view in renders]
+        return max(kept, key=lambda pair: pair[0])[1] if kept else None
+
+    async def _in_worker(self, head: BoardHead, views: list[View]) -> tuple[tuple, list[Rendered]] | None:
+        """The key of the board the worker built (`head`'s, or a later counter's) and its renderings;
+        None when it cannot give them (then the caller builds here)."""
         pool = self._pool
         if pool is None:
             return None
@@ -243,9 +257,15 @@ class _Worker:
         self.boards = BoardService(s.store, s.config, s.registry, s.phases, s.leaderboard, s.clock,
                                    cache_size=WORKER_BOARDS)
 
-    async def render(self, head: BoardHead, views: list[View]) -> list[Rendered]:
+    async def render(self, head: BoardHead, views: list[View]) -> tuple[tuple, list[Rendered]]:
+        """The board of `head`, or of a later counter when the board changed meanwhile (a request that
+        waited for the build before it is answered with the newer board, not a second build)."""
+        fresh = await self.boards.head(head.phase.id if head.phase else None)
+        if fresh.key[1:] == head.key[1:] and (fresh.version or 0) > (head.version or 0):
+            head = fresh
         board = await self.boards.build(head)
-        return [pack(make, etag) for etag, make in (rendering(board, self.services.config, v) for v in views)]
+        made = [pack(make, etag) for etag, make in (rendering(board, self.services.config, v) for v in views)]
+        return head.key, made
 
 
 _worker: _Worker | None = None
@@ -266,7 +286,7 @@ def _orphaned(parent: int) -> None:
     os._exit(0)
 
 
-def _worker_render(head: BoardHead, views: list[View]) -> list[Rendered] | str:
+def _worker_render(head: BoardHead, views: list[View]) -> tuple[tuple, list[Rendered]] | str:
     assert _worker is not None
     _worker.now = head.now
     try:

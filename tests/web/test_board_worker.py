@@ -116,6 +116,27 @@ async def test_a_killed_worker_is_replaced_and_the_board_answers_meanwhile(h42_e
         await builds.close()
 
 
+async def test_a_build_asked_for_an_older_counter_brings_the_newest_board(h42_event, tmp_path, opened):
+    """Requests that waited while the board changed again are answered by one build of the newest
+    board, not one build per change they saw (a board changing every second, built in 1.5 s, would
+    queue builds without end)."""
+    services, _ = await opened(h42_event, str(tmp_path / "newest.sqlite"), Clock(now=H42_OPEN), teams=30)
+    builds = BoardBuilds(services, 1)
+    await builds.start()
+    try:
+        assert await builds.wait_ready()
+        seen = await services.board.head()
+        await services.teams.create("Came Later", validated=True)
+        newest = await services.board.head()
+        assert newest.version is not None and seen.version is not None and newest.version > seen.version
+        answer = await builds._in_worker(seen, [JsonView(None, 0, "")])
+        assert answer is not None
+        key, (made,) = answer
+        assert key == newest.key and json.loads(made.body)["total_teams"] == 31
+    finally:
+        await builds.close()
+
+
 def _hold(folder: str) -> None:
     """In the worker: once `armed` exists, the next ranking says `entered` and waits for `release`."""
     ranking = scoring.leaderboard
