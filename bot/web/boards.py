@@ -12,10 +12,13 @@ renderings, each as its bytes, gzipped once, and its ETag.
 
 What is filed where: the web process reads the change counter on every request (one hop,
 `BoardService.head`) and keeps the renderings of the last boards by (head, view); the worker
-keeps the last boards themselves, so a page of the API or a search asked later is rendered from
-the board it already holds. The first request for a page also brings the JSON that page fetches
-to update itself. Building the same board in the worker or in the web process gives the same
-bytes (a test holds it).
+keeps the last boards themselves, so the JSON an open page fetches to update itself, a page of the
+API or a search asked later is rendered from the board it already holds. (The JSON is not made
+with every page: open pages ask for it every 15 s, while a busy board changes every second; made
+with each page, it held the viewers' next page back: benchmarks/README.md.) One build runs at a
+time per board, of the newest counter: requests that waited while the board changed again are all
+answered by it. Building the same board in the worker or in the web process gives the same bytes
+(a test holds it).
 
 A worker that dies (killed, out of memory) is replaced: the pool is started again, and until the
 new worker answers, boards are built in the web process's thread, as with `board_processes=0`
@@ -193,8 +196,6 @@ class BoardBuilds:
             if found is not None:
                 return found
             wanted = [view]
-            if isinstance(view, PageView) and _page_json(view) not in self._cache.get(key, {}):
-                wanted.append(_page_json(view))
             answer = await self._in_worker(head, wanted)
             if answer is None:
                 return await self._in_process(head, view)
