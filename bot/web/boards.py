@@ -28,6 +28,7 @@ new worker answers, boards are built in the web process's thread, as with `board
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -52,6 +53,9 @@ log = logging.getLogger(__name__)
 
 WORKER_BOARDS = 2  # boards a worker keeps: the current phase's, and one more (an earlier phase)
 RESTART_PAUSE = 10.0  # seconds before a worker that failed to start is tried again
+# The worker's scheduling priority below the web process's (nice): on a busy machine the cores go
+# to the event loop answering reveals first, and the board, which viewers wait for anyway, after.
+WORKER_NICE = 10
 
 
 @dataclass(frozen=True)
@@ -274,6 +278,8 @@ _worker: _Worker | None = None
 
 def _worker_start(config: EventConfig, source: str, parent: int, hook: Callable[[], None] | None) -> None:
     global _worker
+    with contextlib.suppress(OSError, AttributeError):  # AttributeError: no os.nice (Windows)
+        os.nice(WORKER_NICE)
     if hook is not None:
         hook()
     _worker = _Worker(config, source)

@@ -102,6 +102,8 @@ async def test_a_killed_worker_is_replaced_and_the_board_answers_meanwhile(h42_e
         assert json.loads((await builds.rendered(None, whole)).body)["total_teams"] == 40
         dead = builds.worker_pid
         assert dead is not None
+        # it yields the cores to this process's event loop on a busy machine
+        assert os.getpriority(os.PRIO_PROCESS, dead) > os.getpriority(os.PRIO_PROCESS, 0) or os.nice(0) == 19
         os.kill(dead, signal.SIGKILL)
         await services.teams.create("After The Kill", validated=True)  # the board changed: it must be built again
         answered = json.loads((await builds.rendered(None, whole)).body)
