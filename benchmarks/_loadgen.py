@@ -45,7 +45,8 @@ async def _until_sigterm() -> None:
     await stop.wait()
 
 
-def _hackbot_main(config_path: str, db_path: str, conn, use_uvloop: bool, profile_path: str | None) -> None:
+def _hackbot_main(config_path: str, db_path: str, conn, use_uvloop: bool, profile_path: str | None,
+                  board_processes: int = 0) -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     from bot.config import load_event
     from bot.core.services import Services
@@ -55,7 +56,12 @@ def _hackbot_main(config_path: str, db_path: str, conn, use_uvloop: bool, profil
         config = load_event(config_path)
         services = await Services.open(config, db_path)
         port = _free_port()
-        runner = await start_web(services, "127.0.0.1", port)  # the real app, access_log=None
+        runner = await start_web(services, "127.0.0.1", port, board_processes=board_processes)  # the real app
+        if board_processes:  # measured once the board's worker answers (until then boards are built here)
+            from bot.web.boards import BOARDS
+
+            if not await runner.app[BOARDS].wait_ready():
+                raise RuntimeError("the board worker did not start")
         profiler = None
         if profile_path:
             import cProfile
@@ -109,11 +115,13 @@ class Server:
     """A server in its own process; `with Server(...) as url:` starts it and stops it (SIGTERM)."""
 
     def __init__(self, kind: str, *, config_path: Path | None = None, db_path: Path | str | None = None,
-                 use_uvloop: bool = False, profile_path: Path | None = None):
+                 use_uvloop: bool = False, profile_path: Path | None = None, board_processes: int = 0):
         parent, child = _CTX.Pipe()
         if kind == "hackbot":
-            args = (str(config_path), str(db_path), child, use_uvloop, str(profile_path) if profile_path else None)
-            self.proc = _CTX.Process(target=_hackbot_main, args=args, daemon=True)
+            args = (str(config_path), str(db_path), child, use_uvloop, str(profile_path) if profile_path else None,
+                    board_processes)
+            # a daemonic process may not start the board's worker processes
+            self.proc = _CTX.Process(target=_hackbot_main, args=args, daemon=not board_processes)
         elif kind == "baseline":
             self.proc = _CTX.Process(target=_baseline_main, args=(child, use_uvloop), daemon=True)
         else:

@@ -1,6 +1,6 @@
 """The leaderboard under load: a 5,000-team Hackathon42 board served by the real app.
 
-Run: .venv/bin/python benchmarks/bench_board.py [--teams 5000] [--viewers 10]
+Run: .venv/bin/python benchmarks/bench_board.py [--teams 5000] [--viewers 10] [--board-processes 0,1]
 
 The server is hackbot's app (bot.web.server.start_web) in its own OS process over a SQLite
 file holding the Hackathon42 preset's 14 datasets and `--teams` validated teams (about 60 % of
@@ -15,7 +15,12 @@ processes over loopback:
       board viewers each fetch a fresh page twice a second. Target: ratio <= 2.
   (c) The same while the board also changes every `--change` seconds (the change counter bumped,
       as a submission does), so the viewers' next request rebuilds the standings (about a second
-      of work at 5,000 teams, in a worker thread). Printed as the ratio to (b)'s p99 alone.
+      of work at 5,000 teams). Printed as the ratio to (b)'s p99 alone.
+
+Each scenario runs once per `--board-processes` value, against a server started with that many
+board worker processes (bot/web/boards.py): 0, the board built in a thread of the web process,
+is the baseline; 1 is what `hackbot run` starts. The resident memory of the web process and of
+its children (the worker, multiprocessing's resource tracker) is printed after (c).
 
 Only the ratios are meant to travel between machines.
 """
@@ -24,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import multiprocessing as mp
 import shutil
 import statistics
@@ -43,6 +49,7 @@ from _loadgen import Server  # noqa: E402
 from bot.config import load_event  # noqa: E402
 from bot.core.services import Services  # noqa: E402
 from bot.core.synth import synthesize_event, synthetic_board  # noqa: E402
+from bot.web.boards import worker_rss  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 ROWS = 300
@@ -84,7 +91,8 @@ async def fetch_page(http: aiohttp.ClientSession, url: str, headers: dict | None
         return first, len(body), r.status
 
 
-async def reveal_latencies(base: str, creds: list[tuple[str, str]], per_worker: int) -> list[float]:
+async def reveal_latencies(base: str, creds: list[tuple[str, str]], per_worker: int, seconds: float) -> list[float]:
+    """Reveal latencies: each worker sends at least `per_worker` reveals, and goes on for `seconds`."""
     bodies = [urlencode({"username": u, "password": p, "exercise_id": 0, "datum_id": 1}) for u, p in creds]
     latencies: list[float] = []
     async with aiohttp.ClientSession() as http:
@@ -93,8 +101,12 @@ async def reveal_latencies(base: str, creds: list[tuple[str, str]], per_worker: 
                                  headers={"Content-Type": "application/x-www-form-urlencoded"}) as r:
                 assert r.status == 200, await r.text()
 
+        until = time.perf_counter() + seconds
+
         async def worker(body: str) -> None:
-            for _ in range(per_worker):
+            sent = 0
+            while sent < per_worker or time.perf_counter() < until:
+                sent += 1
                 start = time.perf_counter()
                 async with http.post(base + "/reveal/", data=body,
                                      headers={"Content-Type": "application/x-www-form-urlencoded"}) as r:
@@ -107,14 +119,15 @@ async def reveal_latencies(base: str, creds: list[tuple[str, str]], per_worker: 
     return latencies
 
 
-def _viewers_main(base: str, viewers: int, stop, counts) -> None:
+def _viewers_main(base: str, viewers: int, stop, counts, waited) -> None:
     async def main() -> None:
         async with aiohttp.ClientSession(auto_decompress=False) as http:
             async def viewer() -> None:
                 while not stop.is_set():
                     started = time.perf_counter()
-                    await fetch_page(http, base + "/")
+                    first, _, _ = await fetch_page(http, base + "/")
                     counts.value += 1
+                    waited.value += first
                     await asyncio.sleep(max(0.0, 0.5 - (time.perf_counter() - started)))
 
             await asyncio.gather(*(viewer() for _ in range(viewers)))
@@ -135,6 +148,88 @@ def _changes_main(db: str, every: float, stop, counts) -> None:
     conn.close()
 
 
+def children(pid: int) -> list[int]:
+    """The processes a process started (Linux): the board's worker and multiprocessing's tracker."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            found += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            continue
+    return found
+
+
+async def measure(args: argparse.Namespace, config_path: Path, db: Path, creds: list[tuple[str, str]],
+                  processes: int) -> None:
+    where = f"{processes} board worker process(es)" if processes else "the board built in a thread of the web process"
+    print(f"--- {where} (HACKBOT_BOARD_PROCESSES={processes})")
+    server = Server("hackbot", config_path=config_path, db_path=db, board_processes=processes)
+    with server as reveal_url:
+        base = reveal_url.rsplit("/reveal/", 1)[0]
+        async with aiohttp.ClientSession(auto_decompress=False) as http:
+            cold, size, _ = await fetch_page(http, base + "/")
+            firsts, sizes = [], []
+            for _ in range(40):
+                first, size, status = await fetch_page(http, base + "/")
+                assert status == 200
+                firsts.append(first)
+                sizes.append(size)
+            async with http.get(base + "/", headers={"Accept-Encoding": "gzip"}) as r:
+                etag = r.headers["ETag"]
+                await r.read()
+            not_modified = [await fetch_page(http, base + "/", {"If-None-Match": etag}) for _ in range(20)]
+            async with http.get(base + "/", headers={"Accept-Encoding": "identity"}) as r:
+                raw = len(await r.read())
+        p50 = statistics.median(firsts)
+        print(f"(a) GET / on {args.teams} teams: first byte p50 {p50 * 1e3:.1f} ms "
+              f"(ratio to the 50 ms target: {p50 / 0.050:.2f}); {sizes[0] / 1e3:.0f} KB gzipped of "
+              f"{raw / 1e6:.2f} MB (ratio to the 400 KB target: {sizes[0] / 400e3:.2f})")
+        print(f"    first request after start (the board built): {cold * 1e3:.0f} ms; "
+              f"304 revalidation p50: {statistics.median(x[0] for x in not_modified) * 1e3:.1f} ms, "
+              f"{not_modified[0][1]} bytes")
+
+        alone = await reveal_latencies(base, creds, args.reveals, args.window)
+        a99 = p(alone, 0.99)
+        for scenario in ("b", "c"):
+            stop, counts, changes = _CTX.Event(), _CTX.Value("i", 0), _CTX.Value("i", 0)
+            waited = _CTX.Value("d", 0.0)
+            procs = [_CTX.Process(target=_viewers_main, args=(base, args.viewers, stop, counts, waited),
+                                  daemon=True)]
+            if scenario == "c":
+                procs.append(_CTX.Process(target=_changes_main, args=(str(db), args.change, stop, changes),
+                                          daemon=True))
+            for proc in procs:
+                proc.start()
+            while counts.value < 2 * args.viewers:  # noqa: ASYNC110 -- a counter of another process
+                await asyncio.sleep(0.2)
+            before, changed, waited_before = counts.value, changes.value, waited.value
+            started = time.perf_counter()
+            crowded = await reveal_latencies(base, creds, args.reveals, args.window)
+            elapsed = time.perf_counter() - started
+            pages = counts.value - before
+            rate = pages / elapsed
+            page_wait = (waited.value - waited_before) / max(1, pages)
+            rebuilt = changes.value - changed
+            stop.set()
+            for proc in procs:
+                proc.join(10)
+            c99 = p(crowded, 0.99)
+            if scenario == "b":
+                print(f"(b) POST /reveal/ p99 alone {a99 * 1e3:.1f} ms; with {args.viewers} viewers "
+                      f"({rate:.1f} fresh pages/s served meanwhile, first byte {page_wait * 1e3:.1f} ms on average) "
+                      f"{c99 * 1e3:.1f} ms; "
+                      f"ratio {c99 / a99:.2f} (target <= 2)")
+            else:
+                print(f"(c) ... and the board changed {rebuilt} times in {elapsed:.1f} s (each change rebuilds "
+                      f"it): p99 {c99 * 1e3:.1f} ms; ratio {c99 / a99:.2f} (target <= 2); "
+                      f"{rate:.1f} pages/s served, first byte {page_wait * 1e3:.0f} ms on average")
+            print(f"    p50 alone {p(alone, 0.5) * 1e3:.1f} ms, now {p(crowded, 0.5) * 1e3:.1f} ms")
+        rss = {pid: worker_rss(pid) for pid in [server.pid, *children(server.pid)]}
+        print("    resident memory after (c): " + ", ".join(
+            f"{'web process' if pid == server.pid else 'child ' + str(pid)} {(m or 0) / 1e6:.0f} MB"
+            for pid, m in rss.items()))
+
+
 def p(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
@@ -145,7 +240,14 @@ async def main() -> None:
     parser.add_argument("--teams", type=int, default=5000)
     parser.add_argument("--viewers", type=int, default=10)
     parser.add_argument("--reveals", type=int, default=150, help="reveals per worker (4 workers)")
+    parser.add_argument("--window", type=float, default=10.0,
+                        help="seconds each reveal measurement lasts at least (several board changes in (c))")
     parser.add_argument("--change", type=float, default=1.0, help="seconds between two board changes in (c)")
+    parser.add_argument("--board-processes", type=lambda v: [int(x) for x in v.split(",")], default=[0, 1],
+                        help="the server's board workers, one server per value: 0 (a thread) is the baseline")
+    parser.add_argument("--serve", type=int, metavar="PORT",
+                        help="measure nothing: write the board and serve it with `hackbot run` on this port until "
+                             "Ctrl-C (for benchmarks/lighthouse_scores.py)")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="bench-board-"))
     try:
@@ -154,63 +256,16 @@ async def main() -> None:
         t = time.perf_counter()
         creds = await populate(config_path, db, args.teams, revealers=4)
         print(f"{args.teams} teams x 14 datasets written in {time.perf_counter() - t:.1f} s")
-        with Server("hackbot", config_path=config_path, db_path=db) as reveal_url:
-            base = reveal_url.rsplit("/reveal/", 1)[0]
-            async with aiohttp.ClientSession(auto_decompress=False) as http:
-                cold, size, _ = await fetch_page(http, base + "/")
-                firsts, sizes = [], []
-                for _ in range(40):
-                    first, size, status = await fetch_page(http, base + "/")
-                    assert status == 200
-                    firsts.append(first)
-                    sizes.append(size)
-                async with http.get(base + "/", headers={"Accept-Encoding": "gzip"}) as r:
-                    etag = r.headers["ETag"]
-                    await r.read()
-                not_modified = [await fetch_page(http, base + "/", {"If-None-Match": etag}) for _ in range(20)]
-                async with http.get(base + "/", headers={"Accept-Encoding": "identity"}) as r:
-                    raw = len(await r.read())
-            p50 = statistics.median(firsts)
-            print(f"(a) GET / on {args.teams} teams: first byte p50 {p50 * 1e3:.1f} ms "
-                  f"(ratio to the 50 ms target: {p50 / 0.050:.2f}); {sizes[0] / 1e3:.0f} KB gzipped of "
-                  f"{raw / 1e6:.2f} MB (ratio to the 400 KB target: {sizes[0] / 400e3:.2f})")
-            print(f"    first request after start (the board built): {cold * 1e3:.0f} ms; "
-                  f"304 revalidation p50: {statistics.median(x[0] for x in not_modified) * 1e3:.1f} ms, "
-                  f"{not_modified[0][1]} bytes")
-
-            alone = await reveal_latencies(base, creds, args.reveals)
-            a99 = p(alone, 0.99)
-            for scenario in ("b", "c"):
-                stop, counts, changes = _CTX.Event(), _CTX.Value("i", 0), _CTX.Value("i", 0)
-                procs = [_CTX.Process(target=_viewers_main, args=(base, args.viewers, stop, counts), daemon=True)]
-                if scenario == "c":
-                    procs.append(_CTX.Process(target=_changes_main, args=(str(db), args.change, stop, changes),
-                                              daemon=True))
-                for proc in procs:
-                    proc.start()
-                while counts.value < 2 * args.viewers:  # noqa: ASYNC110 -- a counter of another process
-                    await asyncio.sleep(0.2)
-                before, changed = counts.value, changes.value
-                started = time.perf_counter()
-                crowded = await reveal_latencies(base, creds, args.reveals)
-                elapsed = time.perf_counter() - started
-                rate = (counts.value - before) / elapsed
-                rebuilt = changes.value - changed
-                stop.set()
-                for proc in procs:
-                    proc.join(10)
-                c99 = p(crowded, 0.99)
-                if scenario == "b":
-                    print(f"(b) POST /reveal/ p99 alone {a99 * 1e3:.1f} ms; with {args.viewers} viewers "
-                          f"({rate:.1f} fresh pages/s served meanwhile) {c99 * 1e3:.1f} ms; "
-                          f"ratio {c99 / a99:.2f} (target <= 2)")
-                else:
-                    print(f"(c) ... and the board changed {rebuilt} times in {elapsed:.1f} s (each change rebuilds "
-                          f"it): p99 {c99 * 1e3:.1f} ms; ratio {c99 / a99:.2f} (target <= 2); "
-                          f"{rate:.1f} pages/s served")
-                print(f"    p50 alone {p(alone, 0.5) * 1e3:.1f} ms, now {p(crowded, 0.5) * 1e3:.1f} ms")
         cli = Path(sys.executable).with_name("hackbot")
         command = [str(cli)] if cli.exists() else [sys.executable, "-m", "bot.cli"]
+        if args.serve:
+            print(f"serving http://127.0.0.1:{args.serve}/ (Ctrl-C stops)", flush=True)
+            with contextlib.suppress(KeyboardInterrupt):
+                subprocess.run([*command, "run", "--config", str(config_path), "--db", str(db),  # noqa: ASYNC221
+                                "--port", str(args.serve)], check=False)
+            return
+        for processes in args.board_processes:
+            await measure(args, config_path, db, creds, processes)
         for layout in ("--narrow", "--csv"):
             t = time.perf_counter()
             done = subprocess.run(  # noqa: ASYNC221 -- timed alone, after the HTTP measurements

@@ -67,7 +67,9 @@ def failed_audits(report: dict, category: str) -> list[str]:
         audit = audits[ref["id"]]
         if ref.get("weight", 0) > 0 and audit.get("score") is not None and audit["score"] < 1:
             items = (audit.get("details") or {}).get("items", [])
-            lines.append(f"{audit['id']}: {audit['title']}" + (f" ({len(items)} items)" if items else ""))
+            value = f" {audit['displayValue']}" if audit.get("displayValue") else ""  # "2.1 s", "1,234 elements"
+            lines.append(f"{audit['id']}: {audit['title']}{value} (score {audit['score']:.2f})"
+                         + (f" ({len(items)} items)" if items else ""))
             for item in items[:3]:  # what to fix: the element, or the console message
                 what = (item.get("node") or {}).get("snippet") or item.get("description") or item.get("url") or ""
                 lines.append(f"    {what[:200]}")
@@ -88,14 +90,15 @@ def main() -> None:
     install(console)
     categories = args.categories.split(",")
     modes = ["light", "dark"] if args.mode == "both" else [args.mode]
-    table = Table("page", "mode", *categories, title=f"Lighthouse ({'desktop' if args.desktop else 'mobile'})")
+    table = Table("mode", *categories, title=f"Lighthouse ({'desktop' if args.desktop else 'mobile'})")
+    table.add_column("page", overflow="fold")  # last, whole: a URL cut short names another page
     below = False
     for url in args.urls:
         for mode in modes:
             report = run(url, dark=mode == "dark", desktop=args.desktop, categories=categories)
             scores = [round(100 * (report["categories"][c]["score"] or 0)) for c in categories]
             below |= args.min is not None and min(scores) < args.min
-            table.add_row(url, mode, *map(str, scores))
+            table.add_row(mode, *map(str, scores), url)
             for category in categories:
                 for line in failed_audits(report, category):
                     console.print(f"  {url} ({mode}) {category}: {line}", markup=False, highlight=False, soft_wrap=True)

@@ -167,7 +167,8 @@ class Hackbot(commands.Bot):
         self.add_dynamic_items(*PERSISTENT_ITEMS, *HELP_QUEUE_ITEMS, *PROJECT_ITEMS, *VOTE_ITEMS)
         if self.serve_web:
             self.web_runner = await start_web(self.services, self.settings.hackbot_host, self.settings.hackbot_port,
-                                              report=discord_reporter(self))
+                                              report=discord_reporter(self),
+                                              board_processes=self.settings.hackbot_board_processes)
         self.drainer = OutboxDrainer(self.services.outbox, self.executors.execute, is_active=self.drains_outbox,
                                      report=discord_reporter(self))
         if self.run_reminders:
@@ -355,7 +356,8 @@ async def serve(
     try:
         if role in ("all", "web"):
             web_report: Report | None = report
-            runner = await start_web(services, host, port, report=web_report, trusted_proxies=proxies)
+            runner = await start_web(services, host, port, report=web_report, trusted_proxies=proxies,
+                                     board_processes=settings.hackbot_board_processes)
             log.info("web server on http://%s:%s (role %s, database %s)", host, port, role, redact(db_path))
         if gateway:
             assert discord_token is not None

@@ -71,6 +71,7 @@ ENVIRONMENT = (
     ("SMTP_FROM", "The sender address of the winners' emails."),
     ("SMTP_STARTTLS", "Whether to start TLS with the mail server (default: true)."),
     ("HACKBOT_LEASE_TTL", "Seconds the gateway holder may go unrenewed before a standby takes over (15)."),
+    ("HACKBOT_BOARD_PROCESSES", "Worker processes that build the leaderboard beside each web process (1; 0: in it)."),
 )
 _HOSTNAME = re.compile(r"(?=.{1,253}$)(?!-)[A-Za-z0-9-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9-]{1,63}(?<!-))*\.?")
 

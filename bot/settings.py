@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     hackbot_github_api: str | None = None  # a GitHub double (bot/sandbox/github.py); default https://api.github.com
     # proxies whose X-Forwarded-For names the client (the login limiter): "127.0.0.1, 10.0.0.0/8"
     hackbot_trusted_proxies: str | None = None
+    # worker processes that build the leaderboard (bot/web/boards.py), so that rebuilding a large board
+    # never takes the web process's CPU; 0: built in a thread of the web process
+    hackbot_board_processes: int = Field(default=1, ge=0, le=8)
     hackbot_lease_ttl: float = Field(default=15.0, gt=0, le=300)  # the gateway lease: seconds a holder may go unrenewed
 
     @field_validator("discord_token", "github_token", mode="before")

@@ -12,7 +12,8 @@ on every request. A board is built once per (counter, phase, visibility, final, 
 kept; every rendering of it (page, JSON, gzip) is made once and served from memory. Two processes
 on one database see the same counter, so a submission recorded by one refreshes the other's
 board on its next request. The counter is read BEFORE the standings: a board is never filed under
-a counter newer than its data.
+a counter newer than its data. `head` is that cheap read; `build` the board filed under it. The
+web server builds boards in a worker process (bot/web/boards.py) with this same service.
 """
 
 from __future__ import annotations
@@ -60,6 +61,25 @@ class Rendered:
     etag: str
 
 
+@dataclass(frozen=True)
+class BoardHead:
+    """What a board is filed under (`key`) and what its building needs besides the database. Small
+    and picklable: bot/web/boards.py sends it to the process that builds the board."""
+
+    version: int | None  # None: the database has no counter (a read-only copy); nothing is cached
+    phase: Phase | None  # the phase shown
+    current: Phase | None  # the phase running
+    visible: bool
+    final: bool
+    closed: bool
+    deadline: datetime | None
+    now: datetime
+
+    @property
+    def key(self) -> tuple:
+        return (self.version, self.phase.id if self.phase else None, self.visible, self.final, self.deadline)
+
+
 @dataclass
 class Board:
     version: int | None  # None: the database has no counter (a read-only copy); nothing is cached
@@ -103,7 +123,7 @@ class Board:
     async def rendered(self, etag: str, make: Callable[[], bytes]) -> Rendered:
         """`make()`'s bytes, built once in a worker thread (never on the event loop) and kept."""
         if self.version is None or len(self._renders) >= MAX_RENDERS:  # searches vary without bound
-            return await asyncio.to_thread(_pack, make, etag)
+            return await asyncio.to_thread(pack, make, etag)
         found = self._renders.get(etag)
         if found is not None:
             return found
@@ -111,7 +131,7 @@ class Board:
         async with lock:
             found = self._renders.get(etag)
             if found is None:
-                found = self._renders[etag] = await asyncio.to_thread(_pack, make, etag)
+                found = self._renders[etag] = await asyncio.to_thread(pack, make, etag)
             return found
 
     def team_json(self, i: int) -> dict[str, Any]:
@@ -169,43 +189,52 @@ class Board:
         }
 
 
-def _pack(make: Callable[[], bytes], etag: str) -> Rendered:
+def pack(make: Callable[[], bytes], etag: str) -> Rendered:
     body = make()
     return Rendered(body, gzip.compress(body, GZIP_LEVEL, mtime=0), etag)
 
 
 class BoardService:
     def __init__(self, store: Store, config: EventConfig, registry: DatasetRegistry, phases: PhaseClock,
-                 leaderboard: LeaderboardService, clock: Clock):
+                 leaderboard: LeaderboardService, clock: Clock, *, cache_size: int = CACHE_SIZE):
         self.store, self.config, self.registry = store, config, registry
         self.phases, self.leaderboard, self.clock = phases, leaderboard, clock
+        self.cache_size = cache_size
         self._cache: OrderedDict[tuple, Board] = OrderedDict()
         self._building: dict[tuple, asyncio.Lock] = {}
 
     async def board(self, phase_id: str | None = None) -> Board:
         """The phase's board (by default the current phase), from the cache while nothing changed."""
+        return await self.build(await self.head(phase_id))
+
+    async def head(self, phase_id: str | None = None) -> BoardHead:
+        """What a board is filed under, in one hop: the change counter, the phase shown, and the
+        state of the event that the board's rules depend on. Cheap: read on every request."""
         now = self.clock()
         version, override = await self.store.run(self._version)
         current = self.phases.resolve(override, now)
         phase = self._phase(current, phase_id)
-        visible = scores_visible(self.config)
         closes = self.config.submissions.closes
         closed = closes is not None and now >= closes
         earlier = phase is not None and current is not None and _index(self.config, phase) < _index(self.config, current)
-        final = closed or earlier
-        deadline = self._deadline(now)
-        key = (version, phase.id if phase else None, visible, final, deadline)
-        if version is not None and key in self._cache:
+        return BoardHead(version=version, phase=phase, current=current, visible=scores_visible(self.config),
+                         final=closed or earlier, closed=closed, deadline=self._deadline(now), now=now)
+
+    async def build(self, head: BoardHead) -> Board:
+        """The board of `head`: built once per change (however many viewers ask at once) and kept."""
+        key = head.key
+        if head.version is not None and key in self._cache:
             self._cache.move_to_end(key)
             return self._cache[key]
         lock = self._building.setdefault(key, asyncio.Lock())
-        async with lock:  # one build per change, however many viewers ask at once
-            if version is not None and key in self._cache:
+        async with lock:
+            if head.version is not None and key in self._cache:
                 return self._cache[key]
-            board = await self._build(version, phase, current, final, closed, deadline, now)
-            if version is not None:
+            board = await self._build(head.version, head.phase, head.current, head.final, head.closed,
+                                      head.deadline, head.now)
+            if head.version is not None:
                 self._cache[key] = board
-                while len(self._cache) > CACHE_SIZE:
+                while len(self._cache) > self.cache_size:
                     old, _ = self._cache.popitem(last=False)
                     self._building.pop(old, None)
         return board

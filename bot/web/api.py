@@ -8,7 +8,6 @@ of DESIGN.md, never a 500 on bad input.
 from __future__ import annotations
 
 import ipaddress
-import json
 import logging
 import uuid
 
@@ -17,6 +16,7 @@ from aiohttp import web
 from bot.core.errors import BadInput, HackbotError, TooLarge, TooManyAttempts, Unavailable
 from bot.core.ratelimit import LoginGated
 from bot.core.services import Services
+from bot.web.boards import BOARDS, JsonView
 from bot.web.cached import send
 from bot.web.faults import FaultReport
 from bot.web.forms import MULTIPART_OVERHEAD, read_form
@@ -176,13 +176,8 @@ async def leaderboard_json(request: web.Request) -> web.Response:
     team = request.query.get("team", "").strip()
     if len(team) > 64:
         raise BadInput("team= is longer than any team name (64 characters); send part of the name")
-    board = await services.board.board(request.query.get("phase"))
-    etag = board.key("json", limit, offset, team)
-
-    def body() -> bytes:
-        return json.dumps(board.to_api(limit=limit, offset=offset, team=team or None), allow_nan=False).encode()
-
-    return send(request, await board.rendered(etag, body), "application/json", services.clock())
+    rendered = await request.app[BOARDS].rendered(request.query.get("phase"), JsonView(limit, offset, team))
+    return send(request, rendered, "application/json", services.clock())
 
 
 async def healthz(request: web.Request) -> web.Response:

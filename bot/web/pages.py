@@ -24,6 +24,7 @@ from aiohttp import web
 from bot.core.board import Board
 from bot.core.errors import BadInput
 from bot.web.api import SERVICES
+from bot.web.boards import BOARDS, PageView
 from bot.web.cached import send
 
 TIE_MARK = '<abbr class="tie" title="statistically tied with the team above">≈</abbr>'
@@ -435,13 +436,7 @@ async def leaderboard_page(request: web.Request) -> web.Response:
     if view not in ("", "projector"):
         raise BadInput(f"view={view!r} is not a view; use view=projector or leave it out")
     top = _top(request)
-    board = await services.board.board(request.query.get("phase"))
-    etag = board.key("page", view, top if view else "")
-    limit = top if view == "projector" else None
-    json_etag = board.key("json", limit, 0, "")
-    rendered = await board.rendered(
-        etag, lambda: render_leaderboard(board, services.config, view=view, top=top, etag=json_etag).encode()
-    )
+    rendered = await request.app[BOARDS].rendered(request.query.get("phase"), PageView(view, top))
     return send(request, rendered, "text/html", services.clock())
 
 

@@ -11,12 +11,15 @@ from aiohttp.http_exceptions import HttpProcessingError
 
 from bot.core.services import Services
 from bot.web import api, judges, moderation, openapi, organizers, pages, projects, schedule, votes
+from bot.web.boards import BOARDS, BoardBuilds
 from bot.web.faults import FaultReport, Report
 from bot.web.forms import MULTIPART_OVERHEAD
 
 
 def create_app(services: Services, *, report: Report | None = None,
-               trusted_proxies: tuple[api.Network, ...] = ()) -> web.Application:
+               trusted_proxies: tuple[api.Network, ...] = (), board_processes: int = 0) -> web.Application:
+    """The application; `board_processes` worker processes build the leaderboard (bot/web/boards.py;
+    0: a thread of this process), started with the application and stopped with it."""
     # aiohttp refuses bodies past client_max_size itself; /submit/ streams and stops earlier
     app = web.Application(
         middlewares=[api.errors_as_json],
@@ -25,6 +28,14 @@ def create_app(services: Services, *, report: Report | None = None,
     app[api.SERVICES] = services
     app[api.FAULTS] = FaultReport(report)
     app[api.TRUSTED_PROXIES] = trusted_proxies  # whose X-Forwarded-For names the client (login limiter)
+    builds = app[BOARDS] = BoardBuilds(services, board_processes)
+
+    async def boards(_app: web.Application):  # a cleanup context: started with the app, stopped with it
+        await builds.start()
+        yield
+        await builds.close()
+
+    app.cleanup_ctx.append(boards)
     app.router.add_post("/reveal/", api.reveal)
     app.router.add_post("/reveal", api.reveal)
     app.router.add_post("/submit/", api.submit)
@@ -87,10 +98,10 @@ SWITCH_INTERVAL = 0.001
 
 
 async def start_web(services: Services, host: str, port: int, *, report: Report | None = None,
-                    trusted_proxies: tuple[api.Network, ...] = ()) -> web.AppRunner:
+                    trusted_proxies: tuple[api.Network, ...] = (), board_processes: int = 0) -> web.AppRunner:
     sys.setswitchinterval(SWITCH_INTERVAL)
     server_log = OneLineServerLog(logging.getLogger("aiohttp.server"), {})
-    app = create_app(services, report=report, trusted_proxies=trusted_proxies)
+    app = create_app(services, report=report, trusted_proxies=trusted_proxies, board_processes=board_processes)
     runner = web.AppRunner(app, access_log=None, logger=server_log)
     await runner.setup()
     try:
