@@ -288,6 +288,7 @@ LAZY_COMMANDS: dict[str, dict[str, tuple[str, str]]] = {
         "interviews": ("bot.cli_judging", "Book the interview slots and print them."),
         "invite": ("bot.cli_judging", "Invite a judge from outside the server."),
         "results": ("bot.cli_judging", "Print a round's ranking with rank intervals."),
+        "rule": ("bot.cli_judging", "Decide on a code-review failure: uphold or dismiss it."),
         "void": ("bot.cli_judging", "Void a judge's scores of a round so far."),
     },
 }
