@@ -1155,14 +1155,18 @@ def phase_set(phase_id: str, config_path: Path, db_path: str) -> None:
     """Force a phase, or follow the schedule.
 
     Phase ID holds at once in every running process (their next request sees it); `auto` follows
-    the schedule again. It is not announced in Discord (/admin phase set is)."""
+    the schedule again. A phase that changed is announced in Discord as /admin phase set announces
+    it: written to the outbox with the change, posted once by the bot process that holds the gateway."""
     auto = phase_id.strip().lower() == "auto"
-    change = with_services(config_path, db_path, lambda s: s.phases.set(None if auto else phase_id.strip(), s.clock()))
+    change = with_services(config_path, db_path,
+                           lambda s: s.phases.set(None if auto else phase_id.strip(), s.clock(), announce=True))
     if change.current is None:
         console.print("Following the schedule: no phase is open yet.")
     else:
         console.print(f"The current phase is [bold]{change.current.id}[/bold]{' (from the schedule)' if auto else ''}"
                       f"{'' if change.changed else ' (unchanged)'}.")
+    if change.changed:
+        console.print("Its announcement is queued: the running bot posts it in Discord.")
 
 
 # --- rehearse -----------------------------------------------------------------------------
