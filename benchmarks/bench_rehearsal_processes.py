@@ -106,6 +106,8 @@ def main() -> None:
               f"{box['drain_after_last_write_s']} | {box['time_to_drain_s']} | "
               f"{'-' if rate is None else f'{rate:.1f}'} | {box['wait_p50_s']} | {box['wait_max_s']} | "
               f"{per_person:.4f} | {answers} |", flush=True)
+        print(f"  the double's event loop (the driver process): longest stall {report['double_loop_stall_max_s']} s, "
+              f"{report['double_loop_stalls_over_100ms']} stalls over 100 ms", flush=True)
         for request in report["refused_discord_requests"][:10]:
             print(f"  refused: {request['route']} {request['status']} {request['code']}: {request['reason']}")
         for failure in report["failed"][:10]:

@@ -535,6 +535,8 @@ async def rehearse(source: Path, folder: Path, *, speed: float | None, teams: in
         play = Rehearsal(sandbox, config, timeline, web_urls, say, cast, organizer, db=database,
                          github=github.state)
         ticker = asyncio.create_task(_tick(play, progress))
+        stalls: list[float] = []
+        lag = asyncio.create_task(_loop_lag(stalls))
         try:
             moments = sorted(((act, m) for act in playing for m in act.moments(play)),
                              key=lambda am: (am[1].when, am[1].order))
@@ -566,6 +568,7 @@ async def rehearse(source: Path, folder: Path, *, speed: float | None, teams: in
             page = await _board_page(web_url)
         finally:
             ticker.cancel()
+            lag.cancel()
             await _stop_all([*webs, bot])
             await github.stop()
         failed = sandbox.state.failed_interactions()
@@ -583,6 +586,10 @@ async def rehearse(source: Path, folder: Path, *, speed: float | None, teams: in
             "outbox": outbox,
             "bot_start": {"sync_s": round(sync_s, 1), "lead_s": round(lead.total_seconds(), 1), "start_s": round(start_s, 1)},
             "board_page": page,
+            # the double's event loop is this process's: a long stall bunches the bot's requests at its
+            # end (a request is counted against Discord's limits when the double handles it)
+            "double_loop_stall_max_s": round(max(stalls, default=0.0), 3),
+            "double_loop_stalls_over_100ms": sum(1 for s in stalls if s > 0.1),
         }
         for act in playing:
             report.setdefault("acts", {})[act.name] = act.report(play)
@@ -662,6 +669,14 @@ def _count_reminders(sandbox: Sandbox, config: EventConfig) -> int:
     titles = [item.title for item in config.schedule]
     return sum(1 for messages in sandbox.state.messages.values() for m in messages
                if m.interaction_id is None and any(t in m.text() for t in titles))
+
+
+async def _loop_lag(stalls: list[float], every: float = 0.02) -> None:
+    """How late this process's event loop wakes a task due every `every` seconds: its stalls."""
+    while True:
+        due = time.monotonic() + every
+        await asyncio.sleep(every)
+        stalls.append(max(0.0, time.monotonic() - due))
 
 
 async def _tick(play: Rehearsal, progress: Callable[[float, str], None] | None) -> None:
