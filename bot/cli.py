@@ -1231,14 +1231,18 @@ def phase_set(phase_id: str, config_path: Path, db_path: str) -> None:
     """Force a phase, or follow the schedule.
 
     Phase ID holds at once in every running process (their next request sees it); `auto` follows
-    the schedule again. It is not announced in Discord (/admin phase set is)."""
+    the schedule again. A phase that changed is announced in Discord as /admin phase set announces
+    it: written to the outbox with the change, posted once by the bot process that holds the gateway."""
     auto = phase_id.strip().lower() == "auto"
-    change = with_services(config_path, db_path, lambda s: s.phases.set(None if auto else phase_id.strip(), s.clock()))
+    change = with_services(config_path, db_path,
+                           lambda s: s.phases.set(None if auto else phase_id.strip(), s.clock(), announce=True))
     if change.current is None:
         console.print("Following the schedule: no phase is open yet.")
     else:
         console.print(f"The current phase is [bold]{change.current.id}[/bold]{' (from the schedule)' if auto else ''}"
                       f"{'' if change.changed else ' (unchanged)'}.")
+    if change.changed:
+        console.print("Its announcement is queued: the running bot posts it in Discord.")
 
 
 # --- rehearse -----------------------------------------------------------------------------
@@ -1248,8 +1252,16 @@ def phase_set(phase_id: str, config_path: Path, db_path: str) -> None:
               help="The event file to rehearse; it is not modified.")
 @click.option("--speed", type=float, default=None,
               help="Run N times faster than real time (default: the whole timeline in about 40 s).")
-@click.option("--teams", type=click.IntRange(1, 2000), default=3, show_default=True,
+@click.option("--teams", type=click.IntRange(1, 5000), default=3, show_default=True,
               help="The number of simulated teams.")
+@click.option("--participants", type=click.IntRange(1, 25000), default=None,
+              help="The number of simulated people, shared out over the teams within the event's team sizes; "
+                   "each captain runs /team create, the others /team join (default: 2 a team).")
+@click.option("--active", type=click.IntRange(0), default=None,
+              help="Only the first N teams reveal, submit and run their scripts (default: every team).")
+@click.option("--web", "web", type=click.IntRange(0, 16), default=0, show_default=True,
+              help="Run the event as one `hackbot run --role bot` process and N `--role web` processes (the HTTP "
+                   "traffic spread over them) on the --db postgresql:// database, instead of one `--role all`.")
 @click.option("--port", type=int, default=None, help="The port of the leaderboard page (default: a free one).")
 @click.option("--keep", "keep_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Keep the rehearsal's files (event copy, database, bot log) in this folder.")
@@ -1258,9 +1270,10 @@ def phase_set(phase_id: str, config_path: Path, db_path: str) -> None:
                    "the rehearsal's folder).")
 @click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write the report to this file as JSON: interactions, failed ones, refused Discord requests, "
-                   "problems, reminders, the leaderboard, the outbox, and each act's section.")
-def rehearse(config_path: Path, speed: float | None, teams: int, port: int | None, keep_dir: Path | None,
-             db_path: str | None, report_path: Path | None) -> None:
+                   "problems, reminders, the leaderboard, the outbox (rows written, sent, the time to drain after "
+                   "the last write), the processes (roles, HTTP answers), and each act's section.")
+def rehearse(config_path: Path, speed: float | None, teams: int, participants: int | None, active: int | None, web: int,
+             port: int | None, keep_dir: Path | None, db_path: str | None, report_path: Path | None) -> None:
     """Dry-run the whole event. The real bot against a local Discord, simulated teams, time compressed."""
     import tempfile
 
@@ -1271,6 +1284,14 @@ def rehearse(config_path: Path, speed: float | None, teams: int, port: int | Non
     config = load_config(config_path, check_data=False)
     if db_path:
         check_db_path(db_path)
+    if web and not (db_path and is_url(db_path)):
+        fail("--web runs several processes over one database: give it with --db postgresql://...")
+    if participants is not None:
+        from bot.sandbox.rehearse import Cast
+        try:
+            Cast(teams, participants=participants).sizes(config.teams.min_size, config.teams.max_size)
+        except ValueError as exc:
+            fail(str(exc))
     if report_path is not None and not report_path.parent.is_dir():  # said now, not after the whole rehearsal
         fail(f"cannot write the report to {report_path}: the folder {report_path.parent} does not exist")
     with tempfile.TemporaryDirectory(prefix="hackbot-rehearsal-") as tmp:
@@ -1286,7 +1307,8 @@ def rehearse(config_path: Path, speed: float | None, teams: int, port: int | Non
 
             result = asyncio.run(run_rehearsal(config_path, folder, speed=speed, teams=teams, port=port,
                                                say=lambda text: console.print(text, highlight=False, markup=False),
-                                               progress=progress, db=db_path))
+                                               progress=progress, db=db_path, participants=participants,
+                                               active=active, web=web))
     table = Table(title=f"Final leaderboard (phase {result['leaderboard'].get('phase')})")
     for column in ("rank", "team", "total"):
         table.add_column(column)
@@ -1303,8 +1325,14 @@ def rehearse(config_path: Path, speed: float | None, teams: int, port: int | Non
                if box["left"] == 0 and box["wait_p50_s"] is not None else f"{box['left']} left")
     console.print(f"outbox: {box['enqueued']} Discord side effects written, {box['sent']} sent, {box['failed']} failed;"
                   f" {drained}", highlight=False)
+    if box["drain_after_last_write_s"] is not None:
+        console.print(f"outbox drained {box['drain_after_last_write_s']} s after the last row was written; "
+                      f"{box['duplicate_posts']} posted twice", highlight=False)
     for failure in box["failures"]:
         console.print(f"  - {failure}", highlight=False, markup=False)
+    if web:
+        console.print("processes: " + ", ".join(f"{p['role']} :{p['port']} ({p['http_answers']} HTTP answers)"
+                                                for p in result["processes"]), highlight=False)
     acts = result.get("acts", {})
     if "tickets" in acts:
         t = acts["tickets"]

@@ -35,7 +35,7 @@ Kinds (payloads are structured; the text is written here, never by the core):
   reminder {reminder_id, channel, mention, text}        a schedule reminder (bot/posting.py)
   vote.open {vote_id, closes_at}       a vote's announcement: link, QR code, Vote button (bot/cogs/votes.py)
   vote.close {vote_id}                 a closed vote's public turnout (results when they may be shown)
-  phase.open {phase}                   a phase's announcement (/admin phase set)
+  phase.open {phase}                   a phase's announcement (/admin phase set, hackbot phase set)
   announcement {parts: [{content, roles}]}              the winners, in the announcements channel
   ticket.post {number}                 a help ticket's post in the mentors' queue (bot/help_queue.py)
   ticket.edit {number}                 the post shown as the ticket is now

@@ -62,7 +62,7 @@ def _channel_name(name: str) -> str:
 
 
 def phase_announcement(phase) -> str:
-    """What /admin phase set posts in the announcements channel (an outbox row, kind phase.open)."""
+    """What /admin phase set and `hackbot phase set` post in the announcements channel (an outbox row, kind phase.open)."""
     return f"Phase '{phase.id}' is now open: new datasets, leaderboard starts from zero"
 
 

@@ -92,15 +92,17 @@ class PhaseClock:
     async def _set(self, tx: Tx, phase_id: str | None, now: datetime, announce: bool = False) -> PhaseChange:
         override = None if phase_id is None else self.config.phase(phase_id)
         async with tx.transaction():
+            await tx.lock(self.KEY)  # two sets at once: the second sees the first's phase, one announcement
             before = await self.current_in(tx, now)
             if phase_id is None:
                 await tx.execute("DELETE FROM event_state WHERE key = ?", (self.KEY,))
             else:
-                await tx.execute(
-                    "INSERT INTO event_state(key, value, updated_at) VALUES (?, ?, ?)"
-                    " ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-                    (self.KEY, phase_id, now.timestamp()),
-                )
+                # not an upsert: on SQLite the board_version trigger's INSERT OR IGNORE would take
+                # the outer ON CONFLICT policy and fail a second set (migration 0014); the lock
+                # above makes update-else-insert safe
+                params = (phase_id, now.timestamp(), self.KEY)
+                if not await tx.execute("UPDATE event_state SET value = ?, updated_at = ? WHERE key = ?", params):
+                    await tx.execute("INSERT INTO event_state(value, updated_at, key) VALUES (?, ?, ?)", params)
             change = PhaseChange(before, override or self.config.phase_at(now), override)
             if announce and change.changed:
                 assert change.current is not None

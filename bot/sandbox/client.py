@@ -334,6 +334,27 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+async def until_healthy(process: asyncio.subprocess.Process, url: str, timeout: float,
+                        output: Callable[[], str]) -> None:
+    """Until a `hackbot run` process answers `url` (its /healthz), or it exits (SandboxError with its output)."""
+    import aiohttp
+
+    deadline = time.monotonic() + timeout
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2)) as http:
+        while True:
+            if process.returncode is not None:
+                raise SandboxError(f"hackbot run exited ({process.returncode}):\n{output()}")
+            try:
+                async with http.get(url) as response:
+                    if response.status == 200:
+                        return
+            except (aiohttp.ClientError, TimeoutError):
+                pass
+            if time.monotonic() > deadline:
+                raise SandboxError(f"timed out after {timeout:.0f} s waiting for {url}:\n{output()}")
+            await asyncio.sleep(0.1)
+
+
 class BotProcess:
     """`hackbot run` as a real subprocess, pointed at the double; its output goes to `log`."""
 
@@ -380,6 +401,13 @@ class BotProcess:
             stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,
         )
         _LIVE.add(process.pid)
+        if self.role == "web":  # no gateway: up once its web server answers
+            try:
+                await until_healthy(process, f"http://127.0.0.1:{self.port}/healthz", timeout, self.output)
+            except BaseException:
+                await self.stop()
+                raise
+            return
         if standby:
             try:
                 await until(lambda: process.returncode is not None or "standing by" in self.output(), timeout,

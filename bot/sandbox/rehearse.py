@@ -24,6 +24,7 @@ import pkgutil
 import re
 import time
 import tomllib
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -308,12 +309,30 @@ class SimTeam:
 
 @dataclass(frozen=True)
 class Cast:
-    """Who plays: `teams` simulated teams of `size`; only the first `active` reveal and submit
-    (None: all of them), so that thousands of teams can be formed and ranked in a rehearsal."""
+    """Who plays: `teams` simulated teams of `size`, or `participants` people spread over the teams
+    as evenly as they go; only the first `active` reveal and submit (None: all of them), so that
+    thousands of teams can be formed and ranked in a rehearsal."""
 
     teams: int
     size: int = 2
     active: int | None = None
+    participants: int | None = None
+
+    def sizes(self, min_size: int, max_size: int) -> list[int]:
+        """Each team's number of members, within the event's bounds: `size` each, or `participants`
+        shared out (the first teams one larger where it does not divide)."""
+        if self.participants is None:
+            return [max(min_size, min(self.size, max_size))] * self.teams
+        each, more = divmod(self.participants, self.teams)
+        sizes = [each + (n < more) for n in range(self.teams)]
+        if not all(min_size <= k <= max_size for k in sizes):
+            raise ValueError(f"{self.participants} participants in {self.teams} teams make teams of {min(sizes)} to "
+                             f"{max(sizes)}; the event allows {min_size} to {max_size} a team")
+        return sizes
+
+    @property
+    def people(self) -> int:
+        return self.participants if self.participants is not None else self.teams * self.size
 
 
 @dataclass
@@ -373,7 +392,7 @@ class Rehearsal:
     sandbox: Sandbox
     config: EventConfig
     timeline: Timeline
-    web_url: str
+    web_urls: list[str]  # the web server of each process that serves HTTP; requests go round them
     say: Callable[[str], None]
     cast: Cast
     organizer: Any = None
@@ -382,6 +401,22 @@ class Rehearsal:
     seen: set[int] = field(default_factory=set)
     interactions: int = 0
     github: GitHubState = field(default_factory=GitHubState)  # the GitHub double the bot checks repositories on
+    answered: dict[str, int] = field(default_factory=dict)  # web server -> HTTP answers received from it
+    _turn: int = 0
+
+    @property
+    def web_url(self) -> str:
+        """The next web server, in turn: the rehearsal's HTTP traffic is spread over every web process,
+        as a proxy in front of them spreads it."""
+        url = self.web_urls[self._turn % len(self.web_urls)]
+        self._turn += 1
+        return url
+
+    def served(self, url: str) -> None:
+        """An HTTP answer came back from the web server at `url` (any URL under it)."""
+        for base in self.web_urls:
+            if url.startswith(base):
+                self.answered[base] = self.answered.get(base, 0) + 1
 
     def stamp(self) -> str:
         return self.timeline.now().astimezone(parse_timezone(self.config.event.timezone)).strftime("%a %d %b %H:%M")
@@ -432,15 +467,20 @@ class Rehearsal:
 async def rehearse(source: Path, folder: Path, *, speed: float | None, teams: int, size: int = 2,
                    active: int | None = None, port: int | None = None, say: Callable[[str], None] = print,
                    progress: Callable[[float, str], None] | None = None, state: SandboxState | None = None,
-                   acts: list[Act] | None = None, db: str | None = None) -> dict[str, Any]:
+                   acts: list[Act] | None = None, db: str | None = None, participants: int | None = None,
+                   web: int = 0) -> dict[str, Any]:
     """Play the event in `folder`; returns the report: the final leaderboard, the problems, the
     interactions and those that failed, the requests the double refused, the reminders posted,
-    and each act's section. `state` lets a caller start from a server of its own (one close to
-    Discord's caps); `db`, an empty database to play it on (a postgresql:// URL, say), by default
-    a new file in `folder`."""
+    the processes, and each act's section. `state` lets a caller start from a server of its own
+    (one close to Discord's caps); `db`, an empty database to play it on (a postgresql:// URL,
+    say), by default a new file in `folder`. `participants`: people shared out over the teams
+    (default `size` a team). `web`: run the event as one `hackbot run --role bot` process and
+    `web` `--role web` processes (the HTTP traffic spread over them), not one `--role all`."""
     started = time.monotonic()
     problems = event_problems(source)
     path, config, timeline = compress_event(source, folder, speed=speed)
+    cast = Cast(teams, size, active, participants)
+    cast.sizes(config.teams.min_size, config.teams.max_size)  # the bounds, said before anything starts
     port = port or free_port()
     acts = acts if acts is not None else load_acts()
     github = GitHubDouble(GitHubState())
@@ -450,15 +490,19 @@ async def rehearse(source: Path, folder: Path, *, speed: float | None, teams: in
         organizer = sandbox.organizer("organizer", config.discord.organizer_role)
         database = str(db or folder / "rehearsal.sqlite3")
         # the links the bot posts (the vote's page and its QR code) point at its own web server
-        bot = BotProcess(sandbox, path, database, folder / "bot.log", port=port,
-                         env={"HACKBOT_GITHUB_API": github_url, "HACKBOT_PUBLIC_URL": f"http://127.0.0.1:{port}"})
+        # (with web processes, at the first: where a proxy would send them)
+        env = {"HACKBOT_GITHUB_API": github_url, "HACKBOT_PUBLIC_URL": f"http://127.0.0.1:{port}"}
+        bot = BotProcess(sandbox, path, database, folder / "bot.log", port=free_port() if web else port, env=env,
+                         role="bot" if web else None)
+        webs = [BotProcess(sandbox, path, database, folder / f"web{n + 1}.log", port=port if n == 0 else free_port(),
+                           env=env, role="web") for n in range(web)]
         synced = time.monotonic()
         await bot.sync()
         # `hackbot run` starts about as slowly as `hackbot sync` ran (imports, login): the event
         # starts once it is up, and each moment gets the real time its act needs (Moment.takes)
         sync_s = time.monotonic() - synced
         lead = max(LEAD, timedelta(seconds=2 * sync_s))
-        plan = Rehearsal(sandbox, config, timeline, "", say, Cast(teams, size, active), organizer, db=database)
+        plan = Rehearsal(sandbox, config, timeline, [""], say, cast, organizer, db=database)
         needs: dict[datetime, float] = {}
         for act in acts:
             if act.applies(config):
@@ -468,20 +512,31 @@ async def rehearse(source: Path, folder: Path, *, speed: float | None, teams: in
                                                 synthesize=False)
         playing = [act for act in acts if act.applies(config)]
         span = timeline.end - timeline.start
+        people = f" of {cast.people} participants" if participants is not None else ""
+        shape = f"; 1 bot process and {web} web processes" if web else ""
         say(f"Rehearsing {config.event.name}: {span} of event time at {timeline.speed:,.0f}x "
-            f"(~{timeline.real_seconds:.0f} s, slowed where the acts need time), {teams} simulated teams")
+            f"(~{timeline.real_seconds:.0f} s, slowed where the acts need time), {teams} simulated teams{people}{shape}")
         starting = time.monotonic()
         await bot.start()
+        try:
+            for process in webs:
+                await process.start()
+        except BaseException:
+            await _stop_all([bot, *webs])
+            raise
         start_s = time.monotonic() - starting
         if datetime.now(UTC) > timeline.real_start:
             problems.append(f"rehearsal: the bot took {start_s:.0f} s to start (the sync {sync_s:.0f} s), longer than "
                             f"the {lead.total_seconds():.0f} s before the event's first moment: its first times passed "
                             "before it ran")
-        web_url = f"http://127.0.0.1:{port}/"
+        web_urls = [f"http://127.0.0.1:{p.port}/" for p in webs or [bot]]
+        web_url = web_urls[0]
         say(f"Leaderboard page while it runs: {web_url}   (Discord double: {sandbox.url}, bot log: {folder / 'bot.log'})")
-        play = Rehearsal(sandbox, config, timeline, web_url, say, Cast(teams, size, active), organizer, db=database,
+        play = Rehearsal(sandbox, config, timeline, web_urls, say, cast, organizer, db=database,
                          github=github.state)
         ticker = asyncio.create_task(_tick(play, progress))
+        stalls: list[float] = []
+        lag = asyncio.create_task(_loop_lag(stalls))
         try:
             moments = sorted(((act, m) for act in playing for m in act.moments(play)),
                              key=lambda am: (am[1].when, am[1].order))
@@ -502,19 +557,26 @@ async def rehearse(source: Path, folder: Path, *, speed: float | None, teams: in
             await play.wait_until(timeline.end)
             for act in playing:
                 await _played(play, f"{act.name}: finishing", act.settle(play), broke)
-            outbox = await drained_outbox(database)
+            outbox = await drained_outbox(database, within=max(120.0, cast.people * 0.1))
+            outbox["duplicate_posts"] = _duplicate_posts(sandbox)
             await asyncio.sleep(0.5)
             play.watch()
-            async with aiohttp.ClientSession() as http, http.get(web_url + "api/leaderboard") as response:
-                board = await response.json()
+            for url in web_urls:  # every web process answers the same board
+                async with aiohttp.ClientSession() as http, http.get(url + "api/leaderboard") as response:
+                    board = await response.json()
+                    play.served(url)
             page = await _board_page(web_url)
         finally:
             ticker.cancel()
-            await bot.stop()
+            lag.cancel()
+            await _stop_all([*webs, bot])
             await github.stop()
         failed = sandbox.state.failed_interactions()
         report: dict[str, Any] = {
-            "event": config.event.name, "teams": teams, "wall_time_s": round(time.monotonic() - started, 1),
+            "event": config.event.name, "teams": teams, "participants": cast.people,
+            "wall_time_s": round(time.monotonic() - started, 1),
+            "processes": [{"role": p.role or "all", "port": p.port,
+                           "http_answers": play.answered.get(f"http://127.0.0.1:{p.port}/", 0)} for p in [bot, *webs]],
             "interactions": play.interactions, "failed": [i.summary() for i in failed] + broke,
             "refused_discord_requests": [
                 {"route": r.route, "status": r.status, "code": r.code, "reason": r.reason}
@@ -524,6 +586,10 @@ async def rehearse(source: Path, folder: Path, *, speed: float | None, teams: in
             "outbox": outbox,
             "bot_start": {"sync_s": round(sync_s, 1), "lead_s": round(lead.total_seconds(), 1), "start_s": round(start_s, 1)},
             "board_page": page,
+            # the double's event loop is this process's: a long stall bunches the bot's requests at its
+            # end (a request is counted against Discord's limits when the double handles it)
+            "double_loop_stall_max_s": round(max(stalls, default=0.0), 3),
+            "double_loop_stalls_over_100ms": sum(1 for s in stalls if s > 0.1),
         }
         for act in playing:
             report.setdefault("acts", {})[act.name] = act.report(play)
@@ -542,11 +608,23 @@ async def _played(play: Rehearsal, what: str, step: Awaitable[None], broke: list
         play.log(f"{what} did not finish: {error[:300]}")
 
 
+async def _stop_all(processes: list[BotProcess]) -> None:
+    for process in processes:
+        await process.stop()
+
+
+def _duplicate_posts(sandbox: Sandbox) -> int:
+    """Messages the double holds twice for one outbox row (the same nonce): 0 when every row was sent once."""
+    nonces = Counter(m.nonce for messages in sandbox.state.messages.values() for m in messages if m.nonce is not None)
+    return sum(n - 1 for n in nonces.values() if n > 1)
+
+
 async def drained_outbox(database: str, *, within: float = 120.0) -> dict[str, Any]:
     """The outbox once the bot has sent everything (or `within` seconds have passed): rows written,
     sent, failed (with the reasons) and left; the time from the first row written to the last one
-    done (the rehearsal's span, rows being written all along), and each row's wait from written to
-    sent, median and longest (bot/core/outbox.py)."""
+    done (the rehearsal's span, rows being written all along), the time from the last row written
+    to the last one done (the drain once the event stops writing), and each row's wait from written
+    to sent, median and longest (bot/core/outbox.py)."""
     from bot.core.outbox import Outbox
     from bot.core.store import Store
 
@@ -558,13 +636,17 @@ async def drained_outbox(database: str, *, within: float = 120.0) -> dict[str, A
         while not status.drained and time.monotonic() < deadline:
             await asyncio.sleep(0.2)
             status = await outbox.status()
+        last_written = await store.fetchval("SELECT max(created_at) FROM outbox")
     finally:
         await store.close()
     counts = status.counts
+    after_last = (None if not status.drained or last_written is None or status.last_finished is None
+                  else round(max(0.0, status.last_finished - last_written), 2))
     return {
         "enqueued": sum(counts.values()), "sent": counts["sent"], "failed": counts["failed"],
         "left": counts["pending"] + counts["sending"],
         "time_to_drain_s": None if status.time_to_drain is None else round(status.time_to_drain, 2),
+        "drain_after_last_write_s": after_last,
         "wait_p50_s": None if status.wait_p50 is None else round(status.wait_p50, 3),
         "wait_max_s": None if status.wait_max is None else round(status.wait_max, 3),
         "failures": [f"{f.kind} {f.key}: {f.error}" for f in status.failed],
@@ -587,6 +669,14 @@ def _count_reminders(sandbox: Sandbox, config: EventConfig) -> int:
     titles = [item.title for item in config.schedule]
     return sum(1 for messages in sandbox.state.messages.values() for m in messages
                if m.interaction_id is None and any(t in m.text() for t in titles))
+
+
+async def _loop_lag(stalls: list[float], every: float = 0.02) -> None:
+    """How late this process's event loop wakes a task due every `every` seconds: its stalls."""
+    while True:
+        due = time.monotonic() + every
+        await asyncio.sleep(every)
+        stalls.append(max(0.0, time.monotonic() - due))
 
 
 async def _tick(play: Rehearsal, progress: Callable[[float, str], None] | None) -> None:

@@ -161,7 +161,7 @@ def test_a_report_that_cannot_be_written_is_refused_before_the_rehearsal(tmp_pat
 
 def test_acts_are_found_as_modules_of_bot_sandbox_acts():
     assert [act.name for act in load_acts()] == ["controls", "judging", "outbox_post", "perks", "phases", "projects",
-                                                 "reveals", "submissions", "teams", "tickets", "votes", "winners"]
+                                                 "reveals", "scripts", "submissions", "teams", "tickets", "votes", "winners"]
 
 
 class Mentors(Act):

@@ -18,7 +18,7 @@ import requests
 from bot.config import load_event
 from bot.core.services import Services
 from bot.core.store import migrations, redact
-from tests.databases import count, execute
+from tests.databases import count, execute, query
 from tests.web.conftest import EVENT_NAME, free_port, hackbot_env, valid_csv
 from tests.web.test_cli import COMMAND, hackbot, live_event
 
@@ -194,3 +194,31 @@ def test_phase_set_from_the_command_line_holds_for_the_next_request(tmp_path, ev
         out, err = server.communicate(timeout=20)
     assert SECRET not in out + err
 
+
+
+def test_phase_set_from_the_command_line_is_announced_once(tmp_path, event_file, db):
+    """`hackbot phase set` announces a phase that changed as /admin phase set does: one outbox row
+    of kind phase.open, keyed by the phase, for the bot process to post; the same set again (or
+    two at once) writes none."""
+    common = ("--config", str(event_file), "--db", with_password(db))
+    rows = "SELECT key, kind, lane, payload FROM outbox WHERE kind = 'phase.open' ORDER BY id"
+    forced = hackbot("phase", "set", "real", *common, cwd=tmp_path)
+    assert forced.returncode == 0 and "The current phase is real." in forced.stdout, forced.stderr
+    assert "announcement is queued" in forced.stdout
+    [(key, kind, lane, payload)] = asyncio.run(query(db, rows))
+    assert re.fullmatch(r"phase\.open:real:[0-9.]+", key) and lane == "phases"
+    assert json.loads(payload) == {"phase": "real"}
+
+    again = hackbot("phase", "set", "real", *common, cwd=tmp_path)
+    assert again.returncode == 0 and "(unchanged)" in again.stdout and "queued" not in again.stdout
+    assert [r[0] for r in asyncio.run(query(db, rows))] == [key]  # not posted twice
+
+    back = hackbot("phase", "set", "auto", *common, cwd=tmp_path)  # back to "mock": that change is announced
+    assert "The current phase is mock (from the schedule)." in back.stdout
+    announced = [json.loads(r[3])["phase"] for r in asyncio.run(query(db, rows))]
+    assert announced == ["real", "mock"]
+    both = [subprocess.Popen([*COMMAND, "phase", "set", "real", *common], cwd=tmp_path, env=hackbot_env(),
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    assert all(p.wait(timeout=60) == 0 for p in both)
+    announced = [json.loads(r[3])["phase"] for r in asyncio.run(query(db, rows))]
+    assert announced == ["real", "mock", "real"]  # two scripts setting it at once: one announcement

@@ -39,7 +39,7 @@ class Perks(Act):
         if perk.who == "validated_team":
             for team in teams:
                 await play.ask(play.organizer, "admin team validate", name=team.name)
-        wanted = len(teams) * (max(1, play.cast.size) if perk.who == "member" else 1)
+        wanted = (sum(len(team.members) for team in teams) if perk.who == "member" else len(teams))
         codes = play.config.base_dir / "perk-codes.csv"
         codes.write_text("code\n" + "".join(f"REHEARSAL-{perk.id.upper()}-{n:04d}\n" for n in range(wanted)),
                          encoding="utf-8")
