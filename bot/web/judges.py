@@ -83,13 +83,7 @@ def render_work(event: str, judge: JudgeInfo, rounds: list[RoundWork], now, mess
         if rnd.mode == "rubric":
             for item in work.items:
                 last = (item.last or {}).get("criteria", {})
-                project = item.project
-                head = f"{item.team}: {project.title}" if project else item.team
-                links = ""
-                if project and project.repo_url:
-                    links += f' <a href="{escape(project.repo_url)}" rel="noreferrer">repository</a>'
-                if project and project.demo_url:
-                    links += f' <a href="{escape(project.demo_url)}" rel="noreferrer">demo</a>'
+                head, links = _head_and_links(item)
                 done = ' <span class="done">scored</span>' if item.done else ""
                 fields = []
                 for c in rnd.criteria:
@@ -124,7 +118,8 @@ def render_work(event: str, judge: JudgeInfo, rounds: list[RoundWork], now, mess
     return "\n".join(parts)
 
 
-def _item_html(item: ReviewItem) -> str:
+def _head_and_links(item: ReviewItem) -> tuple[str, str]:
+    """A reviewed project's heading (team: title) and the links to its repository and demo."""
     project = item.project
     head = f"{item.team}: {project.title}" if project else item.team
     links = ""
@@ -132,6 +127,12 @@ def _item_html(item: ReviewItem) -> str:
         links += f' <a href="{escape(project.repo_url)}" rel="noreferrer">repository</a>'
     if project and project.demo_url:
         links += f' <a href="{escape(project.demo_url)}" rel="noreferrer">demo</a>'
+    return head, links
+
+
+def _item_html(item: ReviewItem) -> str:
+    project = item.project
+    head, links = _head_and_links(item)
     summary = f"<p>{escape(project.summary)}</p>" if project and project.summary else ""
     return f"<strong>{escape(head)}</strong>{links}{summary}"
 
