@@ -190,11 +190,20 @@ async def judge_page(request: web.Request) -> web.Response:
                  + bundles)
 
 
+def _session_ended() -> web.Response:
+    return _page("Judging", "<h1>Judging</h1><p>Your session ended; open your link again.</p>", status=403)
+
+
+def _not_saved(exc: Exception) -> web.Response:
+    return _page("Judging", f"<h1>Not saved</h1><p>{escape(str(exc))}</p><p><a href=\"/judge/\">Back</a></p>",
+                 status=400)
+
+
 async def score(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     judge = await _judge(request)
     if judge is None:
-        return _page("Judging", "<h1>Judging</h1><p>Your session ended; open your link again.</p>", status=403)
+        return _session_ended()
     form = await request.post()
     rnd = services.config.judging.round(str(form.get("round", "")))
     try:
@@ -206,8 +215,7 @@ async def score(request: web.Request) -> web.Response:
         scored = await services.judging.score(judge.user_id, int(str(form.get("team", "0")) or 0), text, round_id=rnd.id,
                                               checklist=checks, note=str(form.get("note", "")))
     except (HackbotError, ValueError) as exc:
-        return _page("Judging", f"<h1>Not saved</h1><p>{escape(str(exc))}</p><p><a href=\"/judge/\">Back</a></p>",
-                     status=400)
+        return _not_saved(exc)
     message = f"Saved your score of {scored.team}: {scored.done} of {scored.of} done."
     raise web.HTTPSeeOther(f"/judge/?message={quote(message)}", headers=PRIVATE_HEADERS)
 
@@ -216,7 +224,7 @@ async def rank(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     judge = await _judge(request)
     if judge is None:
-        return _page("Judging", "<h1>Judging</h1><p>Your session ended; open your link again.</p>", status=403)
+        return _session_ended()
     form = await request.post()
     try:
         places = sorted(((int(str(v)), int(k[2:])) for k, v in form.items() if k.startswith("r_")))
@@ -224,8 +232,7 @@ async def rank(request: web.Request) -> web.Response:
             raise HackbotError("give each project a different place (1 for the best)")
         ranked = await services.judging.rank(judge.user_id, [n for _, n in places], round_id=str(form.get("round", "")))
     except (HackbotError, ValueError) as exc:
-        return _page("Judging", f"<h1>Not saved</h1><p>{escape(str(exc))}</p><p><a href=\"/judge/\">Back</a></p>",
-                     status=400)
+        return _not_saved(exc)
     raise web.HTTPSeeOther(f"/judge/?message={quote('Saved your ranking of ' + str(ranked.of) + ' projects.')}",
                            headers=PRIVATE_HEADERS)
 
@@ -234,7 +241,7 @@ async def choose(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     judge = await _judge(request)
     if judge is None:
-        return _page("Judging", "<h1>Judging</h1><p>Your session ended; open your link again.</p>", status=403)
+        return _session_ended()
     form = await request.post()
     try:
         a, b, better = (int(str(form.get(k, "0")) or 0) for k in ("a", "b", "better"))
@@ -243,8 +250,7 @@ async def choose(request: web.Request) -> web.Response:
         chosen = await services.judging.choose(judge.user_id, better, b if better == a else a,
                                                round_id=str(form.get("round", "")))
     except (HackbotError, ValueError) as exc:
-        return _page("Judging", f"<h1>Not saved</h1><p>{escape(str(exc))}</p><p><a href=\"/judge/\">Back</a></p>",
-                     status=400)
+        return _not_saved(exc)
     message = f"Saved: {chosen.team}. {chosen.done} of {chosen.of} comparisons done."
     raise web.HTTPSeeOther(f"/judge/?message={quote(message)}", headers=PRIVATE_HEADERS)
 
