@@ -26,6 +26,22 @@ async def test_reveal_answers_the_hidden_label(services):
     assert http.to_api() == {"exercise_id": 5, "datum_id": 3, "label": int(y[3]), "previously revealed": [17]}
 
 
+async def test_a_phase_set_elsewhere_holds_for_the_next_re_read(services, clock):
+    """A team asks again for a label it revealed, after another process moved the event to the
+    next phase (the override, written straight to the database): it gets the next phase's label
+    and spends that phase's budget, not the answer it had before."""
+    team, password = await new_team(services, "Blue")
+    gate = services.logins.gate("10.0.0.7")
+    for _ in range(2):
+        before = await services.reveals.reveal_with_login("blue", password, 3, 40, gate=gate)
+        assert before.label == int(hidden_y(services.config, "mock", 3)[40])
+    await execute(target_of(services.store),
+                  "INSERT INTO event_state(key, value, updated_at) VALUES ('phase_override', 'real', 0)")
+    after = await services.reveals.reveal_with_login("blue", password, 3, 40, gate=gate)
+    assert after.new and after.label == int(hidden_y(services.config, "real", 3)[40])
+    assert await services.reveals.revealed(team, "real", 3) == [40]
+
+
 async def test_budget_is_per_team_dataset_and_phase(services, clock):
     blue, _ = await new_team(services, "Blue")
     red, _ = await new_team(services, "Red")
