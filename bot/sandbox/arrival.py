@@ -24,7 +24,7 @@ import struct
 import time
 from typing import Any
 
-SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)  # Linux's value; Python names it from 3.13 only
+SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)  # Linux's value: the socket module of Python 3.11 does not name it
 _STAMP = struct.Struct("qq")  # struct timespec: seconds, nanoseconds (CLOCK_REALTIME)
 _ANCILLARY = socket.CMSG_SPACE(_STAMP.size)
 
