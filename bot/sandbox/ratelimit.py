@@ -13,14 +13,18 @@ Discord publishes no per-route numbers ("should not be hard coded"). The double 
 per 5 seconds in one channel (the bucket client libraries commonly report for
 POST /channels/{id}/messages) and 50 per second on other routes, so that the global limit is
 the one a busy bot meets, and a bot that ignores X-RateLimit-Remaining is refused.
+
+A request counts at the time it arrived (`check(..., now=)`: bot/sandbox/arrival.py's kernel
+stamp), as at Discord, not when the double's loop got round to it: after a stall the double
+handles a backlog in a bunch, and in an order close to, but not exactly, that of arrival.
 """
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import math
 import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -54,10 +58,13 @@ class RateLimiter:
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self.clock = clock
         self.buckets: dict[tuple[str, str], Bucket] = {}
-        self.recent: deque[float] = deque()  # times of the bot's global-bound requests in the last second
+        # arrival times of the bot's global-bound requests, sorted: a backlog is handled nearly in order
+        self.recent: list[float] = []
 
-    def check(self, route: str, major: str) -> Verdict:
-        now = self.clock()
+    def check(self, route: str, major: str, now: float | None = None) -> Verdict:
+        """Count a request that arrived at `now` (by default: the clock's now)."""
+        if now is None:
+            now = self.clock()
         limit, per = ROUTE_LIMITS.get(route, DEFAULT_LIMIT)
         key = (route, major)
         bucket = self.buckets.get(key)
@@ -65,10 +72,13 @@ class RateLimiter:
             name = hashlib.sha1(route.encode()).hexdigest()[:16]
             bucket = self.buckets[key] = Bucket(name, limit, per, limit, now + per)
         if not route.startswith(EXEMPT_PREFIXES):
-            while self.recent and now - self.recent[0] >= 1.0:
-                self.recent.popleft()
-            if len(self.recent) >= GLOBAL_REQUESTS_PER_SECOND:
-                retry = max(0.001, 1.0 - (now - self.recent[0]))
+            recent = self.recent
+            # forget what no request handled from now on can meet: stamps more than 1 s before the
+            # latest one, with 4 s more for a request handled late (a stall) with an earlier stamp
+            if recent and recent[0] < recent[-1] - 5.0:
+                del recent[:bisect.bisect_left(recent, recent[-1] - 5.0)]
+            retry = self._global_retry(now)
+            if retry is not None:
                 return Verdict(False, self._limited(retry, scope="global") | {"X-RateLimit-Global": "true"},
                                retry, global_=True)
         if bucket.remaining <= 0:
@@ -76,8 +86,20 @@ class RateLimiter:
             return Verdict(False, self._headers(bucket, now) | self._limited(retry, scope="user"), retry)
         bucket.remaining -= 1
         if not route.startswith(EXEMPT_PREFIXES):
-            self.recent.append(now)
+            bisect.insort(self.recent, now)
         return Verdict(True, self._headers(bucket, now))
+
+    def _global_retry(self, now: float) -> float | None:
+        """None if a request arriving at `now` keeps every second that holds it within the global
+        limit, counting the requests already let through, those that arrived after it included
+        (handled first); else how long to wait."""
+        recent = self.recent
+        ends = [now, *recent[bisect.bisect_right(recent, now):bisect.bisect_left(recent, now + 1.0)]]
+        for end in ends:  # the windows (end - 1 s, end] that would hold it
+            first = bisect.bisect_right(recent, end - 1.0)
+            if bisect.bisect_right(recent, end) - first >= GLOBAL_REQUESTS_PER_SECOND:
+                return max(0.001, 1.0 - (now - recent[first]))
+        return None
 
     @staticmethod
     def _headers(bucket: Bucket, now: float) -> dict[str, str]:

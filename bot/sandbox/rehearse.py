@@ -586,8 +586,9 @@ async def rehearse(source: Path, folder: Path, *, speed: float | None, teams: in
             "outbox": outbox,
             "bot_start": {"sync_s": round(sync_s, 1), "lead_s": round(lead.total_seconds(), 1), "start_s": round(start_s, 1)},
             "board_page": page,
-            # the double's event loop is this process's: a long stall bunches the bot's requests at its
-            # end (a request is counted against Discord's limits when the double handles it)
+            # the double's event loop is this process's: a long stall (a full garbage collection of the
+            # simulated people's heap) bunches the handling of the bot's requests at its end; they count
+            # against Discord's limits at their arrival all the same (bot/sandbox/arrival.py)
             "double_loop_stall_max_s": round(max(stalls, default=0.0), 3),
             "double_loop_stalls_over_100ms": sum(1 for s in stalls if s > 0.1),
         }

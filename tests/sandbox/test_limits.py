@@ -3,6 +3,9 @@ the faults a test injects on a named route."""
 
 from __future__ import annotations
 
+import asyncio
+import random
+import socket
 import time
 
 from bot.sandbox import ratelimit
@@ -35,6 +38,81 @@ def test_the_global_limit_is_50_a_second_and_interactions_are_exempt():
     assert limiter.check("POST /interactions/{id}/{token}/callback", "i1").allowed
     now[0] = 1.01
     assert limiter.check("POST /channels/{channel}/messages", "c99").allowed
+
+
+def test_requests_count_when_they_arrived_not_when_a_backlog_is_handled():
+    """A stalled loop handles the requests that arrived meanwhile in a bunch, and nearly in order:
+    counted at their arrival, 45 a second stay under the global 50; counted at handling, the
+    second that ends after the stall held 1.3 s of them (the 2,500-team rehearsal's 429)."""
+    now = [100.0]
+    limiter = ratelimit.RateLimiter(clock=lambda: now[0])
+    arrivals = [n / 45 for n in range(90)]  # the bot's pace, 2 s of it
+    stalled = [t for t in arrivals if t < 0.3]  # arrived while the loop was stalled
+    handled = stalled[::-1] + [t for t in arrivals if t >= 0.3]  # handled after it, not quite in order
+    for t in handled:
+        now[0] = max(t, 0.3)  # the handler runs at the end of the stall, or as the request comes
+        assert limiter.check("GET /users/@me", f"m{t}", now=t).allowed
+    counted_late = ratelimit.RateLimiter(clock=lambda: now[0])
+    verdicts = []
+    for t in handled:
+        now[0] = max(t, 0.3)
+        verdicts.append(counted_late.check("GET /users/@me", f"m{t}"))
+    assert not all(v.allowed for v in verdicts)  # what the double did before: a 429 to a bot within the limits
+
+
+def test_51_arrivals_in_a_second_are_refused_in_whatever_order_they_are_handled():
+    limiter = ratelimit.RateLimiter(clock=lambda: 10.0)
+    arrivals = [n / 51 for n in range(51)]  # 51 within 1 s
+    order = list(arrivals)
+    random.Random(4).shuffle(order)
+    verdicts = [limiter.check("GET /users/@me", f"m{t}", now=t) for t in order]
+    assert sum(not v.allowed for v in verdicts) == 1
+    refused = next(v for v in verdicts if not v.allowed)
+    assert refused.global_ and 0 < refused.retry_after <= 1.0
+
+
+async def test_a_backlog_after_the_loop_stalled_is_counted_as_it_arrived(sandbox):
+    """The bot sends 40 requests a second over its pooled connections while the double's loop
+    is stalled (a garbage collection of the driver's heap, in a rehearsal): the stall's backlog
+    is handled at once, and still nothing is refused, since the kernel stamped each request's
+    arrival. The sender is a thread of its own, so the stall does not hold it."""
+    host, port = sandbox.url.removeprefix("http://").split(":")
+    request = (f"GET /api/v10/users/@me HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bot {sandbox.token}\r\n"
+               "Content-Length: 0\r\n\r\n").encode()
+    loop = asyncio.get_running_loop()
+    warm = asyncio.Event()
+
+    def read_answer(conn: socket.socket) -> int:
+        data = b""
+        while b"\r\n\r\n" not in data:
+            data += conn.recv(65536)
+        head, _, rest = data.partition(b"\r\n\r\n")
+        length = next(int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length"))
+        while len(rest) < length:
+            rest += conn.recv(65536)
+        return int(head.split(b" ")[1])
+
+    def bot(n: int = 80) -> list[int]:
+        conns = [socket.create_connection((host, int(port))) for _ in range(n)]
+        try:
+            for conn in conns:  # pooled connections, accepted by the double before the stall
+                conn.sendall(f"GET /attachments/0/none HTTP/1.1\r\nHost: {host}\r\nContent-Length: 0\r\n\r\n".encode())
+                read_answer(conn)
+            loop.call_soon_threadsafe(warm.set)
+            for conn in conns:
+                conn.sendall(request)
+                time.sleep(1 / 40)  # at least 25 ms apart, whatever the machine does
+            return [read_answer(conn) for conn in conns]
+        finally:
+            for conn in conns:
+                conn.close()
+
+    sent = asyncio.create_task(asyncio.to_thread(bot))
+    await warm.wait()
+    time.sleep(0.6)  # noqa: ASYNC251  # the double's loop stalls, on purpose: the thread sends meanwhile
+    statuses = await sent
+    assert statuses == [200] * len(statuses)
+    assert sandbox.state.refusals() == []
 
 
 async def test_faults_on_a_named_route(sandbox, raw):
