@@ -111,11 +111,64 @@ def _baseline_main(conn, use_uvloop: bool) -> None:
     asyncio.run(main())
 
 
+def _floor_main(db_path: str, phase: str, conn, use_uvloop: bool) -> None:
+    """The least a re-read can cost on aiohttp if it reads the database at all: the baseline's
+    handler plus hackbot's own login statement (the team, the failed-login gate, the phase
+    override, the team's reveals with their labels and the labels' version) on a plain sqlite3
+    connection of the event loop, the password's digest compared, the label answered from the
+    row. No middleware, no phase or budget rules, no new reveals, no error answers: a floor to
+    measure against, not a server."""
+    import hashlib
+    import hmac
+    import json
+    import sqlite3
+
+    from aiohttp import web
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from bot.core.reveals import _login_sql
+
+    sql = _login_sql("sqlite", True)
+    db = sqlite3.connect(db_path, isolation_level=None)
+
+    async def reveal(request: web.Request) -> web.Response:
+        form = await request.post()
+        username, password = str(form["username"]), str(form["password"])
+        dataset_id, datum_id = int(str(form["exercise_id"])), int(str(form["datum_id"]))
+        since = time.time() - 600
+        row = db.execute(sql, (username, request.remote, since, phase, dataset_id, phase, dataset_id, username)).fetchone()
+        if row[0] is None or not hmac.compare_digest(row[4], hashlib.sha256(password.encode()).digest()) or row[6]:
+            return web.json_response({"error": "bad login"}, status=401)
+        triples = sorted(json.loads(row[7]))
+        datums = [t[1] for t in triples]
+        return web.json_response({"exercise_id": dataset_id, "datum_id": datum_id,
+                                  "label": triples[datums.index(datum_id)][2],
+                                  "previously revealed": [d for d in datums if d != datum_id]})
+
+    async def main() -> None:
+        app = web.Application()
+        app.router.add_post("/reveal/", reveal)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        port = _free_port()
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+        conn.send(port)
+        try:
+            await _until_sigterm()
+        finally:
+            await runner.cleanup()
+            db.close()
+
+    _install_loop(use_uvloop)
+    asyncio.run(main())
+
+
 class Server:
     """A server in its own process; `with Server(...) as url:` starts it and stops it (SIGTERM)."""
 
     def __init__(self, kind: str, *, config_path: Path | None = None, db_path: Path | str | None = None,
-                 use_uvloop: bool = False, profile_path: Path | None = None, board_processes: int = 0):
+                 use_uvloop: bool = False, profile_path: Path | None = None, board_processes: int = 0,
+                 floor_phase: str = ""):
         parent, child = _CTX.Pipe()
         if kind == "hackbot":
             args = (str(config_path), str(db_path), child, use_uvloop, str(profile_path) if profile_path else None,
@@ -124,6 +177,8 @@ class Server:
             self.proc = _CTX.Process(target=_hackbot_main, args=args, daemon=not board_processes)
         elif kind == "baseline":
             self.proc = _CTX.Process(target=_baseline_main, args=(child, use_uvloop), daemon=True)
+        elif kind == "floor":  # SQLite only; `config_path` unused, the phase id comes as `floor_phase`
+            self.proc = _CTX.Process(target=_floor_main, args=(str(db_path), floor_phase, child, use_uvloop), daemon=True)
         else:
             raise ValueError(kind)
         self._conn = parent

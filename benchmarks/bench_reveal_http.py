@@ -1,6 +1,6 @@
 """Reveal throughput over real HTTP on loopback: hackbot's app vs a bare aiohttp handler.
 
-Run: .venv/bin/python benchmarks/bench_reveal_http.py [--quick] [--db postgresql://user@host/postgres]
+Run: .venv/bin/python benchmarks/bench_reveal_http.py [--quick] [--db postgresql://user@host/postgres] [--floor]
 
 Three OS processes per measurement: the server (hackbot's real app from
 `bot.web.server.start_web`, over a real SQLite file, or with --db over PostgreSQL: the URL
@@ -318,6 +318,9 @@ def main() -> None:
                                                     "the benchmark may create its own (default: SQLite files)")
     parser.add_argument("--uvloop", choices=["none", "hackbot", "both"], default="none",
                         help="trial: run the hackbot server (or both servers) on uvloop, if installed")
+    parser.add_argument("--floor", action="store_true",
+                        help="in (a), also measure the floor (SQLite only): the least a re-read costs on aiohttp "
+                             "when it reads its login statement from the database, with no rules and no middleware")
     parser.add_argument("--profile", type=Path, metavar="DIR",
                         help="cProfile the hackbot server's event loop thread into DIR/hackbot_<run>.prof "
                              "(it slows the server: the ratios of a profiled run mean nothing)")
@@ -334,6 +337,8 @@ def main() -> None:
         import uvloop  # noqa: F401  (fail early, with the import error, if it is not installed)
     if args.profile:
         args.profile.mkdir(parents=True, exist_ok=True)
+    if args.floor and args.db:
+        parser.error("--floor measures SQLite only")
 
     started = time.perf_counter()
     problems: list[str] = []
@@ -357,20 +362,31 @@ def main() -> None:
             return Server("baseline", use_uvloop=args.uvloop == "both")
 
         if "a" in args.scenarios:
-            runs: dict[str, list[PhaseResult]] = {"hackbot": [], "baseline": []}
+            runs: dict[str, list[PhaseResult]] = {"hackbot": [], "baseline": [], "floor": []}
+            sides = ("hackbot", "baseline", "floor") if args.floor else ("hackbot", "baseline")
             for r in range(rounds):
                 phases, requests = reread_phases(ev, warmup_reread, n_reread, rng, keep_every)
-                for side in ("hackbot", "baseline") if r % 2 == 0 else ("baseline", "hackbot"):
-                    server = hackbot(ev.reread_db, f"a{r}") if side == "hackbot" else baseline()
+                for side in sides if r % 2 == 0 else sides[::-1]:
+                    if side == "hackbot":
+                        server = hackbot(ev.reread_db, f"a{r}")
+                    elif side == "floor":
+                        server = Server("floor", db_path=ev.reread_db, floor_phase=PHASE_ID)
+                    else:
+                        server = baseline()
                     with server as url:
                         result = load(url, phases, args.concurrency, server.pid)["timed"]
                     runs[side].append(result)
-                    if side == "hackbot":
+                    if side != "baseline":
                         problems += check_reread(ev, result, requests)
                     elif result.statuses != Counter({200: result.requests}):
                         problems.append(f"(a) baseline: {dict(result.statuses)}")
-            rows.append(("(a) re-read", "a", runs, f"{n_reread} re-reads of {len(ev.reread) * args.budget} "
-                                                   f"revealed labels ({min(100, args.teams)} teams)"))
+            rows.append(("(a) re-read", "a", {"hackbot": runs["hackbot"], "baseline": runs["baseline"]},
+                         f"{n_reread} re-reads of {len(ev.reread) * args.budget} revealed labels "
+                         f"({min(100, args.teams)} teams)"))
+            if args.floor:
+                rows.append(("(a) floor, not hackbot", "a", {"hackbot": runs["floor"], "baseline": runs["baseline"]},
+                             "the floor: the baseline's handler plus hackbot's login statement on a sqlite3 "
+                             "connection of the loop, no middleware and no rules (_loadgen._floor_main)"))
 
         if "b" in args.scenarios:
             runs = {"hackbot": [], "baseline": []}
