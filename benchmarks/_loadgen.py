@@ -115,9 +115,11 @@ def _floor_main(db_path: str, phase: str, conn, use_uvloop: bool) -> None:
     """The least a re-read can cost on aiohttp if it reads the database at all: the baseline's
     handler plus hackbot's own login statement (the team, the failed-login gate, the phase
     override, the team's reveals with their labels and the labels' version) on a plain sqlite3
-    connection of the event loop, the password's digest compared, the label answered from the
-    row. No middleware, no phase or budget rules, no new reveals, no error answers: a floor to
-    measure against, not a server."""
+    connection of the event loop, the statements of the requests waiting at one moment run
+    together (as hackbot groups its reveals: run one by one between requests, each costs some
+    17 µs more), the password's digest compared, the label answered from the row. No middleware,
+    no phase or budget rules, no new reveals, no error answers: a floor to measure against, not a
+    server."""
     import hashlib
     import hmac
     import json
@@ -131,12 +133,27 @@ def _floor_main(db_path: str, phase: str, conn, use_uvloop: bool) -> None:
     sql = _login_sql("sqlite", True)
     db = sqlite3.connect(db_path, isolation_level=None)
 
+    waiting: list[tuple[tuple, asyncio.Future]] = []
+
+    def drain() -> None:
+        group = waiting[:]
+        waiting.clear()
+        for params, future in group:
+            future.set_result(db.execute(sql, params).fetchone())
+
+    async def read(params: tuple) -> tuple:
+        future = asyncio.get_running_loop().create_future()
+        if not waiting:
+            asyncio.get_running_loop().call_soon(drain)
+        waiting.append((params, future))
+        return await future
+
     async def reveal(request: web.Request) -> web.Response:
         form = await request.post()
         username, password = str(form["username"]), str(form["password"])
         dataset_id, datum_id = int(str(form["exercise_id"])), int(str(form["datum_id"]))
         since = time.time() - 600
-        row = db.execute(sql, (username, request.remote, since, phase, dataset_id, phase, dataset_id, username)).fetchone()
+        row = await read((username, request.remote, since, phase, dataset_id, phase, dataset_id, username))
         if row[0] is None or not hmac.compare_digest(row[4], hashlib.sha256(password.encode()).digest()) or row[6]:
             return web.json_response({"error": "bad login"}, status=401)
         triples = sorted(json.loads(row[7]))
