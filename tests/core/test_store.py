@@ -20,7 +20,7 @@ from bot.core.store import IntegrityError, MigrationError, Store, Tx, migrations
 from bot.core.store_postgres import pg_sql
 from tests.core.helpers import T0, csv_bytes, hidden_y, load, new_team, write_event
 from tests.core.workers import migrate_worker, open_services_worker, run_processes
-from tests.databases import count, execute, query
+from tests.databases import count, execute, query, sqlite_pragma
 
 # The SQLite migrations that wave 1 applied, as wave 1 shipped them: an applied migration is never
 # edited, so their checksums never change (a database of wave 1 records exactly these).
@@ -376,7 +376,7 @@ async def test_a_read_only_database_records_nothing_and_says_to_try_again(servic
     a standby refuses writes the same way): a reveal is refused with 503 and spends nothing."""
     team, _ = await new_team(services, "Blue")
     if services.store.dialect == "sqlite":
-        await services.store.execute("PRAGMA query_only = ON")
+        await sqlite_pragma(services.store, "query_only = ON")
     else:
         name = await services.store.fetchval("SELECT current_database()")
         await services.store.execute(f'ALTER DATABASE "{name}" SET default_transaction_read_only = on')
@@ -386,7 +386,7 @@ async def test_a_read_only_database_records_nothing_and_says_to_try_again(servic
     assert refused.value.status == 503 and "nothing was recorded" in refused.value.message
     assert "read" in refused.value.reason.lower()
     if services.store.dialect == "sqlite":
-        await services.store.execute("PRAGMA query_only = OFF")
+        await sqlite_pragma(services.store, "query_only = OFF")
     else:
         async def writable(tx: Tx) -> None:
             async with tx.transaction():
