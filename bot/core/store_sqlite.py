@@ -42,7 +42,7 @@ T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 30_000
-CHECKPOINT_EVERY = 200  # groups written on the event loop's connection between two checkpoints (see _committed)
+CHECKPOINT_EVERY = 300  # groups written on the event loop's connection between two checkpoints (see _committed)
 
 # primary result codes (sqlite3.Error.sqlite_errorcode & 0xff) meaning "cannot write now", and
 # what each tells the organizers (participants only hear that nothing was recorded)
@@ -479,7 +479,10 @@ class SqliteStore(Store):
         try:
             while self._waiting:
                 group, self._waiting = self._waiting, []
-                if self._loop_tx is None:  # read-only or in memory: the thread's connection
+                if self._loop_tx is None or self._checkpointing is not None:
+                    # read-only or in memory: the thread's connection. While the thread checkpoints,
+                    # its groups too: no loop write lands during the checkpoint, so it copies every
+                    # frame and the next writer starts the WAL again from its beginning
                     await self._in_thread(group)
                     group = []
                     continue
@@ -521,8 +524,8 @@ class SqliteStore(Store):
 
     def _committed(self) -> None:
         """A group wrote on the event loop's connection, which never checkpoints: every
-        CHECKPOINT_EVERY such groups, the thread checkpoints (PASSIVE: it waits for no lock and
-        blocks no writer), and the loop goes on meanwhile."""
+        CHECKPOINT_EVERY such groups, the thread checkpoints (PASSIVE: it waits for no lock), and
+        the loop does not wait for it; the groups of that moment queue behind it in the thread."""
         self._loop_commits += 1
         if self._loop_commits >= CHECKPOINT_EVERY and self._checkpointing is None:
             self._loop_commits = 0

@@ -491,6 +491,59 @@ async def test_wal_mode_and_connection_settings(tmp_path):
         await store.close()
 
 
+async def test_groups_run_on_a_loop_connection_that_never_waits_nor_checkpoints(tmp_path):
+    """SQLite: the reveals' groups run on a connection of the event loop's own: a lock it cannot
+    take at once goes to the database thread (busy_timeout 0), and it never checkpoints (a
+    checkpoint fsyncs: the thread runs them)."""
+    store = await Store.open(tmp_path / "db.sqlite3")
+    try:
+        loop_conn = store._loop_tx.conn  # type: ignore[attr-defined]  # noqa: SLF001
+        assert loop_conn.execute("PRAGMA busy_timeout").fetchone()[0] == 0
+        assert loop_conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
+        assert loop_conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+        assert loop_conn.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
+    finally:
+        await store.close()
+    for readonly, target in ((True, tmp_path / "db.sqlite3"), (False, ":memory:")):
+        store = await Store.open(target, readonly=readonly)  # these keep to the thread's connection
+        try:
+            assert store._loop_tx is None  # type: ignore[attr-defined]  # noqa: SLF001
+            assert await store.run_grouped(_count_datasets) == (0 if readonly else 0)
+        finally:
+            await store.close()
+
+
+async def _count_datasets(tx: Tx) -> int:
+    return await tx.fetchval("SELECT count(*) FROM phase_datasets")
+
+
+async def test_the_wal_is_checkpointed_while_groups_write_on_the_loop(tmp_path, monkeypatch):
+    """The loop's connection never checkpoints; the database thread does, every CHECKPOINT_EVERY
+    groups written on the loop, so the -wal file stops growing: a WAL restarted from its beginning
+    holds far fewer frames than the writes made (without the checkpoints, at least one a write)."""
+    from bot.core import store_sqlite
+
+    monkeypatch.setattr(store_sqlite, "CHECKPOINT_EVERY", 10)
+    path = tmp_path / "db.sqlite3"
+    store = await Store.open(path)
+    await store.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL)")
+
+    async def add(tx: Tx, i: int) -> int:
+        async with tx.transaction():
+            await tx.execute("INSERT INTO notes(body) VALUES (?)", (f"note {i} " * 50,))
+        return i
+
+    try:
+        await store.run(lambda tx: tx.fetchval("PRAGMA wal_checkpoint(TRUNCATE)"))
+        writes = 300
+        assert [await store.run_grouped(add, i) for i in range(writes)] == list(range(writes))
+        assert await store.fetchval("SELECT count(*) FROM notes") == writes
+        frames = (path.with_name("db.sqlite3-wal").stat().st_size - 32) // (4096 + 24)  # header, frames
+        assert frames < writes // 3, f"the WAL holds {frames} frames after {writes} writes: never checkpointed?"
+    finally:
+        await store.close()
+
+
 @pytest.fixture
 async def aiosqlite_connections(monkeypatch):
     """Every aiosqlite connection opened during the test, closed at teardown even when
