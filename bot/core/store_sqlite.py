@@ -207,7 +207,8 @@ class _LoopTx(SqliteTx):
 
 
 def _drive(fn: Callable[..., Coroutine[Any, Any, T]], tx: SqliteTx, args: tuple) -> T:
-    """Run the coroutine fn(tx, *args) to its end, here, in the database thread."""
+    """Run the coroutine fn(tx, *args) to its end, here: in the database thread (or, for a group,
+    on the event loop with the loop's own connection)."""
     coro = fn(tx, *args)
     try:
         coro.send(None)
