@@ -1,17 +1,36 @@
-"""The SQLite driver of the Store: one file in WAL mode, one aiosqlite worker thread.
+"""The SQLite driver of the Store: one file in WAL mode, one aiosqlite worker thread, and for the
+reveals' groups a second connection owned by the event loop.
 
 A hop function runs inside that worker thread: `SqliteStore.run` hands the thread a call that
 creates the coroutine `fn(tx, *args)` and drives it to its end with `send(None)`. The SqliteTx
 methods are `async def` around plain sqlite3 calls that never suspend, so the function completes
 at the first send: one hop from the event loop and back, however many statements it runs. A hop
 function that awaits anything else (a sleep, a network call) would suspend; the driver then
-stops it with a RuntimeError rather than block the database thread.
+stops it with RuntimeError rather than block the database thread.
 
-`SqliteStore.run_grouped` runs the calls waiting at that moment in one hop: each in turn, the
-first transaction of the group opening one BEGIN IMMEDIATE that every call's transaction joins
-as a savepoint (a call that fails rolls back only its own), one COMMIT at the end, then every
-answer. A hop to the thread and a commit cost more than a reveal's statements; under
-concurrency they are paid once per group instead of once per call.
+`SqliteStore.run_grouped` (the reveals) runs the calls waiting at that moment as one group: each
+in turn, the first transaction of the group opening one BEGIN IMMEDIATE that every call's
+transaction joins as a savepoint (a call that fails rolls back only its own), one COMMIT at the
+end, then every answer; a failed COMMIT answers every call from the one that opened the
+transaction on with the error. A commit costs more than a reveal's statements; under concurrency
+it is paid once per group instead of once per call.
+
+Where a group runs: on the event loop itself, over the loop's own connection, driven the same way.
+Under HTTP load a group is a few reveals, and handing each group to the worker thread and back
+(its wake-up, the self-pipe, the interpreter lock changing hands twice) cost more than the
+group's SQL. The loop must never stall on that connection, so it is set apart:
+- busy_timeout 0: it never waits for a lock. A call that finds the write lock taken (another
+  connection or process writing; SQLITE_BUSY or SQLITE_LOCKED, raised as `_Busy` by its Tx) wrote
+  nothing (its savepoint never opened, or was rolled back with the group's failed COMMIT); it is
+  run again in a group of the worker thread, which waits for the lock (busy_timeout 30 s) while
+  the loop goes on: re-reads still answer, the waiting reveal is answered once, from the thread.
+- wal_autocheckpoint 0: it never checkpoints (a checkpoint copies pages and fsyncs). Every
+  CHECKPOINT_EVERY groups written on it, the worker thread runs a PASSIVE checkpoint; the loop
+  does not wait for it, and the groups of that moment run in the thread, behind it, so that no
+  write lands during it: it copies every frame and the next writer starts the WAL from its
+  beginning again (the -wal file stays a few MB through a rush of reveals).
+Read-only and in-memory stores have no loop connection: their groups run in the worker thread.
+Everything else (`run`, migrations, the CLI's statements) runs in the worker thread as before.
 """
 
 from __future__ import annotations
