@@ -517,6 +517,37 @@ async def _count_datasets(tx: Tx) -> int:
     return await tx.fetchval("SELECT count(*) FROM phase_datasets")
 
 
+async def test_grouped_writes_wait_for_a_lock_held_elsewhere_in_the_thread(tmp_path):
+    """SQLite: another process holds the write lock. A grouped read answers at once; the grouped
+    writes (tried on the loop's connection, which does not wait) wait in the database thread and
+    are written once each when the lock is released; a caller that gave up meanwhile hears nothing
+    (its write still lands, as any group's under way does), and the store goes on."""
+    path = tmp_path / "db.sqlite3"
+    store = await Store.open(path)
+
+    async def add(tx: Tx, dataset_id: int) -> int:
+        async with tx.transaction():
+            await tx.execute(PD + "('mock', ?, 5, 10)", (dataset_id,))
+        return dataset_id
+
+    other = sqlite3.connect(path, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        writes = [asyncio.create_task(store.run_grouped(add, d)) for d in range(3)]
+        assert await store.run_grouped(_count_datasets) == 0
+        assert not any(task.done() for task in writes)
+        writes[1].cancel()
+        other.execute("ROLLBACK")
+        assert await asyncio.gather(writes[0], writes[2]) == [0, 2]
+        assert writes[1].cancelled()
+        assert await store.run_grouped(add, 3) == 3
+        rows = await store.fetchall("SELECT dataset_id FROM phase_datasets ORDER BY dataset_id")
+        assert rows == [(0,), (1,), (2,), (3,)]  # each once; the cancelled caller's too, as a group in the thread
+    finally:
+        other.close()
+        await store.close()
+
+
 async def test_the_wal_is_checkpointed_while_groups_write_on_the_loop(tmp_path, monkeypatch):
     """The loop's connection never checkpoints; the database thread does, every CHECKPOINT_EVERY
     groups written on the loop, so the -wal file stops growing: a WAL restarted from its beginning
