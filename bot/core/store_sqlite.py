@@ -487,7 +487,9 @@ class SqliteStore(Store):
 
     async def run_grouped(self, fn: Callable[..., Awaitable[T]], *args: Any) -> T:
         """Join the next group (see the module doc): the calls that arrive while a group runs go
-        together in the next one; nothing waits for company."""
+        together in the next one; nothing waits for company. A grouped call writes only inside
+        `tx.transaction()`: when the write lock is taken elsewhere it is run again from the start
+        in the thread, which a write it had autocommitted before would make a second time."""
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         self._waiting.append((fn, args, future))  # type: ignore[arg-type]
         if self._drainer is None:
