@@ -16,9 +16,10 @@ transaction on with the error. A commit costs more than a reveal's statements; u
 it is paid once per group instead of once per call.
 
 Where a group runs: on the event loop itself, over the loop's own connection, driven the same way.
-Under HTTP load a group is a few reveals, and handing each group to the worker thread and back
-(its wake-up, the self-pipe, the interpreter lock changing hands twice) cost more than the
-group's SQL. The loop must never stall on that connection, so it is set apart:
+Handing each group to the worker thread and back (its wake-up, the self-pipe, the interpreter lock
+changing hands) cost about a tenth of the server's CPU per HTTP reveal (benchmarks/README.md,
+"SQLite groups on the event loop"). The loop must never stall on that connection, so it is set
+apart:
 - busy_timeout 0: it never waits for a lock. A call that finds the write lock taken (another
   connection or process writing; SQLITE_BUSY or SQLITE_LOCKED, raised as `_Busy` by its Tx) wrote
   nothing (its savepoint never opened, or was rolled back with the group's failed COMMIT); it is
