@@ -29,7 +29,8 @@ apart:
   CHECKPOINT_EVERY groups written on it, the worker thread runs a PASSIVE checkpoint; the loop
   does not wait for it, and the groups of that moment run in the thread, behind it, so that no
   write lands during it: it copies every frame and the next writer starts the WAL from its
-  beginning again (the -wal file stays a few MB through a rush of reveals).
+  beginning again (the -wal file stays a few MB through a rush of reveals). That next writer
+  also syncs the WAL's new header: the groups stay in the thread until one of them wrote.
 Read-only and in-memory stores have no loop connection: their groups run in the worker thread.
 Everything else (`run`, migrations, the CLI's statements) runs in the worker thread as before.
 """
@@ -63,6 +64,7 @@ log = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 30_000
 CHECKPOINT_EVERY = 300  # groups written on the event loop's connection between two checkpoints (see _committed)
+RESTART_GROUPS = 10  # after a checkpoint, groups run in the thread until one wrote, at most this many
 
 # primary result codes (sqlite3.Error.sqlite_errorcode & 0xff) meaning "cannot write now", and
 # what each tells the organizers (participants only hear that nothing was recorded)
@@ -275,6 +277,14 @@ def _drive_group(tx: SqliteTx, calls: list[tuple[Callable[..., Coroutine[Any, An
     return outcomes
 
 
+def _drive_group_writing(tx: SqliteTx, calls: list[tuple[Callable[..., Coroutine[Any, Any, Any]], tuple]]
+                         ) -> tuple[list[Outcome], bool]:
+    """_drive_group, and whether the group wrote."""
+    before = tx.conn.total_changes
+    outcomes = _drive_group(tx, calls)
+    return outcomes, tx.conn.total_changes != before
+
+
 def _answer(calls: list[tuple[tuple[Any, Any, asyncio.Future[Any]], Outcome]]) -> None:
     for (_, _, future), (ok, value) in calls:
         if not future.done():  # a caller that gave up (cancelled) hears nothing
@@ -409,6 +419,7 @@ class SqliteStore(Store):
         self._loop_commits = 0  # groups committed on it since the last checkpoint was started
         self._changes = 0  # the loop connection's total_changes after its last group
         self._checkpointing: asyncio.Task[None] | None = None
+        self._restart_pending = 0  # after a checkpoint: groups left to run in the thread (see _checkpoint)
         self._background: set[asyncio.Task[None]] = set()  # groups run again in the thread, checkpoints
 
     @classmethod
@@ -502,10 +513,10 @@ class SqliteStore(Store):
         try:
             while self._waiting:
                 group, self._waiting = self._waiting, []
-                if self._loop_tx is None or self._checkpointing is not None:
+                if self._loop_tx is None or self._checkpointing is not None or self._restart_pending:
                     # read-only or in memory: the thread's connection. While the thread checkpoints,
                     # its groups too: no loop write lands during the checkpoint, so it copies every
-                    # frame and the next writer starts the WAL again from its beginning
+                    # frame; and until one of them wrote (see _checkpoint)
                     await self._in_thread(group)
                     group = []
                     continue
@@ -535,14 +546,16 @@ class SqliteStore(Store):
     async def _in_thread(self, group: list) -> None:
         """Run a group in the database thread (busy_timeout: it waits for the write lock) and answer it."""
         try:
-            outcomes = await self._db._execute(  # noqa: SLF001
-                _drive_group, self._tx, [(fn, args) for fn, args, _ in group])
+            outcomes, wrote = await self._db._execute(  # noqa: SLF001
+                _drive_group_writing, self._tx, [(fn, args) for fn, args, _ in group])
         except asyncio.CancelledError:
             for _, _, future in group:
                 future.cancel()
             raise
         except Exception as exc:  # the thread could not run the group (a closed store)
-            outcomes = [(False, exc)] * len(group)
+            outcomes, wrote = [(False, exc)] * len(group), False
+        if self._restart_pending:
+            self._restart_pending = 0 if wrote else self._restart_pending - 1
         _answer(list(zip(group, outcomes, strict=True)))
 
     def _committed(self) -> None:
@@ -555,8 +568,12 @@ class SqliteStore(Store):
             self._checkpointing = self._spawn(self._checkpoint())
 
     async def _checkpoint(self) -> None:
+        """The first write after a checkpoint that copied every frame starts the WAL again from its
+        beginning, and syncs its new header: groups stay in the thread until one of them wrote
+        (at most RESTART_GROUPS of them: re-reads alone need not leave the loop for long)."""
         try:
             await self._call(_checkpoint)
+            self._restart_pending = RESTART_GROUPS
         except Exception:  # a busy or closing database: the next one will do
             log.warning("WAL checkpoint of %s failed", self.target, exc_info=True)
         finally:
