@@ -263,3 +263,12 @@ def target_of(store: Store) -> str:
         return str(store.path)
     assert isinstance(store, PostgresStore)
     return store.url
+
+
+async def sqlite_pragma(store: Store, pragma: str) -> None:
+    """A per-connection PRAGMA (`query_only = ON`) on each connection a SQLite store writes with:
+    the database thread's and the event loop's, which runs the reveals' groups."""
+    assert isinstance(store, SqliteStore)
+    await store.execute(f"PRAGMA {pragma}")
+    if store._loop_tx is not None:  # noqa: SLF001
+        store._loop_tx.conn.execute(f"PRAGMA {pragma}")  # noqa: SLF001

@@ -262,7 +262,7 @@ class Store(ABC):
 
     async def run_grouped(self, fn: Callable[..., Awaitable[T]], *args: Any) -> T:
         """`run`, where the driver may run it in one hop together with other grouped calls that
-        are waiting (SQLite: one trip to the database thread and one commit for the group, each
+        are waiting (SQLite: run on the event loop's own connection, one commit for the group, each
         call's transaction a savepoint of the group's, each answer given after the commit). For
         short hop functions under concurrency: those of the reveals. Elsewhere, `run`."""
         return await self.run(fn, *args)

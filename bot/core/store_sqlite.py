@@ -1,22 +1,44 @@
-"""The SQLite driver of the Store: one file in WAL mode, one aiosqlite worker thread.
+"""The SQLite driver of the Store: one file in WAL mode, one aiosqlite worker thread, and for the
+reveals' groups a second connection owned by the event loop.
 
 A hop function runs inside that worker thread: `SqliteStore.run` hands the thread a call that
 creates the coroutine `fn(tx, *args)` and drives it to its end with `send(None)`. The SqliteTx
 methods are `async def` around plain sqlite3 calls that never suspend, so the function completes
 at the first send: one hop from the event loop and back, however many statements it runs. A hop
 function that awaits anything else (a sleep, a network call) would suspend; the driver then
-stops it with a RuntimeError rather than block the database thread.
+stops it with RuntimeError rather than block the database thread.
 
-`SqliteStore.run_grouped` runs the calls waiting at that moment in one hop: each in turn, the
-first transaction of the group opening one BEGIN IMMEDIATE that every call's transaction joins
-as a savepoint (a call that fails rolls back only its own), one COMMIT at the end, then every
-answer. A hop to the thread and a commit cost more than a reveal's statements; under
-concurrency they are paid once per group instead of once per call.
+`SqliteStore.run_grouped` (the reveals) runs the calls waiting at that moment as one group: each
+in turn, the first transaction of the group opening one BEGIN IMMEDIATE that every call's
+transaction joins as a savepoint (a call that fails rolls back only its own), one COMMIT at the
+end, then every answer; a failed COMMIT answers every call from the one that opened the
+transaction on with the error. A commit costs more than a reveal's statements; under concurrency
+it is paid once per group instead of once per call.
+
+Where a group runs: on the event loop itself, over the loop's own connection, driven the same way.
+Handing each group to the worker thread and back (its wake-up, the self-pipe, the interpreter lock
+changing hands) cost about a tenth of the server's CPU per HTTP reveal (benchmarks/README.md,
+"SQLite groups on the event loop"). The loop must never stall on that connection, so it is set
+apart:
+- busy_timeout 0: it never waits for a lock. A call that finds the write lock taken (another
+  connection or process writing; SQLITE_BUSY or SQLITE_LOCKED, raised as `_Busy` by its Tx) wrote
+  nothing (its savepoint never opened, or was rolled back with the group's failed COMMIT); it is
+  run again in a group of the worker thread, which waits for the lock (busy_timeout 30 s) while
+  the loop goes on: re-reads still answer, the waiting reveal is answered once, from the thread.
+- wal_autocheckpoint 0: it never checkpoints (a checkpoint copies pages and fsyncs). Every
+  CHECKPOINT_EVERY groups written on it, the worker thread runs a PASSIVE checkpoint; the loop
+  does not wait for it, and the groups of that moment run in the thread, behind it, so that no
+  write lands during it: it copies every frame and the next writer starts the WAL from its
+  beginning again (the -wal file stays a few MB through a rush of reveals). That next writer
+  also syncs the WAL's new header: the groups stay in the thread until one of them wrote.
+Read-only and in-memory stores have no loop connection: their groups run in the worker thread.
+Everything else (`run`, migrations, the CLI's statements) runs in the worker thread as before.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
@@ -38,8 +60,11 @@ from bot.core.store import (
 )
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 30_000
+CHECKPOINT_EVERY = 300  # groups written on the event loop's connection between two checkpoints (see _committed)
+RESTART_GROUPS = 10  # after a checkpoint, groups run in the thread until one wrote, at most this many
 
 # primary result codes (sqlite3.Error.sqlite_errorcode & 0xff) meaning "cannot write now", and
 # what each tells the organizers (participants only hear that nothing was recorded)
@@ -81,12 +106,12 @@ class _Transaction:
     """BEGIN IMMEDIATE ... COMMIT, or a savepoint when nested. In a group (`grouped`), always a
     savepoint: of the group's transaction, which the first one opens and the driver commits."""
 
-    __slots__ = ("_conn", "_grouped", "_savepoint", "_target")
+    __slots__ = ("_conn", "_grouped", "_savepoint", "_tx")
 
-    def __init__(self, conn: sqlite3.Connection, target: str, grouped: bool = False):
-        self._conn = conn
-        self._target = target
-        self._grouped = grouped
+    def __init__(self, tx: SqliteTx):
+        self._tx = tx
+        self._conn = tx.conn
+        self._grouped = tx.grouped
         self._savepoint: str | None = None
 
     async def __aenter__(self) -> None:
@@ -100,7 +125,7 @@ class _Transaction:
             else:
                 conn.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
-            _fail(exc, self._target)
+            self._tx.fail(exc)
 
     async def __aexit__(self, exc_type: object, exc: object, tb: object) -> Literal[False]:
         conn, savepoint = self._conn, self._savepoint
@@ -110,7 +135,7 @@ class _Transaction:
                 return False
             except sqlite3.Error as error:
                 self._rollback()
-                _fail(error, self._target)
+                self._tx.fail(error)
         self._rollback()
         return False
 
@@ -142,42 +167,70 @@ class SqliteTx:
         try:
             return self.conn.execute(sql, params).rowcount
         except sqlite3.Error as exc:
-            _fail(exc, self.target)
+            self.fail(exc)
 
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         try:
             self.conn.executemany(sql, rows)
         except sqlite3.Error as exc:
-            _fail(exc, self.target)
+            self.fail(exc)
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
         try:
             return self.conn.execute(sql, params).fetchall()
         except sqlite3.Error as exc:
-            _fail(exc, self.target)
+            self.fail(exc)
 
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> tuple | None:
         try:
             return self.conn.execute(sql, params).fetchone()
         except sqlite3.Error as exc:
-            _fail(exc, self.target)
+            self.fail(exc)
 
     async def fetchval(self, sql: str, params: Sequence[Any] = ()) -> Any:
         try:
             row = self.conn.execute(sql, params).fetchone()
         except sqlite3.Error as exc:
-            _fail(exc, self.target)
+            self.fail(exc)
         return None if row is None else row[0]
 
     def transaction(self) -> _Transaction:
-        return _Transaction(self.conn, self.target, self.grouped)
+        return _Transaction(self)
+
+    def fail(self, exc: sqlite3.Error) -> NoReturn:
+        """Raise the Store's form of a driver error (the error itself when it has none)."""
+        _fail(exc, self.target)
 
     async def lock(self, *key: object) -> None:
         """BEGIN IMMEDIATE took the database's one write lock already."""
 
 
+class _Busy(Exception):
+    """The event loop's connection could not take a lock at once (SQLITE_BUSY or SQLITE_LOCKED):
+    another connection, or another process, holds it. Its call did not write; the driver runs it
+    again in the database thread's group, which waits for the lock (busy_timeout)."""
+
+
+def _is_busy(exc: sqlite3.Error) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    return code is not None and code & 0xFF in (_BUSY, _LOCKED)
+
+
+class _LoopTx(SqliteTx):
+    """The Tx of the event loop's connection (busy_timeout 0): a lock it cannot take at once is
+    _Busy, never a wait and never Unavailable."""
+
+    __slots__ = ()
+
+    def fail(self, exc: sqlite3.Error) -> NoReturn:
+        if _is_busy(exc):
+            raise _Busy(str(exc)) from exc
+        _fail(exc, self.target)
+
+
 def _drive(fn: Callable[..., Coroutine[Any, Any, T]], tx: SqliteTx, args: tuple) -> T:
-    """Run the coroutine fn(tx, *args) to its end, here, in the database thread."""
+    """Run the coroutine fn(tx, *args) to its end, here: in the database thread (or, for a group,
+    on the event loop with the loop's own connection)."""
     coro = fn(tx, *args)
     try:
         coro.send(None)
@@ -195,8 +248,8 @@ Outcome = tuple[bool, Any]
 
 
 def _drive_group(tx: SqliteTx, calls: list[tuple[Callable[..., Coroutine[Any, Any, Any]], tuple]]) -> list[Outcome]:
-    """Run the calls one after the other, here, in the database thread, then commit the group's
-    transaction if one of them opened it. If that COMMIT fails, every call from the one that
+    """Run the calls one after the other, here (the database thread, or the event loop with its own
+    connection), then commit the group's transaction if one of them opened it. If that COMMIT fails, every call from the one that
     opened it on gets the error: its write is gone, and the later ones may have read it."""
     conn = tx.conn
     outcomes: list[Outcome] = []
@@ -218,9 +271,42 @@ def _drive_group(tx: SqliteTx, calls: list[tuple[Callable[..., Coroutine[Any, An
             except sqlite3.Error as exc:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
-                error = translate(exc, tx.target)
+                # busy on the event loop's connection: nothing was written, the thread runs them again
+                error = _Busy(str(exc)) if isinstance(tx, _LoopTx) and _is_busy(exc) else translate(exc, tx.target)
                 outcomes[opened_by or 0:] = [(False, error)] * (len(outcomes) - (opened_by or 0))
     return outcomes
+
+
+def _drive_group_writing(tx: SqliteTx, calls: list[tuple[Callable[..., Coroutine[Any, Any, Any]], tuple]]
+                         ) -> tuple[list[Outcome], bool]:
+    """_drive_group, and whether the group wrote."""
+    before = tx.conn.total_changes
+    outcomes = _drive_group(tx, calls)
+    return outcomes, tx.conn.total_changes != before
+
+
+def _answer(calls: list[tuple[tuple[Any, Any, asyncio.Future[Any]], Outcome]]) -> None:
+    for (_, _, future), (ok, value) in calls:
+        if not future.done():  # a caller that gave up (cancelled) hears nothing
+            if ok:
+                future.set_result(value)
+            else:
+                future.set_exception(value)
+
+
+def _configure_loop(conn: sqlite3.Connection) -> None:
+    """The event loop's connection: it never waits for a lock (a busy call goes to the thread) and
+    never checkpoints (a checkpoint fsyncs: the thread runs them, see `_checkpoint`)."""
+    conn.execute("PRAGMA busy_timeout = 0")
+    conn.execute("PRAGMA wal_autocheckpoint = 0")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute("PRAGMA foreign_keys = ON")
+
+
+def _checkpoint(conn: sqlite3.Connection) -> tuple:
+    """Copy the WAL's committed pages into the database file, as far as readers allow, without
+    waiting for any lock; the next writer then starts the WAL again from its beginning."""
+    return conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
 
 
 def _configure(conn: sqlite3.Connection) -> None:
@@ -329,6 +415,12 @@ class SqliteStore(Store):
         self._tx = SqliteTx(db._conn, self.target)  # noqa: SLF001 (the worker thread's connection; see the module doc)
         self._waiting: list[tuple[Callable[..., Coroutine[Any, Any, Any]], tuple, asyncio.Future[Any]]] = []
         self._drainer: asyncio.Task[None] | None = None
+        self._loop_tx: _LoopTx | None = None  # the event loop's connection for groups (see the module doc)
+        self._loop_commits = 0  # groups committed on it since the last checkpoint was started
+        self._changes = 0  # the loop connection's total_changes after its last group
+        self._checkpointing: asyncio.Task[None] | None = None
+        self._restart_pending = 0  # after a checkpoint: groups left to run in the thread (see _checkpoint)
+        self._background: set[asyncio.Task[None]] = set()  # groups run again in the thread, checkpoints
 
     @classmethod
     async def connect(cls, path: Path, *, migrate: bool = True, readonly: bool = False) -> SqliteStore:
@@ -341,6 +433,8 @@ class SqliteStore(Store):
             await store._call(_configure)
             if migrate:
                 await store.migrate()
+            if str(path) != ":memory:":
+                store._open_loop_connection()
         except BaseException:
             await store.close()
             raise
@@ -384,6 +478,15 @@ class SqliteStore(Store):
         assert failure is not None
         raise failure
 
+    def _open_loop_connection(self) -> None:
+        conn = sqlite3.connect(self.target, isolation_level=None, check_same_thread=False)
+        try:
+            _configure_loop(conn)
+        except BaseException:
+            conn.close()
+            raise
+        self._loop_tx = _LoopTx(conn, self.target)
+
     async def _call(self, fn: Callable[..., T], *args: Any) -> T:
         """fn(conn, *args) in the database thread, sqlite3's errors translated."""
         try:
@@ -395,8 +498,10 @@ class SqliteStore(Store):
         return await self._db._execute(_drive, fn, self._tx, args)  # noqa: SLF001
 
     async def run_grouped(self, fn: Callable[..., Awaitable[T]], *args: Any) -> T:
-        """Join the next group (see the module doc): the calls that arrive while a group is in
-        the database thread go together in the next one; nothing waits for company."""
+        """Join the next group (see the module doc): the calls that arrive while a group runs go
+        together in the next one; nothing waits for company. A grouped call writes only inside
+        `tx.transaction()`: when the write lock is taken elsewhere it is run again from the start
+        in the thread, which a write it had autocommitted before would make a second time."""
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         self._waiting.append((fn, args, future))  # type: ignore[arg-type]
         if self._drainer is None:
@@ -408,18 +513,29 @@ class SqliteStore(Store):
         try:
             while self._waiting:
                 group, self._waiting = self._waiting, []
+                if self._loop_tx is None or self._checkpointing is not None or self._restart_pending:
+                    # read-only or in memory: the thread's connection. While the thread checkpoints,
+                    # its groups too: no loop write lands during the checkpoint, so it copies every
+                    # frame; and until one of them wrote (see _checkpoint)
+                    await self._in_thread(group)
+                    group = []
+                    continue
+                conn = self._loop_tx.conn
                 try:
-                    outcomes = await self._db._execute(  # noqa: SLF001
-                        _drive_group, self._tx, [(fn, args) for fn, args, _ in group])
-                except Exception as exc:  # the thread could not run the group (a closed store)
+                    outcomes = _drive_group(self._loop_tx, [(fn, args) for fn, args, _ in group])
+                except Exception as exc:  # the connection itself failed (a ROLLBACK that could not run)
                     outcomes = [(False, exc)] * len(group)
-                for (_, _, future), (ok, value) in zip(group, outcomes, strict=True):
-                    if not future.done():  # a caller that gave up (cancelled) hears nothing
-                        if ok:
-                            future.set_result(value)
-                        else:
-                            future.set_exception(value)
+                busy = [call for call, (ok, value) in zip(group, outcomes, strict=True)
+                        if not ok and isinstance(value, _Busy)]
+                _answer([(call, outcome) for call, outcome in zip(group, outcomes, strict=True)
+                         if outcome[0] or not isinstance(outcome[1], _Busy)])
                 group = []
+                if conn.total_changes != self._changes:  # the group wrote (and committed)
+                    self._changes = conn.total_changes
+                    self._committed()
+                if busy:  # another connection holds the write lock: the thread waits for it, not the loop
+                    self._spawn(self._in_thread(busy))
+                await asyncio.sleep(0)  # the requests of this moment join the next group
         finally:
             self._drainer = None
             if group or self._waiting:  # the drain itself was cancelled (the loop is ending)
@@ -427,7 +543,56 @@ class SqliteStore(Store):
                     future.cancel()
                 self._waiting = []
 
+    async def _in_thread(self, group: list) -> None:
+        """Run a group in the database thread (busy_timeout: it waits for the write lock) and answer it."""
+        try:
+            outcomes, wrote = await self._db._execute(  # noqa: SLF001
+                _drive_group_writing, self._tx, [(fn, args) for fn, args, _ in group])
+        except asyncio.CancelledError:
+            for _, _, future in group:
+                future.cancel()
+            raise
+        except Exception as exc:  # the thread could not run the group (a closed store)
+            outcomes, wrote = [(False, exc)] * len(group), False
+        if self._restart_pending:
+            self._restart_pending = 0 if wrote else self._restart_pending - 1
+        _answer(list(zip(group, outcomes, strict=True)))
+
+    def _committed(self) -> None:
+        """A group wrote on the event loop's connection, which never checkpoints: every
+        CHECKPOINT_EVERY such groups, the thread checkpoints (PASSIVE: it waits for no lock), and
+        the loop does not wait for it; the groups of that moment queue behind it in the thread."""
+        self._loop_commits += 1
+        if self._loop_commits >= CHECKPOINT_EVERY and self._checkpointing is None:
+            self._loop_commits = 0
+            self._checkpointing = self._spawn(self._checkpoint())
+
+    async def _checkpoint(self) -> None:
+        """The first write after a checkpoint that copied every frame starts the WAL again from its
+        beginning, and syncs its new header: groups stay in the thread until one of them wrote
+        (at most RESTART_GROUPS of them: re-reads alone need not leave the loop for long)."""
+        try:
+            await self._call(_checkpoint)
+            self._restart_pending = RESTART_GROUPS
+        except Exception:  # a busy or closing database: the next one will do
+            log.warning("WAL checkpoint of %s failed", self.target, exc_info=True)
+        finally:
+            self._checkpointing = None
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+        return task
+
     async def close(self) -> None:
+        # the loop's connection first: then the thread's is the last, and its close (the final
+        # checkpoint, an fsync) runs in the thread
+        if self._background:
+            await asyncio.gather(*self._background, return_exceptions=True)
+        if self._loop_tx is not None:
+            self._loop_tx.conn.close()
+            self._loop_tx = None
         await self._db.close()
 
     async def status(self) -> MigrationStatus:

@@ -12,6 +12,7 @@ from bot.core.store import Tx
 from tests.cogs.conftest import call, cog_command
 from tests.cogs.fakes import FakeInteraction
 from tests.core.helpers import hidden_y
+from tests.databases import sqlite_pragma
 
 
 async def join_team(bot, user, name: str = "Blue", *, validated: bool = True):
@@ -165,7 +166,7 @@ async def test_a_database_that_cannot_write_records_nothing_and_says_why_to_the_
     await join_team(bot, alice)
     store = bot.services.store
     if store.dialect == "sqlite":
-        await store.execute("PRAGMA query_only = ON")
+        await sqlite_pragma(store, "query_only = ON")
     else:
         name = await store.fetchval("SELECT current_database()")
         await store.execute(f'ALTER DATABASE "{name}" SET default_transaction_read_only = on')
@@ -176,7 +177,7 @@ async def test_a_database_that_cannot_write_records_nothing_and_says_why_to_the_
     logged = [r.getMessage() for r in caplog.records if r.name == "bot.tree"]
     assert len(logged) == 1 and "read-only" in logged[0] and store.target in logged[0]
     if store.dialect == "sqlite":
-        await store.execute("PRAGMA query_only = OFF")
+        await sqlite_pragma(store, "query_only = OFF")
     else:
         async def writable(tx: Tx) -> None:
             async with tx.transaction():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
 from datetime import timedelta
 
 import pytest
@@ -182,3 +184,41 @@ async def test_budget_trigger_refuses_a_raw_insert(services):
         await execute(target, insert, ("real", team.id, 3, ROWS))
     await execute(target, insert, ("real", team.id, 3, 5))  # the other phase has its own budget
     assert await count(target, "SELECT count(*) FROM reveals WHERE phase = 'mock'") == 5
+
+
+@pytest.mark.parametrize("databases", ["sqlite"], indirect=True)
+async def test_a_write_lock_held_elsewhere_holds_back_new_reveals_only(services):
+    """SQLite: another process holds the write lock. The reveals' groups run on the event loop's
+    connection, which never waits for a lock: a re-read still answers, a new reveal waits in the
+    database thread (asked twice at once, it is written once) while the event loop goes on, and is
+    written when the lock is released."""
+    team, password = await new_team(services, "Blue")
+    first = await services.reveals.reveal_with_login("blue", password, 3, 7)
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0)
+
+    other = sqlite3.connect(target_of(services.store), isolation_level=None)
+    ticking = asyncio.create_task(ticker())
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        new = [asyncio.create_task(services.reveals.reveal_with_login("blue", password, 3, 8)) for _ in range(2)]
+        again = await services.reveals.reveal_with_login("blue", password, 3, 7)
+        assert not again.new and again.label == first.label and again.remaining == 4
+        before = ticks
+        for _ in range(20):
+            await asyncio.sleep(0)
+        assert ticks > before and not any(task.done() for task in new)  # the loop runs; the reveals wait
+        other.execute("COMMIT")
+        answers = await asyncio.gather(*new)
+    finally:
+        ticking.cancel()
+        other.close()
+    assert sorted(a.new for a in answers) == [False, True]
+    assert {a.label for a in answers} == {int(hidden_y(services.config, "mock", 3)[8])}
+    assert await count(target_of(services.store), "SELECT count(*) FROM reveals WHERE datum_id = 8") == 1
+    assert (await services.reveals.reveal(team, 3, 9)).remaining == 2  # back on the loop's connection

@@ -20,7 +20,7 @@ from bot.core.store import IntegrityError, MigrationError, Store, Tx, migrations
 from bot.core.store_postgres import pg_sql
 from tests.core.helpers import T0, csv_bytes, hidden_y, load, new_team, write_event
 from tests.core.workers import migrate_worker, open_services_worker, run_processes
-from tests.databases import count, execute, query
+from tests.databases import count, execute, query, sqlite_pragma
 
 # The SQLite migrations that wave 1 applied, as wave 1 shipped them: an applied migration is never
 # edited, so their checksums never change (a database of wave 1 records exactly these).
@@ -376,7 +376,7 @@ async def test_a_read_only_database_records_nothing_and_says_to_try_again(servic
     a standby refuses writes the same way): a reveal is refused with 503 and spends nothing."""
     team, _ = await new_team(services, "Blue")
     if services.store.dialect == "sqlite":
-        await services.store.execute("PRAGMA query_only = ON")
+        await sqlite_pragma(services.store, "query_only = ON")
     else:
         name = await services.store.fetchval("SELECT current_database()")
         await services.store.execute(f'ALTER DATABASE "{name}" SET default_transaction_read_only = on')
@@ -386,7 +386,7 @@ async def test_a_read_only_database_records_nothing_and_says_to_try_again(servic
     assert refused.value.status == 503 and "nothing was recorded" in refused.value.message
     assert "read" in refused.value.reason.lower()
     if services.store.dialect == "sqlite":
-        await services.store.execute("PRAGMA query_only = OFF")
+        await sqlite_pragma(services.store, "query_only = OFF")
     else:
         async def writable(tx: Tx) -> None:
             async with tx.transaction():
@@ -487,6 +487,90 @@ async def test_wal_mode_and_connection_settings(tmp_path):
         assert other.execute("SELECT count(*) FROM phase_datasets").fetchone()[0] == 1
         await store.execute("ROLLBACK")
         other.close()
+    finally:
+        await store.close()
+
+
+async def test_groups_run_on_a_loop_connection_that_never_waits_nor_checkpoints(tmp_path):
+    """SQLite: the reveals' groups run on a connection of the event loop's own: a lock it cannot
+    take at once goes to the database thread (busy_timeout 0), and it never checkpoints (a
+    checkpoint fsyncs: the thread runs them)."""
+    store = await Store.open(tmp_path / "db.sqlite3")
+    try:
+        loop_conn = store._loop_tx.conn  # type: ignore[attr-defined]  # noqa: SLF001
+        assert loop_conn.execute("PRAGMA busy_timeout").fetchone()[0] == 0
+        assert loop_conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
+        assert loop_conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+        assert loop_conn.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
+    finally:
+        await store.close()
+    for readonly, target in ((True, tmp_path / "db.sqlite3"), (False, ":memory:")):
+        store = await Store.open(target, readonly=readonly)  # these keep to the thread's connection
+        try:
+            assert store._loop_tx is None  # type: ignore[attr-defined]  # noqa: SLF001
+            assert await store.run_grouped(_count_datasets) == 0
+        finally:
+            await store.close()
+
+
+async def _count_datasets(tx: Tx) -> int:
+    return await tx.fetchval("SELECT count(*) FROM phase_datasets")
+
+
+async def test_grouped_writes_wait_for_a_lock_held_elsewhere_in_the_thread(tmp_path):
+    """SQLite: another process holds the write lock. A grouped read answers at once; the grouped
+    writes (tried on the loop's connection, which does not wait) wait in the database thread and
+    are written once each when the lock is released; a caller that gave up meanwhile hears nothing
+    (its write still lands, as any group's under way does), and the store goes on."""
+    path = tmp_path / "db.sqlite3"
+    store = await Store.open(path)
+
+    async def add(tx: Tx, dataset_id: int) -> int:
+        async with tx.transaction():
+            await tx.execute(PD + "('mock', ?, 5, 10)", (dataset_id,))
+        return dataset_id
+
+    other = sqlite3.connect(path, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        writes = [asyncio.create_task(store.run_grouped(add, d)) for d in range(3)]
+        assert await store.run_grouped(_count_datasets) == 0
+        assert not any(task.done() for task in writes)
+        writes[1].cancel()
+        other.execute("ROLLBACK")
+        assert await asyncio.gather(writes[0], writes[2]) == [0, 2]
+        assert writes[1].cancelled()
+        assert await store.run_grouped(add, 3) == 3
+        rows = await store.fetchall("SELECT dataset_id FROM phase_datasets ORDER BY dataset_id")
+        assert rows == [(0,), (1,), (2,), (3,)]  # each once; the cancelled caller's too, as a group in the thread
+    finally:
+        other.close()
+        await store.close()
+
+
+async def test_the_wal_is_checkpointed_while_groups_write_on_the_loop(tmp_path, monkeypatch):
+    """The loop's connection never checkpoints; the database thread does, every CHECKPOINT_EVERY
+    groups written on the loop, so the -wal file stops growing: a WAL restarted from its beginning
+    holds far fewer frames than the writes made (without the checkpoints, at least one a write)."""
+    from bot.core import store_sqlite
+
+    monkeypatch.setattr(store_sqlite, "CHECKPOINT_EVERY", 10)
+    path = tmp_path / "db.sqlite3"
+    store = await Store.open(path)
+    await store.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL)")
+
+    async def add(tx: Tx, i: int) -> int:
+        async with tx.transaction():
+            await tx.execute("INSERT INTO notes(body) VALUES (?)", (f"note {i} " * 50,))
+        return i
+
+    try:
+        await store.run(lambda tx: tx.fetchval("PRAGMA wal_checkpoint(TRUNCATE)"))
+        writes = 300
+        assert [await store.run_grouped(add, i) for i in range(writes)] == list(range(writes))
+        assert await store.fetchval("SELECT count(*) FROM notes") == writes
+        frames = (path.with_name("db.sqlite3-wal").stat().st_size - 32) // (4096 + 24)  # header, frames
+        assert frames < writes // 3, f"the WAL holds {frames} frames after {writes} writes: never checkpointed?"
     finally:
         await store.close()
 
