@@ -94,6 +94,13 @@ def _baseline_main(conn, use_uvloop: bool) -> None:
             {"exercise_id": dataset_id, "datum_id": datum_id, "label": 0, "previously revealed": [1, 2]}
         )
 
+    _serve_bare(reveal, conn, use_uvloop)
+
+
+def _serve_bare(reveal, conn, use_uvloop: bool) -> None:
+    """Serve POST /reveal/ with this handler alone (no middleware), until SIGTERM."""
+    from aiohttp import web
+
     async def main() -> None:
         app = web.Application()
         app.router.add_post("/reveal/", reveal)
@@ -162,22 +169,10 @@ def _floor_main(db_path: str, phase: str, conn, use_uvloop: bool) -> None:
                                   "label": triples[datums.index(datum_id)][2],
                                   "previously revealed": [d for d in datums if d != datum_id]})
 
-    async def main() -> None:
-        app = web.Application()
-        app.router.add_post("/reveal/", reveal)
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        port = _free_port()
-        await web.TCPSite(runner, "127.0.0.1", port).start()
-        conn.send(port)
-        try:
-            await _until_sigterm()
-        finally:
-            await runner.cleanup()
-            db.close()
-
-    _install_loop(use_uvloop)
-    asyncio.run(main())
+    try:
+        _serve_bare(reveal, conn, use_uvloop)
+    finally:
+        db.close()
 
 
 class Server:
