@@ -118,56 +118,73 @@ def _serve_bare(reveal, conn, use_uvloop: bool) -> None:
     asyncio.run(main())
 
 
-def _floor_main(db_path: str, phase: str, conn, use_uvloop: bool) -> None:
-    """The least a re-read can cost on aiohttp if it reads the database at all: the baseline's
-    handler plus hackbot's own login statement (the team, the failed-login gate, the phase
-    override, the team's reveals with their labels and the labels' version) on a plain sqlite3
-    connection of the event loop, the statements of the requests waiting at one moment run
-    together (as hackbot groups its reveals: run one by one between requests, each costs some
-    17 µs more), the password's digest compared, the label answered from the row. No middleware,
-    no phase or budget rules, no new reveals, no error answers: a floor to measure against, not a
-    server."""
+def _floor_main(db_path: str, phase: str, labels_dir: str, conn, use_uvloop: bool) -> None:
+    """The least a reveal can cost on aiohttp if it reads and writes the database at all: the
+    baseline's handler plus hackbot's own login statement (the team, the failed-login gate, the
+    phase override, the team's reveals with their labels, the labels' version) and, for a datum not
+    revealed yet, one INSERT (the schema's budget trigger refusing one too many: 403), on a plain
+    sqlite3 connection of the event loop. The requests waiting at one moment run together, as
+    hackbot groups its reveals (run one by one between requests, a statement costs some 17 µs
+    more), in one transaction when one of them writes. The password's digest compared, the label
+    answered. No middleware, no phase or dataset rules, no error answers but those two, one process
+    only (nothing guards the check against another writer but the trigger): a floor to measure
+    against, not a server."""
     import hashlib
     import hmac
     import json
     import sqlite3
 
+    import numpy as np
     from aiohttp import web
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from bot.core.reveals import _login_sql
+    from bot.core.reveals import _INSERT, _login_sql
 
     sql = _login_sql("sqlite", True)
     db = sqlite3.connect(db_path, isolation_level=None)
-
+    labels = {int(y.parent.name[:2]): np.load(y) for y in Path(labels_dir).glob("*/y_val.npy")}  # 03_name/y_val.npy
     waiting: list[tuple[tuple, asyncio.Future]] = []
+
+    def answer(params: tuple) -> tuple[int, dict]:
+        username, password, client, dataset_id, datum_id = params
+        row = db.execute(sql, (username, client, time.time() - 600, phase, dataset_id, phase, dataset_id,
+                               username)).fetchone()
+        if row[0] is None or not hmac.compare_digest(row[4], hashlib.sha256(password.encode()).digest()) or row[6]:
+            return 401, {"error": "bad login"}
+        triples = sorted(json.loads(row[7]))
+        datums = [t[1] for t in triples]
+        if datum_id in datums:
+            label = triples[datums.index(datum_id)][2]
+        else:
+            label = int(labels[dataset_id][datum_id])
+            if not db.in_transaction:
+                db.execute("BEGIN IMMEDIATE")
+            try:
+                db.execute(_INSERT, (phase, row[0], dataset_id, datum_id, time.time(), "floor", label))
+            except sqlite3.IntegrityError:
+                return 403, {"error": "budget spent"}
+        return 200, {"exercise_id": dataset_id, "datum_id": datum_id, "label": label,
+                     "previously revealed": [d for d in datums if d != datum_id]}
 
     def drain() -> None:
         group = waiting[:]
         waiting.clear()
-        for params, future in group:
-            future.set_result(db.execute(sql, params).fetchone())
+        answers = [answer(params) for params, _ in group]
+        if db.in_transaction:
+            db.execute("COMMIT")
+        for (_, future), result in zip(group, answers, strict=True):
+            future.set_result(result)
 
-    async def read(params: tuple) -> tuple:
+    async def reveal(request: web.Request) -> web.Response:
+        form = await request.post()
+        params = (str(form["username"]), str(form["password"]), request.remote,
+                  int(str(form["exercise_id"])), int(str(form["datum_id"])))
         future = asyncio.get_running_loop().create_future()
         if not waiting:
             asyncio.get_running_loop().call_soon(drain)
         waiting.append((params, future))
-        return await future
-
-    async def reveal(request: web.Request) -> web.Response:
-        form = await request.post()
-        username, password = str(form["username"]), str(form["password"])
-        dataset_id, datum_id = int(str(form["exercise_id"])), int(str(form["datum_id"]))
-        since = time.time() - 600
-        row = await read((username, request.remote, since, phase, dataset_id, phase, dataset_id, username))
-        if row[0] is None or not hmac.compare_digest(row[4], hashlib.sha256(password.encode()).digest()) or row[6]:
-            return web.json_response({"error": "bad login"}, status=401)
-        triples = sorted(json.loads(row[7]))
-        datums = [t[1] for t in triples]
-        return web.json_response({"exercise_id": dataset_id, "datum_id": datum_id,
-                                  "label": triples[datums.index(datum_id)][2],
-                                  "previously revealed": [d for d in datums if d != datum_id]})
+        status, body = await future
+        return web.json_response(body, status=status)
 
     try:
         _serve_bare(reveal, conn, use_uvloop)
@@ -180,7 +197,7 @@ class Server:
 
     def __init__(self, kind: str, *, config_path: Path | None = None, db_path: Path | str | None = None,
                  use_uvloop: bool = False, profile_path: Path | None = None, board_processes: int = 0,
-                 floor_phase: str = ""):
+                 floor: tuple[str, Path] | None = None):
         parent, child = _CTX.Pipe()
         if kind == "hackbot":
             args = (str(config_path), str(db_path), child, use_uvloop, str(profile_path) if profile_path else None,
@@ -189,8 +206,10 @@ class Server:
             self.proc = _CTX.Process(target=_hackbot_main, args=args, daemon=not board_processes)
         elif kind == "baseline":
             self.proc = _CTX.Process(target=_baseline_main, args=(child, use_uvloop), daemon=True)
-        elif kind == "floor":  # SQLite only; `config_path` unused, the phase id comes as `floor_phase`
-            self.proc = _CTX.Process(target=_floor_main, args=(str(db_path), floor_phase, child, use_uvloop), daemon=True)
+        elif kind == "floor":  # SQLite only; `floor`: the phase id and the folder of the labels
+            assert floor is not None
+            args = (str(db_path), floor[0], str(floor[1]), child, use_uvloop)
+            self.proc = _CTX.Process(target=_floor_main, args=args, daemon=True)
         else:
             raise ValueError(kind)
         self._conn = parent

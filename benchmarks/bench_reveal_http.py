@@ -59,6 +59,8 @@ ROWS = 1000  # rows of X_val per dataset
 TARGETS = {"a": 0.40, "b": 0.25}
 # issue 10: the server's CPU time per request, baseline / hackbot (steadier than req/s on a shared machine)
 CPU_TARGETS = {"a": 0.70, "b": 0.50}
+FLOOR_NOTE = ("the floor: the baseline's handler plus hackbot's login statement (and for a new reveal its INSERT) "
+              "on a sqlite3 connection of the loop, in groups, no middleware and no rules (_loadgen._floor_main)")
 
 
 @dataclass
@@ -251,13 +253,14 @@ def new_reveal_phases(ev: Event, datasets: int, budget: int, rng: np.random.Gene
 
 
 def check_new(ev: Event, results: dict[str, PhaseResult], db: str, datasets: int, budget: int,
-              timed_requests: list, plan: dict, hackbot: bool) -> list[str]:
+              timed_requests: list, plan: dict, real: bool) -> list[str]:
+    """`real`: the server answers for real (hackbot, the floor); the baseline answers a constant 200."""
     problems = []
-    for name, want in (("warmup", 200), ("timed", 200), ("spent", 403 if hackbot else 200)):
+    for name, want in (("warmup", 200), ("timed", 200), ("spent", 403 if real else 200)):
         r = results[name]
         if r.statuses != Counter({want: r.requests}):
             problems.append(f"(b) {name}: expected {r.requests} x {want}, got {dict(r.statuses)}")
-    if not hackbot:
+    if not real:
         return problems
     for i, status, payload in results["timed"].kept:
         t, d, k = timed_requests[i]
@@ -319,8 +322,9 @@ def main() -> None:
     parser.add_argument("--uvloop", choices=["none", "hackbot", "both"], default="none",
                         help="trial: run the hackbot server (or both servers) on uvloop, if installed")
     parser.add_argument("--floor", action="store_true",
-                        help="in (a), also measure the floor (SQLite only): the least a re-read costs on aiohttp "
-                             "when it reads its login statement from the database, with no rules and no middleware")
+                        help="also measure the floor (SQLite only): the least a reveal costs on aiohttp when it "
+                             "reads its login statement (and writes its row) in the database, with no rules and "
+                             "no middleware")
     parser.add_argument("--profile", type=Path, metavar="DIR",
                         help="cProfile the hackbot server's event loop thread into DIR/hackbot_<run>.prof "
                              "(it slows the server: the ratios of a profiled run mean nothing)")
@@ -361,6 +365,9 @@ def main() -> None:
         def baseline() -> Server:
             return Server("baseline", use_uvloop=args.uvloop == "both")
 
+        def floor(db: str) -> Server:
+            return Server("floor", db_path=db, floor=(PHASE_ID, ev.folder / "data"))
+
         if "a" in args.scenarios:
             runs: dict[str, list[PhaseResult]] = {"hackbot": [], "baseline": [], "floor": []}
             sides = ("hackbot", "baseline", "floor") if args.floor else ("hackbot", "baseline")
@@ -370,7 +377,7 @@ def main() -> None:
                     if side == "hackbot":
                         server = hackbot(ev.reread_db, f"a{r}")
                     elif side == "floor":
-                        server = Server("floor", db_path=ev.reread_db, floor_phase=PHASE_ID)
+                        server = floor(ev.reread_db)
                     else:
                         server = baseline()
                     with server as url:
@@ -385,24 +392,28 @@ def main() -> None:
                          f"({min(100, args.teams)} teams)"))
             if args.floor:
                 rows.append(("(a) floor, not hackbot", "a", {"hackbot": runs["floor"], "baseline": runs["baseline"]},
-                             "the floor: the baseline's handler plus hackbot's login statement on a sqlite3 "
-                             "connection of the loop, no middleware and no rules (_loadgen._floor_main)"))
+                             FLOOR_NOTE))
 
         if "b" in args.scenarios:
-            runs = {"hackbot": [], "baseline": []}
+            runs = {"hackbot": [], "baseline": [], "floor": []}
+            sides = ("hackbot", "baseline", "floor") if args.floor else ("hackbot", "baseline")
             for r in range(rounds):
                 phases, timed_requests, plan = new_reveal_phases(ev, datasets, args.budget, rng, keep_every)
-                for side in ("hackbot", "baseline") if r % 2 == 0 else ("baseline", "hackbot"):
+                for side in sides if r % 2 == 0 else sides[::-1]:
                     db = dbs.copy(ev.teams_db, f"new_{r}_{side}")  # a fresh database: every budget unspent
-                    server = hackbot(db, f"b{r}") if side == "hackbot" else baseline()
+                    server = hackbot(db, f"b{r}") if side == "hackbot" else floor(db) if side == "floor" else baseline()
                     with server as url:
                         results = load(url, phases, args.concurrency, server.pid)
                     runs[side].append(results["timed"])
                     problems += check_new(ev, results, db, datasets, args.budget, timed_requests, plan,
-                                          hackbot=side == "hackbot")
+                                          real=side != "baseline")
             n_new = len(ev.teams) * datasets * args.budget
-            rows.append(("(b) new reveals", "b", runs, f"{n_new} new reveals ({len(ev.teams)} teams x {datasets} "
-                                                       f"datasets x {args.budget}), then {n_new // args.budget} x 403"))
+            rows.append(("(b) new reveals", "b", {"hackbot": runs["hackbot"], "baseline": runs["baseline"]},
+                         f"{n_new} new reveals ({len(ev.teams)} teams x {datasets} datasets x {args.budget}), "
+                         f"then {n_new // args.budget} x 403"))
+            if args.floor:
+                rows.append(("(b) floor, not hackbot", "b", {"hackbot": runs["floor"], "baseline": runs["baseline"]},
+                             FLOOR_NOTE))
         dbs.drop_all()
 
     loop = {"none": "asyncio", "hackbot": "hackbot on uvloop", "both": "both on uvloop"}[args.uvloop]
