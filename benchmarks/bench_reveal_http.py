@@ -368,18 +368,23 @@ def main() -> None:
         def floor(db: str) -> Server:
             return Server("floor", db_path=db, floor=(PHASE_ID, ev.folder / "data"))
 
+        sides = ("hackbot", "baseline", "floor") if args.floor else ("hackbot", "baseline")
+
+        def server_for(side: str, db: str, tag: str) -> Server:
+            return hackbot(db, tag) if side == "hackbot" else floor(db) if side == "floor" else baseline()
+
+        def add_rows(label: str, key: str, runs: dict[str, list[PhaseResult]], note: str) -> None:
+            rows.append((f"({key}) {label}", key, {"hackbot": runs["hackbot"], "baseline": runs["baseline"]}, note))
+            if args.floor:
+                rows.append((f"({key}) floor, not hackbot", key, {"hackbot": runs["floor"], "baseline": runs["baseline"]},
+                             FLOOR_NOTE))
+
         if "a" in args.scenarios:
-            runs: dict[str, list[PhaseResult]] = {"hackbot": [], "baseline": [], "floor": []}
-            sides = ("hackbot", "baseline", "floor") if args.floor else ("hackbot", "baseline")
+            runs: dict[str, list[PhaseResult]] = {side: [] for side in sides}
             for r in range(rounds):
                 phases, requests = reread_phases(ev, warmup_reread, n_reread, rng, keep_every)
                 for side in sides if r % 2 == 0 else sides[::-1]:
-                    if side == "hackbot":
-                        server = hackbot(ev.reread_db, f"a{r}")
-                    elif side == "floor":
-                        server = floor(ev.reread_db)
-                    else:
-                        server = baseline()
+                    server = server_for(side, ev.reread_db, f"a{r}")
                     with server as url:
                         result = load(url, phases, args.concurrency, server.pid)["timed"]
                     runs[side].append(result)
@@ -387,33 +392,24 @@ def main() -> None:
                         problems += check_reread(ev, result, requests)
                     elif result.statuses != Counter({200: result.requests}):
                         problems.append(f"(a) baseline: {dict(result.statuses)}")
-            rows.append(("(a) re-read", "a", {"hackbot": runs["hackbot"], "baseline": runs["baseline"]},
-                         f"{n_reread} re-reads of {len(ev.reread) * args.budget} revealed labels "
-                         f"({min(100, args.teams)} teams)"))
-            if args.floor:
-                rows.append(("(a) floor, not hackbot", "a", {"hackbot": runs["floor"], "baseline": runs["baseline"]},
-                             FLOOR_NOTE))
+            add_rows("re-read", "a", runs, f"{n_reread} re-reads of {len(ev.reread) * args.budget} revealed labels "
+                                           f"({min(100, args.teams)} teams)")
 
         if "b" in args.scenarios:
-            runs = {"hackbot": [], "baseline": [], "floor": []}
-            sides = ("hackbot", "baseline", "floor") if args.floor else ("hackbot", "baseline")
+            runs = {side: [] for side in sides}
             for r in range(rounds):
                 phases, timed_requests, plan = new_reveal_phases(ev, datasets, args.budget, rng, keep_every)
                 for side in sides if r % 2 == 0 else sides[::-1]:
                     db = dbs.copy(ev.teams_db, f"new_{r}_{side}")  # a fresh database: every budget unspent
-                    server = hackbot(db, f"b{r}") if side == "hackbot" else floor(db) if side == "floor" else baseline()
+                    server = server_for(side, db, f"b{r}")
                     with server as url:
                         results = load(url, phases, args.concurrency, server.pid)
                     runs[side].append(results["timed"])
                     problems += check_new(ev, results, db, datasets, args.budget, timed_requests, plan,
                                           real=side != "baseline")
             n_new = len(ev.teams) * datasets * args.budget
-            rows.append(("(b) new reveals", "b", {"hackbot": runs["hackbot"], "baseline": runs["baseline"]},
-                         f"{n_new} new reveals ({len(ev.teams)} teams x {datasets} datasets x {args.budget}), "
-                         f"then {n_new // args.budget} x 403"))
-            if args.floor:
-                rows.append(("(b) floor, not hackbot", "b", {"hackbot": runs["floor"], "baseline": runs["baseline"]},
-                             FLOOR_NOTE))
+            add_rows("new reveals", "b", runs, f"{n_new} new reveals ({len(ev.teams)} teams x {datasets} datasets x "
+                                               f"{args.budget}), then {n_new // args.budget} x 403")
         dbs.drop_all()
 
     loop = {"none": "asyncio", "hackbot": "hackbot on uvloop", "both": "both on uvloop"}[args.uvloop]
