@@ -417,7 +417,6 @@ class SqliteStore(Store):
         self._drainer: asyncio.Task[None] | None = None
         self._loop_tx: _LoopTx | None = None  # the event loop's connection for groups (see the module doc)
         self._loop_commits = 0  # groups committed on it since the last checkpoint was started
-        self._changes = 0  # the loop connection's total_changes after its last group
         self._checkpointing: asyncio.Task[None] | None = None
         self._restart_pending = 0  # after a checkpoint: groups left to run in the thread (see _checkpoint)
         self._background: set[asyncio.Task[None]] = set()  # groups run again in the thread, checkpoints
@@ -520,18 +519,16 @@ class SqliteStore(Store):
                     await self._in_thread(group)
                     group = []
                     continue
-                conn = self._loop_tx.conn
                 try:
-                    outcomes = _drive_group(self._loop_tx, [(fn, args) for fn, args, _ in group])
+                    outcomes, wrote = _drive_group_writing(self._loop_tx, [(fn, args) for fn, args, _ in group])
                 except Exception as exc:  # the connection itself failed (a ROLLBACK that could not run)
-                    outcomes = [(False, exc)] * len(group)
+                    outcomes, wrote = [(False, exc)] * len(group), False
                 busy = [call for call, (ok, value) in zip(group, outcomes, strict=True)
                         if not ok and isinstance(value, _Busy)]
                 _answer([(call, outcome) for call, outcome in zip(group, outcomes, strict=True)
                          if outcome[0] or not isinstance(outcome[1], _Busy)])
                 group = []
-                if conn.total_changes != self._changes:  # the group wrote (and committed)
-                    self._changes = conn.total_changes
+                if wrote:  # and committed
                     self._committed()
                 if busy:  # another connection holds the write lock: the thread waits for it, not the loop
                     self._spawn(self._in_thread(busy))
