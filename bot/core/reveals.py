@@ -273,8 +273,10 @@ class _NoTx:
     async def fetchval(self, sql: str, params: Sequence[Any] = ()) -> Any:
         raise _NeedsConnection
 
-    def transaction(self) -> AbstractAsyncContextManager[None]:
+    def transaction(self, *, one_write: bool = False) -> AbstractAsyncContextManager[None]:
         raise _NeedsConnection
+
+    write_locked = False
 
     async def lock(self, *key: object) -> None:
         raise _NeedsConnection
@@ -301,6 +303,7 @@ async def _reveal_hop(
     change it), else the label in force. `login_row`: the login statement's row, read by the
     caller's group (PostgreSQL, `_LoginReads`) for this login, gate and `now`."""
     override = PhaseClock.OVERRIDE
+    locked = tx.write_locked  # SQLite: a group's earlier write took the lock; what is read now holds
     known: list[int] | None = None  # the team's reveals, when the login statement read them
     answers: list[int | None] = []  # ...the labels they answered
     version: int | None = None  # ...and the version of the labels in force
@@ -359,8 +362,9 @@ async def _reveal_hop(
             if datum_id not in revealed and len(revealed) < budget:  # written meanwhile, after this statement began
                 revealed = [r[0] for r in await tx.fetchall(_REVEALED, key)]
         else:  # SQLite: the write lock first (BEGIN IMMEDIATE), then the check and the write
-            async with tx.transaction():
-                revealed = [r[0] for r in await tx.fetchall(_REVEALED, key)]  # another process may have written
+            async with tx.transaction(one_write=True):  # no savepoint: the INSERT is the only write
+                if not (fresh and locked):  # read before the lock: another process may have written since
+                    revealed = [r[0] for r in await tx.fetchall(_REVEALED, key)]
                 if datum_id not in revealed and len(revealed) < budget:
                     await tx.execute(_INSERT, (*key, datum_id, now.timestamp(), source, label))
                     return "new", team, opened, revealed, label

@@ -79,9 +79,19 @@ class Tx(Protocol):
         """The first column of the first row, or None when there is no row."""
         ...
 
-    def transaction(self) -> AbstractAsyncContextManager[None]:
+    def transaction(self, *, one_write: bool = False) -> AbstractAsyncContextManager[None]:
         """A write transaction: on SQLite BEGIN IMMEDIATE (the write lock is taken before the first
-        read), on PostgreSQL BEGIN. Nested, a savepoint."""
+        read), on PostgreSQL BEGIN. Nested, a savepoint. `one_write`: the block writes with one
+        statement at most, as its last step; nested on SQLite it then takes no savepoint (SQLite
+        rolls a failed statement back alone: the enclosing transaction goes on unchanged).
+        PostgreSQL makes its savepoint either way (there a failed statement ends the transaction)."""
+        ...
+
+    @property
+    def write_locked(self) -> bool:
+        """SQLite: this connection holds the database's one write lock (a BEGIN IMMEDIATE
+        transaction is open), so what it reads now no other writer can change before its write.
+        PostgreSQL: False (there is no one lock; guarded statements and triggers decide)."""
         ...
 
     async def lock(self, *key: object) -> None:

@@ -189,8 +189,12 @@ class PostgresTx:
         except Exception as exc:
             _fail(exc, self.target)
 
-    def transaction(self) -> _Transaction:
-        return _Transaction(self.conn, self.target)
+    def transaction(self, *, one_write: bool = False) -> _Transaction:
+        return _Transaction(self.conn, self.target)  # a savepoint when nested, whatever `one_write`
+
+    @property
+    def write_locked(self) -> bool:
+        return False
 
     async def lock(self, *key: object) -> None:
         await self.execute("SELECT pg_advisory_xact_lock(?)", (lock_key(*key),))

@@ -104,14 +104,18 @@ def _fail(exc: sqlite3.Error, target: str) -> NoReturn:
 
 class _Transaction:
     """BEGIN IMMEDIATE ... COMMIT, or a savepoint when nested. In a group (`grouped`), always a
-    savepoint: of the group's transaction, which the first one opens and the driver commits."""
+    savepoint: of the group's transaction, which the first one opens and the driver commits.
+    `one_write` (a block whose only write is one statement, its last step): nested or in a group,
+    no savepoint at all, only the lock (a statement that fails is rolled back alone by SQLite)."""
 
-    __slots__ = ("_conn", "_grouped", "_savepoint", "_tx")
+    __slots__ = ("_conn", "_grouped", "_lock_only", "_one_write", "_savepoint", "_tx")
 
-    def __init__(self, tx: SqliteTx):
+    def __init__(self, tx: SqliteTx, one_write: bool = False):
         self._tx = tx
         self._conn = tx.conn
         self._grouped = tx.grouped
+        self._one_write = one_write
+        self._lock_only = False  # in the enclosing or the group's transaction, which ends it
         self._savepoint: str | None = None
 
     async def __aenter__(self) -> None:
@@ -120,6 +124,9 @@ class _Transaction:
             if conn.in_transaction or self._grouped:
                 if not conn.in_transaction:
                     conn.execute("BEGIN IMMEDIATE")
+                if self._one_write:
+                    self._lock_only = True
+                    return
                 self._savepoint = f"hb_{id(self):x}"
                 conn.execute(f"SAVEPOINT {self._savepoint}")
             else:
@@ -129,6 +136,8 @@ class _Transaction:
 
     async def __aexit__(self, exc_type: object, exc: object, tb: object) -> Literal[False]:
         conn, savepoint = self._conn, self._savepoint
+        if self._lock_only:
+            return False
         if exc_type is None:
             try:
                 conn.execute(f"RELEASE {savepoint}" if savepoint else "COMMIT")
@@ -194,8 +203,12 @@ class SqliteTx:
             self.fail(exc)
         return None if row is None else row[0]
 
-    def transaction(self) -> _Transaction:
-        return _Transaction(self)
+    def transaction(self, *, one_write: bool = False) -> _Transaction:
+        return _Transaction(self, one_write)
+
+    @property
+    def write_locked(self) -> bool:
+        return self.conn.in_transaction  # every transaction here is BEGIN IMMEDIATE
 
     def fail(self, exc: sqlite3.Error) -> NoReturn:
         """Raise the Store's form of a driver error (the error itself when it has none)."""

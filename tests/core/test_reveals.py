@@ -186,6 +186,33 @@ async def test_budget_trigger_refuses_a_raw_insert(services):
     assert await count(target, "SELECT count(*) FROM reveals WHERE phase = 'mock'") == 5
 
 
+async def test_new_reveals_asked_together_each_see_the_ones_before(services):
+    """A script's reveals sent at once (one group on SQLite, the later ones read under the write
+    lock the first took): on SQLite each answer's `previously revealed` is exactly the reveals
+    written before it; a datum asked twice is written once, and the budget holds."""
+    await new_team(services, "Blue")
+    _, password = await new_team(services, "Green")
+    datums = [11, 12, 13, 11, 14, 15]
+    answers = await asyncio.gather(*(services.reveals.reveal_with_login("green", password, 3, d) for d in datums))
+    new = sorted((a for a in answers if a.new), key=lambda a: len(a.previously_revealed))
+    order = [a.datum_id for a in new]
+    assert sorted(order) == [11, 12, 13, 14, 15]
+    again = [a for a in answers if not a.new]
+    assert [a.datum_id for a in again] == [11]
+    rows = await services.store.fetchall("SELECT datum_id FROM reveals WHERE dataset_id = 3 ORDER BY id")
+    if services.store.dialect == "sqlite":  # one writer at a time: each answer knows every earlier one
+        assert [r[0] for r in rows] == order
+        assert [a.previously_revealed for a in new] == [order[:k] for k in range(5)]
+        assert again[0].previously_revealed in [[d for d in order[:k] if d != 11] for k in range(1, 6)]
+    else:  # concurrent statements: each knows those committed before it began, none that are not
+        assert sorted(r[0] for r in rows) == sorted(order)
+        assert all(set(a.previously_revealed) <= set(order) - {a.datum_id} for a in answers)
+    y = hidden_y(services.config, "mock", 3)
+    assert all(a.label == int(y[a.datum_id]) for a in answers)
+    with pytest.raises(NotAllowed, match="5 of 5 labels already revealed"):
+        await services.reveals.reveal_with_login("green", password, 3, 16)
+
+
 @pytest.mark.parametrize("databases", ["sqlite"], indirect=True)
 async def test_a_write_lock_held_elsewhere_holds_back_new_reveals_only(services):
     """SQLite: another process holds the write lock. The reveals' groups run on the event loop's

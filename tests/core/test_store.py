@@ -209,6 +209,45 @@ async def test_a_nested_transaction_is_a_savepoint(db):
         await store.close()
 
 
+async def test_a_one_write_block_refused_leaves_its_group_and_enclosing_writes(db):
+    """transaction(one_write=True): a block whose one write is refused by the database (a
+    constraint, a trigger) loses only that write: the group's other writes, and those of an
+    enclosing transaction, are kept; on SQLite it takes the write lock without a savepoint (the
+    reveal's new datum), and `write_locked` says the lock is held from then on."""
+    store = await Store.open(db)
+    locks: list[tuple[bool, bool]] = []
+
+    async def add(tx: Tx, dataset_id: int) -> int:
+        before = tx.write_locked
+        async with tx.transaction(one_write=True):
+            locks.append((before, tx.write_locked))
+            await tx.execute(PD + "('mock', ?, 5, 10)", (dataset_id,))
+        return dataset_id
+
+    async def enclosing(tx: Tx) -> None:
+        async with tx.transaction():
+            await tx.execute(PD + "('mock', 20, 5, 10)")
+            with contextlib.suppress(IntegrityError):
+                async with tx.transaction(one_write=True):
+                    await tx.execute(PD + "('mock', 20, 5, 10)")  # duplicate: refused alone
+            await tx.execute(PD + "('mock', 21, 5, 10)")
+
+    try:
+        await store.execute(PD + "('mock', 100, 5, 10)")
+        outcomes = await asyncio.gather(*(store.run_grouped(add, d) for d in (1, 100, 2, 3)), return_exceptions=True)
+        assert outcomes[0] == 1 and outcomes[2:] == [2, 3]
+        assert isinstance(outcomes[1], IntegrityError) and outcomes[1].kind in ("unique", "refused")
+        await store.run(enclosing)
+        rows = await store.fetchall("SELECT dataset_id FROM phase_datasets ORDER BY dataset_id")
+        assert rows == [(1,), (2,), (3,), (20,), (21,), (100,)]
+        if store.dialect == "sqlite":  # one group: the first took the lock, the later ones read under it
+            assert locks[0] == (False, True) and all(lock == (True, True) for lock in locks[1:])
+        else:
+            assert not any(before or during for before, during in locks)
+    finally:
+        await store.close()
+
+
 async def test_grouped_calls_each_keep_their_own_outcome(db):
     """Calls waiting together may run as one group (SQLite: one hop, one commit): a call refused
     by the database, or failing on its own, leaves the others' writes and answers as they were."""
