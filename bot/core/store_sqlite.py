@@ -262,8 +262,10 @@ Outcome = tuple[bool, Any]
 
 def _drive_group(tx: SqliteTx, calls: list[tuple[Callable[..., Coroutine[Any, Any, Any]], tuple]]) -> list[Outcome]:
     """Run the calls one after the other, here (the database thread, or the event loop with its own
-    connection), then commit the group's transaction if one of them opened it. If that COMMIT fails, every call from the one that
-    opened it on gets the error: its write is gone, and the later ones may have read it."""
+    connection), then commit the group's transaction if one of them opened it. If that COMMIT
+    fails, every call from the one that opened it on gets the error: its write is gone, and the
+    later ones may have read it. So do the calls of a transaction SQLite rolls back by itself
+    mid-group (SQLITE_FULL, SQLITE_IOERR): a call answered as written must have been written."""
     conn = tx.conn
     outcomes: list[Outcome] = []
     opened_by: int | None = None
@@ -276,6 +278,13 @@ def _drive_group(tx: SqliteTx, calls: list[tuple[Callable[..., Coroutine[Any, An
                 outcomes.append((False, exc))
             if opened_by is None and conn.in_transaction:
                 opened_by = i
+            elif opened_by is not None and not conn.in_transaction:
+                # SQLite rolled the whole transaction back (a full disk, an I/O error): the writes
+                # of the calls since it opened are gone; each hears so, and a later writer opens anew
+                ok, value = outcomes[-1]
+                error = value if not ok else Unavailable(reason=f"SQLite rolled a transaction back ({tx.target})")
+                outcomes[opened_by:] = [(False, error)] * (i + 1 - opened_by)
+                opened_by = None
     finally:
         tx.grouped = False
         if conn.in_transaction:

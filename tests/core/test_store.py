@@ -316,6 +316,42 @@ async def test_a_group_whose_commit_fails_answers_none_of_its_writers(tmp_path):
         await store.close()
 
 
+async def test_a_group_whose_transaction_the_disk_ends_answers_none_of_its_writers(tmp_path):
+    """SQLite: a full disk (SQLITE_FULL) rolls back the whole transaction, not the one statement:
+    the group's earlier writes are gone too. Their calls hear that nothing was recorded (a reveal
+    answered but not written would be a label for free); a call that only read before any write
+    keeps its answer, and a call after the failure writes in a transaction of its own."""
+    store = await Store.open(tmp_path / "db.sqlite3")
+    await store.execute("CREATE TABLE blobs (data BLOB)")
+
+    async def read(tx: Tx) -> int:
+        return await tx.fetchval("SELECT count(*) FROM phase_datasets")
+
+    async def add(tx: Tx, dataset_id: int) -> int:
+        async with tx.transaction(one_write=dataset_id % 2 == 0):
+            await tx.execute(PD + "('mock', ?, 5, 10)", (dataset_id,))
+        return dataset_id
+
+    async def too_big(tx: Tx) -> None:
+        async with tx.transaction():
+            await tx.execute("INSERT INTO blobs(data) VALUES (zeroblob(1000000))")  # past max_page_count
+
+    try:
+        pages = await store.fetchval("PRAGMA page_count")
+        await sqlite_pragma(store, f"max_page_count = {pages + 1}")  # a page or so for the small rows
+        outcomes = await asyncio.gather(
+            store.run_grouped(read), store.run_grouped(add, 1), store.run_grouped(add, 2),
+            store.run_grouped(too_big), store.run_grouped(add, 3), return_exceptions=True,
+        )
+        assert outcomes[0] == 0
+        assert all(isinstance(o, Unavailable) and "full" in o.reason for o in outcomes[1:4]), outcomes
+        assert outcomes[4] == 3
+        assert await store.fetchall("SELECT dataset_id FROM phase_datasets") == [(3,)]
+        assert await store.fetchval("SELECT count(*) FROM blobs") == 0
+    finally:
+        await store.close()
+
+
 async def test_a_hop_function_that_awaits_anything_else_is_stopped(tmp_path):
     """On SQLite a hop function runs in the database thread: it must not wait on the event loop."""
     store = await Store.open(tmp_path / "db.sqlite3")
